@@ -1,0 +1,27 @@
+"""Shared pieces of the config schemas: strict models (unknown fields are errors) and share checks."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown fields are refused (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+
+
+def check_mix(v: dict[str, float] | None) -> dict[str, float] | None:
+    """A categorical mix: shares >= 0 with a positive total (normalised where used)."""
+    if v is None:
+        return v
+    bad = [k for k, x in v.items() if x < 0]
+    if bad:
+        raise ValueError(f"shares must be >= 0 (negative for {', '.join(bad)})")
+    if sum(v.values()) <= 0:
+        raise ValueError("shares must have a positive total")
+    return v
+
+
+def weekday_profile_default() -> dict[str, float]:
+    """B2B inbound is heaviest Tue-Wed and light at weekends."""
+    return {"mon": 1.15, "tue": 1.25, "wed": 1.2, "thu": 1.1, "fri": 0.9, "sat": 0.22, "sun": 0.18}

@@ -1,0 +1,354 @@
+"""Scenario: what the world does. Lead volume, who the leads are, who really buys, how they engage,
+how interest decays while they wait, the sales team, and what happens downstream.
+
+Every field has a default; the defaults *are* the baseline mid-market B2B SaaS world
+(`scenarios/baseline.toml` only names it). The policy never sees `truth`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from sim.config.base import Strict, check_mix, weekday_profile_default
+from sim.config.units import Duration, dur
+from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, WEEKDAYS
+
+Channel = Literal[CHANNELS]
+Seniority = Literal[SENIORITIES]
+CompanySize = Literal[COMPANY_SIZES]
+Industry = Literal[INDUSTRIES]
+Region = Literal[REGIONS]
+EmailKind = Literal[EMAIL_KINDS]
+EventType = Literal[EVENT_TYPES]
+Weekday = Literal[WEEKDAYS]
+
+NonNeg = Field(ge=0)
+
+
+class Horizon(Strict):
+    """Warm-up (queues fill up, not measured), the measurement window (the cohort of leads created
+    in it is measured), and the run-out (the cohort's outcomes finish; no new leads counted)."""
+
+    warmup: Duration = Field(dur("28d"), description="time simulated before the measured cohort starts")
+    window: Duration = Field(dur("182d"), description="measurement window: leads created in it form the cohort")
+    runout: Duration = Field(dur("180d"), description="time simulated after the window so the cohort's deals can close")
+
+    @field_validator("warmup", "window", "runout")
+    @classmethod
+    def _clock_only(cls, v: Duration) -> Duration:
+        if v.is_business:
+            raise ValueError("use clock units (d or w) for the horizon")
+        return v
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, v: Duration) -> Duration:
+        if v.minutes <= 0:
+            raise ValueError("the measurement window must be longer than zero")
+        return v
+
+
+class Calendar(Strict):
+    """When reps work. Holidays are dates on which nobody works."""
+
+    workdays: list[Weekday] = Field(["mon", "tue", "wed", "thu", "fri"], min_length=1, description="working weekdays")
+    open: dt.time = Field(dt.time(9, 0), description="start of the working day (HH:MM)")
+    close: dt.time = Field(dt.time(17, 0), description="end of the working day (HH:MM)")
+    holidays: list[dt.date] = Field(default_factory=list, description="dates with no work")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Calendar":
+        if self.close <= self.open:
+            raise ValueError(f"close ({self.close}) must be after open ({self.open})")
+        return self
+
+
+class Spike(Strict):
+    """A campaign that multiplies arrivals for a while (e.g. a webinar tripling leads for a week)."""
+
+    name: str = Field("campaign", description="label shown in reports")
+    start: dt.date = Field(description="first day of the spike")
+    duration: Duration = Field(dur("7d"), description="how long the spike lasts (clock time)")
+    multiplier: float = Field(3.0, gt=0, le=10_000, description="arrival-rate multiplier while it lasts")
+    channel: Channel | None = Field(None, description="channel affected; all channels if omitted")
+
+
+class Arrivals(Strict):
+    """Lead arrivals: a non-homogeneous Poisson process per channel."""
+
+    leads_per_year: float = Field(40_000, ge=0, le=50_000_000, description="new leads per year, all channels")
+    channel_mix: dict[Channel, float] = Field(
+        {"paid_search": 0.22, "paid_social": 0.15, "organic": 0.25, "webinar": 0.12, "referral": 0.06,
+         "outbound_list": 0.12, "partner": 0.08},
+        description="share of leads per channel (normalised to sum 1)")
+    weekday_profile: dict[Weekday, float] = Field(default_factory=weekday_profile_default,
+                                                  description="relative arrival rate per weekday (normalised to mean 1)")
+    hourly_profile: list[float] = Field(
+        [0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.6, 1.0, 1.6, 1.9, 2.0, 1.9, 1.6, 1.8, 1.9, 1.8, 1.6, 1.3, 1.0, 0.8,
+         0.7, 0.6, 0.45, 0.3], min_length=24, max_length=24,
+        description="relative arrival rate for each hour 0-23 (normalised)")
+    spikes: list[Spike] = Field(default_factory=list, description="campaign spikes")
+
+    _mix = field_validator("channel_mix")(check_mix)
+
+    @field_validator("weekday_profile", "hourly_profile")
+    @classmethod
+    def _profile(cls, v):
+        values = list(v.values()) if isinstance(v, dict) else v
+        if any(x < 0 for x in values) or sum(values) <= 0:
+            raise ValueError("profile weights must be >= 0 with a positive total")
+        return v
+
+
+class AttributeMix(Strict):
+    """Distributions of the lead's firmographics. Shares are normalised to sum 1."""
+
+    seniority: dict[Seniority, float] | None = None
+    company_size: dict[CompanySize, float] | None = None
+    industry: dict[Industry, float] | None = None
+    region: dict[Region, float] | None = None
+    email_kind: dict[EmailKind, float] | None = None
+
+    _mix = field_validator("seniority", "company_size", "industry", "region", "email_kind")(check_mix)
+
+
+class Population(AttributeMix):
+    """Who the leads are. `by_channel` overrides any of the mixes for one channel."""
+
+    seniority: dict[Seniority, float] = {"c_suite": 0.04, "vp": 0.07, "director": 0.14, "manager": 0.25,
+                                         "ic": 0.38, "student": 0.12}
+    company_size: dict[CompanySize, float] = {"micro": 0.18, "small": 0.22, "mid": 0.32, "large": 0.18,
+                                              "enterprise": 0.10}
+    industry: dict[Industry, float] = {"software": 0.26, "financial_services": 0.14, "healthcare": 0.10,
+                                       "manufacturing": 0.12, "retail": 0.10, "education": 0.10,
+                                       "public_sector": 0.06, "other": 0.12}
+    region: dict[Region, float] = {"north_america": 0.52, "emea": 0.30, "apac": 0.12, "latam": 0.06}
+    email_kind: dict[EmailKind, float] = {"business": 0.72, "personal": 0.19, "student": 0.07, "competitor": 0.02}
+    existing_customer_share: float = Field(0.04, ge=0, le=1, description="share of leads at existing customers")
+    open_deal_share: float = Field(0.03, ge=0, le=1, description="share of leads whose account already has an open deal")
+    by_channel: dict[Channel, AttributeMix] = Field(
+        default_factory=lambda: {
+            "outbound_list": AttributeMix(seniority={"c_suite": 0.08, "vp": 0.14, "director": 0.26, "manager": 0.32,
+                                                     "ic": 0.20, "student": 0.0},
+                                          email_kind={"business": 0.97, "personal": 0.03, "student": 0.0,
+                                                      "competitor": 0.0}),
+            "paid_social": AttributeMix(seniority={"c_suite": 0.02, "vp": 0.04, "director": 0.09, "manager": 0.22,
+                                                   "ic": 0.43, "student": 0.20}),
+            "referral": AttributeMix(seniority={"c_suite": 0.10, "vp": 0.14, "director": 0.22, "manager": 0.28,
+                                                "ic": 0.24, "student": 0.02}),
+        },
+        description="per-channel overrides of the attribute mixes")
+
+
+class Truth(Strict):
+    """Ground truth the CRM never sees: P(buyer) = base_rate x the multipliers of the lead's
+    attributes (capped at max_probability). This is the scenario's *true* ICP, which the policy's
+    idea of the ICP may not match."""
+
+    base_rate: float = Field(0.10, ge=0, le=1, description="in-market probability before multipliers")
+    max_probability: float = Field(0.9, ge=0, le=1, description="cap on any lead's buyer probability")
+    seniority: dict[Seniority, float] = {"c_suite": 1.6, "vp": 1.8, "director": 1.6, "manager": 1.2, "ic": 0.7,
+                                         "student": 0.1}
+    company_size: dict[CompanySize, float] = {"micro": 0.3, "small": 0.8, "mid": 1.6, "large": 1.3,
+                                              "enterprise": 0.9}
+    industry: dict[Industry, float] = {"software": 1.5, "financial_services": 1.3, "healthcare": 1.0,
+                                       "manufacturing": 0.9, "retail": 0.8, "education": 0.5,
+                                       "public_sector": 0.6, "other": 0.7}
+    channel: dict[Channel, float] = {"paid_search": 1.3, "paid_social": 0.6, "organic": 0.9, "webinar": 1.0,
+                                     "referral": 2.0, "outbound_list": 0.5, "partner": 1.4}
+    email_kind: dict[EmailKind, float] = {"business": 1.0, "personal": 0.6, "student": 0.05, "competitor": 0.0}
+    buyer_intent: tuple[float, float] = Field((5.0, 2.0), description="Beta(a, b) of a buyer's intent level")
+    researcher_intent: tuple[float, float] = Field((1.2, 6.0), description="Beta(a, b) of a non-buyer's intent level")
+
+    @field_validator("seniority", "company_size", "industry", "channel", "email_kind")
+    @classmethod
+    def _non_negative(cls, v: dict) -> dict:
+        bad = [k for k, x in v.items() if x < 0]
+        if bad:
+            raise ValueError(f"multipliers must be >= 0 (negative for {', '.join(bad)})")
+        return v
+
+    @field_validator("buyer_intent", "researcher_intent")
+    @classmethod
+    def _beta(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if min(v) <= 0:
+            raise ValueError("Beta parameters must both be > 0")
+        return v
+
+
+class Engagement(Strict):
+    """How leads engage. Each lead has an interest envelope exp(-t / life) after it arrives; the
+    expected number of events of each type over that life interpolates between the researcher and
+    the buyer profile by the lead's intent (0 -> researcher, 1 -> buyer). Some leads get a second
+    wave of interest later (re-engagement)."""
+
+    interest_life: Duration = Field(dur("21d"), description="median time constant of a lead's interest envelope")
+    interest_life_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of the interest life across leads")
+    buyer: dict[EventType, float] = Field(
+        {"demo_request": 0.35, "contact_form": 0.25, "pricing_visit": 2.0, "comparison_visit": 1.2,
+         "webinar_product": 0.6, "webinar_educational": 0.4, "email_open": 7.0, "email_click_product": 1.6,
+         "email_click_content": 0.8, "bofu_download": 0.9, "tofu_download": 0.8, "newsletter_signup": 0.2},
+        description="expected events per interest life for a lead with intent 1")
+    researcher: dict[EventType, float] = Field(
+        {"demo_request": 0.005, "contact_form": 0.02, "pricing_visit": 0.25, "comparison_visit": 0.1,
+         "webinar_product": 0.05, "webinar_educational": 0.5, "email_open": 4.0, "email_click_product": 0.2,
+         "email_click_content": 0.9, "bofu_download": 0.15, "tofu_download": 1.3, "newsletter_signup": 0.35},
+        description="expected events per interest life for a lead with intent 0")
+    entry_event: dict[Channel, dict[EventType, float]] = Field(
+        default_factory=lambda: {
+            "paid_search": {"tofu_download": 0.45, "bofu_download": 0.2, "demo_request": 0.15, "contact_form": 0.2},
+            "paid_social": {"tofu_download": 0.75, "webinar_educational": 0.15, "newsletter_signup": 0.1},
+            "organic": {"tofu_download": 0.4, "newsletter_signup": 0.3, "contact_form": 0.15, "demo_request": 0.05,
+                        "bofu_download": 0.1},
+            "webinar": {"webinar_educational": 0.65, "webinar_product": 0.35},
+            "referral": {"contact_form": 0.5, "demo_request": 0.3, "tofu_download": 0.2},
+            "partner": {"contact_form": 0.5, "webinar_product": 0.2, "bofu_download": 0.3},
+        },
+        description="the event that creates a lead, per channel (shares); channels absent here (outbound_list) "
+                    "arrive with no event")
+    entry_hand_raise_intent: float = Field(
+        0.7, ge=0, le=1,
+        description="how strongly a hand-raising entry event (demo, contact form) follows intent: 0 = channel shares "
+                    "only, 1 = only in-market leads raise their hand on entry")
+    reengage_share: float = Field(0.15, ge=0, le=1, description="share of leads with a second wave of interest")
+    reengage_delay: Duration = Field(dur("90d"), description="mean delay from arrival to the second wave")
+    reengage_strength: float = Field(0.6, ge=0, le=5, description="second wave's size relative to the first")
+
+    @field_validator("buyer", "researcher")
+    @classmethod
+    def _rates(cls, v: dict) -> dict:
+        bad = [k for k, x in v.items() if x < 0]
+        if bad:
+            raise ValueError(f"expected event counts must be >= 0 (negative for {', '.join(bad)})")
+        return v
+
+    @field_validator("entry_event")
+    @classmethod
+    def _entry(cls, v: dict) -> dict:
+        for ch, mix in v.items():
+            check_mix(mix)
+        return v
+
+
+class DecayCurve(Strict):
+    """A parametric response-decay curve q(t), q(0) = 1. `kind` picks the formula:
+    exponential 2^(-t/half_life); two_phase (1-w) 2^(-t/fast) + w 2^(-t/slow);
+    hyperbolic (1 + t/t0)^(-a)."""
+
+    kind: Literal["exponential", "two_phase", "hyperbolic"]
+    half_life: Duration | None = None
+    fast: Duration | None = None
+    slow: Duration | None = None
+    slow_weight: float | None = Field(None, ge=0, le=1)
+    t0: Duration | None = None
+    a: float | None = Field(None, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _params(self) -> "DecayCurve":
+        need = {"exponential": ("half_life",), "two_phase": ("fast", "slow", "slow_weight"),
+                "hyperbolic": ("t0", "a")}[self.kind]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} curve needs {', '.join(missing)}")
+        for n in ("half_life", "fast", "slow", "t0"):
+            d = getattr(self, n)
+            if d is not None and (d.is_business or d.value <= 0):
+                raise ValueError(f"{n} must be a positive clock duration")
+        return self
+
+
+DECAY_PRESETS = ("seed", "lrm2007", "hbr2011", "velocify2012", "none")
+
+
+class Response(Strict):
+    """How interest decays while an MQL waits. q(t) is the relative chance of converting when first
+    reached t after the MQL; it acts on both the chance an attempt reaches the lead (share
+    `contact_share` of the decay, in log terms) and the chance the conversation qualifies (the rest)."""
+
+    decay: Literal[DECAY_PRESETS] | DecayCurve = Field("seed", description="preset name or a parametric curve")
+    contact_share: float = Field(0.5, ge=0, le=1, description="share of the decay acting on contact (rest on qualification)")
+    contact_rate: float = Field(0.7, ge=0, le=1, description="chance an attempt reaches the lead at zero delay")
+
+
+class HandleTime(Strict):
+    """Rep time per attempt (a call plus logging, or a conversation)."""
+
+    dist: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    mean: Duration = Field(dur("15m"), description="mean handling time of an attempt that does not reach the lead")
+    conversation_mean: Duration = Field(dur("30m"), description="mean handling time of an attempt that reaches the lead")
+    cv: float = Field(0.6, ge=0, le=5, description="coefficient of variation (lognormal only)")
+
+    @field_validator("mean", "conversation_mean")
+    @classmethod
+    def _clock(cls, v: Duration) -> Duration:
+        if v.is_business or v.value <= 0:
+            raise ValueError("handling time must be a positive clock duration")
+        return v
+
+
+class Sales(Strict):
+    """The SDR team that works MQLs."""
+
+    reps: int = Field(6, ge=0, le=10_000, description="SDRs working MQLs")
+    mql_time_share: float = Field(0.6, gt=0, le=1, description="share of a rep's working time available for MQL work")
+    handle_time: HandleTime = HandleTime()
+    territories: list[Region] = Field(["north_america", "emea", "apac"], description="regions the team sells to")
+
+
+class Outcomes(Strict):
+    """What happens once a rep reaches an MQL: acceptance (or rejection with a reason following the
+    lead's true attributes), SQL, opportunity, won/lost, and when."""
+
+    reject_wrong_title: dict[Seniority, float] = {"c_suite": 0.0, "vp": 0.0, "director": 0.02, "manager": 0.06,
+                                                  "ic": 0.25, "student": 0.85}
+    reject_already_in_deal: float = Field(0.9, ge=0, le=1, description="P(reject) when the account has an open deal")
+    reject_non_buyer: float = Field(0.35, ge=0, le=1, description="P(reject as confirmed non-buyer) for a lead not in market")
+    bad_contact_data: dict[EmailKind, float] = {"business": 0.03, "personal": 0.2, "student": 0.3, "competitor": 0.1}
+    sql_buyer: float = Field(0.72, ge=0, le=1, description="P(SQL | accepted, buyer) at zero delay")
+    sql_non_buyer: float = Field(0.1, ge=0, le=1, description="P(SQL | accepted, not in market)")
+    opportunity_buyer: float = Field(0.7, ge=0, le=1, description="P(opportunity | SQL, buyer)")
+    opportunity_non_buyer: float = Field(0.25, ge=0, le=1, description="P(opportunity | SQL, not in market)")
+    win_buyer: float = Field(0.30, ge=0, le=1, description="P(won | opportunity, buyer)")
+    win_non_buyer: float = Field(0.03, ge=0, le=1, description="P(won | opportunity, not in market)")
+    sql_delay: Duration = Field(dur("3d"), description="median time from first conversation to SQL")
+    opportunity_delay: Duration = Field(dur("7d"), description="median time from SQL to opportunity")
+    cycle: Duration = Field(dur("40d"), description="median time from opportunity to close")
+    delay_sigma: float = Field(0.7, ge=0, le=3, description="lognormal sigma of the stage delays")
+    deal_size: dict[CompanySize, float] = {"micro": 4_000, "small": 9_000, "mid": 22_000, "large": 48_000,
+                                           "enterprise": 110_000}
+    deal_size_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of deal size around the band median")
+
+    @field_validator("deal_size")
+    @classmethod
+    def _sizes(cls, v: dict) -> dict:
+        if any(x < 0 for x in v.values()):
+            raise ValueError("deal sizes must be >= 0")
+        return v
+
+
+class Costs(Strict):
+    """Costs, for cost per MQL and per won deal."""
+
+    per_lead: dict[Channel, float] = {"paid_search": 120, "paid_social": 70, "organic": 15, "webinar": 60,
+                                      "referral": 20, "outbound_list": 35, "partner": 50}
+    rep_hourly: float = Field(45.0, ge=0, description="loaded cost of one rep hour")
+
+
+class Scenario(Strict):
+    """What the world does. Everything a policy cannot change."""
+
+    name: str = "baseline"
+    description: str = "Mid-market B2B SaaS, about 40k leads a year"
+    start_date: dt.date = Field(dt.date(2026, 1, 5), description="calendar date of time zero (weekdays, holidays)")
+    horizon: Horizon = Horizon()
+    calendar: Calendar = Calendar()
+    arrivals: Arrivals = Arrivals()
+    population: Population = Population()
+    truth: Truth = Truth()
+    engagement: Engagement = Engagement()
+    response: Response = Response()
+    sales: Sales = Sales()
+    outcomes: Outcomes = Outcomes()
+    costs: Costs = Costs()

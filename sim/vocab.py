@@ -1,0 +1,52 @@
+"""The domain vocabulary, defined once. Integer codes index the world's numpy arrays.
+
+Every categorical attribute is stored in the world as an int8 code = position in these tuples, so
+scoring can use lookup tables (points[code]) instead of string comparisons.
+"""
+from __future__ import annotations
+
+CHANNELS = ("paid_search", "paid_social", "organic", "webinar", "referral", "outbound_list", "partner")
+SENIORITIES = ("c_suite", "vp", "director", "manager", "ic", "student")  # student = student/intern/freelancer
+COMPANY_SIZES = ("micro", "small", "mid", "large", "enterprise")
+COMPANY_SIZE_RANGES = {"micro": "1-10", "small": "11-49", "mid": "50-500", "large": "501-5,000", "enterprise": "5,001+"}
+INDUSTRIES = ("software", "financial_services", "healthcare", "manufacturing", "retail", "education",
+              "public_sector", "other")
+REGIONS = ("north_america", "emea", "apac", "latam")
+EMAIL_KINDS = ("business", "personal", "student", "competitor")
+
+# Engagement events. Hand-raisers first (what buyers do), then content consumption.
+EVENT_TYPES = (
+    "demo_request", "contact_form", "pricing_visit", "comparison_visit", "webinar_product",
+    "webinar_educational", "email_open", "email_click_product", "email_click_content",
+    "bofu_download", "tofu_download", "newsletter_signup",
+)
+HAND_RAISERS = ("demo_request", "contact_form", "pricing_visit", "comparison_visit", "webinar_product")
+EVENT_CODE = {name: i for i, name in enumerate(EVENT_TYPES)}
+DEMO_REQUEST = EVENT_CODE["demo_request"]
+EMAIL_OPEN = EVENT_CODE["email_open"]
+
+# SLA tiers, in priority order (0 = most urgent).
+TIERS = ("demo", "high_intent", "standard", "re_engaged")
+TIER_CODE = {name: i for i, name in enumerate(TIERS)}
+
+# Why sales rejects an MQL (SAL rejected). Follows the lead's true attributes.
+REJECTION_REASONS = ("wrong_title", "out_of_territory", "already_in_deal", "confirmed_non_buyer", "bad_contact_data")
+
+# Where every lead of the cohort ends: exactly one of these.
+TERMINAL_STATES = (
+    "nurture",            # never became an MQL
+    "recycled",           # was an MQL, went back to nurture (SLA breach, unreached, triaged) and stayed there
+    "in_queue",           # MQL still waiting or being worked when the run ended
+    "rejected",           # sales rejected it (reason code recorded)
+    "disqualified",       # accepted (SAL) but sales found no SQL
+    "sql",                # SQL that did not become an opportunity
+    "opportunity_open",   # opportunity still open when the run ended
+    "won",
+    "lost",
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def codes(names: tuple[str, ...]) -> dict[str, int]:
+    """name -> code for one of the vocabularies above."""
+    return {n: i for i, n in enumerate(names)}
