@@ -106,27 +106,6 @@ def _deepcopy(d: Any) -> Any:
     return d
 
 
-def load(model: type[M], path: Path, overrides: list[tuple[str, Any]] | None = None) -> M:
-    data = read_toml(path)
-    if overrides:
-        data = apply_overrides(data, overrides, str(path))
-    return validate_data(model, data, str(path))
-
-
-def load_scenario(path: Path, overrides: list[tuple[str, Any]] | None = None) -> Scenario:
-    """A scenario file; its name defaults to the file stem."""
-    data = read_toml(path)
-    data.setdefault("name", path.stem)
-    return validate_data(Scenario, apply_overrides(data, overrides or [], str(path)), str(path))
-
-
-def load_policy(path: Path, overrides: list[tuple[str, Any]] | None = None) -> Policy:
-    """A policy file; its name defaults to the file stem."""
-    data = read_toml(path)
-    data.setdefault("name", path.stem)
-    return validate_data(Policy, apply_overrides(data, overrides or [], str(path)), str(path))
-
-
 def kind_of(data: dict[str, Any]) -> str:
     """Guess whether a parsed file is a scenario or a policy, for `funnelsim validate`."""
     scenario_keys = set(Scenario.model_fields) - {"name", "description"}

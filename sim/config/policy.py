@@ -178,9 +178,10 @@ class Routing(Strict):
 
 class Recycle(Strict):
     """Recycled MQLs return to nurture; their later engagement may make them MQLs again (tier
-    re_engaged). After max_recycles, a lead stays in nurture ("two chances, then back to nurture")."""
+    re_engaged). A lead recycled max_recycles times stays in nurture for good: the default 2 is
+    "two chances, then back to nurture" (MQL, recycle, re-MQL, recycle, stays); 0 = never re-MQL."""
 
-    max_recycles: int = Field(2, ge=0, le=100)
+    max_recycles: int = Field(2, ge=0, le=100, description="recycles after which a lead stays in nurture")
     reset_behaviour: bool = Field(True, description="behaviour points restart from zero after a recycle")
 
 

@@ -263,13 +263,23 @@ DECAY_PRESETS = ("seed", "lrm2007", "hbr2011", "velocify2012", "none")
 
 
 class Response(Strict):
-    """How interest decays while an MQL waits. q(t) is the relative chance of converting when first
-    reached t after the MQL; it acts on both the chance an attempt reaches the lead (share
-    `contact_share` of the decay, in log terms) and the chance the conversation qualifies (the rest)."""
+    """How interest decays while an MQL waits. q(t) is the relative odds of converting when reached
+    t after the MQL (the studies' ratios are odds ratios). The scenario's base chances
+    (contact_rate, outcomes.sql_*) hold at `reference_delay`; at delay t their odds are multiplied
+    by q(t)/q(reference_delay), split between reaching the lead (share `contact_share`, in log terms)
+    and qualifying it (the rest)."""
 
     decay: Literal[DECAY_PRESETS] | DecayCurve = Field("seed", description="preset name or a parametric curve")
+    reference_delay: Duration = Field(dur("1h"), description="delay at which the base chances hold")
     contact_share: float = Field(0.5, ge=0, le=1, description="share of the decay acting on contact (rest on qualification)")
-    contact_rate: float = Field(0.7, ge=0, le=1, description="chance an attempt reaches the lead at zero delay")
+    contact_rate: float = Field(0.5, ge=0, le=1, description="chance an attempt at the reference delay reaches the lead")
+
+    @field_validator("reference_delay")
+    @classmethod
+    def _clock(cls, v: Duration) -> Duration:
+        if v.is_business:
+            raise ValueError("use a clock duration (m, h, d)")
+        return v
 
 
 class HandleTime(Strict):
@@ -306,7 +316,7 @@ class Outcomes(Strict):
     reject_already_in_deal: float = Field(0.9, ge=0, le=1, description="P(reject) when the account has an open deal")
     reject_non_buyer: float = Field(0.35, ge=0, le=1, description="P(reject as confirmed non-buyer) for a lead not in market")
     bad_contact_data: dict[EmailKind, float] = {"business": 0.03, "personal": 0.2, "student": 0.3, "competitor": 0.1}
-    sql_buyer: float = Field(0.72, ge=0, le=1, description="P(SQL | accepted, buyer) at zero delay")
+    sql_buyer: float = Field(0.6, ge=0, le=1, description="P(SQL | accepted, buyer) at the response reference delay")
     sql_non_buyer: float = Field(0.1, ge=0, le=1, description="P(SQL | accepted, not in market)")
     opportunity_buyer: float = Field(0.7, ge=0, le=1, description="P(opportunity | SQL, buyer)")
     opportunity_non_buyer: float = Field(0.25, ge=0, le=1, description="P(opportunity | SQL, not in market)")

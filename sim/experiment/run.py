@@ -1,0 +1,77 @@
+"""One replication: build the world once, then play every policy on it (common random numbers).
+
+This is the seam between the engine (pure, in-memory) and everything that runs experiments or
+writes files: it takes validated Scenario/Policy objects and returns results in memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import pandas as pd
+
+from sim.calendar import BusinessCalendar
+from sim.config.policy import Policy
+from sim.config.scenario import Scenario
+from sim.decisions.oracle import next_mql
+from sim.decisions.scoring import Scored, score_world
+from sim.measure.kpis import run_kpis
+from sim.measure.timeseries import daily
+from sim.sales.outcomes import LeadOutcomes, play_out
+from sim.sales.process import SalesLog, SalesProcess
+from sim.world.generate import generate_world
+from sim.world.model import World
+from sim.world.response import ResponseModel
+
+
+@dataclass
+class PolicyRun:
+    """Everything one policy did on one world."""
+
+    policy: Policy
+    scored: Scored
+    log: SalesLog
+    outcomes: LeadOutcomes
+    kpis: dict
+    _daily: pd.DataFrame | None = field(default=None, repr=False)
+
+    def daily(self, world: World, scenario: Scenario, cal: BusinessCalendar) -> pd.DataFrame:
+        if self._daily is None:
+            self._daily = daily(world, scenario, cal, self.log, self.outcomes)
+        return self._daily
+
+
+def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar) -> PolicyRun:
+    """Score the world under the policy, play the sales process, measure."""
+    scored = score_world(world, policy)
+    response = ResponseModel.from_scenario(scenario.response)
+    process = SalesProcess(world, scored.mql_time, scored.mql_tier, scored.mql_score, policy, scenario, cal,
+                           response.contact_probability, lambda lead, after: next_mql(world, policy, lead, after))
+    log = process.run()
+    outcomes = play_out(world, scenario, log, response.qualify_probability)
+    kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
+    return PolicyRun(policy, scored, log, outcomes, kpis)
+
+
+@dataclass
+class Replication:
+    """One world and every policy's run on it."""
+
+    scenario: Scenario
+    world: World
+    calendar: BusinessCalendar
+    runs: dict[str, PolicyRun]
+
+    def kpis(self) -> dict[str, dict]:
+        return {name: r.kpis for name, r in self.runs.items()}
+
+    def daily(self, name: str) -> pd.DataFrame:
+        return self.runs[name].daily(self.world, self.scenario, self.calendar)
+
+
+def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0) -> Replication:
+    """Every policy on the same world (same seed and replication): a paired comparison."""
+    names = [p.name for p in policies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"policy names must be unique, got {names}")
+    world = generate_world(scenario, seed, replication)
+    cal = BusinessCalendar.from_scenario(scenario)
+    return Replication(scenario, world, cal, {p.name: run_policy(world, scenario, p, cal) for p in policies})

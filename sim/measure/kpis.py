@@ -1,0 +1,163 @@
+"""KPIs of one run, defined once (DESIGN.md "KPIs"). Cohort-based: the leads created in the
+measurement window, followed to the end of the run-out; time-based KPIs (utilisation, queue,
+backlog) are measured over the window itself.
+
+Rates are NaN when their denominator is zero (e.g. MQL->SQL with no MQLs): a rate of "nothing
+out of nothing" is undefined, not 0, and reports show it as such.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.calendar import BusinessCalendar
+from sim.config.policy import Policy
+from sim.config.scenario import Scenario
+from sim.sales.outcomes import LeadOutcomes
+from sim.sales.process import SalesLog
+from sim.vocab import CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
+from sim.world.model import World
+
+HOUR = 60.0
+
+
+def ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def _quantile_hours(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q) / HOUR) if x.size else float("nan")
+
+
+def sla_deadlines(cal: BusinessCalendar, policy: Policy, mql_time: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """Clock deadline of each episode's first touch under the policy's SLA targets."""
+    out = np.full(mql_time.shape, np.inf)
+    for code, name in enumerate(TIERS):
+        m = tier == code
+        if m.any():
+            d = getattr(policy.sla.targets, name)
+            out[m] = _add(cal, mql_time[m], d)
+    return out
+
+
+def _add(cal: BusinessCalendar, t: np.ndarray, d) -> np.ndarray:
+    if d.is_business:
+        return cal.clock_time(cal.business_time(t) + d.business_minutes(cal.workday_minutes))
+    return t + d.minutes
+
+
+def queue_stats(log: SalesLog, t0: float, t1: float) -> tuple[float, int]:
+    """Time-weighted mean and max of the number of MQLs waiting, over [t0, t1)."""
+    t, n = log.q_time, log.q_len
+    if t1 <= t0:
+        return float("nan"), 0
+    nxt = np.append(t[1:], np.inf)
+    lo, hi = np.clip(t, t0, t1), np.clip(nxt, t0, t1)
+    mean = float(np.sum(n * (hi - lo)) / (t1 - t0))
+    # the level in force at t0 counts too
+    inside = (nxt > t0) & (t < t1)
+    return mean, int(n[inside].max()) if inside.any() else 0
+
+
+def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
+             log: SalesLog, out: LeadOutcomes) -> dict:
+    """Every KPI of one run: a flat dict of numbers, plus `terminal_states` and
+    `rejection_reasons` as {name: count}."""
+    cohort = world.in_cohort
+    c = np.flatnonzero(cohort)
+    leads = c.size
+    mql = np.isfinite(out.first_mql[c])
+    n_mql = int(mql.sum())
+    k: dict = {"leads": leads, "mqls": n_mql}
+    k["mql_episodes"] = int(cohort[log.ep_lead].sum())
+    k["sals"] = int(out.sal[c].sum())
+    k["rejected"] = int(out.rejected[c].sum())
+    k["sqls"] = int(out.sql[c].sum())
+    k["opportunities"] = int(out.opportunity[c].sum())
+    k["won"] = int(out.won[c].sum())
+    k["lost"] = int(out.lost[c].sum())
+    k["bookings"] = float(out.amount[c][out.won[c]].sum())
+    k["pipeline"] = float(out.amount[c].sum())
+    contacted = int((~np.isnan(out.contact_time[c])).sum())
+    k["lead_to_mql_rate"] = ratio(n_mql, leads)
+    k["mql_to_sal_rate"] = ratio(k["sals"], n_mql)
+    k["mql_to_sql_rate"] = ratio(k["sqls"], n_mql)
+    k["sal_to_sql_rate"] = ratio(k["sqls"], k["sals"])
+    k["sql_to_opportunity_rate"] = ratio(k["opportunities"], k["sqls"])
+    k["win_rate"] = ratio(k["won"], k["won"] + k["lost"])
+    k["mql_to_won_rate"] = ratio(k["won"], n_mql)
+    k["rejection_rate"] = ratio(k["rejected"], contacted)
+
+    # speed: the first episode's first touch
+    touched = c[mql & ~np.isnan(out.first_touch[c])]
+    wait = out.first_touch[touched] - out.first_mql[touched]
+    bwait = cal.business_between(out.first_mql[touched], out.first_touch[touched]) if touched.size else wait
+    k["first_touch_p50_hours"] = _quantile_hours(wait, 0.5)
+    k["first_touch_p90_hours"] = _quantile_hours(wait, 0.9)
+    k["first_touch_p50_business_hours"] = _quantile_hours(np.asarray(bwait), 0.5)
+    k["first_touch_p90_business_hours"] = _quantile_hours(np.asarray(bwait), 0.9)
+    k["never_touched_share"] = ratio(n_mql - touched.size, n_mql)
+    k["recycled_share"] = ratio(int((out.recycles[c] > 0).sum()), n_mql)
+
+    # SLA compliance per tier, over every MQL episode of cohort leads (untouched = breach)
+    ep = cohort[log.ep_lead]
+    deadline = sla_deadlines(cal, policy, log.ep_mql_time[ep], log.ep_tier[ep])
+    met = log.ep_first_touch[ep] <= deadline          # NaN first touch compares False
+    for code, name in enumerate(TIERS):
+        m = log.ep_tier[ep] == code
+        k[f"sla_episodes_{name}"] = int(m.sum())
+        k[f"sla_compliance_{name}"] = ratio(int(met[m].sum()), int(m.sum()))
+    k["sla_compliance"] = ratio(int(met.sum()), int(ep.sum()))
+
+    # rep load over the measurement window
+    ws, we = world.window_start, world.window_end
+    reps = log.reps
+    avail = reps * scenario.sales.mql_time_share * cal.business_between(ws, we)
+    inw = (log.at_start >= ws) & (log.at_start < we)
+    busy = cal.business_between(log.at_start[inw], log.at_start[inw] + log.at_handle[inw]).sum() if inw.any() else 0.0
+    k["rep_utilisation"] = min(ratio(busy, avail), 1.0) if avail else float("nan")
+    k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
+    k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
+    days = _window_days(log, ws, we)
+    ages = log.day_oldest_age[days] if days.size else np.zeros(0)
+    k["backlog_age_mean_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
+    k["backlog_age_max_hours"] = float(ages.max() / HOUR) if ages.size else float("nan")
+    k["overload_days"] = int(overload_days(log, cal, days).sum())
+
+    # cost
+    cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
+    cost_reps = reps * scenario.sales.mql_time_share * cal.business_between(ws, we) / HOUR * scenario.costs.rep_hourly
+    k["cost_per_mql"] = ratio(cost_leads + cost_reps, n_mql)
+    k["cost_per_won"] = ratio(cost_leads + cost_reps, k["won"])
+
+    # ground truth the CRM never sees
+    buyers = world.buyer[c]
+    k["buyers"] = int(buyers.sum())
+    k["mql_precision"] = ratio(int((buyers & mql).sum()), n_mql)
+    k["buyer_recall"] = ratio(int((buyers & mql).sum()), int(buyers.sum()))
+    k["buyers_in_nurture"] = int((buyers & ~mql).sum())
+
+    states = np.bincount(out.state[c], minlength=len(TERMINAL_STATES))
+    k["terminal_states"] = {s: int(states[i]) for i, s in enumerate(TERMINAL_STATES)}
+    reasons = np.bincount(out.reason[c][out.rejected[c]], minlength=len(REJECTION_REASONS))
+    k["rejection_reasons"] = {r: int(reasons[i]) for i, r in enumerate(REJECTION_REASONS)}
+    return k
+
+
+def _window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
+    """Indices of the midnight samples (sample d is taken at (d+1) days) inside the window."""
+    t = (np.arange(log.day_queue.size) + 1) * 1440.0
+    return np.flatnonzero((t > ws) & (t <= we))
+
+
+def overload_days(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
+    """bool per sampled day: the oldest waiting MQL at midnight had waited more than one full
+    business day (the team cannot keep a 1-business-day promise)."""
+    if not days.size:
+        return np.zeros(0, bool)
+    t = (days + 1) * 1440.0
+    age = log.day_oldest_age[days]
+    has = age > 0
+    b = np.zeros(days.size)
+    b[has] = cal.business_between(t[has] - age[has], t[has])
+    return b > cal.workday_minutes
+

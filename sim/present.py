@@ -1,0 +1,105 @@
+"""Terminal presentation: KPI tables per policy (rich), with intervals where there are
+replications. Interface layer only."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from sim.vocab import TIERS
+
+# (kpi, label, format) in the order users read a funnel
+HEADLINE = [
+    ("leads", "Leads (cohort)", "int"),
+    ("mqls", "MQLs", "int"),
+    ("lead_to_mql_rate", "Lead -> MQL", "pct"),
+    ("sals", "SALs", "int"),
+    ("mql_to_sal_rate", "MQL -> SAL", "pct"),
+    ("rejection_rate", "Rejected (of reached)", "pct"),
+    ("sqls", "SQLs", "int"),
+    ("mql_to_sql_rate", "MQL -> SQL", "pct"),
+    ("opportunities", "Opportunities", "int"),
+    ("won", "Won", "int"),
+    ("win_rate", "Win rate", "pct"),
+    ("bookings", "Bookings", "money"),
+    ("pipeline", "Pipeline", "money"),
+    ("first_touch_p50_hours", "First touch p50 (h)", "num"),
+    ("first_touch_p90_hours", "First touch p90 (h)", "num"),
+    *[(f"sla_compliance_{t}", f"SLA met: {t.replace('_', ' ')}", "pct") for t in TIERS],
+    ("never_touched_share", "Never touched", "pct"),
+    ("recycled_share", "Recycled", "pct"),
+    ("rep_utilisation", "Rep utilisation", "pct"),
+    ("queue_mean", "Queue (mean)", "num"),
+    ("backlog_age_max_hours", "Oldest wait (max h)", "num"),
+    ("overload_days", "Overload days", "int"),
+    ("cost_per_won", "Cost per won deal", "money"),
+    ("mql_precision", "MQL precision (truth)", "pct"),
+    ("buyer_recall", "Buyer recall (truth)", "pct"),
+    ("buyers_in_nurture", "Buyers left in nurture", "int"),
+]
+
+
+def fmt(value: float, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "money":
+        return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:.0f}k" if abs(value) >= 1e4 else f"{value:.0f}"
+    if kind == "int":
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def single_run_table(kpis: dict[str, dict], title: str) -> Table:
+    """One replication: the KPI table, policies side by side."""
+    t = Table(title=title, caption="One replication: an anecdote. Use --replications N for 95% intervals.")
+    t.add_column("KPI")
+    for name in kpis:
+        t.add_column(name, justify="right")
+    for key, label, kind in HEADLINE:
+        t.add_row(label, *[fmt(k.get(key), kind) for k in kpis.values()])
+    return t
+
+
+def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> Table:
+    """Mean [95% CI] per policy, and the paired difference of each later policy vs the first."""
+    policies = list(summary["policy"].unique())
+    s = summary.set_index(["policy", "kpi"])
+    d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
+    n = int(summary["n"].max()) if len(summary) else 0
+    t = Table(title=title, caption=f"mean [95% CI] over {n} replications; differences are paired on the same "
+                                   f"worlds; * = interval excludes zero")
+    t.add_column("KPI")
+    for p in policies:
+        t.add_column(p, justify="right")
+    for p in policies[1:]:
+        t.add_column(f"{p} - {policies[0]}", justify="right")
+    for key, label, kind in HEADLINE:
+        if (policies[0], key) not in s.index:
+            continue
+        cells = []
+        for p in policies:
+            r = s.loc[(p, key)]
+            cells.append(f"{fmt(r['mean'], kind)} [{fmt(r['lower'], kind)}, {fmt(r['upper'], kind)}]")
+        for p in policies[1:]:
+            r = d.loc[(p, key)] if d is not None else None
+            if r is None:
+                cells.append("")
+                continue
+            k2 = "num" if kind == "int" and abs(r["diff"]) < 100 else kind
+            mark = "*" if r["significant"] else ""
+            cells.append(f"{_signed(r['diff'], k2)} [{_signed(r['lower'], k2)}, {_signed(r['upper'], k2)}]{mark}")
+        t.add_row(label, *cells)
+    return t
+
+
+def _signed(v: float, kind: str) -> str:
+    s = fmt(v, kind)
+    return s if s.startswith("-") or s == "n/a" else f"+{s}"
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, width=200 if not stderr else None)

@@ -1,0 +1,33 @@
+"""An MQL episode: one stay of a lead in the sales queue, from MQL to contact, recycle or run end.
+
+A lead can have several episodes (recycled, then re-MQL'd later). Plain slotted objects: the
+sales process creates one per MQL and touches it a handful of times.
+"""
+from __future__ import annotations
+
+# Episode end states.
+OPEN = 0          # still waiting or between attempts when the run ended
+CONTACTED = 1     # a rep reached the lead: outcomes follow
+UNREACHED = 2     # all cadence attempts failed: back to nurture
+BREACHED = 3      # untouched past the recycle deadline: back to nurture
+TRIAGED = 4       # skipped by an overloaded team: back to nurture
+END_STATES = ("open", "contacted", "unreached", "breach_recycled", "triaged")
+
+
+class Episode:
+    __slots__ = ("lead", "index", "mql_time", "tier", "score", "attempts", "first_touch", "end_time",
+                 "status", "version", "queued", "rep")
+
+    def __init__(self, lead: int, index: int, mql_time: float, tier: int, score: float):
+        self.lead = lead
+        self.index = index          # 0 for the lead's first MQL, 1 after one recycle, ...
+        self.mql_time = mql_time
+        self.tier = tier
+        self.score = score
+        self.attempts = 0
+        self.first_touch = float("nan")
+        self.end_time = float("nan")
+        self.status = OPEN
+        self.version = 0
+        self.queued = False
+        self.rep = -1               # assigned rep (round robin), else -1

@@ -1,0 +1,157 @@
+"""What happens after a rep reaches an MQL: SAL or rejection (with a reason that follows the lead's
+true attributes), SQL, opportunity, won/lost, when, and for how much.
+
+Vectorised over leads: these stages do not compete for rep time in the model, so they need no
+SimPy. Each chance uses the lead's own pre-drawn uniform (`world.luck`), and the chance of
+qualifying falls with the time the lead waited since its MQL (the qualify part of the decay).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import ndtri
+
+from sim.config.scenario import Scenario
+from sim.sales.episode import CONTACTED, OPEN
+from sim.sales.process import SalesLog
+from sim.vocab import COMPANY_SIZES, EMAIL_KINDS, REGIONS, REJECTION_REASONS, SENIORITIES, TERMINAL_STATES
+from sim.world.model import World
+
+STATE = {s: i for i, s in enumerate(TERMINAL_STATES)}
+
+
+@dataclass(frozen=True)
+class LeadOutcomes:
+    """One row per lead of the world: its journey through the funnel and where it ended."""
+
+    first_mql: np.ndarray       # float64, inf if never an MQL
+    first_tier: np.ndarray      # int8, -1 if never
+    first_touch: np.ndarray     # float64, nan if never touched (first episode's first attempt)
+    episodes: np.ndarray        # int64: MQL episodes (1 + re-MQLs)
+    recycles: np.ndarray        # int64: times sent back to nurture
+    contact_time: np.ndarray    # float64, nan if never reached
+    contact_delay: np.ndarray   # float64: contact time - that episode's MQL time
+    rejected: np.ndarray        # bool
+    reason: np.ndarray          # int8 into REJECTION_REASONS, -1 if not rejected
+    sal: np.ndarray             # bool: accepted by sales
+    sql_time: np.ndarray        # float64, nan if not (yet) SQL by the end of the run
+    opportunity_time: np.ndarray
+    close_time: np.ndarray
+    won: np.ndarray             # bool
+    lost: np.ndarray            # bool
+    amount: np.ndarray          # float64 deal size of opportunities (0 otherwise)
+    state: np.ndarray           # int8 into TERMINAL_STATES
+
+    @property
+    def sql(self) -> np.ndarray:
+        return ~np.isnan(self.sql_time)
+
+    @property
+    def opportunity(self) -> np.ndarray:
+        return ~np.isnan(self.opportunity_time)
+
+
+def _lognormal(median_minutes: float, sigma: float, u: np.ndarray) -> np.ndarray:
+    return median_minutes * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+
+
+def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray) -> np.ndarray:
+    """P(each rejection reason applies) for the given leads: float[len(leads), len(REASONS)]."""
+    o = scenario.outcomes
+    title = np.array([o.reject_wrong_title.get(s, 0.0) for s in SENIORITIES])
+    bad = np.array([o.bad_contact_data.get(e, 0.0) for e in EMAIL_KINDS])
+    served = np.array([r in scenario.sales.territories for r in REGIONS])
+    p = np.zeros((leads.size, len(REJECTION_REASONS)))
+    p[:, 0] = title[world.seniority[leads]]
+    p[:, 1] = ~served[world.region[leads]]
+    p[:, 2] = np.where(world.open_deal[leads], o.reject_already_in_deal, 0.0)
+    p[:, 3] = np.where(world.buyer[leads], 0.0, o.reject_non_buyer)
+    p[:, 4] = bad[world.email_kind[leads]]
+    return p
+
+
+def play_out(world: World, scenario: Scenario, log: SalesLog,
+             qualify: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> LeadOutcomes:
+    """Turn the sales log into each lead's outcome and terminal state. `qualify(p, delay)` turns a
+    reference chance of SQL into the chance for a lead reached `delay` after its MQL."""
+    n, end, o, luck = world.n, world.end, scenario.outcomes, world.luck
+    first_mql = np.full(n, np.inf)
+    first_tier = np.full(n, -1, np.int8)
+    first_touch = np.full(n, np.nan)
+    episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64)
+    recycles = np.bincount(log.ep_lead, weights=(log.ep_status != CONTACTED) & (log.ep_status != OPEN),
+                           minlength=n).astype(np.int64)
+    first = log.ep_index == 0
+    fl = log.ep_lead[first]
+    first_mql[fl] = log.ep_mql_time[first]
+    first_tier[fl] = log.ep_tier[first]
+    first_touch[fl] = log.ep_first_touch[first]
+
+    # the last episode of each lead decides its state in the sales stage
+    last_status = np.full(n, -1, np.int8)
+    order = np.lexsort((log.ep_index, log.ep_lead))
+    last_status[log.ep_lead[order]] = log.ep_status[order]          # later rows overwrite earlier ones
+
+    reached = log.ep_status == CONTACTED
+    c_lead = log.ep_lead[reached]
+    contact_time = np.full(n, np.nan)
+    contact_delay = np.full(n, np.nan)
+    contact_time[c_lead] = log.ep_end_time[reached]
+    contact_delay[c_lead] = log.ep_end_time[reached] - log.ep_mql_time[reached]
+
+    # acceptance: every reason that applies may reject; the reason drawn among them by weight
+    p = rejection_probabilities(world, scenario, c_lead)
+    p_accept = np.prod(1.0 - p, axis=1)
+    rej = luck.reject[c_lead] >= p_accept
+    rejected = np.zeros(n, bool)
+    rejected[c_lead] = rej
+    reason = np.full(n, -1, np.int8)
+    if rej.any():
+        w = p[rej]
+        cum = np.cumsum(w, axis=1) / w.sum(axis=1, keepdims=True)
+        reason[c_lead[rej]] = (luck.reason[c_lead[rej], None] >= cum).sum(axis=1).clip(0, len(REJECTION_REASONS) - 1)
+    sal = np.zeros(n, bool)
+    sal[c_lead[~rej]] = True
+
+    # SQL, opportunity, won: buyer-dependent chances; SQL decays with the wait before contact
+    s = np.flatnonzero(sal)
+    buyer = world.buyer[s]
+    p_sql = qualify(np.where(buyer, o.sql_buyer, o.sql_non_buyer), contact_delay[s])
+    t_sql = contact_time[s] + _lognormal(o.sql_delay.minutes, o.delay_sigma, luck.sql_delay[s])
+    is_sql = (luck.sql[s] < p_sql) & (t_sql < end)
+    p_opp = np.where(buyer, o.opportunity_buyer, o.opportunity_non_buyer)
+    t_opp = t_sql + _lognormal(o.opportunity_delay.minutes, o.delay_sigma, luck.opportunity_delay[s])
+    is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
+    p_win = np.where(buyer, o.win_buyer, o.win_non_buyer)
+    t_close = t_opp + _lognormal(o.cycle.minutes, o.delay_sigma, luck.cycle[s])
+    closed = is_opp & (t_close < end)
+    is_won = closed & (luck.win[s] < p_win)
+    sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])
+    amt = sizes[world.company_size[s]] * np.exp(o.deal_size_sigma * ndtri(np.clip(luck.deal_size[s], 1e-12, 1 - 1e-12)))
+
+    sql_time = np.full(n, np.nan)
+    opp_time = np.full(n, np.nan)
+    close_time = np.full(n, np.nan)
+    won = np.zeros(n, bool)
+    lost = np.zeros(n, bool)
+    amount = np.zeros(n)
+    sql_time[s[is_sql]] = t_sql[is_sql]
+    opp_time[s[is_opp]] = t_opp[is_opp]
+    close_time[s[closed]] = t_close[closed]
+    won[s[is_won]] = True
+    lost[s[closed & ~is_won]] = True
+    amount[s[is_opp]] = amt[is_opp]
+
+    state = np.full(n, STATE["nurture"], np.int8)
+    state[last_status >= 0] = STATE["recycled"]
+    state[last_status == OPEN] = STATE["in_queue"]
+    state[rejected] = STATE["rejected"]
+    state[sal] = STATE["disqualified"]
+    state[~np.isnan(sql_time)] = STATE["sql"]
+    state[~np.isnan(opp_time)] = STATE["opportunity_open"]
+    state[won] = STATE["won"]
+    state[lost] = STATE["lost"]
+    return LeadOutcomes(first_mql, first_tier, first_touch, episodes, recycles, contact_time, contact_delay,
+                        rejected, reason, sal, sql_time, opp_time, close_time, won, lost, amount, state)
