@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.config.base import Strict, check_mix, weekday_profile_default
+from sim.config.base import Strict, check_mix, require_clock, weekday_profile_default
 from sim.config.units import Duration, dur
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, WEEKDAYS
 
@@ -29,7 +29,8 @@ NonNeg = Field(ge=0)
 
 class Horizon(Strict):
     """Warm-up (queues fill up, not measured), the measurement window (the cohort of leads created
-    in it is measured), and the run-out (the cohort's outcomes finish; no new leads counted)."""
+    in it is measured), and the run-out (the cohort's outcomes finish). Leads keep arriving in the
+    run-out, so the team stays as busy as in the window, but they are not counted in the cohort."""
 
     warmup: Duration = Field(dur("28d"), description="time simulated before the measured cohort starts")
     window: Duration = Field(dur("182d"), description="measurement window: leads created in it form the cohort")
@@ -74,6 +75,8 @@ class Spike(Strict):
     multiplier: float = Field(3.0, gt=0, le=10_000, description="arrival-rate multiplier while it lasts")
     channel: Channel | None = Field(None, description="channel affected; all channels if omitted")
 
+    _clock = field_validator("duration")(require_clock)
+
 
 class Arrivals(Strict):
     """Lead arrivals: a non-homogeneous Poisson process per channel."""
@@ -84,7 +87,8 @@ class Arrivals(Strict):
          "outbound_list": 0.12, "partner": 0.08},
         description="share of leads per channel (normalised to sum 1)")
     weekday_profile: dict[Weekday, float] = Field(default_factory=weekday_profile_default,
-                                                  description="relative arrival rate per weekday (normalised to mean 1)")
+                                                  description="relative arrival rate per weekday (normalised to mean 1; "
+                                                              "a weekday left out has weight 1)")
     hourly_profile: list[float] = Field(
         [0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.6, 1.0, 1.6, 1.9, 2.0, 1.9, 1.6, 1.8, 1.9, 1.8, 1.6, 1.3, 1.0, 0.8,
          0.7, 0.6, 0.45, 0.3], min_length=24, max_length=24,
@@ -139,7 +143,8 @@ class Population(AttributeMix):
             "referral": AttributeMix(seniority={"c_suite": 0.10, "vp": 0.14, "director": 0.22, "manager": 0.28,
                                                 "ic": 0.24, "student": 0.02}),
         },
-        description="per-channel overrides of the attribute mixes")
+        description="per-channel overrides of the attribute mixes (setting this table replaces all the "
+                    "default overrides, not just the channels named)")
 
 
 class Truth(Strict):
@@ -215,6 +220,8 @@ class Engagement(Strict):
     reengage_share: float = Field(0.15, ge=0, le=1, description="share of leads with a second wave of interest")
     reengage_delay: Duration = Field(dur("90d"), description="mean delay from arrival to the second wave")
     reengage_strength: float = Field(0.6, ge=0, le=5, description="second wave's size relative to the first")
+
+    _clock = field_validator("interest_life", "reengage_delay")(require_clock)
 
     @field_validator("buyer", "researcher")
     @classmethod

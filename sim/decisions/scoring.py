@@ -101,70 +101,94 @@ def _window_start(world: World, start: np.ndarray, width: float) -> np.ndarray:
     return lo
 
 
-def score_world(world: World, policy: Policy) -> Scored:
-    """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised."""
-    r = compile_policy(policy)
-    n = world.n
-    every = slice(None)
+@dataclass(frozen=True, eq=False)
+class EventScores:
+    """The score after every event (global event order): the oracle's ScorePoints, vectorised."""
+
+    fit: np.ndarray          # float64[n]
+    eligible: np.ndarray     # bool[n], passes the gates
+    lead: np.ndarray         # int[m], the lead of each event
+    behaviour: np.ndarray    # float64[m]
+    penalty: np.ndarray      # float64[m]
+    total: np.ndarray        # float64[m]
+    rule_holds: np.ndarray   # bool[m], the rule holds and the lead passes the gates
+    fast_lane: np.ndarray    # bool[m], a demo request taking the fast lane
+
+    @property
+    def mql(self) -> np.ndarray:
+        return self.rule_holds | self.fast_lane
+
+
+def score_events(world: World, policy: Policy, rules: Rules | None = None) -> EventScores:
+    """Every lead's score after each of its events under `policy`, vectorised."""
+    r = rules or compile_policy(policy)
+    n, every = world.n, slice(None)
     fit = np.asarray(fit_points(r, world, every), dtype=np.float64)
     icp = np.asarray(in_icp(r, world, every), dtype=bool)
     ok = np.asarray(passes_gates(r, world, every, icp), dtype=bool)
-    mql_time = np.full(n, np.inf)
-    mql_tier = np.full(n, -1, dtype=np.int8)
-    mql_score = np.full(n, np.nan)
-    mql_event = np.full(n, -1, dtype=np.int64)
     off = np.asarray(world.event_offsets, dtype=np.int64)
+    t = np.asarray(world.event_time, dtype=np.float64)
     m = int(off[-1]) if off.size else 0
-    if m == 0 or n == 0:
-        return Scored(fit, mql_time, mql_tier, mql_score, mql_event, ok)
-
-    t = world.event_time
     counts = np.diff(off)
     lead = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), counts)
+    if m == 0:
+        z = np.zeros(0)
+        return EventScores(fit, ok, lead, z, z, z, z.astype(bool), z.astype(bool))
+
     start = np.repeat(off[:-1], counts)       # global index of each event's lead's first event
     dt = np.empty(m)
     dt[0] = 0.0
     np.subtract(t[1:], t[:-1], out=dt[1:])
-    dt[off[:-1][counts > 0]] = 0.0
+    dt[off[:-1][counts > 0]] = 0.0            # unused (B_0 = 0) but keeps power() from overflowing
     behaviour = _behaviour(r, world, counts, dt)
     if r.decay_mode == "window":
         lo = _window_start(world, start, r.window)
-        before = np.where(lo > start, behaviour[np.maximum(lo - 1, 0)], 0.0)
-        behaviour = behaviour - before
+        behaviour = behaviour - np.where(lo > start, behaviour[np.maximum(lo - 1, 0)], 0.0)
         if r.behaviour_cap is not None:
             np.minimum(behaviour, r.behaviour_cap, out=behaviour)
 
     if r.penalty_points != 0.0:
-        opens = np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1)
-        last = np.maximum.accumulate(opens)
+        last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
         recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
         penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
-        bp = behaviour + penalty
         total = fit[lead] + behaviour + penalty
     else:
-        bp = behaviour
+        penalty = np.zeros(m)
         total = fit[lead] + behaviour
     if r.non_icp_cap is not None:
         total = np.where(icp[lead], total, np.minimum(total, r.non_icp_cap))
 
-    is_demo = world.event_type == DEMO_REQUEST
     if r.rule == "total":
-        mask = rule_holds(r, None, None, total, threshold_of(r, world, every)[lead])
+        holds = rule_holds(r, None, None, total, threshold_of(r, world, every)[lead])
     else:
-        mask = rule_holds(r, fit[lead], bp, None, None)
-    mask &= ok[lead]
+        holds = rule_holds(r, fit[lead], behaviour + penalty, None, None)
+    holds &= ok[lead]
+    fast = np.zeros(m, dtype=bool)
     if r.fast_lane:
-        mask |= is_demo & (ok[lead] if r.fast_lane_gates else True)
+        fast = world.event_type == DEMO_REQUEST
+        if r.fast_lane_gates:
+            fast &= ok[lead]
+    return EventScores(fit, ok, lead, behaviour, penalty, total, holds, fast)
 
-    hit = np.flatnonzero(mask)
+
+def score_world(world: World, policy: Policy) -> Scored:
+    """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised."""
+    r = compile_policy(policy)
+    es = score_events(world, policy, r)
+    n = world.n
+    mql_time = np.full(n, np.inf)
+    mql_tier = np.full(n, -1, dtype=np.int8)
+    mql_score = np.full(n, np.nan)
+    mql_event = np.full(n, -1, dtype=np.int64)
+    hit = np.flatnonzero(es.rule_holds | es.fast_lane)
     if hit.size:
-        who = lead[hit]
+        who = es.lead[hit]
         new = np.empty(hit.size, dtype=bool)
         new[0] = True
         np.not_equal(who[1:], who[:-1], out=new[1:])
         ev, who = hit[new], who[new]
-        mql_time[who] = t[ev]
-        mql_score[who] = total[ev]
+        mql_time[who] = world.event_time[ev]
+        mql_score[who] = es.total[ev]
         mql_event[who] = ev
-        mql_tier[who] = tier_code(r, is_demo[ev], total[ev])
-    return Scored(fit, mql_time, mql_tier, mql_score, mql_event, ok)
+        mql_tier[who] = tier_code(r, world.event_type[ev] == DEMO_REQUEST, es.total[ev])
+    return Scored(es.fit, mql_time, mql_tier, mql_score, mql_event, es.eligible)

@@ -23,6 +23,7 @@ _HAND = np.array([t in HAND_RAISERS for t in EVENT_TYPES])
 _STREAMS = ("life", "entry", "reengage")                  # Generators, by position (append only)
 _WAVE_SEEDS = {"first_wave": 3, "second_wave": 4}          # child SeedSequences after _STREAMS
 _WAVE_STREAMS = ("counts", "times", "types")
+CHUNK = 1 << 16   # leads per block; part of the stream layout: changing it changes the draws
 
 
 def interest_life(cfg: Engagement, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -91,12 +92,32 @@ def _wave(lam_r: np.ndarray, lam_b: np.ndarray, r: np.ndarray, b: np.ndarray,
 def draw_engagement(cfg: Engagement, arrival: np.ndarray, channel: np.ndarray, intent: np.ndarray,
                     end: float, ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(event_offsets int64[n+1], event_time float64[m], event_type int8[m]) sorted by (lead, time),
-    the entry event first; events at or after `end` are dropped."""
+    the entry event first; events at or after `end` are dropped.
+
+    Leads are processed in fixed blocks of CHUNK (block j reads child stream j): memory stays bounded
+    and the sorts stay in cache, and since CHUNK is a constant the draws depend only on the inputs."""
+    n = arrival.shape[0]
+    r = shares_vector(cfg.researcher, EVENT_TYPES)
+    b = shares_vector(cfg.buyer, EVENT_TYPES)
+    counts, times, types = [], [], []
+    for j, a in enumerate(range(0, max(n, 1), CHUNK)):
+        part = slice(a, min(a + CHUNK, n))
+        c, t, k = _engage_chunk(cfg, r, b, arrival[part], channel[part], intent[part], end, child(ss, j))
+        counts.append(c)
+        times.append(t)
+        types.append(k)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    return offsets, np.concatenate(times), np.concatenate(types)
+
+
+def _engage_chunk(cfg: Engagement, r: np.ndarray, b: np.ndarray, arrival: np.ndarray, channel: np.ndarray,
+                  intent: np.ndarray, end: float,
+                  ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(events per lead int64[n], times, types) for one block of leads, sorted by (lead, time)."""
     n = arrival.shape[0]
     rng = streams(ss, _STREAMS)
     life = interest_life(cfg, n, rng["life"])
-    r = shares_vector(cfg.researcher, EVENT_TYPES)
-    b = shares_vector(cfg.buyer, EVENT_TYPES)
     lam_r, lam_b = (1.0 - intent) * r.sum(), intent * b.sum()
 
     entry_lead, entry_type = entry_types(cfg, channel, intent, rng["entry"])
@@ -118,20 +139,19 @@ def draw_engagement(cfg: Engagement, arrival: np.ndarray, channel: np.ndarray, i
     etype = np.concatenate([entry_type, type1, type2])
     time = arrival[lead] + offset
     lead_s, time_s, type_s = _sort_events(lead, offset, time, etype, entry_lead.shape[0], end)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(lead_s, minlength=n), out=offsets[1:])
-    return offsets, time_s, type_s
+    return np.bincount(lead_s, minlength=n), time_s, type_s
 
 
 def _sort_events(lead: np.ndarray, offset: np.ndarray, time: np.ndarray, etype: np.ndarray,
                  n_entry: int, end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lead, time, type) of the events before `end`, sorted by (lead, entry first, time), exactly.
-    The first `n_entry` events are entry events.
+    """(lead, time, type) of the events before `end`, sorted by (lead, time, generation order), exactly.
+    The first `n_entry` events are the entry events, so an entry precedes its lead's ties.
 
     One float sort on the key lead*W + offset (W a power of two >= 2*end, so lead*W is exact and
     leads never overlap; an entry gets lead*W - W/4, below its lead's other events; dropped events
-    get +inf). The key rounds offsets to ~1e-3 minutes, so two events of a lead closer than that
-    may come out swapped; those rare leads are re-sorted exactly with lexsort."""
+    get +inf). The key rounds offsets to ~1e-3 minutes and the sort is not stable, so events of a lead
+    closer than that may come out swapped; those rare leads are re-sorted exactly with lexsort, which
+    also makes the order of exact ties independent of the platform's sort."""
     w = 2.0 ** np.ceil(np.log2(max(2.0 * end, 2.0)))
     key = lead * w + offset
     key[:n_entry] -= 0.25 * w                       # entry offsets are 0: key = lead*W - W/4 exactly
@@ -139,10 +159,10 @@ def _sort_events(lead: np.ndarray, offset: np.ndarray, time: np.ndarray, etype: 
     order = np.argsort(key)
     order = order[: int(np.count_nonzero(np.isfinite(key)))]
     lead_s, time_s, type_s = lead[order], time[order], etype[order]
-    bad = (lead_s[1:] == lead_s[:-1]) & (time_s[1:] < time_s[:-1])
+    same = lead_s[1:] == lead_s[:-1]
+    bad = same & ((time_s[1:] < time_s[:-1]) | ((time_s[1:] == time_s[:-1]) & (order[1:] < order[:-1])))
     if bad.any():
         pos = np.flatnonzero(np.isin(lead_s, lead_s[1:][bad]))
-        entry = order[pos] < n_entry
-        sub = pos[np.lexsort((time_s[pos], ~entry, lead_s[pos]))]
+        sub = pos[np.lexsort((order[pos], time_s[pos], lead_s[pos]))]
         lead_s[pos], time_s[pos], type_s[pos] = lead_s[sub], time_s[sub], type_s[sub]
     return lead_s, time_s, type_s
