@@ -141,12 +141,14 @@ class Mql(Strict):
 
 class SlaTargets(Strict):
     """Time to first touch per tier. Clock units (m, h, d) count every minute; business units
-    (bm, bh, bd) count only working time."""
+    (bm, bh, bd) count only working time. "24 h" and "48 h" in the seed articles are read as one and
+    two business days (the benchmark: respond within 8 business hours): a 24-clock-hour target is
+    breached by every MQL that arrives on a Friday evening."""
 
     demo: Duration = dur("5bm")
     high_intent: Duration = dur("2bh")
-    standard: Duration = dur("24h")
-    re_engaged: Duration = dur("48h")
+    standard: Duration = dur("1bd")
+    re_engaged: Duration = dur("2bd")
 
 
 class Sla(Strict):

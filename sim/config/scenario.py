@@ -192,24 +192,24 @@ class Engagement(Strict):
     interest_life: Duration = Field(dur("21d"), description="median time constant of a lead's interest envelope")
     interest_life_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of the interest life across leads")
     buyer: dict[EventType, float] = Field(
-        {"demo_request": 0.35, "contact_form": 0.25, "pricing_visit": 2.0, "comparison_visit": 1.2,
-         "webinar_product": 0.6, "webinar_educational": 0.4, "email_open": 7.0, "email_click_product": 1.6,
-         "email_click_content": 0.8, "bofu_download": 0.9, "tofu_download": 0.8, "newsletter_signup": 0.2},
+        {"demo_request": 0.22, "contact_form": 0.12, "pricing_visit": 1.2, "comparison_visit": 0.6,
+         "webinar_product": 0.35, "webinar_educational": 0.3, "email_open": 6.0, "email_click_product": 0.8,
+         "email_click_content": 0.5, "bofu_download": 0.5, "tofu_download": 0.5, "newsletter_signup": 0.1},
         description="expected events per interest life for a lead with intent 1")
     researcher: dict[EventType, float] = Field(
-        {"demo_request": 0.005, "contact_form": 0.02, "pricing_visit": 0.25, "comparison_visit": 0.1,
-         "webinar_product": 0.05, "webinar_educational": 0.5, "email_open": 4.0, "email_click_product": 0.2,
-         "email_click_content": 0.9, "bofu_download": 0.15, "tofu_download": 1.3, "newsletter_signup": 0.35},
+        {"demo_request": 0.002, "contact_form": 0.008, "pricing_visit": 0.1, "comparison_visit": 0.04,
+         "webinar_product": 0.02, "webinar_educational": 0.2, "email_open": 3.0, "email_click_product": 0.08,
+         "email_click_content": 0.35, "bofu_download": 0.06, "tofu_download": 0.5, "newsletter_signup": 0.15},
         description="expected events per interest life for a lead with intent 0")
     entry_event: dict[Channel, dict[EventType, float]] = Field(
         default_factory=lambda: {
-            "paid_search": {"tofu_download": 0.45, "bofu_download": 0.2, "demo_request": 0.15, "contact_form": 0.2},
-            "paid_social": {"tofu_download": 0.75, "webinar_educational": 0.15, "newsletter_signup": 0.1},
-            "organic": {"tofu_download": 0.4, "newsletter_signup": 0.3, "contact_form": 0.15, "demo_request": 0.05,
-                        "bofu_download": 0.1},
-            "webinar": {"webinar_educational": 0.65, "webinar_product": 0.35},
-            "referral": {"contact_form": 0.5, "demo_request": 0.3, "tofu_download": 0.2},
-            "partner": {"contact_form": 0.5, "webinar_product": 0.2, "bofu_download": 0.3},
+            "paid_search": {"tofu_download": 0.55, "bofu_download": 0.2, "demo_request": 0.08, "contact_form": 0.17},
+            "paid_social": {"tofu_download": 0.8, "webinar_educational": 0.12, "newsletter_signup": 0.08},
+            "organic": {"tofu_download": 0.5, "newsletter_signup": 0.3, "contact_form": 0.1, "demo_request": 0.03,
+                        "bofu_download": 0.07},
+            "webinar": {"webinar_educational": 0.7, "webinar_product": 0.3},
+            "referral": {"contact_form": 0.35, "demo_request": 0.2, "tofu_download": 0.45},
+            "partner": {"contact_form": 0.3, "webinar_product": 0.2, "bofu_download": 0.2, "tofu_download": 0.3},
         },
         description="the event that creates a lead, per channel (shares); channels absent here (outbound_list) "
                     "arrive with no event")
@@ -278,8 +278,8 @@ class Response(Strict):
 
     decay: Literal[DECAY_PRESETS] | DecayCurve = Field("seed", description="preset name or a parametric curve")
     reference_delay: Duration = Field(dur("1h"), description="delay at which the base chances hold")
-    contact_share: float = Field(0.5, ge=0, le=1, description="share of the decay acting on contact (rest on qualification)")
-    contact_rate: float = Field(0.5, ge=0, le=1, description="chance an attempt at the reference delay reaches the lead")
+    contact_share: float = Field(0.3, ge=0, le=1, description="share of the decay acting on contact (rest on qualification)")
+    contact_rate: float = Field(0.6, ge=0, le=1, description="chance an attempt at the reference delay reaches the lead")
 
     @field_validator("reference_delay")
     @classmethod
@@ -293,8 +293,8 @@ class HandleTime(Strict):
     """Rep time per attempt (a call plus logging, or a conversation)."""
 
     dist: Literal["lognormal", "exponential", "fixed"] = "lognormal"
-    mean: Duration = Field(dur("15m"), description="mean handling time of an attempt that does not reach the lead")
-    conversation_mean: Duration = Field(dur("30m"), description="mean handling time of an attempt that reaches the lead")
+    mean: Duration = Field(dur("10m"), description="mean handling time of an attempt that does not reach the lead")
+    conversation_mean: Duration = Field(dur("25m"), description="mean handling time of an attempt that reaches the lead")
     cv: float = Field(0.6, ge=0, le=5, description="coefficient of variation (lognormal only)")
 
     @field_validator("mean", "conversation_mean")
@@ -309,7 +309,7 @@ class Sales(Strict):
     """The SDR team that works MQLs."""
 
     reps: int = Field(6, ge=0, le=10_000, description="SDRs working MQLs")
-    mql_time_share: float = Field(0.6, gt=0, le=1, description="share of a rep's working time available for MQL work")
+    mql_time_share: float = Field(0.5, gt=0, le=1, description="share of a rep's working time available for MQL work")
     handle_time: HandleTime = HandleTime()
     territories: list[Region] = Field(["north_america", "emea", "apac"], description="regions the team sells to")
 
@@ -318,13 +318,13 @@ class Outcomes(Strict):
     """What happens once a rep reaches an MQL: acceptance (or rejection with a reason following the
     lead's true attributes), SQL, opportunity, won/lost, and when."""
 
-    reject_wrong_title: dict[Seniority, float] = {"c_suite": 0.0, "vp": 0.0, "director": 0.02, "manager": 0.06,
-                                                  "ic": 0.25, "student": 0.85}
+    reject_wrong_title: dict[Seniority, float] = {"c_suite": 0.0, "vp": 0.0, "director": 0.01, "manager": 0.03,
+                                                  "ic": 0.10, "student": 0.6}
     reject_already_in_deal: float = Field(0.9, ge=0, le=1, description="P(reject) when the account has an open deal")
-    reject_non_buyer: float = Field(0.35, ge=0, le=1, description="P(reject as confirmed non-buyer) for a lead not in market")
-    bad_contact_data: dict[EmailKind, float] = {"business": 0.03, "personal": 0.2, "student": 0.3, "competitor": 0.1}
-    sql_buyer: float = Field(0.6, ge=0, le=1, description="P(SQL | accepted, buyer) at the response reference delay")
-    sql_non_buyer: float = Field(0.1, ge=0, le=1, description="P(SQL | accepted, not in market)")
+    reject_non_buyer: float = Field(0.10, ge=0, le=1, description="P(reject as confirmed non-buyer) for a lead not in market")
+    bad_contact_data: dict[EmailKind, float] = {"business": 0.01, "personal": 0.06, "student": 0.1, "competitor": 0.1}
+    sql_buyer: float = Field(0.75, ge=0, le=1, description="P(SQL | accepted, buyer) at the response reference delay")
+    sql_non_buyer: float = Field(0.25, ge=0, le=1, description="P(SQL | accepted, not in market)")
     opportunity_buyer: float = Field(0.7, ge=0, le=1, description="P(opportunity | SQL, buyer)")
     opportunity_non_buyer: float = Field(0.25, ge=0, le=1, description="P(opportunity | SQL, not in market)")
     win_buyer: float = Field(0.30, ge=0, le=1, description="P(won | opportunity, buyer)")

@@ -149,7 +149,7 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
 
     if r.penalty_points != 0.0:
         last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
-        recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
+        recent = (last >= 0) & (t[np.maximum(last, 0)] > t - r.penalty_span)
         penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
         total = fit[lead] + behaviour + penalty
     else:

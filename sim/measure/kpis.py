@@ -150,8 +150,8 @@ def _window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
 
 
 def overload_days(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
-    """bool per sampled day: the oldest waiting MQL at midnight had waited more than one full
-    business day (the team cannot keep a 1-business-day promise)."""
+    """bool per sampled day: at midnight some MQL work item had been waiting in the queue for more
+    than one full business day (the team cannot keep a 1-business-day promise)."""
     if not days.size:
         return np.zeros(0, bool)
     t = (days + 1) * 1440.0

@@ -16,7 +16,7 @@ END_STATES = ("open", "contacted", "unreached", "breach_recycled", "triaged")
 
 class Episode:
     __slots__ = ("lead", "index", "mql_time", "tier", "score", "attempts", "first_touch", "end_time",
-                 "status", "version", "queued", "rep")
+                 "status", "version", "pushes", "queued", "rep")
 
     def __init__(self, lead: int, index: int, mql_time: float, tier: int, score: float):
         self.lead = lead
@@ -28,6 +28,7 @@ class Episode:
         self.first_touch = float("nan")
         self.end_time = float("nan")
         self.status = OPEN
-        self.version = 0
+        self.version = 0            # bumped on every queue change: older heap entries are stale
+        self.pushes = 0             # times pushed into a queue (identifies the current stay)
         self.queued = False
         self.rep = -1               # assigned rep (round robin), else -1

@@ -261,14 +261,15 @@ class SalesProcess:
             yield env.timeout(h / share)
 
     def _monitor(self):
-        """Sample the queue at each midnight: how many wait and how old the oldest MQL is."""
+        """Sample the queue at each midnight: how many wait, and for how long the longest-waiting
+        one has waited (since it became ready: its MQL, or its next cadence attempt falling due)."""
         env = self.env
         day = 1440.0
         while env.now + day <= self.end:
             yield env.timeout(day)
-            waiting = [e for q in self.queues for e in q.waiting()]
-            self.day_queue.append(len(waiting))
-            self.day_oldest.append(max((env.now - e.mql_time for e in waiting), default=0.0))
+            oldest = min(q.oldest_ready_time() for q in self.queues)
+            self.day_queue.append(self.waiting)
+            self.day_oldest.append(env.now - oldest if oldest < env.now else 0.0)
 
     def run(self) -> SalesLog:
         env = self.env

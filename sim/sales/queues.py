@@ -34,19 +34,33 @@ class WorkQueue:
     """A priority queue of episodes ready for their next attempt. Escalated episodes go before
     everything else, oldest deadline first."""
 
-    __slots__ = ("_heap", "_key", "_seq", "live")
+    __slots__ = ("_heap", "_key", "_seq", "_age", "live")
 
     def __init__(self, discipline: str):
         self._heap: list[tuple] = []
+        self._age: list[tuple] = []  # (ready time, push id, seq, episode): finds the longest wait
         self._key = KEYS[discipline]
         self._seq = itertools.count()
         self.live = 0  # episodes waiting (not stale)
 
     def push(self, ep: Episode, ready: float) -> None:
         ep.version += 1
+        ep.pushes += 1
         ep.queued = True
-        heapq.heappush(self._heap, (1, self._key(ep, ready), next(self._seq), ep.version, ep))
+        seq = next(self._seq)
+        heapq.heappush(self._heap, (1, self._key(ep, ready), seq, ep.version, ep))
+        heapq.heappush(self._age, (ready, ep.pushes, seq, ep))
         self.live += 1
+
+    def oldest_ready_time(self) -> float:
+        """Since when the longest-waiting episode has been waiting (inf if none), amortised O(log n)."""
+        age = self._age
+        while age:
+            t, pushes, _, ep = age[0]
+            if ep.queued and ep.pushes == pushes:
+                return t
+            heapq.heappop(age)
+        return float("inf")
 
     def escalate(self, ep: Episode, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
@@ -72,6 +86,3 @@ class WorkQueue:
                 return ep
         return None
 
-    def waiting(self) -> list[Episode]:
-        """The live episodes (for monitors; O(queue size))."""
-        return [e for (_, _, _, v, e) in self._heap if e.version == v and e.queued]
