@@ -120,7 +120,7 @@ def test_no_reps_means_no_touches():
 
 
 def test_recycle_breach_action_sends_untouched_mqls_back_to_nurture():
-    s = scenario(sales__reps=1, arrivals__leads_per_year=12000)
+    s = scenario(sales__reps=1, arrivals__leads_per_year=30000)
     pols = [policy(name="none"), policy(name="rec", sla__breach_action="recycle", sla__recycle_after="1bd")]
     r = run_replication(s, pols, seed=1)
     assert r.runs["rec"].kpis["recycled_share"] > r.runs["none"].kpis["recycled_share"]
@@ -133,7 +133,7 @@ def test_recycle_breach_action_sends_untouched_mqls_back_to_nurture():
 
 
 def test_escalation_and_priority_help_the_demo_tier():
-    s = scenario(sales__reps=1, arrivals__leads_per_year=12000)
+    s = scenario(sales__reps=1, arrivals__leads_per_year=30000)
     pols = [policy(name="fifo"), policy(name="prio", routing__discipline="priority")]
     k = run_replication(s, pols, seed=3).kpis()
     assert k["prio"]["sla_compliance_demo"] >= k["fifo"]["sla_compliance_demo"]
@@ -147,7 +147,7 @@ def test_every_routing_discipline_runs_and_conserves(discipline):
 
 
 def test_triage_skips_low_scores_when_backlogged():
-    s = scenario(sales__reps=1, arrivals__leads_per_year=15000)
+    s = scenario(sales__reps=1, arrivals__leads_per_year=30000)
     pols = [policy(name="all"), policy(name="triage", routing__triage_backlog=5, routing__triage_min_score=75)]
     r = run_replication(s, pols, seed=4)
     st = r.runs["triage"].log.ep_status
@@ -158,7 +158,7 @@ def test_triage_skips_low_scores_when_backlogged():
 
 
 def test_recycled_leads_can_come_back_re_engaged():
-    s = scenario(sales__reps=1, arrivals__leads_per_year=12000, engagement__reengage_share=0.8)
+    s = scenario(sales__reps=1, arrivals__leads_per_year=30000, engagement__reengage_share=0.8)
     pols = [policy(name="p", sla__breach_action="recycle", sla__recycle_after="1bd")]
     log = run_replication(s, pols, seed=6).runs["p"].log
     again = log.ep_index > 0

@@ -34,3 +34,8 @@ def require_clock(v, positive: bool = True):
     if positive and v.value <= 0:
         raise ValueError("must be longer than zero")
     return v
+
+
+def allow_zero_clock(v):
+    """A clock duration that may be zero (e.g. an interest life of 0: every event at arrival)."""
+    return require_clock(v, positive=False)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.config.base import Strict, check_mix, require_clock, weekday_profile_default
+from sim.config.base import Strict, allow_zero_clock, check_mix, require_clock, weekday_profile_default
 from sim.config.units import Duration, dur
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, WEEKDAYS
 
@@ -221,7 +221,7 @@ class Engagement(Strict):
     reengage_delay: Duration = Field(dur("90d"), description="mean delay from arrival to the second wave")
     reengage_strength: float = Field(0.6, ge=0, le=5, description="second wave's size relative to the first")
 
-    _clock = field_validator("interest_life", "reengage_delay")(require_clock)
+    _clock = field_validator("interest_life", "reengage_delay")(allow_zero_clock)
 
     @field_validator("buyer", "researcher")
     @classmethod

@@ -173,13 +173,17 @@ def contribution_table(r: Rules, width: int) -> np.ndarray:
     return table
 
 
-def decay_factor(r: Rules, dt: Any) -> Any:
-    """Multiplier of the behaviour score over a gap dt (minutes) between two events."""
+def decay_factor(r: Rules, dt: np.ndarray) -> np.ndarray:
+    """Multipliers of the behaviour score over gaps dt (minutes, an array) between two events.
+
+    Arrays only, also for one gap: numpy computes a scalar power differently (0.8 ** 2.0 is 0.8 * 0.8
+    for a scalar, libm-style pow for an array, 1 ulp apart), so the oracle passes a 1-element array."""
+    dt = np.asarray(dt, dtype=np.float64)
     if r.decay_mode == "half_life":
         return np.power(2.0, -dt / r.half_life)
     if r.decay_mode == "inactivity":
         return np.power(1.0 - r.drop, np.floor(dt / r.every))
-    return np.ones_like(dt, dtype=np.float64) if isinstance(dt, np.ndarray) else 1.0
+    return np.ones_like(dt)
 
 
 def rule_holds(r: Rules, fit: Any, behaviour_penalty: Any, total: Any, threshold: Any) -> Any:

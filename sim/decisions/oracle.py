@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.config.policy import Policy
 from sim.decisions.mql import (Rules, compile_policy, decay_factor, fit_points, in_icp, passes_gates, rule_holds,
                                threshold_of, tier_code)
@@ -85,7 +87,7 @@ def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None =
                 if ti > t - r.window:
                     behaviour += ci
         else:
-            f = float(decay_factor(r, t - (t if t_prev is None else t_prev)))
+            f = float(decay_factor(r, np.array([t - (t if t_prev is None else t_prev)]))[0])
             behaviour = behaviour * f + c
         if r.behaviour_cap is not None:
             behaviour = min(behaviour, r.behaviour_cap)

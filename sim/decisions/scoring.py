@@ -47,39 +47,45 @@ class Scored:
 
 
 def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """float64[m]: behaviour after each event (before the window step for window decay)."""
+    """float64[m]: behaviour after each event (before the window step for window decay).
+
+    Works in a position-major copy of the events: slot starts[k] + rank holds event k of the lead
+    ranked `rank` by event count, so each step reads and writes contiguous slices."""
     off = world.event_offsets
     n, m = counts.size, int(off[-1])
     maxlen = int(counts.max())
     small = maxlen < 32767  # int16 keys let numpy use its radix sort
     order = np.argsort(-counts.astype(np.int16 if small else np.int64), kind="stable")
     n_k = n - np.cumsum(np.bincount(counts, minlength=maxlen + 1))[:maxlen]   # leads with > k events
-    first = off[:-1][order]                   # first event of each lead, in that order
-    rows = order * N_TYPES                    # row of each lead in the flat occurrence counter
-    kinds = world.event_type.astype(np.intp)
+    starts = np.zeros(maxlen + 1, dtype=np.int64)
+    np.cumsum(n_k, out=starts[1:])
+    pos = np.repeat(np.arange(maxlen), n_k)
+    src = off[:-1][order][np.arange(m) - starts[pos]] + pos      # slot -> global event index
+    kinds = world.event_type[src].astype(np.intp)
+    cells = kinds * maxlen                    # row of each slot's type in the contribution table
     table = contribution_table(r, maxlen).ravel()
-    width = maxlen
+    rows = np.arange(n, dtype=np.intp) * N_TYPES   # occurrence counter row of each rank
     seen = np.zeros(n * N_TYPES, dtype=np.int32)
     decays = r.decay_mode in ("half_life", "inactivity")
-    f = decay_factor(r, dt) if decays else None
+    f = decay_factor(r, dt)[src] if decays else None
     cap = None if r.decay_mode == "window" else r.behaviour_cap
     out = np.empty(m, dtype=np.float64)
-    prev = np.empty(0)
+    prev = out[:0]
     for k in range(maxlen):
-        nk = int(n_k[k])
-        idx = first[:nk] + k
-        kind = kinds[idx]
-        slot = rows[:nk] + kind
+        a, b = int(starts[k]), int(starts[k + 1])
+        slot = rows[: b - a] + kinds[a:b]
         occ = seen[slot]
         seen[slot] = occ + 1
-        b = table[kind * width + occ]
+        val = out[a:b]
+        np.take(table, cells[a:b] + occ, out=val)
         if k:
-            b += prev[:nk] * f[idx] if decays else prev[:nk]
+            val += prev[: b - a] * f[a:b] if decays else prev[: b - a]
         if cap is not None:
-            np.minimum(b, cap, out=b)
-        out[idx] = b
-        prev = b
-    return out
+            np.minimum(val, cap, out=val)
+        prev = val
+    behaviour = np.empty(m, dtype=np.float64)
+    behaviour[src] = out
+    return behaviour
 
 
 def _window_start(world: World, start: np.ndarray, width: float) -> np.ndarray:
@@ -149,7 +155,7 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
 
     if r.penalty_points != 0.0:
         last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
-        recent = (last >= 0) & (t[np.maximum(last, 0)] > t - r.penalty_span)
+        recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
         penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
         total = fit[lead] + behaviour + penalty
     else:
