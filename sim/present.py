@@ -32,7 +32,7 @@ HEADLINE = [
     ("recycled_share", "Recycled", "pct"),
     ("rep_utilisation", "Rep utilisation", "pct"),
     ("queue_mean", "Queue (mean)", "num"),
-    ("backlog_age_max_hours", "Oldest wait (max h)", "num"),
+    ("backlog_age_max_business_hours", "Oldest wait (max, business h)", "num"),
     ("overload_days", "Overload days", "int"),
     ("cost_per_won", "Cost per won deal", "money"),
     ("mql_precision", "MQL precision (truth)", "pct"),
@@ -46,6 +46,8 @@ def fmt(value: float, kind: str) -> str:
         return "n/a"
     if kind == "pct":
         return f"{100 * value:.1f}%"
+    if kind == "pp":
+        return f"{100 * value:.1f} pp"
     if kind == "money":
         return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:.0f}k" if abs(value) >= 1e4 else f"{value:.0f}"
     if kind == "int":
@@ -89,11 +91,18 @@ def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> 
             if r is None:
                 cells.append("")
                 continue
-            k2 = "num" if kind == "int" and abs(r["diff"]) < 100 else kind
+            k2 = diff_kind(kind, r["diff"])
             mark = "*" if r["significant"] else ""
             cells.append(f"{_signed(r['diff'], k2)} [{_signed(r['lower'], k2)}, {_signed(r['upper'], k2)}]{mark}")
         t.add_row(label, *cells)
     return t
+
+
+def diff_kind(kind: str, diff: float) -> str:
+    """Differences of rates are in percentage points; small count differences keep a decimal."""
+    if kind == "pct":
+        return "pp"
+    return "num" if kind == "int" and abs(diff) < 100 else kind
 
 
 def _signed(v: float, kind: str) -> str:

@@ -1,10 +1,10 @@
 """A Policy's `icp`, `scoring` and `mql` sections compiled to lookup tables, plus the parts of the MQL
 decision that the vectorised scorer (`scoring.py`) and the scalar oracle (`oracle.py`) share.
 
-Why shared: the two scorers must agree bit for bit. Everything here works on numpy arrays *and* on
-scalars with the same numpy arithmetic (numpy's `power` and Python's `**` differ in the last bit on
-about 5% of inputs, enough to flip a tie), so fit, ICP, gates, thresholds, decay factors, the rule and
-the tier are computed by one piece of code whichever scorer asks. What the two compute independently
+Why shared: the two scorers must agree bit for bit. Everything here works on numpy arrays and on
+scalars with the same arithmetic (numpy's array `power`, its scalar `power` and Python's `**` differ
+in the last bit on a few % of inputs, enough to flip a tie), so fit, ICP, gates, thresholds, decay
+factors, the rule and the tier are computed by one piece of code whichever scorer asks. What the two compute independently
 (occurrence counting, per-type caps, the decay recurrence, windows, the no-open penalty) is exactly
 what the oracle checks.
 

@@ -118,10 +118,10 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
     k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
     days = _window_days(log, ws, we)
-    ages = log.day_oldest_age[days] if days.size else np.zeros(0)
-    k["backlog_age_mean_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
-    k["backlog_age_max_hours"] = float(ages.max() / HOUR) if ages.size else float("nan")
-    k["overload_days"] = int(overload_days(log, cal, days).sum())
+    ages = backlog_business_age(log, cal, days)
+    k["backlog_age_mean_business_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
+    k["backlog_age_max_business_hours"] = float(ages.max() / HOUR) if ages.size else float("nan")
+    k["overload_days"] = int((ages > cal.workday_minutes).sum())
 
     # cost
     cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
@@ -149,15 +149,20 @@ def _window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
     return np.flatnonzero((t > ws) & (t <= we))
 
 
+def backlog_business_age(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
+    """Per sampled day: how long (in working minutes) the longest-waiting work item had waited at
+    midnight. Business time, so a weekend does not count as a backlog."""
+    if not days.size:
+        return np.zeros(0)
+    t = (days + 1) * 1440.0
+    age = log.day_oldest_age[days]
+    out = np.zeros(days.size)
+    has = age > 0
+    out[has] = cal.business_between(t[has] - age[has], t[has])
+    return out
+
+
 def overload_days(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
     """bool per sampled day: at midnight some MQL work item had been waiting in the queue for more
     than one full business day (the team cannot keep a 1-business-day promise)."""
-    if not days.size:
-        return np.zeros(0, bool)
-    t = (days + 1) * 1440.0
-    age = log.day_oldest_age[days]
-    has = age > 0
-    b = np.zeros(days.size)
-    b[has] = cal.business_between(t[has] - age[has], t[has])
-    return b > cal.workday_minutes
-
+    return backlog_business_age(log, cal, days) > cal.workday_minutes

@@ -9,7 +9,7 @@ import pandas as pd
 
 from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
-from sim.measure.kpis import overload_days
+from sim.measure.kpis import backlog_business_age
 from sim.sales.outcomes import LeadOutcomes
 from sim.sales.process import SalesLog
 from sim.world.model import World
@@ -49,13 +49,14 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
     oldest = np.full(ndays, np.nan)
     queue_midnight[:m] = log.day_queue[:m]
     oldest[:m] = log.day_oldest_age[:m] / 60.0
-    over = np.zeros(ndays, bool)
-    over[:m] = overload_days(log, cal, np.arange(m))
+    backlog = np.full(ndays, np.nan)
+    backlog[:m] = backlog_business_age(log, cal, np.arange(m)) / 60.0
     dates = [scenario.start_date + dt.timedelta(days=int(d)) for d in range(ndays)]
     in_window = (edges[:-1] >= world.window_start) & (edges[1:] <= world.window_end)
     return pd.DataFrame({
         "date": pd.to_datetime(dates), "day": np.arange(ndays), "in_window": in_window,
         "arrivals": arrivals, "mql_episodes": mqls, "touches": touches,
         "queue_mean": area / DAY, "queue_at_midnight": queue_midnight, "oldest_wait_hours": oldest,
-        "rep_utilisation": util, "overload": over,
+        "oldest_wait_business_hours": backlog, "rep_utilisation": util,
+        "overload": backlog > cal.workday_minutes / 60.0,
     })

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.present import HEADLINE, fmt  # noqa: E402
+from sim.present import HEADLINE, diff_kind, fmt  # noqa: E402
 
 # Okabe-Ito: colour-blind-safe, one colour per policy throughout
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -91,7 +91,7 @@ def _kpi_table(summary: pd.DataFrame, diffs: pd.DataFrame) -> str:
             cells.append(f"<td>{fmt(r['mean'], kind)}<br><small>[{fmt(r['lower'], kind)}, {fmt(r['upper'], kind)}]</small></td>")
         for p in policies[1:]:
             r = d.loc[(p, key)]
-            k2 = "num" if kind == "int" else kind
+            k2 = diff_kind(kind, r["diff"])
             cls = ' class="sig"' if r["significant"] else ""
             cells.append(f"<td{cls}>{fmt(r['diff'], k2)}<br><small>[{fmt(r['lower'], k2)}, {fmt(r['upper'], k2)}]</small></td>")
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
