@@ -234,6 +234,15 @@ def test_decay_window():
     both(w, pol)
 
 
+def test_behaviour_cap_in_every_decay_mode():
+    w = make_world([{"events": [(0, "contact_form"), (DAY, "webinar_product"), (2 * DAY, "bofu_download")]}])
+    for mode in ("none", "half_life", "inactivity", "window"):
+        pol = policy(scoring={"behaviour_cap": 40, "decay": {"mode": mode, "half_life": "1000d"}})
+        b = [p.behaviour for p in score_lead(w, pol, 0)]
+        assert b == [30, 40, 40]
+        both(w, pol)
+
+
 def test_decay_window_gives_mql_only_if_recent():
     pol = policy(scoring={"decay": {"mode": "window", "window": "30d"}})
     w = make_world([{"events": [(0, "pricing_visit"), (30 * DAY, "pricing_visit")]},
@@ -308,7 +317,7 @@ def maybe(values: list[float]) -> st.SearchStrategy:
 
 
 @st.composite
-def policies(draw: st.DrawFn) -> Policy:
+def policies(draw: st.DrawFn, mode: str | None = None) -> Policy:
     pts, b = st.sampled_from(PTS), st.booleans()
 
     def table(names: tuple[str, ...]) -> dict[str, float]:
@@ -317,9 +326,9 @@ def policies(draw: st.DrawFn) -> Policy:
     def subset(names: tuple[str, ...]) -> list[str]:
         return draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names) - 1))
 
-    behaviour = draw(st.dictionaries(st.sampled_from(EVENT_TYPES), st.fixed_dictionaries(
-        {"points": st.lists(pts, min_size=1, max_size=3), "then": maybe(PTS), "cap": maybe([0.0, 5.0, 12.5, 25.0])}),
-        max_size=8))
+    event_points = st.fixed_dictionaries(
+        {"points": st.lists(pts, min_size=1, max_size=3), "then": maybe(PTS), "cap": maybe([0.0, 5.0, 12.5, 25.0])})
+    behaviour = {k: draw(event_points) for k in EVENT_TYPES if draw(st.booleans())}
     threshold = draw(st.sampled_from(LEVELS))
     return Policy.model_validate({
         "icp": {"company_sizes": subset(COMPANY_SIZES), "industries": subset(INDUSTRIES),
@@ -333,7 +342,7 @@ def policies(draw: st.DrawFn) -> Policy:
                          "no_email_open_points": draw(st.sampled_from([0.0, -5.0, -2.5]))},
             "fit_cap": draw(maybe([0.0, 20.0, 35.0])), "behaviour_cap": draw(maybe([0.0, 20.0, 50.0])),
             "non_icp_cap": draw(maybe([10.0, 25.0])),
-            "decay": {"mode": draw(st.sampled_from(["none", "half_life", "inactivity", "window"])),
+            "decay": {"mode": mode or draw(st.sampled_from(["none", "half_life", "inactivity", "window"])),
                       "half_life": draw(st.sampled_from(["1d", "0.5d", "30d"])),
                       "every": draw(st.sampled_from(["1d", "7d", "30d"])),
                       "drop": draw(st.sampled_from([0.0, 0.2, 0.5, 1.0])),
@@ -352,10 +361,40 @@ def policies(draw: st.DrawFn) -> Policy:
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@PROPERTY
-@given(worlds(), policies())
-def test_vectorised_equals_oracle(world: World, pol: Policy):
-    both(world, pol)
+@pytest.mark.parametrize("mode", ["none", "half_life", "inactivity", "window"])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_vectorised_equals_oracle(mode: str, data: st.DataObject):
+    both(data.draw(worlds()), data.draw(policies(mode)))
+
+
+def random_world(n: int, seed: int) -> World:
+    """A bigger world than hypothesis builds: many leads with very different event counts."""
+    rng = np.random.default_rng(seed)
+    leads = []
+    for _ in range(n):
+        arrival = float(rng.uniform(0, 90 * DAY))
+        k = int(rng.choice([0, 1, 3, 8, 25]))
+        times = arrival + np.cumsum(rng.choice(GAPS, k) * rng.choice([1.0, 0.5, 0.37], k))
+        leads.append({"arrival": arrival, "events": list(zip(times.tolist(), rng.choice(EVENT_TYPES, k).tolist())),
+                      "seniority": rng.choice(SENIORITIES), "size": rng.choice(COMPANY_SIZES),
+                      "industry": rng.choice(INDUSTRIES), "region": rng.choice(REGIONS),
+                      "email": rng.choice(EMAIL_KINDS, p=[0.7, 0.2, 0.05, 0.05]), "existing": bool(rng.random() < 0.1)})
+    return make_world(leads)
+
+
+@pytest.mark.parametrize("mode", ["none", "half_life", "inactivity", "window"])
+def test_large_random_world_matches_oracle(mode: str):
+    world = random_world(400, seed=7)
+    pol = policy(scoring={"decay": {"mode": mode, "half_life": "7d", "every": "7d", "window": "30d"},
+                          "behaviour_cap": 70, "non_icp_cap": 40, "fit_cap": 30,
+                          "behaviour": {"pricing_visit": {"points": [15, 10], "then": 5, "cap": 35},
+                                        "email_open": {"points": [1], "then": 1, "cap": 4},
+                                        "tofu_download": {"points": [5], "then": 5, "cap": 15},
+                                        "contact_form": {"points": [30]}, "webinar_product": {"points": [20]}}},
+                 mql={"threshold": 45, "thresholds_by_size": {"enterprise": 35}, "high_intent": 70})
+    got = both(world, pol)
+    assert 20 < sum(g is not None for g in got) < 380
 
 
 def with_mql(pol: Policy, **update: Any) -> Policy:

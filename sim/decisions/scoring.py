@@ -60,7 +60,7 @@ def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np
     starts = np.zeros(maxlen + 1, dtype=np.int64)
     np.cumsum(n_k, out=starts[1:])
     pos = np.repeat(np.arange(maxlen), n_k)
-    src = off[:-1][order][np.arange(m) - starts[pos]] + pos; src = src[::-1].copy() if m > 40 else src      # slot -> global event index
+    src = off[:-1][order][np.arange(m) - starts[pos]] + pos      # slot -> global event index
     kinds = world.event_type[src].astype(np.intp)
     cells = kinds * maxlen                    # row of each slot's type in the contribution table
     table = contribution_table(r, maxlen).ravel()

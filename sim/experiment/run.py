@@ -11,6 +11,7 @@ import pandas as pd
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
 from sim.measure.kpis import run_kpis
@@ -43,8 +44,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     """Score the world under the policy, play the sales process, measure."""
     scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
+    rules = compile_policy(policy)
     process = SalesProcess(world, scored.mql_time, scored.mql_tier, scored.mql_score, policy, scenario, cal,
-                           response.contact_probability, lambda lead, after: next_mql(world, policy, lead, after))
+                           response.contact_probability, lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
     outcomes = play_out(world, scenario, log, response.qualify_probability)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
