@@ -156,7 +156,8 @@ class Sla(Strict):
 
     targets: SlaTargets = SlaTargets()
     breach_action: Literal["none", "escalate", "recycle"] = Field(
-        "none", description="escalate = move to the front of the queue; recycle = back to nurture after recycle_after")
+        "none", description="escalate = move to the front of the queue; recycle = back to nurture when untouched "
+                            "for recycle_after after the MQL, or when a due follow-up waits that long")
     recycle_after: Duration = Field(dur("3bd"), description="untouched this long after MQL -> back to nurture (recycle)")
 
 

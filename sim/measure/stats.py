@@ -50,7 +50,8 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
         for k in kpis:
             d = other.loc[common, k].to_numpy(float) - base.loc[common, k].to_numpy(float)
             m, lo, hi, n = mean_ci(d)
-            b = float(np.nanmean(base.loc[common, k].to_numpy(float))) if len(common) else float("nan")
+            bv = base.loc[common, k].to_numpy(float)
+            b = float(bv[np.isfinite(bv)].mean()) if np.isfinite(bv).any() else float("nan")
             rows.append({by: g, "baseline": baseline, "kpi": k, "diff": m, "lower": lo, "upper": hi, "n": n,
                          "relative": m / b if b else float("nan"),
                          "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0))})

@@ -58,10 +58,12 @@ def load_figure(daily: pd.DataFrame):
     """Queue length and rep utilisation per day (first replication)."""
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for i, (p, df) in enumerate(daily.groupby("policy", sort=False)):
-        a1.plot(df["date"], df["queue_mean"], color=PALETTE[i % 8], label=p, lw=1.2)
-        a2.plot(df["date"], 100 * df["rep_utilisation"], color=PALETTE[i % 8], lw=1)
-    a1.set_ylabel("MQLs waiting\n(daily mean)")
-    a2.set_ylabel("rep utilisation (%)")
+        a1.plot(df["date"], df["queue_mean"].rolling(7, min_periods=1).mean(), color=PALETTE[i % 8], label=p, lw=1.4)
+        work = df.dropna(subset=["rep_utilisation"])  # working days only
+        a2.plot(work["date"], 100 * work["rep_utilisation"].rolling(5, min_periods=1).mean(), color=PALETTE[i % 8], lw=1.4)
+    a1.set_ylabel("MQLs waiting\n(7-day mean)")
+    a2.set_ylabel("rep utilisation (%)\n(5-working-day mean)")
+    a2.set_ylim(0, 105)
     a1.set_title("Load over time (replication 1; shaded = outside the measurement window)")
     first = daily[daily["policy"] == daily["policy"].iloc[0]]
     win = first[first["in_window"]]

@@ -202,6 +202,21 @@ class SalesProcess:
                 self._queue_changed(-1)
             self._recycle(ep, self.env.now, BREACHED)
 
+    def _follow_up(self, ep: Episode) -> None:
+        """The next cadence attempt falls due. Under breach action `recycle`, a follow-up left
+        waiting longer than `recycle_after` ends the cadence: unreached, back to nurture."""
+        now = self.env.now
+        self._push(ep, now)
+        if self.breach == "recycle":
+            stay = ep.pushes
+            self._at(self.cal.add(now, self.recycle_after), lambda e: self._expire(e, stay), ep)
+
+    def _expire(self, ep: Episode, stay: int) -> None:
+        if ep.queued and ep.pushes == stay and ep.status == OPEN:
+            self._queue_of(ep).remove(ep)
+            self._queue_changed(-1)
+            self._recycle(ep, self.env.now, UNREACHED)
+
     def _recycle(self, ep: Episode, t: float, status: int) -> None:
         """Back to nurture; the lead may re-MQL later from its own engagement."""
         ep.status = status
@@ -256,8 +271,7 @@ class SalesProcess:
             elif ep.attempts >= self.max_attempts:
                 self._recycle(ep, now, UNREACHED)
             else:
-                ready = cal.add(now, self.spacing)
-                self._at(ready, lambda e, rd=ready: self._push(e, rd), ep)
+                self._at(cal.add(now, self.spacing), self._follow_up, ep)
             yield env.timeout(h / share)
 
     def _monitor(self):
