@@ -165,3 +165,17 @@ def test_recycled_leads_can_come_back_re_engaged():
     assert again.any()
     assert set(np.unique(log.ep_tier[again])) <= {TIER_CODE["demo"], TIER_CODE["re_engaged"]}
     assert log.ep_index.max() <= pols[0].recycle.max_recycles - 1  # "two chances": episodes 0 and 1
+
+
+def test_recycle_breach_action_bounds_every_wait_in_the_queue():
+    """With breach action recycle, no work item (first touch or due follow-up) waits in the queue
+    longer than recycle_after, even for an overloaded team working freshest-first."""
+    from sim.measure.kpis import backlog_business_age
+
+    s = scenario(sales__reps=1, arrivals__leads_per_year=30000)
+    pol = policy(name="p", routing__discipline="freshest", sla__breach_action="recycle", sla__recycle_after="2bd")
+    r = run_replication(s, [pol], seed=8)
+    log = r.runs["p"].log
+    ages = backlog_business_age(log, r.calendar, np.arange(log.day_queue.size))
+    assert ages.max() <= 2 * r.calendar.workday_minutes + 1e-6
+    assert r.runs["p"].kpis["rep_utilisation"] > 0.95  # really overloaded
