@@ -3,15 +3,18 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config.loading import ConfigError, apply_overrides, parse_value, read_toml, validate_data
+from sim.config.loading import ConfigError, check_path, kind_of, load_model, parse_value, read_toml
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("scenarios", "policies")
+SINGULAR = {"scenarios": "scenario", "policies": "policy"}
+MAX_LEADS_PER_WORLD = 10_000_000   # ~1 kB of memory per lead; DESIGN measured up to 10M
 
 
 def search_dirs(kind: str) -> list[Path]:
@@ -20,17 +23,62 @@ def search_dirs(kind: str) -> list[Path]:
     return list(dict.fromkeys(d.resolve() for d in dirs if d.is_dir()))
 
 
-def resolve(kind: str, name_or_path: str) -> Path:
-    """A path as given, or a name found as <kind>/<name>.toml."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists() or "/" in name_or_path:
-        return p
+def known_names(kind: str) -> list[str]:
+    return sorted({f.stem for d in search_dirs(kind) for f in d.glob("*.toml")})
+
+
+def _by_name(kind: str, name: str) -> Path | None:
     for d in search_dirs(kind):
-        cand = d / f"{name_or_path}.toml"
-        if cand.exists():
+        cand = d / f"{name}.toml"
+        if cand.is_file():
             return cand
-    known = sorted({f.stem for d in search_dirs(kind) for f in d.glob("*.toml")})
-    raise ConfigError(name_or_path, [f"no {kind[:-1]} named {name_or_path!r}; known: {', '.join(known) or 'none'}"])
+    return None
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".toml") or "/" in text or "\\" in text or text.startswith(".")
+
+
+def resolve(kind: str, name_or_path: str) -> Path:
+    """A path as given (if it exists or looks like a path), or a name found as <kind>/<name>.toml.
+    `baseline.toml` that is not in the current folder is also looked up by name."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    if not name_or_path.strip():
+        raise ConfigError(repr(name_or_path), [f"empty {SINGULAR[kind]} name"])
+    if not _looks_like_path(name_or_path):
+        found = _by_name(kind, name_or_path)
+        if found:
+            return found
+        if p.exists():          # e.g. a directory of that name: read_toml says what is wrong
+            return p
+        known = known_names(kind)
+        raise ConfigError(name_or_path, [f"no {SINGULAR[kind]} named {name_or_path!r}; known: {', '.join(known) or 'none'}"
+                                         " (or give a path to a .toml file)"])
+    if p.suffix == ".toml" and p.parent == Path(".") and not p.exists():
+        found = _by_name(kind, p.stem)
+        if found:
+            return found
+    return p
+
+
+def find_any(name_or_path: str) -> Path:
+    """For `validate`: a path, or a name of a scenario or a policy."""
+    p = Path(name_or_path)
+    if p.exists() or _looks_like_path(name_or_path):
+        if not p.exists() and p.suffix == ".toml" and p.parent == Path("."):
+            for kind in KINDS:
+                found = _by_name(kind, p.stem)
+                if found:
+                    return found
+        return p
+    for kind in KINDS:
+        found = _by_name(kind, name_or_path)
+        if found:
+            return found
+    known = ", ".join(known_names("scenarios") + known_names("policies"))
+    raise ConfigError(name_or_path, [f"no file, scenario or policy named {name_or_path!r}; known: {known or 'none'}"])
 
 
 def list_files(kind: str) -> list[tuple[str, Path, str]]:
@@ -46,7 +94,7 @@ def list_files(kind: str) -> list[tuple[str, Path, str]]:
                 desc = str(read_toml(f).get("description", ""))
             except ConfigError as e:
                 desc = f"(unreadable: {e.problems[0]})"
-            out.append((f.stem, f, desc))
+            out.append((f.stem, f, " ".join(desc.split())))
     return out
 
 
@@ -54,37 +102,57 @@ def list_files(kind: str) -> list[tuple[str, Path, str]]:
 class Overrides:
     """Command-line changes to the files, validated like the files themselves."""
 
-    scenario: list[tuple[str, Any]]
-    policy: list[tuple[str, Any]]
+    scenario: list[tuple[str, Any]] = field(default_factory=list)
+    policy: list[tuple[str, Any]] = field(default_factory=list)
 
 
 SCENARIO_KEYS = set(Scenario.model_fields)
 POLICY_KEYS = set(Policy.model_fields)
+SHARED_KEYS = SCENARIO_KEYS & POLICY_KEYS
 
 
 def split_sets(sets: list[str], leads: float | None = None, reps: int | None = None,
                days: int | None = None) -> Overrides:
     """Route each `--set path=value` to the scenario or the policies by its first key (prefix
-    `scenario.` or `policy.` to be explicit)."""
-    o = Overrides([], [])
+    `scenario.` or `policy.` to be explicit). Paths are checked against the schema here, values
+    when the files are validated."""
+    o = Overrides()
     for item in sets:
         if "=" not in item:
-            raise ConfigError("--set", [f"{item!r}: expected path=value, e.g. --set sales.reps=8"])
+            raise ConfigError(f"--set {item}", ["expected PATH=VALUE, e.g. --set sales.reps=8"])
         path, raw = item.split("=", 1)
-        path, value = path.strip(), parse_value(raw.strip())
-        head, _, rest = path.partition(".")
-        if head == "scenario" and rest:
-            o.scenario.append((rest, value))
-        elif head == "policy" and rest:
-            o.policy.append((rest, value))
-        elif head in SCENARIO_KEYS - {"name", "description"}:
-            o.scenario.append((path, value))
-        elif head in POLICY_KEYS - {"name", "description"}:
-            o.policy.append((path, value))
+        path, raw = path.strip(), raw.strip()
+        src = f"--set {item}"
+        if not path:
+            raise ConfigError(src, ["the path before '=' is empty (e.g. --set sales.reps=8)"])
+        if not raw:
+            raise ConfigError(src, [f"no value after '='; write e.g. --set {path}=8 (quote text: '{path}=\"x\"')"])
+        value = parse_value(raw)
+        head, dot, rest = path.partition(".")
+        if head in ("scenario", "policy"):
+            if not dot or not rest:
+                raise ConfigError(src, [f"nothing after '{head}.'; write e.g. --set "
+                                        f"{'scenario.sales.reps=8' if head == 'scenario' else 'policy.mql.threshold=70'}"])
+            target, model, sub = (o.scenario, Scenario, rest) if head == "scenario" else (o.policy, Policy, rest)
+        elif head in SHARED_KEYS:
+            raise ConfigError(src, [f"{head!r} is a field of both the scenario and the policies; "
+                                    f"write scenario.{path} or policy.{path}"])
+        elif head in SCENARIO_KEYS:
+            target, model, sub = o.scenario, Scenario, path
+        elif head in POLICY_KEYS:
+            target, model, sub = o.policy, Policy, path
         else:
-            raise ConfigError("--set", [f"{path}: unknown field; scenario sections are "
-                                        f"{', '.join(sorted(SCENARIO_KEYS))}; policy sections are "
-                                        f"{', '.join(sorted(POLICY_KEYS))} (prefix with scenario. or policy.)"])
+            import difflib
+            close = difflib.get_close_matches(head, sorted(SCENARIO_KEYS | POLICY_KEYS), 1, 0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(src, [f"{head!r} is not a section of the scenario or the policy; {hint}"
+                                    f"scenario: {', '.join(sorted(SCENARIO_KEYS - SHARED_KEYS))}; "
+                                    f"policy: {', '.join(sorted(POLICY_KEYS - SHARED_KEYS))}"])
+        try:
+            check_path(model, sub)
+        except ConfigError as e:
+            raise ConfigError(src, e.problems) from None
+        target.append((sub, value))
     if leads is not None:
         o.scenario.append(("arrivals.leads_per_year", leads))
     if reps is not None:
@@ -97,15 +165,47 @@ def split_sets(sets: list[str], leads: float | None = None, reps: int | None = N
 
 def load_scenario(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> Scenario:
     path = resolve("scenarios", name_or_path)
-    data = read_toml(path)
-    data.setdefault("name", path.stem)
-    return validate_data(Scenario, apply_overrides(data, overrides or [], str(path)), str(path))
+    sc = load_model(Scenario, path, overrides)
+    check_size(sc, str(path))
+    return sc
 
 
 def load_policy(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> Policy:
     path = resolve("policies", name_or_path)
+    if overrides and any(k == "reps" for k, _ in overrides):
+        # --reps: the scenario's team, unless the policy decides its own headcount
+        data = read_toml(path)
+        if data.get("reps") is None:
+            overrides = [(k, v) for k, v in overrides if k != "reps"]
+    return load_model(Policy, path, overrides)
+
+
+def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, Scenario | Policy]:
+    """For `validate`: read a file, guess its kind, apply the matching overrides and validate it."""
     data = read_toml(path)
-    data.setdefault("name", path.stem)
-    if overrides and any(k == "reps" for k, _ in overrides) and data.get("reps") is None:
-        overrides = [(k, v) for k, v in overrides if k != "reps"]  # --reps: the scenario's team unless the policy sets one
-    return validate_data(Policy, apply_overrides(data, overrides or [], str(path)), str(path))
+    kind = kind_of(data)
+    if kind == "policy":
+        return kind, load_policy(str(path), overrides.policy if overrides else None)
+    return kind, load_scenario(str(path), overrides.scenario if overrides else None)
+
+
+def expected_leads(sc: Scenario) -> float:
+    """About how many leads one world of this scenario holds (warm-up + window + run-out)."""
+    days = (sc.horizon.warmup.minutes + sc.horizon.window.minutes + sc.horizon.runout.minutes) / 1440.0
+    per_day = sc.arrivals.leads_per_year / 365.0
+    mix = sc.arrivals.channel_mix
+    total = sum(mix.values()) or 1.0
+    extra = 0.0
+    for s in sc.arrivals.spikes:
+        share = mix.get(s.channel, 0.0) / total if s.channel else 1.0
+        extra += (s.multiplier - 1.0) * (s.duration.minutes / 1440.0) * share
+    return per_day * (days + max(extra, 0.0))
+
+
+def check_size(sc: Scenario, source: str) -> None:
+    """Refuse worlds too large to hold in memory, before anything runs."""
+    n = expected_leads(sc)
+    if n > MAX_LEADS_PER_WORLD:
+        raise ConfigError(source, [f"arrivals.leads_per_year x horizon: one world would hold about {n:,.0f} leads; "
+                                   f"the limit is {MAX_LEADS_PER_WORLD:,} (lower arrivals.leads_per_year "
+                                   "or shorten the horizon)"])

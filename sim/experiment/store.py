@@ -8,6 +8,8 @@ import json
 import os
 import platform
 import re
+import secrets
+import math
 import shutil
 import subprocess
 import sys
@@ -19,49 +21,82 @@ from typing import Iterator
 PACKAGES = ("funnelsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "matplotlib", "click", "rich")
 
 
+INCOMPLETE = ".incomplete-"
+
+
 def safe_name(name: str) -> str:
-    """A folder-name-safe version of a user-supplied name (no path separators, no dot-dot)."""
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-")
-    return s[:80] or "run"
+    """A folder-name-safe version of a user-supplied name: one path component made of letters,
+    digits, `_`, `.` and `-`, never starting with a dot (no separators, no `..`, no hidden names)."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name))
+    s = re.sub(r"\.{2,}", ".", s).strip(".-")
+    return s[:80].rstrip(".-") or "run"
 
 
 def timestamped(parent: Path, name: str) -> Path:
-    """outputs/<name>-<timestamp>, with a numeric suffix if that already exists."""
+    """parent/<name>-<timestamp>, with a numeric suffix if that already exists. Always a direct
+    child of `parent`, whatever `name` contains."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = parent / f"{safe_name(name)}-{stamp}"
     out, i = base, 2
-    while out.exists():
+    while os.path.lexists(out):
         out, i = base.with_name(f"{base.name}-{i}"), i + 1
+    if out.parent != parent or out.name in ("", ".", ".."):  # pragma: no cover - guaranteed by safe_name
+        raise ValueError(f"unsafe output name {name!r}")
     return out
+
+
+def _new_temp_dir(final: Path) -> Path:
+    """A fresh hidden sibling of `final` (created with the user's umask, unlike mkdtemp's 0700)."""
+    for _ in range(100):
+        tmp = final.with_name(f".{final.name}{INCOMPLETE}{secrets.token_hex(4)}")
+        try:
+            tmp.mkdir()
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary folder next to {final}")  # pragma: no cover
 
 
 @contextmanager
 def atomic_folder(final: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder; rename it to `final` only if the block completes.
-    On any exception (including Ctrl-C) the temporary folder is removed."""
-    if final.exists():
+    """Yield a new temporary sibling folder (`.<name>.incomplete-XXXX`); rename it to `final` only
+    if the block completes. On any exception (including Ctrl-C) the temporary folder is removed,
+    so a folder named `final` is always complete. An existing `final` is never overwritten."""
+    if os.path.lexists(final):
         raise FileExistsError(f"{final} already exists; results are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.incomplete-{os.getpid()}")
-    tmp.mkdir()
+    tmp = _new_temp_dir(final)
     try:
         yield tmp
+        if os.path.lexists(final):  # appeared while we were writing
+            raise FileExistsError(f"{final} already exists; results are never overwritten")
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """Output of a read-only git command in the package's folder, or None."""
     try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                           text=True, timeout=5)
-        return r.stdout.strip() or None
+        r = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
+    return r.stdout.strip() if r.returncode == 0 else None
 
 
-def manifest(scenario, policies, seed: int, replications: int, extra: dict | None = None) -> dict:
+def _git_commit() -> str | None:
+    return _git("rev-parse", "HEAD") or None
+
+
+def _git_dirty() -> bool | None:
+    """True if the working tree has uncommitted changes (results may not reproduce from the commit)."""
+    out = _git("status", "--porcelain", "--untracked-files=no")
+    return None if out is None else bool(out)
+
+
+def manifest(scenario, policies, seed: int, replications: int, extra: dict | None = None,
+             command: list[str] | None = None) -> dict:
     """Fully resolved inputs, seed, versions, commit and command line."""
     versions = {}
     for p in PACKAGES:
@@ -71,7 +106,7 @@ def manifest(scenario, policies, seed: int, replications: int, extra: dict | Non
             versions[p] = None
     return {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "command": sys.argv,
+        "command": list(command) if command is not None else list(sys.argv),
         "seed": seed,
         "replications": replications,
         "scenario": scenario.model_dump(mode="json"),
@@ -79,9 +114,35 @@ def manifest(scenario, policies, seed: int, replications: int, extra: dict | Non
         "python": platform.python_version(),
         "versions": versions,
         "git_commit": _git_commit(),
+        "git_dirty": _git_dirty(),
         **(extra or {}),
     }
 
 
+def json_safe(obj):
+    """Plain JSON data: NaN and infinities become null, numpy scalars and arrays plain numbers
+    and lists, tuples lists, other objects their string."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "tolist"):          # numpy scalars and arrays
+        return json_safe(obj.tolist())
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return str(obj)
+
+
+def dumps(data, indent: int | None = None) -> str:
+    """Strict JSON (no NaN): what every JSON this package writes goes through."""
+    return json.dumps(json_safe(data), indent=indent, allow_nan=False)
+
+
 def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, default=float, allow_nan=True) + "\n")
+    path.write_text(dumps(data, indent=2) + "\n", encoding="utf-8")
