@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config.loading import (ConfigError, _describe, apply_overrides, check_path, kind_of, load_model,
+from sim.config.messages import _describe
+from sim.config.loading import (ConfigError, apply_overrides, check_path, kind_of, load_model,
                                 parse_value, read_toml, validate_data)
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
