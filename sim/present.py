@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.vocab import TIERS
@@ -60,7 +61,7 @@ def single_run_table(kpis: dict[str, dict], title: str) -> Table:
     t = Table(title=title, caption="One replication: an anecdote. Use --replications N for 95% intervals.")
     t.add_column("KPI")
     for name in kpis:
-        t.add_column(name, justify="right")
+        t.add_column(escape(name), justify="right")
     for key, label, kind in HEADLINE:
         t.add_row(label, *[fmt(k.get(key), kind) for k in kpis.values()])
     return t
@@ -76,9 +77,9 @@ def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> 
                                    f"worlds; * = interval excludes zero")
     t.add_column("KPI")
     for p in policies:
-        t.add_column(p, justify="right")
+        t.add_column(escape(p), justify="right")
     for p in policies[1:]:
-        t.add_column(f"{p} - {policies[0]}", justify="right")
+        t.add_column(escape(f"{p} - {policies[0]}"), justify="right")
     for key, label, kind in HEADLINE:
         if (policies[0], key) not in s.index:
             continue

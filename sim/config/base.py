@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 class Strict(BaseModel):
     """Base for every config model: unknown fields are refused (a typo must not be silently ignored)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False)
 
 
 def check_mix(v: dict[str, float] | None) -> dict[str, float] | None:

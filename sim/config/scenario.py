@@ -59,6 +59,13 @@ class Calendar(Strict):
     close: dt.time = Field(dt.time(17, 0), description="end of the working day (HH:MM)")
     holidays: list[dt.date] = Field(default_factory=list, description="dates with no work")
 
+    @field_validator("open", "close")
+    @classmethod
+    def _local(cls, v: dt.time) -> dt.time:
+        if v.tzinfo is not None:
+            raise ValueError("use a local time of day without a time zone, e.g. 09:00:00")
+        return v
+
     @model_validator(mode="after")
     def _order(self) -> "Calendar":
         if self.close <= self.open:
@@ -258,7 +265,8 @@ class DecayCurve(Strict):
                 "hyperbolic": ("t0", "a")}[self.kind]
         missing = [n for n in need if getattr(self, n) is None]
         if missing:
-            raise ValueError(f"a {self.kind} curve needs {', '.join(missing)}")
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ValueError(f"{article} {self.kind} curve needs {', '.join(missing)}")
         for n in ("half_life", "fast", "slow", "t0"):
             d = getattr(self, n)
             if d is not None and (d.is_business or d.value <= 0):

@@ -6,6 +6,7 @@ converts it through the business calendar when it is used.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,11 +59,15 @@ class Duration:
         if isinstance(text, Duration):
             return text
         if isinstance(text, bool) or not isinstance(text, str):
-            raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
+            shown = str(text).lower() if isinstance(text, bool) else repr(text)
+            raise ValueError(f"expected {DURATION_HELP}, got {shown}")
         m = _PATTERN.match(text)
         if not m:
             raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
-        return cls(float(m.group(1)), m.group(2))
+        value = float(m.group(1))
+        if not math.isfinite(value) or value > 1e9:
+            raise ValueError(f"{text!r} is too long a duration")
+        return cls(value, m.group(2))
 
     # pydantic integration: validated from a string, serialised back to the same string.
     @classmethod
