@@ -127,8 +127,9 @@ def run(scenario, policies, replications, as_json, out, sets, leads, reps, days,
 
 def _compare(sc, pols, seed, replications, quiet):
     from sim.experiment.replicate import compare
-    with progress_bar(replications, f"{sc.name}: {len(pols)} policies", quiet or replications < 2) as bar:
-        task = bar.add_task("run", total=replications)
+    with progress_bar(replications * len(pols), f"{sc.name}: {len(pols)} policies x {replications} replications",
+                      quiet) as bar:
+        task = bar.add_task("run", total=replications * len(pols))
         return compare(sc, pols, seed, replications, progress=lambda k: bar.advance(task, k))
 
 

@@ -44,15 +44,14 @@ class Comparison:
 
 def compare(scenario: Scenario, policies: list[Policy], seed: int, replications: int,
             progress: Callable[[int], None] | None = None) -> Comparison:
-    """Run every policy on `replications` common worlds."""
+    """Run every policy on `replications` common worlds. `progress(k)` is called as each policy
+    run completes (replications x policies calls in all)."""
     rows, first = [], None
     for rep in range(replications):
-        r = run_replication(scenario, policies, seed, rep)
+        r = run_replication(scenario, policies, seed, rep, on_policy_done=(lambda _n: progress(1)) if progress else None)
         if first is None:
             first = r
         for name, run in r.runs.items():
             rows.append({"policy": name, "replication": rep, "seed": seed, **flatten(run.kpis)})
-        if progress:
-            progress(1)
     daily = pd.concat([first.daily(p.name).assign(policy=p.name) for p in policies], ignore_index=True)
     return Comparison(pd.DataFrame(rows), first, daily)

@@ -6,6 +6,7 @@ writes files: it takes validated Scenario/Policy objects and returns results in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
@@ -69,11 +70,18 @@ class Replication:
         return self.runs[name].daily(self.world, self.scenario, self.calendar)
 
 
-def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0) -> Replication:
-    """Every policy on the same world (same seed and replication): a paired comparison."""
+def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
+                    on_policy_done: Callable[[str], None] | None = None) -> Replication:
+    """Every policy on the same world (same seed and replication): a paired comparison.
+    `on_policy_done(name)` is called after each policy (for progress bars)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
     world = generate_world(scenario, seed, replication)
     cal = BusinessCalendar.from_scenario(scenario)
-    return Replication(scenario, world, cal, {p.name: run_policy(world, scenario, p, cal) for p in policies})
+    runs = {}
+    for p in policies:
+        runs[p.name] = run_policy(world, scenario, p, cal)
+        if on_policy_done:
+            on_policy_done(p.name)
+    return Replication(scenario, world, cal, runs)
