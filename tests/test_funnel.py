@@ -179,3 +179,27 @@ def test_recycle_breach_action_bounds_every_wait_in_the_queue():
     ages = backlog_business_age(log, r.calendar, np.arange(log.day_queue.size))
     assert ages.max() <= 2 * r.calendar.workday_minutes + 1e-6
     assert r.runs["p"].kpis["rep_utilisation"] > 0.95  # really overloaded
+
+
+def test_precomputed_attempt_draws_equal_the_scalar_draws():
+    """The vectorised draws for first episodes are the same luck as the scalar path of later
+    episodes: a policy that re-MQLs a lead cannot shift another lead's outcomes."""
+    from sim.sales.episode import Episode
+    from sim.sales.process import ATTEMPTS_PER_EPISODE, SalesProcess
+    from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, lead_uniform
+
+    r = run_replication(scenario(), [policy(name="p")], seed=12)
+    w, s = r.world, r.runs["p"].scored
+    proc = SalesProcess(w, s.mql_time, s.mql_tier, s.mql_score, policy(name="p"), scenario(), r.calendar,
+                        lambda t: 0.5, lambda lead, after: None)
+    for lead in np.flatnonzero(np.isfinite(s.mql_time))[:50].tolist():
+        ep = Episode(lead, 0, 0.0, 2, 0.0)
+        for a in range(3):
+            ep.attempts = a
+            u, h1, h0 = proc._draws(ep)
+            key = int(w.luck.key[lead])
+            assert u == lead_uniform(key, PURPOSE_CONTACT, a)
+            uh = lead_uniform(key, PURPOSE_HANDLE, a)
+            assert h1 == pytest.approx(proc.handle(uh, True), rel=1e-12)
+            assert h0 == pytest.approx(proc.handle(uh, False), rel=1e-12)
+    assert ATTEMPTS_PER_EPISODE >= 50  # cadence max_attempts fits in one episode's counter range

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 import simpy
+from scipy.special import ndtri
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
@@ -23,7 +24,7 @@ from sim.config.scenario import Scenario
 from sim.sales.episode import BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED, Episode
 from sim.sales.queues import WorkQueue
 from sim.vocab import TIER_CODE, TIERS
-from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, World, lead_uniform
+from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, World, lead_uniform, lead_uniforms
 
 NextMql = Callable[[int, float], "tuple[float, int, float] | None"]
 ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
@@ -68,6 +69,15 @@ class _Handle:
         s2 = math.log1p(ht.cv ** 2)
         self.sigma = math.sqrt(s2)
         self.mus = tuple(math.log(m) - s2 / 2 for m in self.means)
+
+    def vector(self, u: np.ndarray, contact: bool) -> np.ndarray:
+        """The same draws as __call__, for arrays of uniforms."""
+        if self.dist == "fixed":
+            return np.full(np.shape(u), self.means[contact])
+        u = np.clip(u, 1e-12, 1 - 1e-12)
+        if self.dist == "exponential":
+            return -self.means[contact] * np.log1p(-u)
+        return np.exp(self.mus[contact] + self.sigma * ndtri(u))
 
     def __call__(self, u: float, contact: bool) -> float:
         if self.dist == "fixed":
@@ -116,11 +126,34 @@ class SalesProcess:
         eligible = np.flatnonzero(np.isfinite(mql_time) & (mql_time < self.end))
         order = eligible[np.argsort(mql_time[eligible], kind="stable")]
         self._first = (order, mql_time[order], mql_tier[order], mql_score[order])
+        self._precompute_first_episodes(order)
         self.at = ([], [], [], [], [])
         self.q_time: list[float] = [0.0]
         self.q_len: list[int] = [0]
         self.day_queue: list[int] = []
         self.day_oldest: list[float] = []
+
+    def _precompute_first_episodes(self, leads: np.ndarray) -> None:
+        """Vectorised draws for every attempt of every first MQL episode (the vast majority):
+        contact uniform and handling time if reached / not reached. Identical to the scalar
+        draws used for later episodes (same counter-based uniforms)."""
+        k = np.arange(self.max_attempts, dtype=np.uint64)[None, :]
+        keys = self.keys[leads][:, None]
+        uh = lead_uniforms(keys, PURPOSE_HANDLE, k)
+        self._row = dict(zip(leads.tolist(), range(leads.size)))
+        self._u_contact = lead_uniforms(keys, PURPOSE_CONTACT, k).tolist()
+        self._h_reached = self.handle.vector(uh, True).tolist()
+        self._h_missed = self.handle.vector(uh, False).tolist()
+
+    def _draws(self, ep: Episode) -> tuple[float, float, float]:
+        """(contact uniform, handling time if reached, if not) for the episode's next attempt."""
+        if ep.index == 0:
+            r, a = self._row[ep.lead], ep.attempts
+            return self._u_contact[r][a], self._h_reached[r][a], self._h_missed[r][a]
+        key = int(self.keys[ep.lead])
+        k = ep.index * ATTEMPTS_PER_EPISODE + ep.attempts
+        uh = lead_uniform(key, PURPOSE_HANDLE, k)
+        return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
 
     # -- arrivals ---------------------------------------------------------------------------
     def _feeder(self):
@@ -245,8 +278,7 @@ class SalesProcess:
     def _rep(self, r: int):
         env, cal = self.env, self.cal
         is_open, take = cal.is_open, self._take
-        handle, share = self.handle, self.share
-        keys, p_contact = self.keys, self.contact_probability
+        share, draws, p_contact = self.share, self._draws, self.contact_probability
         log_lead, log_rep, log_start, log_handle, log_contact = self.at
         while True:
             now = env.now
@@ -256,13 +288,12 @@ class SalesProcess:
                 self.idle[r] = ev
                 yield ev
                 continue
-            k = ep.index * ATTEMPTS_PER_EPISODE + ep.attempts
-            key = int(keys[ep.lead])
+            u_contact, h_reached, h_missed = draws(ep)
             if ep.attempts == 0:
                 ep.first_touch = now
             ep.attempts += 1
-            contact = lead_uniform(key, PURPOSE_CONTACT, k) < p_contact(now - ep.mql_time)
-            h = handle(lead_uniform(key, PURPOSE_HANDLE, k), contact)
+            contact = u_contact < p_contact(now - ep.mql_time)
+            h = h_reached if contact else h_missed
             log_lead.append(ep.lead), log_rep.append(r), log_start.append(now)
             log_handle.append(h), log_contact.append(contact)
             if contact:

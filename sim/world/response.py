@@ -42,7 +42,7 @@ class ExpMixture:
     weights: tuple[float, ...]
     half_lives: tuple[float, ...]
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if len(self.weights) != len(self.half_lives) or not self.weights:
             raise ValueError("need one half-life per weight")
         if any(w < 0 for w in self.weights) or not math.isclose(sum(self.weights), 1.0, rel_tol=1e-9):
@@ -50,10 +50,17 @@ class ExpMixture:
         if any(not (0 < h < math.inf) for h in self.half_lives):
             raise ValueError(f"half-lives must be positive and finite, got {self.half_lives}")
 
+    def __post_init__(self) -> None:
+        self._check()
+        object.__setattr__(self, "_terms", tuple(zip(self.weights, (-math.log(2.0) / h for h in self.half_lives))))
+
     def __call__(self, t: Time) -> Time:
         if isinstance(t, (int, float)):                 # scalar fast path (SimPy loop)
-            t = max(float(t), 0.0)
-            return sum(w * 2.0 ** (-t / h) for w, h in zip(self.weights, self.half_lives))
+            t = t if t > 0.0 else 0.0
+            q = 0.0
+            for w, rate in self._terms:
+                q += w * math.exp(rate * t)
+            return q
         t = np.maximum(np.asarray(t, dtype=float), 0.0)
         out = sum(w * np.exp2(-t / h) for w, h in zip(self.weights, self.half_lives))
         return out if np.ndim(out) else float(out)
@@ -246,8 +253,17 @@ class ResponseModel:
         """q(t) / q(reference): how much better (or worse) than the reference delay."""
         return self.curve(t) / float(self.curve(self.reference))
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_q_ref", float(self.curve(self.reference)))
+
     def contact_probability(self, t: Time) -> Time:
         """Chance an attempt made t minutes after the MQL reaches the lead."""
+        if isinstance(t, float):  # scalar fast path: called once per attempt in the SimPy loop
+            p = self.contact_rate
+            if p <= 0.0 or p >= 1.0:
+                return p
+            odds = p / (1.0 - p) * (self.curve(t) / self._q_ref) ** self.contact_share
+            return odds / (1.0 + odds)
         return shift_odds(self.contact_rate, split(self.odds_ratio(t), self.contact_share)[0])
 
     def qualify_probability(self, p: Time, t: Time) -> Time:
