@@ -120,6 +120,7 @@ class SalesProcess:
         self._rr_next = 0
         self.waiting = 0
         self.idle: list[simpy.Event | None] = [None] * self.reps
+        self.idle_stack: list[int] = []  # reps that went idle, most recent last (may hold stale entries)
         self.recycles: dict[int, int] = {}
         self.episodes: list[Episode] = []
         # initial MQLs in time order
@@ -193,11 +194,13 @@ class SalesProcess:
             return
         if ep.rep >= 0:
             self._wake(ep.rep)
-        else:
-            for r, ev in enumerate(self.idle):
-                if ev is not None:
-                    self._wake(r)
-                    break
+            return
+        stack, idle = self.idle_stack, self.idle
+        while stack:
+            r = stack.pop()
+            if idle[r] is not None:
+                self._wake(r)
+                return
 
     def _wake(self, r: int) -> None:
         ev = self.idle[r]
@@ -271,6 +274,7 @@ class SalesProcess:
         while t < self.end:
             if t > env.now:
                 yield env.timeout(t - env.now)
+            self.idle_stack.clear()
             for r in range(self.reps):
                 self._wake(r)
             t = cal.next_open(cal.period_end(t))
@@ -280,12 +284,14 @@ class SalesProcess:
         is_open, take = cal.is_open, self._take
         share, draws, p_contact = self.share, self._draws, self.contact_probability
         log_lead, log_rep, log_start, log_handle, log_contact = self.at
+        idle_stack = self.idle_stack
         while True:
             now = env.now
             ep = take(r) if is_open(now) else None
             if ep is None:
                 ev = env.event()
                 self.idle[r] = ev
+                idle_stack.append(r)
                 yield ev
                 continue
             u_contact, h_reached, h_missed = draws(ep)
