@@ -30,8 +30,9 @@ What is measured (DESIGN.md "Engine: hybrid, because it must be fast"):
 * Each size is run --repeat times in this process (same seed: the same work every time);
   best and median are reported.
 * Peak memory, in two fresh subprocesses per size (a high-water mark cannot be reset in-process):
-    rss          resource.getrusage(RUSAGE_SELF).ru_maxrss after the run minus before it
-                 (imports and scenario loading done): what the OS had to give the run.
+    rss          resource.getrusage(RUSAGE_SELF).ru_maxrss after the run minus the RSS just before
+                 it (imports and scenario loading done, high-water mark reset through
+                 /proc/self/clear_refs on Linux): the extra memory the OS had to give the run.
     tracemalloc  tracemalloc's peak of traced memory during the run (Python objects and numpy
                  buffers; not the interpreter, not freed-but-cached pages). tracemalloc slows the
                  run down, which is why it runs separately from the timings.
@@ -69,7 +70,7 @@ GIB = 1024 ** 3
 MIB = 1024 ** 2
 STAGES = ("world", "scoring", "sales", "outcomes")
 STAGE_LABEL = {"world": "world generation", "scoring": "scoring", "sales": "sales process (SimPy)",
-               "outcomes": "outcomes + KPIs", "remql": "  of which re-MQL search", "other": "other",
+               "outcomes": "outcomes + KPIs", "remql": "  of which re-MQL search", "other": "other (unwrapped)",
                "e2e": "end to end"}
 TARGETS = {100_000: (0.5, None), 1_000_000: (5.0, 1.0 * GIB)}   # size: (seconds, bytes)
 
@@ -99,18 +100,33 @@ def scenario_for(size: int, scenario_name: str):
 
 @dataclass
 class Timer:
+    """Wall-clock (perf_counter) and CPU (process_time) seconds per stage."""
+
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*STAGES, "remql"), 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*STAGES, "remql"), 0.0))
+    faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*STAGES, "remql"), 0))
     calls: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*STAGES, "remql"), 0))
+
+    def add(self, stage: str, wall0: float, cpu0: float, faults0: int) -> None:
+        self.seconds[stage] += time.perf_counter() - wall0
+        self.cpu[stage] += time.process_time() - cpu0
+        self.faults[stage] += _minor_faults() - faults0
 
     def wrap(self, stage: str, fn):
         def timed(*args, **kwargs):
-            t0 = time.perf_counter()
+            w0, c0, f0 = time.perf_counter(), time.process_time(), _minor_faults()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds[stage] += time.perf_counter() - t0
+                self.add(stage, w0, c0, f0)
                 self.calls[stage] += 1
         return timed
+
+
+def _minor_faults() -> int:
+    """Page faults served without I/O: each is a page of memory the process touched for the first
+    time (expensive in VMs that back guest memory lazily)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 class _TimedCalendar:
@@ -121,8 +137,8 @@ class _TimedCalendar:
 
 
 @contextlib.contextmanager
-def timed_stages(timer: Timer):
-    """Wrap the engine names that run.py calls, for the duration of one run."""
+def timed_stages(timer):
+    """Wrap the engine names that run.py calls with `timer.wrap(stage, fn)`, for the duration of one run."""
     names = ("generate_world", "BusinessCalendar", "score_world", "SalesProcess", "play_out", "run_kpis",
              "next_mql")
     missing = [n for n in names if not hasattr(run_mod, n)]
@@ -131,10 +147,10 @@ def timed_stages(timer: Timer):
     saved = {n: getattr(run_mod, n) for n in names}
     real_process = saved["SalesProcess"]
 
+    make_process = timer.wrap("sales", real_process)
+
     def sales_process(*args, **kwargs):
-        t0 = time.perf_counter()
-        proc = real_process(*args, **kwargs)
-        timer.seconds["sales"] += time.perf_counter() - t0
+        proc = make_process(*args, **kwargs)
         proc.run = timer.wrap("sales", proc.run)
         return proc
 
@@ -156,7 +172,11 @@ def timed_stages(timer: Timer):
 class Sample:
     e2e: float
     stages: dict[str, float]
+    e2e_cpu: float
+    stages_cpu: dict[str, float]
     remql: float
+    remql_cpu: float
+    faults: dict[str, int]
     remql_calls: int
     leads: int
     events: int
@@ -170,11 +190,13 @@ def one_run(scenario, policy, seed: int) -> Sample:
     gc.collect()
     timer = Timer()
     with timed_stages(timer):
-        t0 = time.perf_counter()
+        w0, c0, f0 = time.perf_counter(), time.process_time(), _minor_faults()
         rep = run_mod.run_replication(scenario, [policy], seed)
-        e2e = time.perf_counter() - t0
+        e2e, e2e_cpu, e2e_faults = time.perf_counter() - w0, time.process_time() - c0, _minor_faults() - f0
     r = rep.runs[policy.name]
     s = Sample(e2e=e2e, stages={k: timer.seconds[k] for k in STAGES}, remql=timer.seconds["remql"],
+               e2e_cpu=e2e_cpu, stages_cpu={k: timer.cpu[k] for k in STAGES}, remql_cpu=timer.cpu["remql"],
+               faults={**{k: timer.faults[k] for k in STAGES}, "remql": timer.faults["remql"], "e2e": e2e_faults},
                remql_calls=timer.calls["remql"], leads=rep.world.n, events=int(rep.world.event_offsets[-1]),
                mql_episodes=int(r.log.ep_lead.size), attempts=int(r.log.at_lead.size),
                utilisation=float(r.kpis["rep_utilisation"]), queue_mean=float(r.kpis["queue_mean"]))
@@ -184,22 +206,66 @@ def one_run(scenario, policy, seed: int) -> Sample:
 
 # ---- memory (fresh subprocess per measurement) -------------------------------------------------
 
+def _reset_peak_rss() -> bool:
+    """Reset the process's RSS high-water mark (Linux >= 4.0: clear_refs "5"), so that the peak
+    measured after the run is the run's own, not the import-time peak. getrusage's ru_maxrss
+    follows the reset. False where unsupported (then ru_maxrss after - ru_maxrss before is used,
+    which reads 0 if the run never exceeds the import-time peak)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _current_rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+class StagePeaks:
+    """tracemalloc's peak of traced memory during each stage (absolute: what is alive from earlier
+    stages counts too), via tracemalloc.reset_peak() at the start of every stage."""
+
+    def __init__(self):
+        self.peak = dict.fromkeys(STAGES, 0)
+
+    def wrap(self, stage: str, fn):
+        if stage not in self.peak:
+            return fn
+
+        def measured(*args, **kwargs):
+            tracemalloc.reset_peak()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.peak[stage] = max(self.peak[stage], tracemalloc.get_traced_memory()[1])
+        return measured
+
+
 def memory_child(kind: str, size: int, scenario_name: str, policy_name: str, seed: int) -> dict:
     scenario, _, _ = scenario_for(size, scenario_name)
     policy = load_policy(policy_name)
     gc.collect()
     if kind == "rss":
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        scale = 1 if sys.platform == "darwin" else 1024          # ru_maxrss: bytes on macOS, KiB on Linux
+        reset = _reset_peak_rss()
+        before = _current_rss() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
         rep = run_mod.run_replication(scenario, [policy], seed)
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        scale = 1 if sys.platform == "darwin" else 1024          # bytes on macOS, KiB on Linux
-        out = {"peak_bytes": (after - before) * scale, "rss_before_bytes": before * scale}
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        out = {"peak_bytes": after - before, "rss_before_bytes": before, "peak_reset": reset}
     else:
+        peaks = StagePeaks()
         tracemalloc.start()
-        rep = run_mod.run_replication(scenario, [policy], seed)
+        with timed_stages(peaks):
+            rep = run_mod.run_replication(scenario, [policy], seed)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        out = {"peak_bytes": peak}
+        out = {"peak_bytes": max(peak, *peaks.peak.values()), "stage_peak_bytes": peaks.peak}
     out["leads"] = rep.world.n
     return out
 
@@ -224,18 +290,24 @@ def fmt_rate(leads: int, seconds: float) -> str:
     return f"{leads / seconds:,.0f}" if seconds > 0 else "-"
 
 
-def summarise(size: int, lpy: int, reps: int, samples: list[Sample], mem: dict) -> dict:
+def summarise(size: int, lpy: int, reps: int, samples: list[Sample], mem: dict, loadavg: float) -> dict:
     s0 = samples[0]
     cols: dict[str, list[float]] = {k: [s.stages[k] for s in samples] for k in STAGES}
     cols["remql"] = [s.remql for s in samples]
     cols["other"] = [s.e2e - sum(s.stages.values()) for s in samples]
     cols["e2e"] = [s.e2e for s in samples]
+    cpu: dict[str, list[float]] = {k: [s.stages_cpu[k] for s in samples] for k in STAGES}
+    cpu["remql"] = [s.remql_cpu for s in samples]
+    cpu["other"] = [s.e2e_cpu - sum(s.stages_cpu.values()) for s in samples]
+    cpu["e2e"] = [s.e2e_cpu for s in samples]
     return {
         "size": size, "leads_per_year": lpy, "reps": reps, "leads": s0.leads, "events": s0.events,
         "mql_episodes": s0.mql_episodes, "attempts": s0.attempts, "remql_calls": s0.remql_calls,
         "utilisation": s0.utilisation, "queue_mean": s0.queue_mean, "repeat": len(samples),
         "seconds": {k: {"best": best_median(v)[0], "median": best_median(v)[1], "all": v} for k, v in cols.items()},
-        "memory": mem,
+        "cpu_seconds": {k: {"best": best_median(v)[0], "median": best_median(v)[1], "all": v} for k, v in cpu.items()},
+        "minor_faults_median": {k: statistics.median(s.faults[k] for s in samples) for k in samples[0].faults},
+        "memory": mem, "loadavg": loadavg,
     }
 
 
@@ -247,30 +319,42 @@ def print_report(results: list[dict], args) -> None:
         Console = None
     for r in results:
         sec, n = r["seconds"], r["leads"]
-        head = (f"{r['size']:,} leads target: leads_per_year={r['leads_per_year']:,}, reps={r['reps']}, "
-                f"actual leads={n:,}, events={r['events']:,}, MQL episodes={r['mql_episodes']:,}, "
-                f"attempts={r['attempts']:,}, re-MQL searches={r['remql_calls']:,}, "
-                f"rep utilisation={r['utilisation']:.0%}, mean queue={r['queue_mean']:.1f}; "
-                f"policy {args.policy}, seed {args.seed}, {r['repeat']} repeats")
+        head = (f"size {r['size']:,}: leads_per_year={r['leads_per_year']:,}, reps={r['reps']} -> "
+                f"{n:,} leads, {r['events']:,} events, {r['mql_episodes']:,} MQL episodes, "
+                f"{r['attempts']:,} attempts, {r['remql_calls']:,} re-MQL searches; "
+                f"rep utilisation {r['utilisation']:.0%}, mean queue {r['queue_mean']:.1f}\n"
+                f"{args.scenario} scenario, policy {args.policy}, seed {args.seed}, {r['repeat']} repeats "
+                f"(leads/s = world leads / wall-clock stage seconds; CPU s = process_time, less sensitive to "
+                f"other load; page faults = median minor faults, i.e. memory touched for the first time; "
+                f"load average at start {r['loadavg']:.2f} on {os.cpu_count()} CPUs)")
         rows = []
-        for k in (*STAGES, "remql", "other", "e2e"):
+        for k in ("world", "scoring", "sales", "remql", "outcomes", "other", "e2e"):
             b, m = sec[k]["best"], sec[k]["median"]
             extra = ""
-            if k == "sales":
+            if k == "world":
+                extra = f"{r['events'] / b:,.0f} events/s"
+            elif k == "scoring":
+                extra = f"{r['events'] / b:,.0f} events/s"
+            elif k == "sales":
                 extra = (f"{b / max(r['mql_episodes'], 1) * 1e6:.1f} us/MQL ep, "
                          f"{b / max(r['attempts'], 1) * 1e6:.1f} us/attempt")
             elif k == "remql" and r["remql_calls"]:
                 extra = f"{b / r['remql_calls'] * 1e6:.1f} us/call"
             share = f"{b / sec['e2e']['best']:.0%}" if k != "e2e" else "100%"
-            rows.append((STAGE_LABEL[k], f"{b:.3f}", f"{m:.3f}", fmt_rate(n, b), fmt_rate(n, m), share, extra))
-        header = ("stage", "best s", "median s", "leads/s (best)", "leads/s (median)", "share", "notes")
+            rates = (fmt_rate(n, b), fmt_rate(n, m)) if k != "other" else ("-", "-")
+            flt = r["minor_faults_median"].get(k)
+            rows.append((STAGE_LABEL[k], f"{b:.3f}", f"{m:.3f}", *rates, share, f"{r['cpu_seconds'][k]['best']:.3f}",
+                         f"{flt:,.0f}" if flt is not None else "-", extra))
+        header = ("stage", "best s", "median s", "leads/s (best)", "leads/s (median)", "share", "CPU s (best)",
+                  "page faults", "notes")
         if Console is not None:
-            t = Table(title=head, title_justify="left")
+            print(head)
+            t = Table()
             for h in header:
-                t.add_column(h, justify="left" if h in ("stage", "notes") else "right")
+                t.add_column(h, justify="left" if h in ("stage", "notes") else "right", no_wrap=True)
             for row in rows:
                 t.add_row(*row, style="bold" if row[0] == "end to end" else None)
-            Console(width=max(120, len(head) // 2)).print(t)
+            Console(width=180).print(t)
         else:
             print(head)
             print("  ".join(f"{h:>16}" for h in header))
@@ -279,10 +363,15 @@ def print_report(results: list[dict], args) -> None:
         mem = r["memory"]
         parts = []
         if mem.get("rss"):
-            parts.append(f"maxrss delta (fresh process, getrusage) {mem['rss']['peak_bytes'] / MIB:,.0f} MiB "
-                         f"(RSS before the run {mem['rss']['rss_before_bytes'] / MIB:,.0f} MiB)")
+            how = ("peak reset via /proc/self/clear_refs" if mem["rss"].get("peak_reset")
+                   else "no peak reset: a lower bound")
+            parts.append(f"RSS: getrusage ru_maxrss after the run - RSS before it = "
+                         f"{mem['rss']['peak_bytes'] / MIB:,.0f} MiB (fresh process, {how}; "
+                         f"RSS before the run {mem['rss']['rss_before_bytes'] / MIB:,.0f} MiB)")
         if mem.get("tracemalloc"):
-            parts.append(f"tracemalloc peak {mem['tracemalloc']['peak_bytes'] / MIB:,.0f} MiB")
+            stage_peaks = ", ".join(f"{k} {v / MIB:,.0f}" for k, v in mem["tracemalloc"].get("stage_peak_bytes", {}).items())
+            parts.append(f"tracemalloc peak {mem['tracemalloc']['peak_bytes'] / MIB:,.0f} MiB "
+                         f"(peak during each stage, MiB: {stage_peaks})")
         print("peak memory: " + ("; ".join(parts) if parts else "not measured"))
         print()
 
@@ -328,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         scenario, lpy, reps = scenario_for(size, args.scenario)
         samples = []
+        loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         for i in range(args.repeat):
             s = one_run(scenario, policy, args.seed)
             samples.append(s)
@@ -335,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({', '.join(f'{k} {v:.3f}' for k, v in s.stages.items())})", file=sys.stderr, flush=True)
         kinds = {"both": ("rss", "tracemalloc"), "none": ()}.get(args.memory, (args.memory,))
         mem = {k: measure_memory(k, size, args) for k in kinds}
-        results.append(summarise(size, lpy, reps, samples, mem))
+        results.append(summarise(size, lpy, reps, samples, mem, loadavg))
     print()
     print_report(results, args)
     if args.json:
