@@ -163,8 +163,8 @@ class BusinessCalendar:
         if not 0.0 <= t < self.end:
             return False
         d = int(t // DAY)
-        x = t - d * DAY - self.open_minute
-        return 0.0 <= x < self._work[d]
+        base = d * DAY  # compare with the same expressions next_open/period_end return (float-exact)
+        return self._work[d] > 0.0 and base + self.open_minute <= t < base + self.close_minute
 
     def next_open(self, t: float) -> float:
         """t if the calendar is open at t, else the next opening time (inf if none before ``end``).
@@ -175,10 +175,10 @@ class BusinessCalendar:
             return math.inf
         d = int(t // DAY)
         if self._work[d] > 0.0:
-            x = t - d * DAY - self.open_minute
-            if x < 0.0:
-                return d * DAY + self.open_minute
-            if x < self._work[d]:
+            base = d * DAY
+            if t < base + self.open_minute:
+                return base + self.open_minute
+            if t < base + self.close_minute:
                 return t
         i = bisect_right(self._working_days, d)          # first working day after day d
         if i == len(self._working_days):

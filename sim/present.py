@@ -67,11 +67,28 @@ def single_run_table(kpis: dict[str, dict], title: str) -> Table:
     return t
 
 
-def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> Table:
-    """Mean [95% CI] per policy, and the paired difference of each later policy vs the first."""
+def kpi_rows(summary: pd.DataFrame, diffs: pd.DataFrame):
+    """The headline KPIs as formatted cells: yields (label, [(mean, lower, upper)] per policy,
+    [(diff, lower, upper, significant)] per later policy vs the first). Shared by the terminal
+    table and the HTML report so both show the same numbers the same way."""
     policies = list(summary["policy"].unique())
     s = summary.set_index(["policy", "kpi"])
     d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
+    for key, label, kind in HEADLINE:
+        if (policies[0], key) not in s.index:
+            continue
+        means = [tuple(fmt(s.loc[(p, key)][c], kind) for c in ("mean", "lower", "upper")) for p in policies]
+        deltas = []
+        for p in policies[1:]:
+            r = d.loc[(p, key)]
+            k2 = diff_kind(kind, r["diff"])
+            deltas.append((*(_signed(r[c], k2) for c in ("diff", "lower", "upper")), bool(r["significant"])))
+        yield label, means, deltas
+
+
+def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> Table:
+    """Mean [95% CI] per policy, and the paired difference of each later policy vs the first."""
+    policies = list(summary["policy"].unique())
     n = int(summary["n"].max()) if len(summary) else 0
     t = Table(title=title, caption=f"mean [95% CI] over {n} replications; differences are paired on the same "
                                    f"worlds; * = interval excludes zero")
@@ -80,21 +97,9 @@ def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> 
         t.add_column(escape(p), justify="right")
     for p in policies[1:]:
         t.add_column(escape(f"{p} - {policies[0]}"), justify="right")
-    for key, label, kind in HEADLINE:
-        if (policies[0], key) not in s.index:
-            continue
-        cells = []
-        for p in policies:
-            r = s.loc[(p, key)]
-            cells.append(f"{fmt(r['mean'], kind)} [{fmt(r['lower'], kind)}, {fmt(r['upper'], kind)}]")
-        for p in policies[1:]:
-            r = d.loc[(p, key)] if d is not None else None
-            if r is None:
-                cells.append("")
-                continue
-            k2 = diff_kind(kind, r["diff"])
-            mark = "*" if r["significant"] else ""
-            cells.append(f"{_signed(r['diff'], k2)} [{_signed(r['lower'], k2)}, {_signed(r['upper'], k2)}]{mark}")
+    for label, means, deltas in kpi_rows(summary, diffs):
+        cells = [f"{m} [{lo}, {hi}]" for m, lo, hi in means]
+        cells += [f"{m} [{lo}, {hi}]{'*' if sig else ''}" for m, lo, hi, sig in deltas]
         t.add_row(label, *cells)
     return t
 

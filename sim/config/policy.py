@@ -160,6 +160,13 @@ class Sla(Strict):
                             "for recycle_after after the MQL, or when a due follow-up waits that long")
     recycle_after: Duration = Field(dur("3bd"), description="untouched this long after MQL -> back to nurture (recycle)")
 
+    @field_validator("recycle_after")
+    @classmethod
+    def _positive(cls, v: Duration) -> Duration:
+        if v.value <= 0:
+            raise ValueError("must be longer than zero (a zero wait recycles every MQL before a rep can act)")
+        return v
+
 
 class Cadence(Strict):
     """A worked lead: up to max_attempts touches, spaced by `spacing` (default 3 in 5 business days)."""
@@ -182,9 +189,9 @@ class Routing(Strict):
 class Recycle(Strict):
     """Recycled MQLs return to nurture; their later engagement may make them MQLs again (tier
     re_engaged). A lead recycled max_recycles times stays in nurture for good: the default 2 is
-    "two chances, then back to nurture" (MQL, recycle, re-MQL, recycle, stays); 0 = never re-MQL."""
+    "two chances, then back to nurture" (MQL, recycle, re-MQL, recycle, stays); 1 = never re-MQL."""
 
-    max_recycles: int = Field(2, ge=0, le=100, description="recycles after which a lead stays in nurture")
+    max_recycles: int = Field(2, ge=1, le=100, description="recycles after which a lead stays in nurture")
     reset_behaviour: bool = Field(True, description="behaviour points restart from zero after a recycle")
 
 

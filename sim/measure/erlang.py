@@ -145,6 +145,8 @@ class ErlangA:
         pts = [peak] if lo < peak < hi else None
         val, _ = integrate.quad(lambda x: math.exp(g(x) - gmax), lo, hi, points=pts,
                                 limit=200, epsabs=0.0, epsrel=1e-11)
+        if val <= 0.0:  # t so small the integral underflows: nobody waiting is served by then
+            return p_free
         log_waited = math.log(p[self.c]) + math.log(self.c * self.mu) + gmax + math.log(val)
         return min(1.0, p_free + math.exp(log_waited))
 

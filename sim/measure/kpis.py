@@ -34,15 +34,8 @@ def sla_deadlines(cal: BusinessCalendar, policy: Policy, mql_time: np.ndarray, t
     for code, name in enumerate(TIERS):
         m = tier == code
         if m.any():
-            d = getattr(policy.sla.targets, name)
-            out[m] = _add(cal, mql_time[m], d)
+            out[m] = cal.add(mql_time[m], getattr(policy.sla.targets, name))
     return out
-
-
-def _add(cal: BusinessCalendar, t: np.ndarray, d) -> np.ndarray:
-    if d.is_business:
-        return cal.clock_time(cal.business_time(t) + d.business_minutes(cal.workday_minutes))
-    return t + d.minutes
 
 
 def queue_stats(log: SalesLog, t0: float, t1: float) -> tuple[float, int]:
@@ -54,7 +47,7 @@ def queue_stats(log: SalesLog, t0: float, t1: float) -> tuple[float, int]:
     lo, hi = np.clip(t, t0, t1), np.clip(nxt, t0, t1)
     mean = float(np.sum(n * (hi - lo)) / (t1 - t0))
     # the level in force at t0 counts too
-    inside = (nxt > t0) & (t < t1)
+    inside = (nxt > t0) & (t < t1) & (nxt > t)  # levels that lasted some time
     return mean, int(n[inside].max()) if inside.any() else 0
 
 
@@ -95,7 +88,9 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["first_touch_p90_hours"] = _quantile_hours(wait, 0.9)
     k["first_touch_p50_business_hours"] = _quantile_hours(np.asarray(bwait), 0.5)
     k["first_touch_p90_business_hours"] = _quantile_hours(np.asarray(bwait), 0.9)
-    k["never_touched_share"] = ratio(n_mql - touched.size, n_mql)
+    ever_touched = np.zeros(world.n, bool)
+    ever_touched[log.ep_lead[log.ep_attempts > 0]] = True
+    k["never_touched_share"] = ratio(int((mql & ~ever_touched[c]).sum()), n_mql)
     k["recycled_share"] = ratio(int((out.recycles[c] > 0).sum()), n_mql)
 
     # SLA compliance per tier, over every MQL episode of cohort leads (untouched = breach)
@@ -111,13 +106,17 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     # rep load over the measurement window
     ws, we = world.window_start, world.window_end
     reps = log.reps
-    avail = reps * scenario.sales.mql_time_share * cal.business_between(ws, we)
+    share = scenario.sales.mql_time_share
+    avail = reps * cal.business_between(ws, we)
     inw = (log.at_start >= ws) & (log.at_start < we)
-    busy = cal.business_between(log.at_start[inw], log.at_start[inw] + log.at_handle[inw]).sum() if inw.any() else 0.0
-    k["rep_utilisation"] = min(ratio(busy, avail), 1.0) if avail else float("nan")
+    # a rep is blocked for handle / share per attempt (the rest of that span is other work)
+    s0 = log.at_start[inw]
+    busy = cal.business_between(s0, s0 + log.at_handle[inw] / share).sum() if inw.any() else 0.0
+    k["rep_utilisation"] = ratio(busy, avail)
     k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
     k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
     days = _window_days(log, ws, we)
+    days = days[[cal.is_working_day(int(d)) for d in days]] if days.size else days  # sample d closes day d
     ages = backlog_business_age(log, cal, days)
     k["backlog_age_mean_business_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
     k["backlog_age_max_business_hours"] = float(ages.max() / HOUR) if ages.size else float("nan")

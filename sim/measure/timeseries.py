@@ -39,11 +39,11 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
             if b > a:
                 area[d] += n[i] * (b - a)
     # utilisation: MQL work inside working hours / MQL-available working time, per day
-    avail = cal.business_between(edges[:-1], edges[1:]) * log.reps * scenario.sales.mql_time_share
-    work = cal.business_between(log.at_start, log.at_start + log.at_handle)
+    avail = cal.business_between(edges[:-1], edges[1:]) * log.reps
+    work = cal.business_between(log.at_start, log.at_start + log.at_handle / scenario.sales.mql_time_share)
     busy = np.bincount(np.clip((log.at_start // DAY).astype(np.int64), 0, ndays), weights=work,
                        minlength=ndays + 1)[:ndays]
-    util = np.divide(busy, avail, out=np.full(ndays, np.nan), where=avail > 0).clip(max=1.0)
+    util = np.divide(busy, avail, out=np.full(ndays, np.nan), where=avail > 0)
     m = min(ndays, log.day_queue.size)
     queue_midnight = np.full(ndays, np.nan)
     oldest = np.full(ndays, np.nan)
@@ -58,5 +58,5 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
         "arrivals": arrivals, "mql_episodes": mqls, "touches": touches,
         "queue_mean": area / DAY, "queue_at_midnight": queue_midnight, "oldest_wait_hours": oldest,
         "oldest_wait_business_hours": backlog, "rep_utilisation": util,
-        "overload": backlog > cal.workday_minutes / 60.0,
+        "overload": (backlog > cal.workday_minutes / 60.0) & (avail > 0),
     })

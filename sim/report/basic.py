@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.present import HEADLINE, diff_kind, fmt  # noqa: E402
+from sim.present import kpi_rows  # noqa: E402
 
 # Okabe-Ito: colour-blind-safe, one colour per policy throughout
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -77,25 +77,17 @@ def load_figure(daily: pd.DataFrame):
     return fig
 
 
+SIG = ' class="sig"'
+
+
 def _kpi_table(summary: pd.DataFrame, diffs: pd.DataFrame) -> str:
     policies = list(summary["policy"].unique())
-    s = summary.set_index(["policy", "kpi"])
-    d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
     head = "".join(f"<th>{html.escape(p)}</th>" for p in policies)
     head += "".join(f"<th>{html.escape(p)} vs {html.escape(policies[0])}</th>" for p in policies[1:])
     rows = []
-    for key, label, kind in HEADLINE:
-        if (policies[0], key) not in s.index:
-            continue
-        cells = []
-        for p in policies:
-            r = s.loc[(p, key)]
-            cells.append(f"<td>{fmt(r['mean'], kind)}<br><small>[{fmt(r['lower'], kind)}, {fmt(r['upper'], kind)}]</small></td>")
-        for p in policies[1:]:
-            r = d.loc[(p, key)]
-            k2 = diff_kind(kind, r["diff"])
-            cls = ' class="sig"' if r["significant"] else ""
-            cells.append(f"<td{cls}>{fmt(r['diff'], k2)}<br><small>[{fmt(r['lower'], k2)}, {fmt(r['upper'], k2)}]</small></td>")
+    for label, means, deltas in kpi_rows(summary, diffs):
+        cells = [f"<td>{m}<br><small>[{lo}, {hi}]</small></td>" for m, lo, hi in means]
+        cells += [f"<td{SIG if sig else ''}>{m}<br><small>[{lo}, {hi}]</small></td>" for m, lo, hi, sig in deltas]
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
     return f"<table><tr><th>KPI</th>{head}</tr>{''.join(rows)}</table>"
 

@@ -138,7 +138,8 @@ class SalesProcess:
         """Vectorised draws for every attempt of every first MQL episode (the vast majority):
         contact uniform and handling time if reached / not reached. Identical to the scalar
         draws used for later episodes (same counter-based uniforms)."""
-        k = np.arange(self.max_attempts, dtype=np.uint64)[None, :]
+        self._pre = min(self.max_attempts, 3) if self.reps else 0  # later attempts are rare: scalar path
+        k = np.arange(self._pre, dtype=np.uint64)[None, :]
         keys = self.keys[leads][:, None]
         uh = lead_uniforms(keys, PURPOSE_HANDLE, k)
         self._row = dict(zip(leads.tolist(), range(leads.size)))
@@ -148,7 +149,7 @@ class SalesProcess:
 
     def _draws(self, ep: Episode) -> tuple[float, float, float]:
         """(contact uniform, handling time if reached, if not) for the episode's next attempt."""
-        if ep.index == 0:
+        if ep.index == 0 and ep.attempts < self._pre:
             r, a = self._row[ep.lead], ep.attempts
             return self._u_contact[r][a], self._h_reached[r][a], self._h_missed[r][a]
         key = int(self.keys[ep.lead])
@@ -277,7 +278,10 @@ class SalesProcess:
             self.idle_stack.clear()
             for r in range(self.reps):
                 self._wake(r)
-            t = cal.next_open(cal.period_end(t))
+            nxt = cal.next_open(cal.period_end(t))
+            if not nxt > t:
+                raise RuntimeError(f"business calendar does not advance past t={t}")
+            t = nxt
 
     def _rep(self, r: int):
         env, cal = self.env, self.cal
