@@ -294,6 +294,8 @@ class Response(Strict):
     def _clock(cls, v: Duration) -> Duration:
         if v.is_business:
             raise ValueError("use a clock duration (m, h, d)")
+        if v.minutes > 30 * 1440:
+            raise ValueError("must be at most 30 days (the decay curves are not meaningful beyond)")
         return v
 
 

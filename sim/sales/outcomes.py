@@ -92,7 +92,9 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     # the last episode of each lead decides its state in the sales stage
     last_status = np.full(n, -1, np.int8)
     order = np.lexsort((log.ep_index, log.ep_lead))
-    last_status[log.ep_lead[order]] = log.ep_status[order]          # later rows overwrite earlier ones
+    lead_sorted = log.ep_lead[order]
+    is_last = np.append(lead_sorted[1:] != lead_sorted[:-1], True) if order.size else np.zeros(0, bool)
+    last_status[lead_sorted[is_last]] = log.ep_status[order][is_last]  # each lead's highest episode
 
     reached = log.ep_status == CONTACTED
     c_lead = log.ep_lead[reached]
