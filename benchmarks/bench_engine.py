@@ -25,17 +25,24 @@ What is measured (DESIGN.md "Engine: hybrid, because it must be fast"):
     sales (SimPy)  SalesProcess construction + run (includes the re-MQL searches of recycled
                    leads, `oracle.next_mql`, which are also shown on their own)
     outcomes+KPIs  play_out + run_kpis
+    other          what run.py does between those (ResponseModel, compile_policy, ...)
   Every rate is in leads of the world per second (total leads / stage seconds), so the rates
   compare directly; the sales stage also shows microseconds per MQL episode and per attempt.
 * Each size is run --repeat times in this process (same seed: the same work every time);
-  best and median are reported.
+  best and median wall-clock seconds are reported, with the best CPU seconds (process_time) next
+  to them: when wall >> CPU, other processes were competing for the cores and the run is noisy.
+  The first run in a process is usually the slowest: it touches memory for the first time (see
+  the page-fault column: minor faults per stage; in VMs that back guest memory lazily, e.g.
+  Firecracker, first-touching 512 MB was measured at ~1.4 s vs 0.04 s once touched).
 * Peak memory, in two fresh subprocesses per size (a high-water mark cannot be reset in-process):
     rss          resource.getrusage(RUSAGE_SELF).ru_maxrss after the run minus the RSS just before
                  it (imports and scenario loading done, high-water mark reset through
                  /proc/self/clear_refs on Linux): the extra memory the OS had to give the run.
     tracemalloc  tracemalloc's peak of traced memory during the run (Python objects and numpy
-                 buffers; not the interpreter, not freed-but-cached pages). tracemalloc slows the
-                 run down, which is why it runs separately from the timings.
+                 buffers; not the interpreter, not freed-but-cached pages), overall and during
+                 each stage (tracemalloc.reset_peak() at each stage start; absolute, so memory
+                 kept alive from earlier stages counts). tracemalloc slows the run down, which
+                 is why it runs separately from the timings.
   The 1 GiB target is checked against the larger of the two.
 
 Targets: 100k leads end to end <= 0.5 s; 1M leads <= 5 s and <= 1 GiB peak.
@@ -132,7 +139,7 @@ def _minor_faults() -> int:
 class _TimedCalendar:
     """Stands in for `run.BusinessCalendar` (run.py only calls its `from_scenario`)."""
 
-    def __init__(self, timer: Timer, real):
+    def __init__(self, timer, real):
         self.from_scenario = timer.wrap("world", real.from_scenario)
 
 
@@ -331,9 +338,7 @@ def print_report(results: list[dict], args) -> None:
         for k in ("world", "scoring", "sales", "remql", "outcomes", "other", "e2e"):
             b, m = sec[k]["best"], sec[k]["median"]
             extra = ""
-            if k == "world":
-                extra = f"{r['events'] / b:,.0f} events/s"
-            elif k == "scoring":
+            if k in ("world", "scoring"):
                 extra = f"{r['events'] / b:,.0f} events/s"
             elif k == "sales":
                 extra = (f"{b / max(r['mql_episodes'], 1) * 1e6:.1f} us/MQL ep, "
@@ -407,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--_memory-child", dest="memory_child", choices=("rss", "tracemalloc"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    if not sizes or min(sizes) < 1 or args.repeat < 1:
+        p.error("--sizes needs positive lead counts and --repeat must be >= 1")
 
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child, sizes[0], args.scenario, args.policy, args.seed)))
