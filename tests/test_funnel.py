@@ -220,3 +220,14 @@ def test_utilisation_is_blocked_time_and_never_clamped():
     s = scenario(sales__reps=1, arrivals__leads_per_year=30000, sales__mql_time_share=0.2)
     k = run_replication(s, [policy(name="p")], seed=1).kpis()["p"]
     assert 0.95 < k["rep_utilisation"] <= 1.0 + 1e-9
+
+
+def test_chunked_scoring_equals_whole_world_scoring():
+    """Scoring in lead chunks (to bound memory on big worlds) changes nothing."""
+    from sim.decisions.scoring import score_world
+
+    r = run_replication(scenario(), [policy(name="p")], seed=13)
+    whole = score_world(r.world, policy(name="p"))
+    parts = score_world(r.world, policy(name="p"), chunk=257)
+    for field in ("fit", "mql_time", "mql_tier", "mql_score", "mql_event", "eligible"):
+        np.testing.assert_array_equal(getattr(whole, field), getattr(parts, field))

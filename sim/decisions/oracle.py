@@ -53,16 +53,17 @@ def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None =
     threshold = float(threshold_of(r, world, lead))
     arrival = float(world.arrival[lead])
     first = int(world.event_offsets[lead])
-    times, kinds = world.events_of(lead)
+    times, kinds = (a.tolist() for a in world.events_of(lead))   # Python scalars: no numpy indexing per event
 
     occurrences: dict[int, int] = {}
     cumulative: dict[int, float] = {}
     window: list[tuple[float, float]] = []   # (time, contribution) of scored events, for window decay
     behaviour, t_prev = 0.0, None
     last_open = float("-inf")
+    decays = r.decay_mode in ("half_life", "inactivity")     # else decay_factor is 1 (behaviour * 1.0 == behaviour)
     out: list[ScorePoint] = []
     for j in range(len(times)):
-        t, kind = float(times[j]), int(kinds[j])
+        t, kind = times[j], kinds[j]
         if kind == EMAIL_OPEN:
             last_open = t
         if reset_at is not None and t <= reset_at:
@@ -86,9 +87,11 @@ def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None =
             for ti, ci in window:
                 if ti > t - r.window:
                     behaviour += ci
-        else:
+        elif decays:
             f = float(decay_factor(r, np.array([t - (t if t_prev is None else t_prev)]))[0])
             behaviour = behaviour * f + c
+        else:
+            behaviour = behaviour + c
         if r.behaviour_cap is not None:
             behaviour = min(behaviour, r.behaviour_cap)
         t_prev = t
