@@ -27,13 +27,18 @@ def weekday_profile_default() -> dict[str, float]:
     return {"mon": 1.15, "tue": 1.25, "wed": 1.2, "thu": 1.1, "fri": 0.9, "sat": 0.22, "sun": 0.18}
 
 
+def require_positive(v):
+    """A duration longer than zero, in any unit."""
+    if v.value <= 0:
+        raise ValueError("must be longer than zero")
+    return v
+
+
 def require_clock(v, positive: bool = True):
     """A duration that must be in clock units (business time needs a calendar the field has not)."""
     if v.is_business:
         raise ValueError(f"{v} is business time; use clock units (m, h, d, w)")
-    if positive and v.value <= 0:
-        raise ValueError("must be longer than zero")
-    return v
+    return require_positive(v) if positive else v
 
 
 def allow_zero_clock(v):

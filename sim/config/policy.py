@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.config.base import Strict
+from sim.config.base import Strict, require_clock, require_positive
 from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 from sim.config.units import Duration, dur
 
@@ -62,12 +62,7 @@ class Decay(Strict):
     drop: float = Field(0.2, ge=0, le=1)
     window: Duration = dur("60d")
 
-    @field_validator("half_life", "every", "window")
-    @classmethod
-    def _clock(cls, v: Duration) -> Duration:
-        if v.is_business or v.value <= 0:
-            raise ValueError("must be a positive clock duration")
-        return v
+    _clock = field_validator("half_life", "every", "window")(require_clock)
 
 
 class Negative(Strict):
@@ -160,12 +155,7 @@ class Sla(Strict):
                             "for recycle_after after the MQL, or when a due follow-up waits that long")
     recycle_after: Duration = Field(dur("3bd"), description="untouched this long after MQL -> back to nurture (recycle)")
 
-    @field_validator("recycle_after")
-    @classmethod
-    def _positive(cls, v: Duration) -> Duration:
-        if v.value <= 0:
-            raise ValueError("must be longer than zero (a zero wait recycles every MQL before a rep can act)")
-        return v
+    _positive = field_validator("recycle_after")(require_positive)  # zero would recycle every MQL untouched
 
 
 class Cadence(Strict):

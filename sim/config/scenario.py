@@ -36,19 +36,8 @@ class Horizon(Strict):
     window: Duration = Field(dur("182d"), description="measurement window: leads created in it form the cohort")
     runout: Duration = Field(dur("180d"), description="time simulated after the window so the cohort's deals can close")
 
-    @field_validator("warmup", "window", "runout")
-    @classmethod
-    def _clock_only(cls, v: Duration) -> Duration:
-        if v.is_business:
-            raise ValueError("use clock units (d or w) for the horizon")
-        return v
-
-    @field_validator("window")
-    @classmethod
-    def _positive(cls, v: Duration) -> Duration:
-        if v.minutes <= 0:
-            raise ValueError("the measurement window must be longer than zero")
-        return v
+    _clock = field_validator("warmup", "runout")(allow_zero_clock)
+    _window = field_validator("window")(require_clock)
 
 
 class Calendar(Strict):
@@ -292,8 +281,7 @@ class Response(Strict):
     @field_validator("reference_delay")
     @classmethod
     def _clock(cls, v: Duration) -> Duration:
-        if v.is_business:
-            raise ValueError("use a clock duration (m, h, d)")
+        allow_zero_clock(v)
         if v.minutes > 30 * 1440:
             raise ValueError("must be at most 30 days (the decay curves are not meaningful beyond)")
         return v
@@ -307,12 +295,7 @@ class HandleTime(Strict):
     conversation_mean: Duration = Field(dur("25m"), description="mean handling time of an attempt that reaches the lead")
     cv: float = Field(0.6, ge=0, le=5, description="coefficient of variation (lognormal only)")
 
-    @field_validator("mean", "conversation_mean")
-    @classmethod
-    def _clock(cls, v: Duration) -> Duration:
-        if v.is_business or v.value <= 0:
-            raise ValueError("handling time must be a positive clock duration")
-        return v
+    _clock = field_validator("mean", "conversation_mean")(require_clock)
 
 
 class Sales(Strict):

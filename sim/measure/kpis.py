@@ -159,9 +159,3 @@ def backlog_business_age(log: SalesLog, cal: BusinessCalendar, days: np.ndarray)
     has = age > 0
     out[has] = cal.business_between(t[has] - age[has], t[has])
     return out
-
-
-def overload_days(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
-    """bool per sampled day: at midnight some MQL work item had been waiting in the queue for more
-    than one full business day (the team cannot keep a 1-business-day promise)."""
-    return backlog_business_age(log, cal, days) > cal.workday_minutes

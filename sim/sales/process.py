@@ -95,8 +95,6 @@ class SalesProcess:
     def __init__(self, world: World, mql_time: np.ndarray, mql_tier: np.ndarray, mql_score: np.ndarray,
                  policy: Policy, scenario: Scenario, calendar: BusinessCalendar,
                  contact_probability: Callable[[float], float], next_mql: NextMql):
-        self.world = world
-        self.policy = policy
         self.cal = calendar
         self.end = world.end
         self.env = simpy.Environment()
@@ -238,10 +236,7 @@ class SalesProcess:
 
     def _breach_recycle(self, ep: Episode) -> None:
         if ep.status == OPEN and ep.attempts == 0:
-            if ep.queued:
-                self._queue_of(ep).remove(ep)
-                self._queue_changed(-1)
-            self._recycle(ep, self.env.now, BREACHED)
+            self._withdraw(ep, BREACHED)
 
     def _follow_up(self, ep: Episode) -> None:
         """The next cadence attempt falls due. Under breach action `recycle`, a follow-up left
@@ -254,9 +249,14 @@ class SalesProcess:
 
     def _expire(self, ep: Episode, stay: int) -> None:
         if ep.queued and ep.pushes == stay and ep.status == OPEN:
+            self._withdraw(ep, UNREACHED)
+
+    def _withdraw(self, ep: Episode, status: int) -> None:
+        """Take a waiting episode out of its queue (if queued) and recycle it now."""
+        if ep.queued:
             self._queue_of(ep).remove(ep)
             self._queue_changed(-1)
-            self._recycle(ep, self.env.now, UNREACHED)
+        self._recycle(ep, self.env.now, status)
 
     def _recycle(self, ep: Episode, t: float, status: int) -> None:
         """Back to nurture; the lead may re-MQL later from its own engagement."""
