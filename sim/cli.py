@@ -262,5 +262,8 @@ def list_cmd():
             con.print(f"  {escape(name):<22} {escape(desc)}", soft_wrap=True)
 
 
+# Commands defined in sim/commands/ (one module each) are registered here, one line per command.
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

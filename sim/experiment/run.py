@@ -15,6 +15,8 @@ from sim.config.scenario import Scenario
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
+from sim.measure.detail import detail_kpis
+from sim.measure.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
 from sim.sales.outcomes import LeadOutcomes, play_out
@@ -41,8 +43,10 @@ class PolicyRun:
         return self._daily
 
 
-def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar) -> PolicyRun:
-    """Score the world under the policy, play the sales process, measure."""
+def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
+               check: bool = False) -> PolicyRun:
+    """Score the world under the policy, play the sales process, measure. `check=True` (debug
+    mode) verifies every invariant of the run and raises InvariantError if one breaks."""
     scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
@@ -51,6 +55,11 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     log = process.run()
     outcomes = play_out(world, scenario, log, response.qualify_probability)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
+    kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
+    if check:
+        broken = violations(world, scenario, policy, cal, log, outcomes, kpis)
+        if broken:
+            raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
     return PolicyRun(policy, scored, log, outcomes, kpis)
 
 
@@ -71,7 +80,7 @@ class Replication:
 
 
 def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
-                    on_policy_done: Callable[[str], None] | None = None) -> Replication:
+                    on_policy_done: Callable[[str], None] | None = None, check: bool = False) -> Replication:
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars)."""
     names = [p.name for p in policies]
@@ -81,7 +90,7 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
     cal = BusinessCalendar.from_scenario(scenario)
     runs = {}
     for p in policies:
-        runs[p.name] = run_policy(world, scenario, p, cal)
+        runs[p.name] = run_policy(world, scenario, p, cal, check=check)
         if on_policy_done:
             on_policy_done(p.name)
     return Replication(scenario, world, cal, runs)

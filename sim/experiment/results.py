@@ -1,0 +1,134 @@
+"""A saved results folder, read back for reports and notebooks: `sim.load_results(path)`.
+
+Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `experiment`, `demo`):
+
+    manifest.json       kind, name, command, seed, replications, baseline policy, scenarios and
+                        policies fully resolved ({name: model_dump}), design (factors and points),
+                        objective/constraints if any, versions, git commit, created
+    runs.parquet/.csv   one tidy row per run = scenario x policy x point x replication:
+                        run_id, scenario, policy, point, replication, seed, one column per swept
+                        factor (named by its dotted path, e.g. "policy.mql.threshold"), then every
+                        KPI (flat: state_<s>, reason_<r> for the nested counts)
+    summary.csv         scenario, policy, point, factors..., kpi, mean, lower, upper, half_width, n
+    differences.csv     paired on replication within (scenario, point), each policy vs the baseline
+                        policy: scenario, point, factors..., policy, baseline, kpi, diff, lower,
+                        upper, n, relative, significant
+    timeseries.parquet  daily series per run: run_id, scenario, policy, point, replication, date,
+                        day, in_window, arrivals, mql_episodes, touches, queue_mean,
+                        queue_at_midnight, oldest_wait_hours, oldest_wait_business_hours,
+                        rep_utilisation, overload
+    recommendation.json the recommended point (sweeps with an objective), if any
+    errors.json         runs that failed (id, error), if any
+    COMPLETE            written last: a folder without it is incomplete (interrupted or failed)
+    report.html, figures/
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sim.measure.stats import paired, summarise
+
+RUN_KEYS = ("run_id", "scenario", "policy", "point", "replication", "seed")
+COMPLETE = "COMPLETE"
+
+
+@dataclass
+class Results:
+    """Runs, daily series and manifest of one results folder, as pandas DataFrames."""
+
+    path: Path
+    manifest: dict
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame = field(repr=False)
+    recommendation: dict | None = None
+    errors: list = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def factors(self) -> list[str]:
+        """Swept settings (dotted paths), in design order."""
+        return [f["path"] for f in self.manifest.get("design", {}).get("factors", [])]
+
+    @property
+    def kpi_names(self) -> list[str]:
+        skip = set(RUN_KEYS) | set(self.factors)
+        return [c for c in self.runs.columns if c not in skip]
+
+    @property
+    def baseline(self) -> str:
+        return self.manifest.get("baseline") or str(self.runs["policy"].iloc[0])
+
+    @property
+    def policies(self) -> list[str]:
+        return list(dict.fromkeys(self.runs["policy"]))
+
+    def summary(self) -> pd.DataFrame:
+        """Mean and 95% interval per (scenario, point, policy) and KPI."""
+        return summary_table(self.runs, self.kpi_names, self.factors)
+
+    def differences(self) -> pd.DataFrame:
+        """Each policy minus the baseline policy, paired on replication, per (scenario, point)."""
+        return differences_table(self.runs, self.kpi_names, self.factors, self.baseline)
+
+
+def _groups(runs: pd.DataFrame, factors: list[str]):
+    keys = ["scenario", "point"]
+    for key, df in runs.groupby(keys, sort=False):
+        extra = {f: df[f].iloc[0] for f in factors}
+        yield dict(zip(keys, key)), extra, df
+
+
+def summary_table(runs: pd.DataFrame, kpis: list[str], factors: list[str]) -> pd.DataFrame:
+    parts = []
+    for key, extra, df in _groups(runs, factors):
+        s = summarise(df, kpis)
+        parts.append(s.assign(**key, **extra))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(out):
+        out["half_width"] = (out["upper"] - out["lower"]) / 2
+        out = out[["scenario", "policy", "point", *factors, "kpi", "mean", "lower", "upper", "half_width", "n"]]
+    return out
+
+
+def differences_table(runs: pd.DataFrame, kpis: list[str], factors: list[str], baseline: str) -> pd.DataFrame:
+    parts = []
+    for key, extra, df in _groups(runs, factors):
+        if baseline in set(df["policy"]) and df["policy"].nunique() > 1:
+            parts.append(paired(df, kpis, baseline).assign(**key, **extra))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(out):
+        out = out[["scenario", "point", *factors, "policy", "baseline", "kpi", "diff", "lower", "upper", "n",
+                   "relative", "significant"]]
+    return out
+
+
+def _table(folder: Path, stem: str) -> pd.DataFrame:
+    pq, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
+    if pq.exists():
+        return pd.read_parquet(pq)
+    if csv.exists():
+        return pd.read_csv(csv)
+    return pd.DataFrame()
+
+
+def load_results(path: str | Path) -> Results:
+    """Read a results folder. Raises FileNotFoundError if it has no manifest or runs table."""
+    folder = Path(path)
+    mf = folder / "manifest.json"
+    if not mf.is_file():
+        raise FileNotFoundError(f"{folder}: no manifest.json (not a funnelsim results folder)")
+    manifest = json.loads(mf.read_text(encoding="utf-8"))
+    runs = _table(folder, "runs")
+    if runs.empty:
+        raise FileNotFoundError(f"{folder}: no runs table (runs.parquet or runs.csv)")
+    ts = _table(folder, "timeseries")
+    rec = folder / "recommendation.json"
+    err = folder / "errors.json"
+    return Results(folder, manifest, runs, ts,
+                   json.loads(rec.read_text(encoding="utf-8")) if rec.is_file() else None,
+                   json.loads(err.read_text(encoding="utf-8")) if err.is_file() else [],
+                   (folder / COMPLETE).is_file())
