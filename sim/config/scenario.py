@@ -75,7 +75,8 @@ class Spike(Strict):
 
 
 class Arrivals(Strict):
-    """Lead arrivals: a non-homogeneous Poisson process per channel."""
+    """Lead arrivals: a non-homogeneous Poisson process per channel, optionally with a day-level
+    gamma rate multiplier (mean 1) that makes daily counts negative-binomial, as real lead flows are."""
 
     leads_per_year: float = Field(40_000, ge=0, le=50_000_000, description="new leads per year, all channels")
     channel_mix: dict[Channel, float] = Field(
@@ -90,6 +91,11 @@ class Arrivals(Strict):
          0.7, 0.6, 0.45, 0.3], min_length=24, max_length=24,
         description="relative arrival rate for each hour 0-23 (normalised)")
     spikes: list[Spike] = Field(default_factory=list, description="campaign spikes")
+    day_dispersion: float | None = Field(
+        None, gt=0, le=1_000_000,
+        description="shape k of a gamma day-level rate multiplier with mean 1 (variance 1/k), shared by all "
+                    "channels: a day with mean m leads then has variance m + m^2/k (over-dispersed, as real "
+                    "CRM exports are); none = plain Poisson")
 
     _mix = field_validator("channel_mix")(check_mix)
 
@@ -326,9 +332,22 @@ class Outcomes(Strict):
     opportunity_delay: Duration = Field(dur("7d"), description="median time from SQL to opportunity")
     cycle: Duration = Field(dur("40d"), description="median time from opportunity to close")
     delay_sigma: float = Field(0.7, ge=0, le=3, description="lognormal sigma of the stage delays")
+    cycle_sigma: float | None = Field(None, ge=0, le=3,
+                                      description="lognormal sigma of the opportunity -> close time (none = delay_sigma)")
+    win_by_channel: dict[Channel, float] = Field(
+        {}, description="P(won | opportunity) per channel, replacing win_buyer / win_non_buyer for leads of the "
+                        "channels named (calibrated from exports that record wins but not who was in market)")
     deal_size: dict[CompanySize, float] = {"micro": 4_000, "small": 9_000, "mid": 22_000, "large": 48_000,
                                            "enterprise": 110_000}
     deal_size_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of deal size around the band median")
+
+    @field_validator("win_by_channel")
+    @classmethod
+    def _win_by_channel(cls, v: dict) -> dict:
+        bad = [k for k, x in v.items() if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"win probabilities must be between 0 and 1 ({', '.join(bad)})")
+        return v
 
     @field_validator("deal_size")
     @classmethod

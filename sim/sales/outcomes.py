@@ -16,7 +16,7 @@ from scipy.special import ndtri
 from sim.config.scenario import Scenario
 from sim.sales.episode import CONTACTED, OPEN
 from sim.sales.process import SalesLog
-from sim.vocab import COMPANY_SIZES, EMAIL_KINDS, REGIONS, REJECTION_REASONS, SENIORITIES, TERMINAL_STATES
+from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, REGIONS, REJECTION_REASONS, SENIORITIES, TERMINAL_STATES
 from sim.world.model import World
 
 STATE = {s: i for i, s in enumerate(TERMINAL_STATES)}
@@ -127,7 +127,11 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     t_opp = t_sql + _lognormal(o.opportunity_delay.minutes, o.delay_sigma, luck.opportunity_delay[s])
     is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
     p_win = np.where(buyer, o.win_buyer, o.win_non_buyer)
-    t_close = t_opp + _lognormal(o.cycle.minutes, o.delay_sigma, luck.cycle[s])
+    if o.win_by_channel:   # calibrated per channel: replaces the buyer-dependent chance
+        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]
+        p_win = np.where(np.isnan(by_channel), p_win, by_channel)
+    cycle_sigma = o.delay_sigma if o.cycle_sigma is None else o.cycle_sigma
+    t_close = t_opp + _lognormal(o.cycle.minutes, cycle_sigma, luck.cycle[s])
     closed = is_opp & (t_close < end)
     is_won = closed & (luck.win[s] < p_win)
     sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])

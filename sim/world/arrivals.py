@@ -4,6 +4,11 @@ The rate is piecewise constant within each clock hour (volume x channel share x 
 hour-of-day weight x active spikes), so drawing a Poisson count per (hour, channel) bin and placing
 its arrivals uniformly inside the hour samples that process exactly, with a handful of numpy calls
 instead of per-lead thinning.
+
+Over-dispersion (`Arrivals.day_dispersion` = k): each calendar day's rate is multiplied by a
+Gamma(k, 1/k) draw (mean 1, variance 1/k) shared by every channel and hour of that day, so the daily
+count is negative-binomial (variance m + m^2/k). The multipliers come from their own sub-stream of the
+arrival stream, so the Poisson draws of a world without it are unchanged.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ class ArrivalGrid:
     start: np.ndarray   # float64[bins], minutes
     width: np.ndarray   # float64[bins], minutes (60, except a partial last hour)
     mu: np.ndarray      # float64[bins, len(CHANNELS)]
+    day_shape: float | None = None   # gamma shape of the day-level rate multiplier (None = Poisson)
 
     @property
     def expected_total(self) -> float:
@@ -92,13 +98,19 @@ def arrival_grid(cfg: Arrivals, start_date: dt.date, end: float) -> ArrivalGrid:
             continue
         cols = slice(None) if spike.channel is None else CHANNELS.index(spike.channel)
         mu[first:stop, cols] *= spike.multiplier
-    return ArrivalGrid(start=start, width=width, mu=mu)
+    return ArrivalGrid(start=start, width=width, mu=mu, day_shape=cfg.day_dispersion)
 
 
 def draw_arrivals(grid: ArrivalGrid, end: float, ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
     """(arrival float64[n] ascending, channel int8[n]): Poisson counts per bin, uniform within it."""
-    rng = streams(ss, ("counts", "placement"))
-    counts = rng["counts"].poisson(grid.mu).ravel()                      # bin-major, channel-minor
+    rng = streams(ss, ("counts", "placement", "day_rate"))   # append only
+    mu = grid.mu
+    if grid.day_shape is not None and mu.shape[0]:
+        day = (grid.start // MINUTES_PER_DAY).astype(np.int64)
+        k = grid.day_shape
+        mult = rng["day_rate"].gamma(k, 1.0 / k, size=int(day[-1]) + 1)
+        mu = mu * mult[day][:, None]
+    counts = rng["counts"].poisson(mu).ravel()                           # bin-major, channel-minor
     n_channels = grid.mu.shape[1]
     cell = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
     bin_of = cell // n_channels
