@@ -1,19 +1,430 @@
-"""Invariants every run must satisfy (issue 5 section 2), checked in debug mode."""
+"""Invariants every run must satisfy (issue 5 section 2), checked in debug mode.
+
+`violations(...)` returns one readable line per broken invariant (empty when the run is
+consistent); `run_policy(..., check=True)` raises InvariantError on any. A broken invariant is a
+bug in the engine, never a user error. Every check is vectorised numpy over the run's flat arrays
+(no Python loop per lead, episode or attempt), so debug mode stays cheap on big runs.
+
+The invariants, by family (the names are the prefixes of the messages):
+
+* ``episodes``: each lead's MQL episodes are numbered 0, 1, ... without gaps; at most
+  ``recycle.max_recycles`` of them; every episode before a lead's last was recycled (status
+  unreached, breach_recycled or triaged), so at most one is open or contacted; an episode starts
+  after its lead arrived and before the run ends; re-MQL episodes start no earlier than the previous
+  episode ended and are in tier demo or re_engaged; statuses match what happened (contacted and
+  unreached => touched at least once; breach_recycled and triaged => never touched; only breach
+  action recycle breaches, only triage triages, never a demo-tier MQL); attempts <= max_attempts;
+  end time set exactly when the episode is closed.
+* ``attempts``: the attempt log and the episodes agree (same number per lead); each episode's
+  attempts lie in [its MQL, its end]; the first is its first touch; a contacted episode ends at
+  its one reaching attempt, which is its last; follow-ups respect the cadence spacing; every
+  attempt starts while the calendar is open (the rep's working hours); a rep does one thing at a
+  time (an attempt blocks its rep for handle / mql_time_share); no attempts without reps.
+* ``queue``: the number waiting is never negative and changes by one at a time, in time order;
+  every stay in the queue (an episode waiting for its first or next attempt, reconstructed from
+  the episodes and attempts) is one +1 of the queue log, and the area under the queue-length
+  curve equals the sum of the stays' waits (sample-path Little's law, L*T = sum W); midnight
+  samples are non-negative.
+* ``outcomes``: timestamps ordered for every lead, arrival <= first MQL <= first touch <= contact
+  (= SAL or rejection) <= SQL <= opportunity <= close; stages never skip or reverse (close =>
+  opportunity => SQL => SAL => contacted => MQL; SAL and rejection exclusive, won and lost
+  exclusive and exactly the closed deals; a reason code exactly for rejections; deal amounts
+  only on opportunities, finite and >= 0); every lead is in exactly one terminal state and that
+  state matches its journey (lead conservation).
+* ``kpis``: no NaN except where the KPI's denominator is zero (``DENOMINATORS``; a KPI not listed
+  there must never be NaN); no infinities; rates, shares, compliance, precision, recall and
+  utilisation in [0, 1]; counts non-negative and decreasing down the funnel; terminal states sum
+  to the cohort; p50 <= p90; detail counts sum to their totals.
+"""
 from __future__ import annotations
 
-from sim.calendar import BusinessCalendar
+import math
+
+import numpy as np
+
+from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.sales.outcomes import LeadOutcomes
+from sim.measure.detail import BUYER_FATES
+from sim.sales.episode import BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
+from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.sales.process import SalesLog
+from sim.vocab import TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
+
+TOL = 1e-6          # minutes: float slack for times computed along different paths
+RECYCLED = (UNREACHED, BREACHED, TRIAGED)
 
 
 class InvariantError(AssertionError):
     """A run broke an invariant: a bug in the engine, never a user error."""
 
 
+def _msg(name: str, bad: np.ndarray, what: str, ids: np.ndarray | None = None, label: str = "lead") -> list[str]:
+    """One message if any `bad`, naming how many and the first offender."""
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return []
+    first = int(np.flatnonzero(bad)[0])
+    who = int(ids[first]) if ids is not None else first
+    return [f"{name}: {what} ({int(bad.sum())} case(s), e.g. {label} {who})"]
+
+
 def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
                log: SalesLog, out: LeadOutcomes, kpis: dict) -> list[str]:
-    """Placeholder: the list of broken invariants (empty when the run is consistent)."""
-    return []
+    """Every broken invariant of one run (see the module docstring); empty when consistent."""
+    problems = _episodes(world, policy, log)
+    if problems:            # the later checks index attempts by episode: they need sane episodes
+        return problems
+    problems += _attempts(scenario, policy, cal, log)
+    problems += _queue(world, policy, cal, log)
+    problems += _outcomes(world, log, out)
+    problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
+    return problems
+
+
+# ---- episodes -------------------------------------------------------------------------------
+
+def _episode_order(log: SalesLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order by lead then index, position of each sorted episode within its lead, is-last flag)."""
+    order = np.lexsort((log.ep_index, log.ep_lead))
+    lead = log.ep_lead[order]
+    new = np.ones(order.size, bool)
+    new[1:] = lead[1:] != lead[:-1]
+    starts = np.flatnonzero(new)
+    pos = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
+    last = np.append(new[1:], True) if order.size else new
+    return order, pos, last
+
+
+def _episodes(world: World, policy: Policy, log: SalesLog) -> list[str]:
+    p: list[str] = []
+    lead, st, n = log.ep_lead, log.ep_status, log.ep_lead.size
+    p += _msg("episodes", (lead < 0) | (lead >= world.n), "lead index outside the world", np.arange(n), "episode")
+    if p:
+        return p
+    order, pos, last = _episode_order(log)
+    sl = lead[order]
+    p += _msg("episodes", log.ep_index[order] != pos, "episode numbers of a lead are not 0, 1, 2, ...", sl)
+    p += _msg("episodes", pos >= policy.recycle.max_recycles,
+              f"more than recycle.max_recycles = {policy.recycle.max_recycles} episodes", sl)
+    p += _msg("episodes", ~last & ~np.isin(st[order], RECYCLED),
+              "an episode other than the lead's last was not recycled", sl)
+    t = log.ep_mql_time
+    p += _msg("episodes", ~(t >= world.arrival[lead] - TOL), "MQL before the lead arrived", lead)
+    p += _msg("episodes", ~(t < world.end), "MQL at or after the end of the run", lead)
+    prev_end = np.full(n, -np.inf)
+    later = pos > 0
+    prev_end[order[later]] = log.ep_end_time[order[np.flatnonzero(later) - 1]]
+    p += _msg("episodes", ~(t >= prev_end - TOL), "re-MQL before the previous episode ended", lead)
+    re_tier = np.isin(log.ep_tier, [TIER_CODE["demo"], TIER_CODE["re_engaged"]])
+    p += _msg("episodes", (log.ep_index > 0) & ~re_tier, "a re-MQL outside the demo and re_engaged tiers", lead)
+    p += _msg("episodes", (log.ep_tier < 0) | (log.ep_tier >= len(TIERS)), "unknown tier", lead)
+    a = log.ep_attempts
+    p += _msg("episodes", (a < 0) | (a > policy.cadence.max_attempts),
+              f"attempts outside [0, cadence.max_attempts = {policy.cadence.max_attempts}]", lead)
+    p += _msg("episodes", ~np.isin(st, (OPEN, CONTACTED, *RECYCLED)), "unknown status", lead)
+    p += _msg("episodes", np.isin(st, (CONTACTED, UNREACHED)) & (a < 1), "contacted or unreached without a touch", lead)
+    p += _msg("episodes", np.isin(st, (BREACHED, TRIAGED)) & (a != 0), "breach-recycled or triaged after a touch", lead)
+    p += _msg("episodes", (st == BREACHED) & (policy.sla.breach_action != "recycle"),
+              "breach-recycled although sla.breach_action is not recycle", lead)
+    p += _msg("episodes", (st == TRIAGED) & ((policy.routing.triage_backlog is None) | (log.ep_tier == TIER_CODE["demo"])),
+              "triaged without triage, or a demo-tier MQL triaged", lead)
+    unreached_early = (st == UNREACHED) & (a < policy.cadence.max_attempts)
+    p += _msg("episodes", unreached_early & (policy.sla.breach_action != "recycle"),
+              "unreached before max_attempts although follow-ups cannot expire", lead)
+    touched = ~np.isnan(log.ep_first_touch)
+    p += _msg("episodes", touched != (a > 0), "first touch set but no attempt, or the reverse", lead)
+    p += _msg("episodes", touched & ~(log.ep_first_touch >= t - TOL), "first touch before the MQL", lead)
+    closed = st != OPEN
+    p += _msg("episodes", closed == np.isnan(log.ep_end_time), "end time missing on a closed episode or set on an open one", lead)
+    p += _msg("episodes", closed & ~(log.ep_end_time >= np.where(touched, log.ep_first_touch, t) - TOL),
+              "episode ended before it started or before its first touch", lead)
+    return p
+
+
+# ---- attempts -------------------------------------------------------------------------------
+
+def attempt_episodes(log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
+    """(attempts sorted by lead then start, the episode of each): a lead's episodes follow one
+    another in time, so its k-th attempt belongs to the episode whose attempts cover position k."""
+    at_order = np.lexsort((log.at_start, log.at_lead))
+    ep_order, _, _ = _episode_order(log)
+    return at_order, np.repeat(ep_order, log.ep_attempts[ep_order])
+
+
+def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
+    """`cal.is_open` for an array, with the same float expressions (one scalar call per day)."""
+    t = np.asarray(t, dtype=float)
+    ok = (t >= 0.0) & (t < cal.end)
+    d = np.floor_divide(np.where(ok, t, 0.0), DAY).astype(np.int64)
+    days, inv = np.unique(d, return_inverse=True)
+    working = np.array([cal.is_working_day(int(x)) for x in days.tolist()], bool)[inv.reshape(-1)] if t.size else ok
+    base = d * DAY
+    return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
+
+
+def _attempts(scenario: Scenario, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+    p: list[str] = []
+    m = log.at_lead.size
+    per_lead_at = np.bincount(log.at_lead, minlength=1)
+    per_lead_ep = np.bincount(log.ep_lead, weights=log.ep_attempts, minlength=1).astype(np.int64)
+    size = max(per_lead_at.size, per_lead_ep.size)
+    diff = np.pad(per_lead_at, (0, size - per_lead_at.size)) != np.pad(per_lead_ep, (0, size - per_lead_ep.size))
+    p += _msg("attempts", diff, "attempt log and episodes disagree on the number of attempts")
+    if p:
+        return p
+    p += _msg("attempts", (log.at_rep < 0) | (log.at_rep >= log.reps), f"rep outside [0, {log.reps})", log.at_lead)
+    p += _msg("attempts", ~(log.at_handle > 0) | ~np.isfinite(log.at_handle), "handling time not positive and finite",
+              log.at_lead)
+    p += _msg("attempts", ~is_open(cal, log.at_start), "touch outside the working hours", log.at_lead)
+    # a rep does one thing at a time: each attempt blocks it for handle / mql_time_share
+    share = scenario.sales.mql_time_share
+    by_rep = np.lexsort((log.at_start, log.at_rep))
+    r, s, h = log.at_rep[by_rep], log.at_start[by_rep], log.at_handle[by_rep]
+    same = r[1:] == r[:-1]
+    p += _msg("attempts", same & (s[1:] < s[:-1] + h[:-1] / share - TOL), "a rep started an attempt while busy",
+              log.at_lead[by_rep][1:])
+    if not m:
+        return p
+    at_order, ep_of = attempt_episodes(log)
+    start, lead = log.at_start[at_order], log.at_lead[at_order]
+    p += _msg("attempts", ~(start >= log.ep_mql_time[ep_of] - TOL), "attempt before its episode's MQL", lead)
+    closed = log.ep_status[ep_of] != OPEN
+    p += _msg("attempts", closed & ~(start <= log.ep_end_time[ep_of] + TOL), "attempt after its episode ended", lead)
+    first = np.ones(m, bool)
+    first[1:] = ep_of[1:] != ep_of[:-1]
+    p += _msg("attempts", first & (np.abs(start - log.ep_first_touch[ep_of]) > TOL),
+              "an episode's first attempt is not its first touch", lead)
+    last = np.append(first[1:], True)
+    contacted = log.ep_status[ep_of] == CONTACTED
+    contact = log.at_contact[at_order]
+    p += _msg("attempts", contact != (last & contacted), "a reaching attempt that is not a contacted episode's last",
+              lead)
+    p += _msg("attempts", last & contacted & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
+              "a contacted episode does not end at its reaching attempt", lead)
+    follow = np.flatnonzero(~first)
+    if follow.size:
+        due = cal.add(start[follow - 1], policy.cadence.spacing)
+        p += _msg("attempts", start[follow] < due - TOL, "a follow-up earlier than the cadence spacing", lead[follow])
+    return p
+
+
+# ---- queue ----------------------------------------------------------------------------------
+
+def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
+    """(ready time, leave time) of every stay of an episode in the waiting queue, reconstructed from
+    the episodes and attempts alone: waiting for the first attempt from the MQL; for each
+    follow-up from its due time (last attempt + cadence spacing) to the attempt; and the stay cut
+    short by a breach recycle, triage, an expired follow-up or the end of the run (leave = end)."""
+    end, spacing = world.end, policy.cadence.spacing
+    at_order, ep_of = attempt_episodes(log)
+    start = log.at_start[at_order]
+    m = start.size
+    first = np.ones(m, bool)
+    first[1:] = ep_of[1:] != ep_of[:-1]
+    ready_at = np.empty(m)
+    ready_at[first] = log.ep_mql_time[ep_of[first]]
+    if (~first).any():
+        ready_at[~first] = cal.add(start[np.flatnonzero(~first) - 1], spacing)
+    # episodes never touched: waited from the MQL until withdrawn (breach, triage) or the end
+    st, a = log.ep_status, log.ep_attempts
+    untouched = a == 0
+    leave_untouched = np.where(st[untouched] == OPEN, end, log.ep_end_time[untouched])
+    # touched episodes whose next follow-up fell due (still waiting at the end, or expired)
+    last = np.append(first[1:], True) if m else first
+    e_last = ep_of[last]
+    due = cal.add(start[last], spacing) if m else np.zeros(0)
+    s_last = st[e_last]
+    waiting = ((s_last == OPEN) | ((s_last == UNREACHED) & (a[e_last] < policy.cadence.max_attempts))) & (due < end)
+    leave_due = np.where(s_last[waiting] == OPEN, end, log.ep_end_time[e_last[waiting]])
+    ready = np.concatenate([ready_at, log.ep_mql_time[untouched], due[waiting]])
+    leave = np.concatenate([start, leave_untouched, leave_due])
+    return ready, leave
+
+
+def queue_area(log: SalesLog, end: float) -> float:
+    """Integral of the number waiting over [0, end] from the queue log."""
+    t = np.append(log.q_time, end)
+    return float(np.sum(log.q_len * np.diff(t)))
+
+
+def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+    p: list[str] = []
+    t, q = log.q_time, log.q_len
+    p += _msg("queue", q < 0, "negative number waiting", np.arange(q.size), "change")
+    p += _msg("queue", np.diff(t) < 0, "queue changes out of time order", np.arange(q.size), "change")
+    p += _msg("queue", np.abs(np.diff(q)) != 1, "the queue changed by other than one", np.arange(q.size), "change")
+    p += _msg("queue", (log.day_queue < 0) | ~(log.day_oldest_age >= 0), "negative midnight sample",
+              np.arange(log.day_queue.size), "day")
+    if p:
+        return p
+    ready, leave = queue_stays(world, policy, cal, log)
+    pushes = int((np.diff(q) > 0).sum())
+    if pushes != ready.size:
+        return [f"queue: {pushes} pushes in the queue log but {ready.size} stays in the episodes and attempts"]
+    p += _msg("queue", leave < ready - TOL, "left the queue before it was ready", np.arange(ready.size), "stay")
+    area, waits = queue_area(log, world.end), float(np.sum(np.minimum(leave, world.end) - ready))
+    if not math.isclose(area, waits, rel_tol=1e-9, abs_tol=TOL * max(1, ready.size)):
+        p.append(f"queue: area under the queue length {area:.6g} != sum of waits {waits:.6g} (Little's law)")
+    return p
+
+
+# ---- outcomes -------------------------------------------------------------------------------
+
+def expected_state(out: LeadOutcomes, last_status: np.ndarray) -> np.ndarray:
+    """Each lead's terminal state from its journey, later stages first (exactly one each)."""
+    conds = [out.won, out.lost, out.opportunity, out.sql, out.sal, out.rejected, last_status == OPEN,
+             last_status >= 0]
+    names = ["won", "lost", "opportunity_open", "sql", "disqualified", "rejected", "in_queue", "recycled"]
+    return np.select(conds, [STATE[s] for s in names], default=STATE["nurture"])
+
+
+def _outcomes(world: World, log: SalesLog, out: LeadOutcomes) -> list[str]:
+    p: list[str] = []
+    chain = [("arrival", world.arrival), ("first MQL", out.first_mql), ("first touch", out.first_touch),
+             ("contact", out.contact_time), ("SQL", out.sql_time), ("opportunity", out.opportunity_time),
+             ("close", out.close_time)]
+    for (na, a), (nb, b) in zip(chain, chain[1:]):
+        both = np.isfinite(a) & np.isfinite(b)
+        p += _msg("outcomes", both & (b < a - TOL), f"{nb} before {na}")
+    p += _msg("outcomes", np.isfinite(out.contact_time) & (out.contact_time < out.first_mql - TOL), "contact before first MQL")
+    mql = np.isfinite(out.first_mql)
+    contacted = ~np.isnan(out.contact_time)
+    closed = ~np.isnan(out.close_time)
+    steps = [("close without an opportunity", closed & ~out.opportunity),
+             ("opportunity without an SQL", out.opportunity & ~out.sql),
+             ("SQL without a SAL", out.sql & ~out.sal),
+             ("SAL without a contact", out.sal & ~contacted),
+             ("rejected without a contact", out.rejected & ~contacted),
+             ("contact without an MQL", contacted & ~mql),
+             ("first touch without an MQL", ~np.isnan(out.first_touch) & ~mql),
+             ("both accepted and rejected", out.sal & out.rejected),
+             ("both won and lost", out.won & out.lost),
+             ("closed but neither won nor lost, or the reverse", closed != (out.won | out.lost)),
+             ("a reason code without a rejection, or the reverse", (out.reason >= 0) != out.rejected),
+             ("deal amount negative, not finite, or on a lead without an opportunity",
+              ~np.isfinite(out.amount) | (out.amount < 0) | ((out.amount > 0) & ~out.opportunity)),
+             ("MQL episodes count differs from the sales log", out.episodes != np.bincount(log.ep_lead, minlength=world.n)),
+             ("an MQL lead without episodes or the reverse", mql != (out.episodes > 0)),
+             ("more recycles than episodes", out.recycles > out.episodes)]
+    for what, bad in steps:
+        p += _msg("outcomes", bad, what)
+    order, _, last = _episode_order(log)
+    last_status = np.full(world.n, -1, np.int64)
+    last_status[log.ep_lead[order][last]] = log.ep_status[order][last]
+    p += _msg("outcomes", (out.state < 0) | (out.state >= len(TERMINAL_STATES)), "terminal state out of range")
+    p += _msg("outcomes", out.state != expected_state(out, last_status), "terminal state does not match the journey")
+    return p
+
+
+# ---- KPIs -----------------------------------------------------------------------------------
+
+CTX = "__context__"
+
+
+def _contacted(k: dict) -> float:
+    return k["sals"] + k["rejected"]
+
+
+# KPI -> its denominator, computed from the KPIs: NaN is allowed exactly when it is zero.
+DENOMINATORS = {
+    "lead_to_mql_rate": lambda k: k["leads"],
+    "mql_to_sal_rate": lambda k: k["mqls"], "mql_to_sql_rate": lambda k: k["mqls"],
+    "mql_to_won_rate": lambda k: k["mqls"], "never_touched_share": lambda k: k["mqls"],
+    "recycled_share": lambda k: k["mqls"], "mql_precision": lambda k: k["mqls"],
+    "cost_per_mql": lambda k: k["mqls"], "cost_per_won": lambda k: k["won"],
+    "sal_to_sql_rate": lambda k: k["sals"], "sql_to_opportunity_rate": lambda k: k["sqls"],
+    "win_rate": lambda k: k["won"] + k["lost"], "rejection_rate": _contacted,
+    "buyer_recall": lambda k: k["buyers"],
+    "sla_compliance": lambda k: k["mql_episodes"], "attempts_per_mql": lambda k: k["mql_episodes"],
+    **{f"sla_compliance_{t}": (lambda k, t=t: k[f"sla_episodes_{t}"]) for t in TIERS},
+    # denominators that are not KPIs themselves: from `context` (see `kpi_context`); when it is
+    # not given (KPIs checked alone) NaN is accepted for these
+    **{f"first_touch_{q}_{u}": (lambda k: k.get(CTX, {}).get("touched_first_episodes", 0))
+       for q in ("p50", "p90") for u in ("hours", "business_hours")},
+    "rep_utilisation": lambda k: k.get(CTX, {}).get("available_minutes", 0),
+    "queue_mean": lambda k: k.get(CTX, {}).get("window_minutes", 0),
+    "backlog_age_mean_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
+    "backlog_age_max_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
+}
+UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
+    ["mql_precision", "buyer_recall", "rep_utilisation"]
+COUNTS = ["leads", "mqls", "mql_episodes", "sals", "rejected", "sqls", "opportunities", "won", "lost", "buyers",
+          "buyers_in_nurture", "queue_max", "overload_days"]
+
+
+def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> dict[str, float]:
+    """The denominators of KPIs that are not KPIs themselves: first episodes of cohort MQLs that
+    were touched (first-touch quantiles), team working minutes in the window (utilisation), the
+    window's length (queue mean) and working days sampled at midnight in it (backlog age)."""
+    c = world.in_cohort
+    ws, we = world.window_start, world.window_end
+    samples = (np.arange(log.day_queue.size) + 1) * DAY
+    days = np.flatnonzero((samples > ws) & (samples <= we))
+    return {
+        "touched_first_episodes": int((c & np.isfinite(out.first_mql) & ~np.isnan(out.first_touch)).sum()),
+        "available_minutes": log.reps * float(cal.business_between(ws, we)),
+        "window_minutes": max(we - ws, 0.0),
+        "working_days_sampled": sum(cal.is_working_day(int(d)) for d in days.tolist()),
+    }
+
+
+def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str]:
+    """The KPI invariants alone (usable on any run's KPI dict); `context` from `kpi_context`
+    makes the NaN rule exact for the KPIs whose denominator is not itself a KPI."""
+    p: list[str] = []
+    k = {**k, CTX: context or {}}
+    for name, v in k.items():
+        if isinstance(v, dict) or isinstance(v, bool):
+            continue
+        x = float(v)
+        if math.isinf(x):
+            p.append(f"kpis: {name} is infinite")
+        elif math.isnan(x):
+            den = DENOMINATORS.get(name)
+            if den is None:
+                p.append(f"kpis: {name} is NaN (it has no denominator that may be zero)")
+            elif den(k):
+                p.append(f"kpis: {name} is NaN although its denominator is {den(k)}")
+    for name in UNIT_INTERVAL:
+        v = k.get(name, math.nan)
+        if not math.isnan(v) and not -1e-12 <= v <= 1 + 1e-9:
+            p.append(f"kpis: {name} = {v} outside [0, 1]")
+    for name in COUNTS:
+        if name in k and (k[name] < 0 or int(k[name]) != k[name]):
+            p.append(f"kpis: {name} = {k[name]} is not a non-negative count")
+    funnel = ["leads", "mqls", "sals", "sqls", "opportunities"]
+    for a, b in zip(funnel, funnel[1:]):
+        if k[b] > k[a]:
+            p.append(f"kpis: {b} ({k[b]}) > {a} ({k[a]}): the funnel widened")
+    if k["won"] + k["lost"] > k["opportunities"] or k["sals"] + k["rejected"] > k["mqls"]:
+        p.append("kpis: more closed deals than opportunities, or more SALs + rejections than MQLs")
+    states = k["terminal_states"]
+    if sum(states.values()) != k["leads"] or set(states) != set(TERMINAL_STATES):
+        p.append(f"kpis: terminal states {states} do not account for the {k['leads']} cohort leads exactly once")
+    elif states["nurture"] != k["leads"] - k["mqls"] or states["won"] != k["won"] or states["lost"] != k["lost"]:
+        p.append("kpis: terminal states disagree with the MQL, won or lost counts")
+    if sum(k["rejection_reasons"].values()) != k["rejected"]:
+        p.append("kpis: rejection reasons do not add up to the rejections")
+    for u in ("hours", "business_hours"):
+        p50, p90 = k[f"first_touch_p50_{u}"], k[f"first_touch_p90_{u}"]
+        if not math.isnan(p50) and not 0 <= p50 <= p90 + 1e-9:
+            p.append(f"kpis: first-touch p50 ({p50}) / p90 ({p90}) {u} not ordered and non-negative")
+    if k["buyers_in_nurture"] > k["buyers"]:
+        p.append("kpis: more buyers in nurture than buyers")
+    p += _detail_sums(k)
+    return p
+
+
+def _detail_sums(k: dict) -> list[str]:
+    """Detail counts (sim/measure/detail.py), when present, add up to the totals they split."""
+    p: list[str] = []
+    fates = [k[f"buyers_{f}"] for f in BUYER_FATES if f"buyers_{f}" in k]
+    if fates and sum(fates) != k["buyers"]:
+        p.append(f"kpis: buyer fates add up to {sum(fates)}, not to the {k['buyers']} buyers")
+    for t in TIERS:
+        parts = [v for n, v in k.items() if n.startswith(f"ttft_{t}_")]
+        if parts and sum(parts) != k[f"sla_episodes_{t}"]:
+            p.append(f"kpis: first-touch buckets of tier {t} add up to {sum(parts)}, not {k[f'sla_episodes_{t}']}")
+    return p
