@@ -77,7 +77,8 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     if problems:            # the later checks index attempts by episode: they need sane episodes
         return problems
     problems += _attempts(scenario, policy, cal, log)
-    problems += _queue(world, policy, cal, log)
+    if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
+        problems += _queue(world, policy, cal, log)
     problems += _outcomes(world, log, out)
     problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
     return problems
