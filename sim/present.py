@@ -87,21 +87,43 @@ def kpi_rows(summary: pd.DataFrame, diffs: pd.DataFrame):
 
 
 def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> Table:
-    """Mean [95% CI] per policy, and the paired difference of each later policy vs the first."""
+    """Mean +- half-width of the 95% CI per policy, and the paired difference of each later policy
+    vs the first (* when its interval excludes zero). Half-widths are shown so users see when they
+    need more replications."""
     policies = list(summary["policy"].unique())
     n = int(summary["n"].max()) if len(summary) else 0
-    t = Table(title=title, caption=f"mean [95% CI] over {n} replications; differences are paired on the same "
-                                   f"worlds; * = interval excludes zero")
+    t = Table(title=title, caption=f"mean ± half-width of the 95% CI over {n} replications; differences are "
+                                   f"paired on the same worlds; * = interval excludes zero")
     t.add_column("KPI")
     for p in policies:
         t.add_column(escape(p), justify="right")
     for p in policies[1:]:
         t.add_column(escape(f"{p} - {policies[0]}"), justify="right")
-    for label, means, deltas in kpi_rows(summary, diffs):
-        cells = [f"{m} [{lo}, {hi}]" for m, lo, hi in means]
-        cells += [f"{m} [{lo}, {hi}]{'*' if sig else ''}" for m, lo, hi, sig in deltas]
+    s = summary.set_index(["policy", "kpi"])
+    d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
+    for key, label, kind in HEADLINE:
+        if (policies[0], key) not in s.index:
+            continue
+        cells = [plus_minus(s.loc[(p, key)]["mean"], s.loc[(p, key)]["lower"], s.loc[(p, key)]["upper"], kind)
+                 for p in policies]
+        for p in policies[1:]:
+            if d is None or (p, key) not in d.index:
+                cells.append("")
+                continue
+            r = d.loc[(p, key)]
+            k2 = diff_kind(kind, r["diff"])
+            cells.append(plus_minus(r["diff"], r["lower"], r["upper"], k2, signed=True) + ("*" if r["significant"] else ""))
         t.add_row(label, *cells)
     return t
+
+
+def plus_minus(mean: float, lower: float, upper: float, kind: str, signed: bool = False) -> str:
+    """`24.7% ± 0.8 pp`: a value with the half-width of its interval (omitted when unknown)."""
+    m = _signed(mean, kind) if signed else fmt(mean, kind)
+    if lower is None or upper is None or not (math.isfinite(lower) and math.isfinite(upper)):
+        return m
+    hw = (upper - lower) / 2
+    return f"{m} ± {fmt(hw, 'pp' if kind in ('pct', 'pp') else kind)}"
 
 
 def diff_kind(kind: str, diff: float) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -153,7 +154,8 @@ def test_overrides_reach_the_manifest(runner, tmp_path):
                     "--leads", "1500", "--days", "14", "--seed", "7", "--out", out)
     assert result.exit_code == 0, result.output
     m = json.loads((out / "manifest.json").read_text())
-    sc, pols = m["scenario"], m["policies"]
+    (sc,) = m["scenarios"].values()
+    pols = list(m["policies"].values())
     assert sc["sales"]["reps"] == 8 and sc["arrivals"]["leads_per_year"] == 1500
     assert sc["horizon"]["window"] == "14d" and sc["outcomes"]["cycle"] == "30d"
     assert sc["sales"]["handle_time"]["dist"] == "fixed" and sc["sales"]["handle_time"]["mean"] == "5m"
@@ -165,9 +167,10 @@ def test_overrides_reach_the_manifest(runner, tmp_path):
     assert m["command"][1:3] == ["run", "workshop"]
     assert "--set" in m["command"] and "sales.reps=8" in m["command"]
     assert set(m["versions"]) >= {"funnelsim", "simpy", "numpy", "pydantic"} and "git_commit" in m
-    for f in ("runs.csv", "summary.csv", "differences.csv", "daily.csv", "kpis.json", "report.html"):
+    for f in ("runs.csv", "runs.parquet", "summary.csv", "differences.csv", "timeseries.parquet", "report.html",
+              "COMPLETE"):
         assert (out / f).is_file(), f
-    assert not [p for p in tmp_path.iterdir() if ".incomplete-" in p.name]
+    assert not (out / "INCOMPLETE").exists() and not (out / "parts").exists()
     assert f"report: {out / 'report.html'}" in result.stdout
 
 
@@ -175,7 +178,7 @@ def test_reps_convenience(runner, tmp_path):
     out = tmp_path / "r"
     assert invoke(runner, "run", "workshop", "-p", "seed-example", "--reps", "3", *FAST, "--out", out).exit_code == 0
     m = json.loads((out / "manifest.json").read_text())
-    assert m["scenario"]["sales"]["reps"] == 3 and m["policies"][0]["reps"] is None
+    assert m["scenarios"]["workshop"]["sales"]["reps"] == 3 and m["policies"]["seed-example"]["reps"] is None
 
 
 def test_set_changes_results_and_seed_is_reproducible(runner):
@@ -236,28 +239,31 @@ def test_json_and_out_together(runner, tmp_path):
     result = invoke(runner, "run", "workshop", "-p", "seed-example", *FAST, "--json", "--out", out)
     assert result.exit_code == 0
     json.loads(result.stdout)
-    kpis = json.loads((out / "kpis.json").read_text())     # strict JSON, NaN as null
-    assert "seed-example" in kpis
+    def no_nan(c):
+        raise AssertionError(f"{c} in JSON")
+
+    m = json.loads((out / "manifest.json").read_text(), parse_constant=no_nan)     # strict JSON
+    assert "seed-example" in m["policies"]
+    assert list(pd.read_csv(out / "runs.csv")["policy"]) == ["seed-example"]
 
 
 # ------------------------------------------------------------------------------------------
-# --out is atomic
+# --out: interrupted folders are marked incomplete, never look complete
 # ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
-def test_out_interrupted_mid_write_leaves_nothing(runner, tmp_path, monkeypatch, exc):
-    import sim.report.basic
+def test_out_interrupted_mid_write_is_marked_incomplete(runner, tmp_path, monkeypatch, exc):
+    import sim.commands.experiment
 
     def boom(folder, *a, **k):
         assert (folder / "manifest.json").exists()   # we really are mid-write
         raise exc("interrupted")
 
-    monkeypatch.setattr(sim.report.basic, "write_report", boom)
+    monkeypatch.setattr(sim.commands.experiment, "report_hook", boom)
     out = tmp_path / "res"
     result = invoke(runner, "run", "workshop", "-p", "seed-example", *FAST, "--out", out)
     assert result.exit_code != 0
-    assert not out.exists()
-    assert os.listdir(tmp_path) == []      # no .incomplete temporary folder either
+    assert (out / "INCOMPLETE").is_file() and not (out / "COMPLETE").exists()
 
 
 def test_names_from_files_do_not_escape(runner, tmp_path, monkeypatch):
@@ -351,7 +357,7 @@ def test_help(runner):
 
 def test_demo_from_any_folder(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke(runner, "demo", "-n", "1")
+    result = invoke(runner, "demo", "-n", "2")
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "outputs").iterdir()
     assert folder.name.startswith("demo-") and (folder / "report.html").is_file()

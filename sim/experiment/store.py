@@ -95,9 +95,8 @@ def _git_dirty() -> bool | None:
     return None if out is None else bool(out)
 
 
-def manifest(scenario, policies, seed: int, replications: int, extra: dict | None = None,
-             command: list[str] | None = None) -> dict:
-    """Fully resolved inputs, seed, versions, commit and command line."""
+def provenance() -> dict:
+    """When, with what and from which commit results were made."""
     versions = {}
     for p in PACKAGES:
         try:
@@ -106,16 +105,10 @@ def manifest(scenario, policies, seed: int, replications: int, extra: dict | Non
             versions[p] = None
     return {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "command": list(command) if command is not None else list(sys.argv),
-        "seed": seed,
-        "replications": replications,
-        "scenario": scenario.model_dump(mode="json"),
-        "policies": [p.model_dump(mode="json") for p in policies],
         "python": platform.python_version(),
         "versions": versions,
         "git_commit": _git_commit(),
         "git_dirty": _git_dirty(),
-        **(extra or {}),
     }
 
 

@@ -1,0 +1,290 @@
+"""`compare`, `sweep`, `experiment` and `recommend`: replications on common worlds, with intervals,
+paired differences, grids and recommendations, run sequentially, on local processes or on Dask."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, check_out, command_line, common_options, fail,
+                                 progress_bar)
+from sim.commands.show import print_recommendation, print_results
+from sim.config.loading import ConfigError, load_model
+from sim.experiment.plan import Plan, build_plan
+
+EXIT_RUN_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def engine_options(f):
+    """Execution and storage options shared by compare, sweep and experiment."""
+    f = click.option("--check", is_flag=True, help="debug mode: verify every invariant of every run")(f)
+    f = click.option("--events", is_flag=True, help="also save a per-lead event log (events/*.parquet)")(f)
+    f = click.option("--resume", type=click.Path(path_type=Path, file_okay=False),
+                     help="finish an interrupted run of the same command in this folder")(f)
+    f = click.option("--out", type=click.Path(path_type=Path), help="results folder (default: outputs/<name>-<time>)")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object on stdout")(f)
+    f = click.option("--dask", metavar="local|ADDRESS",
+                     help="run on Dask: 'local' starts a LocalCluster with --workers workers; or tcp://host:port")(f)
+    f = click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
+                     help="local worker processes")(f)
+    return f
+
+
+def objective_options(f):
+    f = click.option("--subject-to", "subject_to", multiple=True, metavar="KPI>=VALUE",
+                     help="constraint for --maximise/--minimise, e.g. sla_compliance_standard>=0.9 (repeatable)")(f)
+    f = click.option("--minimise", metavar="KPI", help="recommend the setting that minimises this KPI")(f)
+    f = click.option("--maximise", metavar="KPI", help="recommend the setting that maximises this KPI")(f)
+    return f
+
+
+def objective_spec(maximise, minimise, subject_to) -> dict | None:
+    from sim.config.experiment import Objective
+    if not (maximise or minimise):
+        if subject_to:
+            raise ConfigError("--subject-to", ["constraints need --maximise KPI or --minimise KPI"])
+        return None
+    try:
+        return Objective(maximise=maximise, minimise=minimise, subject_to=list(subject_to)).spec()
+    except ValueError as e:
+        msg = str(e).splitlines()
+        raise ConfigError("--maximise/--minimise/--subject-to", [msg[-1].strip() if msg else str(e)]) from None
+
+
+def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, dask: str | None,
+            as_json: bool) -> None:
+    """Check the output folder, run with a progress bar, save, report, print; exit 1 if a task
+    failed (the others are saved), 130 on Ctrl-C (the folder stays marked incomplete)."""
+    from sim.experiment.executors import EngineError
+    from sim.experiment.runner import run_plan
+    from sim.experiment.store import timestamped
+    from sim.experiment.writer import ResumeError
+    try:
+        check_kpis(plan)
+        if resume is not None:
+            folder = resume
+        else:
+            folder = out if out is not None else timestamped(Path.cwd() / "outputs", plan.name)
+            check_out(folder)
+    except ConfigError as e:
+        fail(e)
+    label = f"{plan.name}: {len(plan.tasks) * len(plan.policies)} runs"
+    try:
+        with progress_bar(plan.runs_total, label, as_json) as bar:
+            task = bar.add_task("runs", total=plan.runs_total)
+            outcome = run_plan(plan, folder, workers=workers, dask=dask, resume=resume is not None,
+                               command=command_line(), progress=lambda k: bar.advance(task, k),
+                               on_finished=report_hook)
+    except (ResumeError, EngineError) as e:
+        fail(str(e))
+    except FileExistsError:
+        fail(f"{folder}: already exists; results are never overwritten (nothing written)")
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: partial results in {folder} (marked INCOMPLETE); finish with the same "
+                   f"command plus --resume {folder}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    print_results(outcome.results, as_json)
+    if not as_json:
+        click.echo(f"results written to {folder}")
+        if (folder / "report.html").is_file():
+            click.echo(f"report: {folder / 'report.html'}")
+    if outcome.errors:
+        click.echo(f"error: {len(outcome.errors)} of {len(plan.tasks)} worlds failed (see {folder / 'errors.json'}); "
+                   f"the rest are saved. First: {outcome.errors[0]['task']}: {outcome.errors[0]['error']}", err=True)
+        sys.exit(EXIT_RUN_FAILED)
+
+
+def check_kpis(plan: Plan) -> None:
+    """KPI names in the design (shown KPIs, objective, constraints) must exist."""
+    import difflib
+    from sim.experiment.recommend import parse_constraint
+    from sim.experiment.task import kpi_names
+    wanted = list(plan.kpis)
+    if plan.objective:
+        wanted += [plan.objective["kpi"], *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
+    if not wanted or not plan.tasks:
+        return
+    known = kpi_names(plan.tasks[0])
+    bad = [k for k in dict.fromkeys(wanted) if k not in known]
+    if bad:
+        hints = []
+        for k in bad:
+            close = difflib.get_close_matches(k, known, 1, 0.6)
+            hints.append(f"{k!r} is not a KPI" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError("KPI names", hints + ["KPIs are the columns of runs.csv, e.g. " + ", ".join(known[:12])])
+
+
+def report_hook(folder: Path) -> None:
+    """Build report.html from the saved results (the report module, once it provides build_report)."""
+    import sim.report as report
+    build = getattr(report, "build_report", None)
+    if build is not None:
+        build(folder)
+        return
+    _interim_report(folder)
+
+
+def _interim_report(folder: Path) -> None:
+    """The first, basic report (single scenario and point) until `sim.report.build_report` lands."""
+    from types import SimpleNamespace
+    from sim.config.policy import Policy
+    from sim.config.scenario import Scenario
+    from sim.experiment.results import load_results
+    from sim.report.basic import write_report
+    res = load_results(folder)
+    if res.factors or res.runs["scenario"].nunique() > 1:
+        return
+    cols = ["policy", "kpi", "mean", "lower", "upper", "n"]
+    summary = res.summary()[cols]
+    diffs = res.differences()
+    ts = res.timeseries
+    comp = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, runs=res.runs,
+                           daily=ts[ts["replication"] == ts["replication"].min()] if len(ts) else ts)
+    sc = Scenario.model_validate(next(iter(res.manifest["scenarios"].values())))
+    pols = [Policy.model_validate(p) for p in res.manifest["policies"].values()]
+    write_report(folder, sc, pols, comp)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file; the first is the baseline")
+@click.option("--replications", "-n", type=click.IntRange(2, 10_000), default=20, show_default=True,
+              help="worlds; every policy meets the same ones")
+@engine_options
+@common_options
+def compare(scenario, policies, replications, workers, dask, as_json, out, resume, events, check,
+            sets, leads, reps, days, seed):
+    """Every --policy on the same N worlds of SCENARIO: means with 95% intervals and each policy's
+    paired difference from the first."""
+    try:
+        plan = build_plan("compare", f"compare-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
+                          leads=leads, reps=reps, days=days, replications=replications, seed=seed,
+                          events=events, check=check)
+    except ConfigError as e:
+        fail(e)
+    execute(plan, out, resume, workers, dask, as_json)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file (repeatable)")
+@click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=VALUES",
+              help="a swept setting: start:stop:step or a,b,c (repeatable: full factorial)")
+@click.option("--replications", "-n", type=click.IntRange(1, 10_000), default=10, show_default=True,
+              help="worlds per point (the same worlds at every point)")
+@objective_options
+@engine_options
+@common_options
+def sweep(scenario, policies, varies, replications, maximise, minimise, subject_to, workers, dask, as_json, out,
+          resume, events, check, sets, leads, reps, days, seed):
+    """A full factorial grid over any scenario or policy field, e.g. --vary mql.threshold=40:90:5
+    --vary sales.reps=4,6,8, on common worlds; optionally recommend the best point."""
+    from sim.experiment.design import grid, parse_vary
+    try:
+        factors = [parse_vary(v) for v in varies]
+        objective = objective_spec(maximise, minimise, subject_to)
+        plan = build_plan("sweep", f"sweep-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
+                          leads=leads, reps=reps, days=days, replications=replications, seed=seed,
+                          factors=[{"path": f.path, "values": list(f.values)} for f in factors],
+                          points=grid(factors), objective=objective, events=events, check=check)
+    except ConfigError as e:
+        fail(e)
+    execute(plan, out, resume, workers, dask, as_json)
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--replications", "-n", type=click.IntRange(1, 10_000), help="override the file's replications")
+@engine_options
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the file's seed")
+def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed):
+    """Run the design in an experiment FILE (name or path): scenarios x policies x grid or Latin
+    hypercube x replications, with an optional objective."""
+    try:
+        plan = plan_from_file(file, replications, seed, events, check)
+    except ConfigError as e:
+        fail(e)
+    execute(plan, out, resume, workers, dask, as_json)
+
+
+def plan_from_file(file: Path, replications: int | None, seed: int | None, events: bool, check: bool) -> Plan:
+    from sim.config.experiment import Experiment
+    from sim.experiment.design import Factor, grid, latin_hypercube, parse_range, check_factor_path
+    path = resolve_experiment(str(file))
+    ex = load_model(Experiment, path)
+    base = path.parent
+    scen = [_relative(base, s) for s in ex.scenarios]
+    pols = [_relative(base, p) for p in ex.policies]
+    reps = replications or ex.replications
+    sd = ex.seed if seed is None else seed
+    if ex.lhs is not None:
+        for p in ex.lhs.ranges:
+            check_factor_path(p, f"{path}: lhs.ranges.{p}")
+        points = latin_hypercube(dict(ex.lhs.ranges), ex.lhs.samples, sd)
+        factors = [{"path": p, "values": sorted({pt[p] for pt in points})} for p in ex.lhs.ranges]
+        method = "lhs"
+    else:
+        fs = []
+        for p, v in ex.grid.items():
+            src = f"{path}: grid.{p}"
+            check_factor_path(p, src)
+            fs.append(Factor(p, parse_range(p, v, src) if isinstance(v, str) else tuple(v)))
+        points, factors, method = grid(fs), [{"path": f.path, "values": list(f.values)} for f in fs], "grid"
+    return build_plan("experiment", ex.name, scen, pols, sets=ex.set, replications=reps, seed=sd, factors=factors,
+                      points=points, method=method, kpis=ex.kpis,
+                      objective=ex.objective.spec() if ex.objective else None, events=events, check=check)
+
+
+def resolve_experiment(name: str) -> Path:
+    """A path, or a name in ./experiments or the project's experiments folder."""
+    from sim.inputs import PROJECT_ROOT
+    p = Path(name)
+    if p.exists() or name.endswith(".toml") or "/" in name:
+        return p
+    for d in (Path.cwd() / "experiments", PROJECT_ROOT / "experiments"):
+        if (d / f"{name}.toml").is_file():
+            return d / f"{name}.toml"
+    known = sorted({f.stem for d in (Path.cwd() / "experiments", PROJECT_ROOT / "experiments") if d.is_dir()
+                    for f in d.glob("*.toml")})
+    raise ConfigError(name, [f"no experiment named {name!r}; known: {', '.join(known) or 'none'}"])
+
+
+def _relative(base: Path, ref: str) -> str:
+    """Paths in an experiment file are relative to the file; names are looked up as usual."""
+    if ref.endswith(".toml") or "/" in ref:
+        p = Path(ref)
+        return str(p if p.is_absolute() else base / p)
+    return ref
+
+
+def scenario_stem(s: str) -> str:
+    return Path(s).stem if s.endswith(".toml") else s
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@objective_options
+@click.option("--json", "as_json", is_flag=True, help="print the recommendation as JSON")
+def recommend(folder, maximise, minimise, subject_to, as_json):
+    """Recommend the best setting in a saved sweep or experiment FOLDER: the point (and policy) that
+    maximises a KPI subject to constraints, with the share of replications it wins."""
+    from sim.experiment.recommend import parse_constraint, recommend as best
+    from sim.experiment.results import load_results
+    try:
+        spec = objective_spec(maximise, minimise, subject_to)
+        if spec is None:
+            raise ConfigError("--maximise", ["give --maximise KPI or --minimise KPI"])
+        res = load_results(folder)
+    except ConfigError as e:
+        fail(e)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    try:
+        rec = best(res.runs, spec["kpi"], [parse_constraint(c) for c in spec["constraints"]], res.factors,
+                   maximise=spec["direction"] == "max")
+    except ValueError as e:
+        fail(str(e), EXIT_BAD_INPUT)
+    print_recommendation(rec, as_json)

@@ -1,0 +1,82 @@
+"""Experiment files (`experiments/NAME.toml`): the whole design of a study in one file - scenarios x
+policies x a grid or Latin hypercube over settings x replications, the seed, the KPIs to show and
+an optional objective with constraints for a recommendation."""
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from sim.config.base import Strict
+
+_CONSTRAINT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(>=|<=|>|<)\s*[-+0-9.eE]+%?\s*$")
+
+
+class LatinHypercube(Strict):
+    """Sample `samples` points spread evenly over the ranges (scipy.stats.qmc.LatinHypercube)."""
+
+    samples: int = Field(20, ge=1, le=10_000, description="number of design points")
+    ranges: dict[str, tuple[float, float]] = Field(description="dotted path -> [low, high]; integer fields are rounded")
+
+    @field_validator("ranges")
+    @classmethod
+    def _ordered(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        if not v:
+            raise ValueError("give at least one range, e.g. \"mql.threshold\" = [40, 90]")
+        bad = [k for k, (lo, hi) in v.items() if not lo < hi]
+        if bad:
+            raise ValueError(f"low must be below high for {', '.join(bad)}")
+        return v
+
+
+class Objective(Strict):
+    """What to recommend: the setting that maximises (or minimises) one KPI subject to constraints."""
+
+    maximise: str | None = Field(None, description="KPI to maximise, e.g. bookings")
+    minimise: str | None = Field(None, description="KPI to minimise, e.g. cost_per_won")
+    subject_to: list[str] = Field(default_factory=list,
+                                  description='constraints like "sla_compliance_standard>=0.9" or "mql_to_sql_rate<=40%"')
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> "Objective":
+        if (self.maximise is None) == (self.minimise is None):
+            raise ValueError("give exactly one of maximise or minimise")
+        return self
+
+    @field_validator("subject_to")
+    @classmethod
+    def _constraints(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if not _CONSTRAINT.match(c)]
+        if bad:
+            raise ValueError(f"write each constraint as KPI>=VALUE or KPI<=VALUE (got {', '.join(map(repr, bad))})")
+        return v
+
+    @property
+    def kpi(self) -> str:
+        return self.maximise or self.minimise  # type: ignore[return-value]
+
+    def spec(self) -> dict:
+        return {"kpi": self.kpi, "direction": "max" if self.maximise else "min", "constraints": list(self.subject_to)}
+
+
+class Experiment(Strict):
+    """A study: what to run, how often, and what to look at."""
+
+    name: str = Field("experiment", min_length=1, max_length=80, description="used in the output folder name")
+    description: str = Field("", description="one line shown by `funnelsim list`")
+    scenarios: list[str] = Field(min_length=1, description="scenario names or paths (relative to this file)")
+    policies: list[str] = Field(min_length=1, description="policy names or paths; the first is the baseline")
+    replications: int = Field(20, ge=1, le=10_000, description="worlds per design point (common to all)")
+    seed: int = Field(20260105, ge=0, le=2**63 - 1, description="root random seed")
+    set: list[str] = Field(default_factory=list, description='overrides for every run, e.g. ["sales.reps=8"]')
+    grid: dict[str, list | str] = Field(default_factory=dict,
+                                        description='full factorial: path -> [values] or "start:stop:step"')
+    lhs: LatinHypercube | None = Field(None, description="Latin hypercube instead of a grid")
+    kpis: list[str] = Field(default_factory=list, description="KPIs shown in the summary table (all are saved)")
+    objective: Objective | None = Field(None, description="recommend the best setting under constraints")
+
+    @model_validator(mode="after")
+    def _one_design(self) -> "Experiment":
+        if self.grid and self.lhs is not None:
+            raise ValueError("use either [grid] or [lhs], not both")
+        return self

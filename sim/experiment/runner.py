@@ -1,0 +1,153 @@
+"""Running a plan on an executor, saving results as they arrive, and the Python API for notebooks
+(`sim.compare`, `sim.sweep`, `sim.load_results`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from sim.experiment.executors import make_executor, run_tasks
+from sim.experiment.plan import Plan, Source, build_plan
+from sim.experiment.recommend import Constraint, parse_constraint, recommend
+from sim.experiment.results import Results, load_results
+from sim.experiment.store import provenance
+from sim.experiment.task import TaskResult
+from sim.experiment.writer import ResultsWriter
+
+
+@dataclass
+class Outcome:
+    """What running a plan produced: the results (in memory or read back from the folder) and the
+    tasks that failed (id and error)."""
+
+    results: Results
+    errors: list[dict] = field(default_factory=list)
+
+
+def manifest(plan: Plan, command: list[str] | None) -> dict:
+    return {
+        "kind": plan.kind, "name": plan.name, "command": command, "seed": plan.seed,
+        "replications": plan.replications, "baseline": plan.baseline,
+        "scenarios": {k: v.model_dump(mode="json") for k, v in plan.scenarios.items()},
+        "policies": {k: v.model_dump(mode="json") for k, v in plan.policies.items()},
+        "design": plan.design(), "kpis": plan.kpis, "objective": plan.objective,
+        "tasks": len(plan.tasks), "runs": plan.runs_total, "fingerprint": plan.fingerprint(),
+        **provenance(),
+    }
+
+
+def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str | None = None,
+             resume: bool = False, command: list[str] | None = None,
+             progress: Callable[[int], None] | None = None,
+             on_finished: Callable[[Path], None] | None = None) -> Outcome:
+    """Run every task of the plan. With `out`, results are written there as they arrive (resumable
+    with `resume=True`), `on_finished(folder)` runs before the completion marker (e.g. the report),
+    and the returned results are read back from the folder. Without `out`, nothing is written."""
+    mf = manifest(plan, command)
+    ids = [t.id for t in plan.tasks]
+    writer, done = None, set()
+    if out is not None:
+        if resume:
+            writer, done = ResultsWriter.resume(out, mf, ids)
+        else:
+            writer = ResultsWriter.create(out, mf, ids)
+    rows: list[dict] = []
+    series: list[pd.DataFrame] = []
+    errors: list[dict] = []
+    npol = len(plan.policies)
+    if progress and done:
+        progress(len(done) * npol)
+
+    def on_result(res: TaskResult) -> None:
+        if res.error is not None:
+            errors.append({"task": res.id, "error": res.error})
+        elif writer is not None:
+            writer.add(res)
+        else:
+            rows.extend(res.rows)
+            if res.timeseries is not None:
+                series.append(res.timeseries)
+        if progress:
+            progress(npol)
+
+    todo = [t for t in plan.tasks if t.id not in done]
+    with make_executor(workers, dask) as (ex, parallelism):
+        run_tasks(ex, todo, parallelism, on_result)
+    errors.sort(key=lambda e: ids.index(e["task"]))
+    factors = plan.factor_paths
+    rec_spec = plan.objective
+    if writer is None:
+        order = {t: i for i, t in enumerate(ids)}
+        runs = pd.DataFrame(rows)
+        if len(runs):
+            runs = runs.sort_values("run_id", key=lambda s: s.str.split(":").str[0].map(order), kind="stable")
+            runs = runs.reset_index(drop=True)
+        ts = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
+        rec = _recommend(runs, rec_spec, factors)
+        return Outcome(Results(None, mf, runs, ts, rec, errors, complete=not errors), errors)
+    runs = writer._read(".runs.parquet")
+    rec = _recommend(runs, rec_spec, factors)
+    writer.finish(factors, plan.baseline, errors, rec)
+    if on_finished is not None:
+        on_finished(out)
+    if not errors:
+        writer.mark_complete()
+    return Outcome(load_results(out), errors)
+
+
+def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
+    if not spec or runs.empty:
+        return None
+    cons = [parse_constraint(c) if isinstance(c, str) else c for c in spec.get("constraints", [])]
+    return recommend(runs, spec["kpi"], cons, factors, maximise=spec.get("direction", "max") == "max")
+
+
+# ---- Python API -------------------------------------------------------------------------------
+
+def compare(scenario: Source, policies: list[Source], replications: int = 20, seed: int = 20260105, *,
+            sets: list[str] = (), out: str | Path | None = None, workers: int = 1, dask: str | None = None,
+            **kw: Any) -> Results:
+    """Every policy on the same `replications` worlds of the scenario. Returns Results
+    (`.runs`, `.summary()`, `.differences()`); with `out`, also writes a results folder there."""
+    plan = build_plan("compare", _name(scenario), [scenario], list(policies), sets=sets, replications=replications,
+                      seed=seed, **kw)
+    return _finish(plan, out, workers, dask)
+
+
+def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
+          seed: int = 20260105, *, sets: list[str] = (), maximise: str | None = None,
+          subject_to: list[str] = (), out: str | Path | None = None, workers: int = 1,
+          dask: str | None = None, **kw: Any) -> Results:
+    """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
+    worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
+    results carry a `.recommendation`."""
+    from sim.experiment.design import Factor, check_factor_path, grid, parse_range
+    factors = []
+    for path, vals in vary.items():
+        check_factor_path(path, f"vary {path}")
+        values = parse_range(path, vals, f"vary {path}") if isinstance(vals, str) else tuple(vals)
+        factors.append(Factor(path, values))
+    objective = {"kpi": maximise, "direction": "max",
+                 "constraints": [str(parse_constraint(c)) for c in subject_to]} if maximise else None
+    pols = policy if isinstance(policy, list) else [policy]
+    plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
+                      factors=[{"path": f.path, "values": list(f.values)} for f in factors], points=grid(factors),
+                      objective=objective, **kw)
+    return _finish(plan, out, workers, dask)
+
+
+def _finish(plan: Plan, out, workers: int, dask: str | None) -> Results:
+    outcome = run_plan(plan, Path(out) if out is not None else None, workers=workers, dask=dask)
+    if outcome.errors:
+        failed = ", ".join(e["task"] for e in outcome.errors[:5])
+        raise RuntimeError(f"{len(outcome.errors)} task(s) failed ({failed}...): {outcome.errors[0]['error']}")
+    return outcome.results
+
+
+def _name(src: Source) -> str:
+    return src if isinstance(src, str) else src.name
+
+
+__all__ = ["compare", "sweep", "load_results", "run_plan", "build_plan", "Results", "Outcome", "Constraint"]

@@ -1,0 +1,132 @@
+"""The unit of work shipped to an executor: one world (scenario x point x replication) with every
+policy played on it. A task is a small, picklable spec (validated inputs as plain dicts + seed),
+never a large object; its result is a few rows and a daily series, re-assembled by id.
+
+`execute` is a top-level function of plain data in, plain data out, so sequential, process and
+Dask executors give bit-for-bit identical results.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config.policy import Policy
+from sim.config.scenario import Scenario
+from sim.experiment.run import Replication, run_replication
+from sim.measure.spikes import spike_kpis
+
+NESTED = ("terminal_states", "rejection_reasons")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything needed to reproduce one world's runs."""
+
+    id: str
+    scenario_name: str
+    point: int
+    values: dict[str, Any]          # the point's factor values (dotted path -> value)
+    replication: int
+    seed: int
+    scenario: dict                  # Scenario.model_dump(mode="json"), overrides applied
+    policies: tuple[dict, ...]      # Policy.model_dump(mode="json") each
+    events: bool = False            # also return the per-lead event log
+    check: bool = False             # debug mode: verify every invariant
+
+    def fingerprint(self) -> str:
+        """Hash of the inputs (not the flags): a resumed experiment must have the same tasks."""
+        blob = json.dumps([self.id, self.scenario, list(self.policies), self.seed, self.replication],
+                          sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class TaskResult:
+    id: str
+    rows: list[dict] = field(default_factory=list)
+    timeseries: pd.DataFrame | None = None
+    events: dict[str, pd.DataFrame] | None = None
+    error: str | None = None
+
+
+def flatten(kpis: dict) -> dict:
+    """KPIs as one flat row: nested counts become state_<name> / reason_<name> columns."""
+    row = {k: v for k, v in kpis.items() if k not in NESTED}
+    row.update({f"state_{k}": v for k, v in kpis.get("terminal_states", {}).items()})
+    row.update({f"reason_{k}": v for k, v in kpis.get("rejection_reasons", {}).items()})
+    return row
+
+
+def run_id(spec: TaskSpec, policy: str) -> str:
+    return f"{spec.id}:{policy}"
+
+
+def keys(spec: TaskSpec, policy: str) -> dict:
+    return {"run_id": run_id(spec, policy), "scenario": spec.scenario_name, "policy": policy, "point": spec.point,
+            "replication": spec.replication, "seed": spec.seed, **spec.values}
+
+
+def execute(spec: TaskSpec) -> TaskResult:
+    """Run the task; an exception becomes `TaskResult.error` so one failure loses nothing else."""
+    try:
+        scenario = Scenario.model_validate(spec.scenario)
+        policies = [Policy.model_validate(p) for p in spec.policies]
+        rep = run_replication(scenario, policies, spec.seed, spec.replication, check=spec.check)
+        return collect(spec, rep)
+    except Exception as e:  # noqa: BLE001 - recorded with the task id and reported at the end
+        tb = traceback.format_exception_only(type(e), e)[-1].strip()
+        return TaskResult(spec.id, error=tb)
+
+
+def collect(spec: TaskSpec, rep: Replication) -> TaskResult:
+    """Rows, daily series (and event logs) of every policy on this world."""
+    rows, series, events = [], [], {}
+    for name, run in rep.runs.items():
+        d = rep.daily(name)
+        row = {**keys(spec, name), **flatten(run.kpis), **spike_kpis(d, rep.scenario)}
+        rows.append(row)
+        k = keys(spec, name)
+        series.append(d.assign(**{c: k[c] for c in ("run_id", "scenario", "policy", "point", "replication")}))
+        if spec.events:
+            events[run_id(spec, name)] = event_log(rep, name)
+    return TaskResult(spec.id, rows, pd.concat(series, ignore_index=True), events or None)
+
+
+def event_log(rep: Replication, name: str) -> pd.DataFrame:
+    """Per lead of the measured cohort: where it came from and when it passed each stage."""
+    w, out = rep.world, rep.runs[name].outcomes
+    c = np.flatnonzero(w.in_cohort)
+    from sim.vocab import CHANNELS, TERMINAL_STATES
+    return pd.DataFrame({
+        "lead": c, "channel": pd.Categorical.from_codes(w.channel[c], CHANNELS),
+        "arrival": w.arrival[c], "buyer": w.buyer[c],
+        "first_mql": np.where(np.isfinite(out.first_mql[c]), out.first_mql[c], np.nan),
+        "first_touch": out.first_touch[c], "contact": out.contact_time[c], "sal": out.sal[c],
+        "rejected": out.rejected[c], "sql": out.sql_time[c], "opportunity": out.opportunity_time[c],
+        "close": out.close_time[c], "won": out.won[c], "amount": out.amount[c],
+        "episodes": out.episodes[c], "recycles": out.recycles[c],
+        "state": pd.Categorical.from_codes(out.state[c], TERMINAL_STATES),
+    })
+
+
+def kpi_names(spec: TaskSpec) -> list[str]:
+    """The KPI columns a task of this design produces, from a tiny empty world (milliseconds), so
+    typos in KPI names are refused before a long run starts."""
+    sc = Scenario.model_validate(spec.scenario)
+    sc = sc.model_copy(update={"arrivals": sc.arrivals.model_copy(update={"leads_per_year": 0.0})})
+    tiny = TaskSpec(spec.id, spec.scenario_name, spec.point, spec.values, 0, spec.seed, sc.model_dump(mode="json"),
+                    spec.policies[:1])
+    res = execute(tiny)
+    if res.error:
+        raise RuntimeError(res.error)
+    skip = set(keys(tiny, "x"))
+    names = [k for k in res.rows[0] if k not in skip]
+    names += [k for k in ("spike_backlog_peak", "spike_normal_queue", "spike_clear_days", "spike_cleared")
+              if k not in names]
+    return names

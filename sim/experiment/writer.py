@@ -1,0 +1,127 @@
+"""Writing a results folder incrementally, so an interrupted experiment can be resumed.
+
+While running, the folder holds `manifest.json`, an `INCOMPLETE` marker and one part per finished
+task in `parts/`. At the end the parts are assembled into the tables of the layout documented in
+`sim/experiment/results.py`, and `COMPLETE` is written last. Ctrl-C (or a failed task) leaves the
+folder marked incomplete, never one that looks complete; `--resume DIR` runs only the missing tasks
+of the same design (checked by fingerprint).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from sim.experiment.results import COMPLETE, differences_table, summary_table
+from sim.experiment.store import write_json
+from sim.experiment.task import TaskResult
+
+INCOMPLETE = "INCOMPLETE"
+PARTS = "parts"
+
+
+class ResumeError(ValueError):
+    """A folder given to --resume cannot be resumed with this design."""
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+class ResultsWriter:
+    """One results folder: parts while running, tables and the completion marker at the end."""
+
+    def __init__(self, folder: Path, task_ids: list[str]):
+        self.folder = folder
+        self.parts = folder / PARTS
+        self.order = {tid: i for i, tid in enumerate(task_ids)}
+
+    @classmethod
+    def create(cls, folder: Path, manifest: dict, task_ids: list[str]) -> "ResultsWriter":
+        """A new folder (never an existing one)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir()                       # FileExistsError if it exists: never overwrite
+        w = cls(folder, task_ids)
+        w._mark_incomplete("running")
+        write_json(folder / "manifest.json", manifest)
+        w.parts.mkdir()
+        return w
+
+    @classmethod
+    def resume(cls, folder: Path, manifest: dict, task_ids: list[str]) -> tuple["ResultsWriter", set[str]]:
+        """Reopen an interrupted folder of the same design; returns the writer and the finished task ids."""
+        import json
+        mf = folder / "manifest.json"
+        if not mf.is_file():
+            raise ResumeError(f"{folder}: no manifest.json, so not a results folder to resume")
+        if (folder / COMPLETE).exists():
+            raise ResumeError(f"{folder}: already complete; nothing to resume")
+        old = json.loads(mf.read_text(encoding="utf-8"))
+        if old.get("fingerprint") != manifest.get("fingerprint"):
+            raise ResumeError(f"{folder}: was made by a different design (scenarios, policies, factors, "
+                              "replications or seed differ); run the same command that created it")
+        w = cls(folder, task_ids)
+        w.parts.mkdir(exist_ok=True)
+        for stale in w.parts.glob("*.tmp"):
+            stale.unlink()
+        done = {p.name[: -len(".runs.parquet")] for p in w.parts.glob("*.runs.parquet")}
+        for f in (COMPLETE, "errors.json"):
+            (folder / f).unlink(missing_ok=True)
+        w._mark_incomplete("running (resumed)")
+        return w, done & set(task_ids)
+
+    def _mark_incomplete(self, why: str) -> None:
+        (self.folder / INCOMPLETE).write_text(
+            f"These results are {why}, not complete. If the run was interrupted, finish it with the same "
+            "command plus --resume <this folder>.\n", encoding="utf-8")
+
+    def add(self, res: TaskResult) -> None:
+        """Save one finished task (its daily series, optional event logs, then its rows: the rows
+        file appearing, atomically, is what marks the task done)."""
+        if res.timeseries is not None:
+            _atomic_parquet(res.timeseries, self.parts / f"{res.id}.ts.parquet")
+        if res.events:
+            ev = self.folder / "events"
+            ev.mkdir(exist_ok=True)
+            for rid, df in res.events.items():
+                _atomic_parquet(df, ev / f"{rid.replace(':', '__')}.parquet")
+        _atomic_parquet(pd.DataFrame(res.rows), self.parts / f"{res.id}.runs.parquet")
+
+    def _read(self, suffix: str) -> pd.DataFrame:
+        files = sorted(self.parts.glob(f"*{suffix}"),
+                       key=lambda p: self.order.get(p.name[: -len(suffix)], len(self.order)))
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+
+    def finish(self, factors: list[str], baseline: str, errors: list[dict],
+               recommendation: dict | None = None) -> pd.DataFrame:
+        """Assemble the tables. With no errors the parts are removed and COMPLETE written last;
+        with errors the folder stays INCOMPLETE (resume retries the failed tasks)."""
+        runs = self._read(".runs.parquet")
+        if len(runs):
+            runs.to_parquet(self.folder / "runs.parquet", index=False)
+            runs.to_csv(self.folder / "runs.csv", index=False)
+            kpis = [c for c in runs.columns if c not in {"run_id", "scenario", "policy", "point", "replication", "seed",
+                                                          *factors}]
+            summary_table(runs, kpis, factors).to_csv(self.folder / "summary.csv", index=False)
+            diffs = differences_table(runs, kpis, factors, baseline)
+            if len(diffs):
+                diffs.to_csv(self.folder / "differences.csv", index=False)
+        ts = self._read(".ts.parquet")
+        if len(ts):
+            ts.to_parquet(self.folder / "timeseries.parquet", index=False)
+        if recommendation is not None:
+            write_json(self.folder / "recommendation.json", recommendation)
+        if errors:
+            write_json(self.folder / "errors.json", errors)
+            self._mark_incomplete(f"missing {len(errors)} failed task(s) (see errors.json)")
+        return runs
+
+    def mark_complete(self) -> None:
+        """Last step of a successful experiment (after the report): drop the parts, write COMPLETE."""
+        shutil.rmtree(self.parts, ignore_errors=True)
+        (self.folder / INCOMPLETE).unlink(missing_ok=True)
+        (self.folder / COMPLETE).write_text("complete\n", encoding="utf-8")

@@ -1,0 +1,41 @@
+"""How a team absorbs a campaign spike: the backlog's peak and how many days it takes to clear.
+
+"Cleared" means the MQL queue at midnight is back to its normal level, taken as the 90th
+percentile of the 28 midnights before the spike began (at least 1 lead, so a team that normally
+clears its queue daily must get back to at most 1 waiting). A backlog that never clears is
+censored at the end of the run, with `spike_cleared` = 0 so the censoring is visible.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.config.scenario import Scenario
+
+NORMAL_DAYS = 28
+
+
+def spike_kpis(daily: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+    """Recovery from the scenario's first campaign spike (nothing when it has none)."""
+    spikes = sorted(scenario.arrivals.spikes, key=lambda s: s.start)
+    if not spikes:
+        return {}
+    s = spikes[0]
+    start = (s.start - scenario.start_date).days
+    end = start + int(np.ceil(s.duration.minutes / 1440.0))
+    q = daily["queue_at_midnight"].to_numpy(float)
+    n = q.size
+    if start >= n or start < 0:
+        return {}
+    before = q[max(0, start - NORMAL_DAYS):start]
+    before = before[np.isfinite(before)]
+    normal = max(1.0, float(np.quantile(before, 0.9))) if before.size else 1.0
+    during = q[start:]
+    finite = np.isfinite(during)
+    peak = float(np.max(during[finite])) if finite.any() else float("nan")
+    after = np.arange(max(end, start), n)
+    ok = after[np.isfinite(q[after]) & (q[after] <= normal)] if after.size else after
+    cleared = bool(ok.size)
+    clear_day = int(ok[0]) if cleared else n
+    return {"spike_backlog_peak": peak, "spike_normal_queue": normal,
+            "spike_clear_days": float(clear_day - start), "spike_cleared": float(cleared)}
