@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
@@ -208,6 +208,42 @@ class BusinessCalendar:
         arr = np.asarray(t, dtype=float)
         out = arr.copy() if work <= 0.0 else np.maximum(arr, self.clock_time(self.business_time(arr) + work))
         return out if out.ndim else float(out)
+
+    def adder(self, d: Duration | str) -> Callable[[float], float]:
+        """A scalar ``t -> add(t, d)`` specialised to one duration, for the SimPy loop (which sets
+        a cadence or SLA timer per attempt): the duration is parsed once and the business-time
+        lookups are inlined. Same arithmetic as ``add``, so the same floats."""
+        if not isinstance(d, Duration):
+            d = Duration.parse(d)
+        if not d.is_business:
+            minutes = d.minutes
+            return lambda t: t + minutes
+        work = d.business_minutes(self.workday_minutes)
+        if work <= 0.0:
+            return lambda t: t
+        end, total, open_minute = self.end, self.total_business, self.open_minute
+        works, cum, cum_end = self._work, self._cum, self._cum_end
+
+        def add(t: float) -> float:
+            if t <= 0.0:                                      # b = business_time(t)
+                b = 0.0
+            elif t >= end:
+                b = total
+            else:
+                day = int(t // DAY)
+                w = works[day]
+                if w == 0.0:
+                    b = cum[day]
+                else:
+                    x = t - day * DAY - open_minute
+                    b = cum[day] + (0.0 if x <= 0.0 else (w if x >= w else x))
+            b += work                                         # clock_time(b), then max(t, .)
+            if b > total:
+                return math.inf
+            day = bisect_left(cum_end, b)
+            c = day * DAY + open_minute + (b - cum[day])
+            return c if c > t else t
+        return add
 
     def __repr__(self) -> str:
         days = ",".join(w for w in WEEKDAY_NAMES if w in self.workdays)

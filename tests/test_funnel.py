@@ -190,8 +190,11 @@ def test_precomputed_attempt_draws_equal_the_scalar_draws():
     w, s = r.world, r.runs["p"].scored
     proc = SalesProcess(w, s.mql_time, s.mql_tier, s.mql_score, policy(name="p"), scenario(), r.calendar,
                         lambda t: 0.5, lambda lead, after: None)
-    for lead in np.flatnonzero(np.isfinite(s.mql_time))[:50].tolist():
-        ep = Episode(lead, 0, 0.0, 2, 0.0)
+    first = proc._first[0].tolist()                 # leads in the order of their first MQL
+    for pos in range(0, len(first), max(1, len(first) // 50)):
+        lead = first[pos]
+        ep = Episode(lead, 0, 0.0, 2, 0.0, row=pos * proc._pre)
+        assert ep.row >= 0 and proc._pre == 3
         for a in range(3):
             ep.attempts = a
             u, h1, h0 = proc._draws(ep)

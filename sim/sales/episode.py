@@ -16,9 +16,9 @@ END_STATES = ("open", "contacted", "unreached", "breach_recycled", "triaged")
 
 class Episode:
     __slots__ = ("lead", "index", "mql_time", "tier", "score", "attempts", "first_touch", "end_time",
-                 "status", "version", "pushes", "queued", "rep")
+                 "status", "version", "pushes", "queued", "rep", "row", "ready")
 
-    def __init__(self, lead: int, index: int, mql_time: float, tier: int, score: float):
+    def __init__(self, lead: int, index: int, mql_time: float, tier: int, score: float, row: int = -1):
         self.lead = lead
         self.index = index          # 0 for the lead's first MQL, 1 after one recycle, ...
         self.mql_time = mql_time
@@ -32,3 +32,5 @@ class Episode:
         self.pushes = 0             # times pushed into a queue (identifies the current stay)
         self.queued = False
         self.rep = -1               # assigned rep (round robin), else -1
+        self.row = row              # first episodes: offset of its pre-drawn attempt luck, else -1
+        self.ready = 0.0            # when it last became ready for an attempt (queue age)

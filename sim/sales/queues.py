@@ -1,13 +1,21 @@
 """Where waiting MQLs sit and which one a free rep takes next (the routing discipline).
 
-One heap per queue with lazy deletion: an escalated or removed episode bumps its `version`, and
-stale heap entries are skipped when popped. This keeps every operation O(log n) without a
-process or event per waiting lead.
+Two implementations with one interface (`push`, `pop`, `escalate`, `remove`, `oldest_ready_time`,
+`live`), chosen by `make_queue`:
+
+* `FifoQueue` (fifo, round_robin): an OrderedDict in push order. Episodes only become ready "now"
+  (an MQL arrives, a follow-up falls due), so push order is ready-time order and FIFO needs no
+  heap: push, pop and removal are O(1). Escalated episodes move to a small heap of their own.
+* `HeapQueue` (priority, freshest): one heap with lazy deletion: an escalated or removed episode
+  bumps its `version`, and stale heap entries are skipped when popped. O(log n) per operation.
+
+Escalated episodes (SLA breached, action escalate) go before everything else, oldest deadline first.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections import OrderedDict
 from typing import Callable
 
 from sim.sales.episode import Episode
@@ -30,9 +38,86 @@ def _freshest(ep: Episode, ready: float) -> tuple:
 KEYS: dict[str, KeyFn] = {"fifo": _fifo, "priority": _priority, "freshest": _freshest, "round_robin": _fifo}
 
 
-class WorkQueue:
-    """A priority queue of episodes ready for their next attempt. Escalated episodes go before
-    everything else, oldest deadline first."""
+class _Escalated:
+    """The escalated episodes of a queue: a heap by deadline, and a heap by ready time (for the age)."""
+
+    __slots__ = ("heap", "age")
+
+    def __init__(self) -> None:
+        self.heap: list[tuple] = []   # (deadline, seq, version, episode)
+        self.age: list[tuple] = []    # (ready time, push id, seq, episode)
+
+    def oldest(self) -> float:
+        age = self.age
+        while age:
+            t, pushes, _, ep = age[0]
+            if ep.queued and ep.pushes == pushes:
+                return t
+            heapq.heappop(age)
+        return float("inf")
+
+
+class FifoQueue:
+    """First ready, first served (push order), escalated episodes first."""
+
+    __slots__ = ("_order", "_esc", "_seq", "live")
+
+    def __init__(self) -> None:
+        self._order: OrderedDict[Episode, None] = OrderedDict()
+        self._esc = _Escalated()
+        self._seq = itertools.count()
+        self.live = 0  # episodes waiting
+
+    def push(self, ep: Episode, ready: float) -> None:
+        ep.version += 1
+        ep.pushes += 1
+        ep.queued = True
+        ep.ready = ready
+        self._order[ep] = None
+        self.live += 1
+
+    def oldest_ready_time(self) -> float:
+        """Since when the longest-waiting episode has been waiting (inf if none)."""
+        first = next(iter(self._order), None)
+        t = first.ready if first is not None else float("inf")
+        return min(t, self._esc.oldest()) if self._esc.age else t
+
+    def escalate(self, ep: Episode, deadline: float) -> None:
+        """Move a waiting episode to the front (SLA breached, action = escalate)."""
+        if not ep.queued:
+            return
+        self._order.pop(ep, None)
+        ep.version += 1
+        seq = next(self._seq)
+        heapq.heappush(self._esc.heap, (deadline, seq, ep.version, ep))
+        heapq.heappush(self._esc.age, (ep.ready, ep.pushes, seq, ep))
+
+    def remove(self, ep: Episode) -> None:
+        """Take a waiting episode out (recycled while waiting)."""
+        if ep.queued:
+            ep.queued = False
+            ep.version += 1
+            self.live -= 1
+            self._order.pop(ep, None)
+
+    def pop(self) -> Episode | None:
+        heap = self._esc.heap
+        while heap:
+            _, _, version, ep = heapq.heappop(heap)
+            if ep.version == version and ep.queued:
+                ep.queued = False
+                self.live -= 1
+                return ep
+        if self._order:
+            ep = self._order.popitem(last=False)[0]
+            ep.queued = False
+            self.live -= 1
+            return ep
+        return None
+
+
+class HeapQueue:
+    """A priority queue of episodes ready for their next attempt, ordered by the discipline's key."""
 
     __slots__ = ("_heap", "_key", "_seq", "_age", "live")
 
@@ -47,6 +132,7 @@ class WorkQueue:
         ep.version += 1
         ep.pushes += 1
         ep.queued = True
+        ep.ready = ready
         seq = next(self._seq)
         heapq.heappush(self._heap, (1, self._key(ep, ready), seq, ep.version, ep))
         heapq.heappush(self._age, (ready, ep.pushes, seq, ep))
@@ -86,3 +172,12 @@ class WorkQueue:
                 return ep
         return None
 
+
+WorkQueue = FifoQueue | HeapQueue
+
+
+def make_queue(discipline: str) -> WorkQueue:
+    """The queue for a routing discipline (fifo and round_robin share the O(1) FIFO)."""
+    if discipline not in KEYS:
+        raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(KEYS)}")
+    return FifoQueue() if KEYS[discipline] is _fifo else HeapQueue(discipline)

@@ -266,6 +266,28 @@ class ResponseModel:
             return odds / (1.0 + odds)
         return shift_odds(self.contact_rate, split(self.odds_ratio(t), self.contact_share)[0])
 
+    def scalar_contact_probability(self) -> Callable[[float], float]:
+        """`contact_probability` for one float delay, as a closure specialised to the curve (the
+        SimPy loop calls it once per attempt). Same arithmetic, so the same floats."""
+        p, share, q_ref, curve = self.contact_rate, self.contact_share, self._q_ref, self.curve
+        if p <= 0.0 or p >= 1.0:
+            return lambda t: p
+        odds0 = p / (1.0 - p)
+        exp = math.exp
+        if isinstance(curve, ExpMixture) and len(curve.weights) == 2:
+            (w1, r1), (w2, r2) = curve._terms
+
+            def two_phase(t: float) -> float:
+                t = t if t > 0.0 else 0.0
+                odds = odds0 * ((0.0 + w1 * exp(r1 * t) + w2 * exp(r2 * t)) / q_ref) ** share
+                return odds / (1.0 + odds)
+            return two_phase
+
+        def general(t: float) -> float:
+            odds = odds0 * (curve(t) / q_ref) ** share
+            return odds / (1.0 + odds)
+        return general
+
     def qualify_probability(self, p: Time, t: Time) -> Time:
         """Chance of qualifying for a lead reached at delay t whose reference chance is p."""
         return shift_odds(p, split(self.odds_ratio(t), self.contact_share)[1])
