@@ -4,7 +4,8 @@ Why not a parallel scorer: a backtest must answer "what would *this policy file*
 vectorised scorer is the one the simulator uses (tested bit-exact against the scalar oracle). The
 export has no event times, only counts, so each lead's events are placed one minute apart right
 after its creation, in vocabulary order: decay and the no-email-open penalty never trigger, and the
-score a lead reaches is the sum of its points (caps and `then` apply as usual).
+score a lead reaches is the sum of its points (caps and `then` apply as usual). A lead without any
+event never becomes an MQL (as in the simulator), whatever its fit.
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def to_world(leads: pd.DataFrame, policy: Policy) -> World:
 
 
 def score_leads(leads: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """(is_mql bool[n], score float[n]): whether the policy ever makes the lead an MQL, and its final
+    """(is_mql bool[n], score float[n]): whether the policy ever makes the lead an MQL, and its highest
     score (its fit when it has no events), for ranking."""
     world = to_world(leads, policy)
     es = score_events(world, policy)
@@ -98,5 +99,5 @@ def score_leads(leads: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.nda
         hit = es.mql.astype(np.int64)
         starts = off[:-1][has]
         mql[has] = np.add.reduceat(hit, starts) > 0
-        score[has] = es.total[off[1:][has] - 1]
+        score[has] = np.maximum.reduceat(es.total, starts)
     return mql, score

@@ -1,0 +1,320 @@
+"""From a CRM export to a calibrated scenario and a backtest: `import-crm`, `calibrate`, `backtest`,
+`fit-scoring`. Every command reads the export through a mapping file, refuses bad input with one
+message (file, column or field, fix) and exit code 2 before writing anything, and writes its outputs
+into a new folder (never overwriting)."""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from sim.commands.common import DEFAULT_SEED, check_out, fail
+from sim.config.messages import ConfigError, validate_data
+from sim.config.scenario import Scenario
+from sim.present import console
+
+LEADS_ARG = click.argument("leads", type=click.Path(dir_okay=False, path_type=Path))
+MAPPING_OPT = click.option("--mapping", "-m", "mapping", required=True, type=click.Path(path_type=Path),
+                           help="mapping TOML: which column means what (see mappings/)")
+DEALS_OPT = click.option("--deals", type=click.Path(dir_okay=False, path_type=Path),
+                         help="closed-deals CSV joined to the leads (the mapping's [deals] section)")
+OUT_OPT = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+                       help="output folder (default: outputs/<command>-<name>-<timestamp>)")
+
+
+def _load(leads: Path, mapping: Path, deals: Path | None):
+    from sim.crm.importer import import_leads
+    from sim.crm.mapping import load_mapping
+    m = load_mapping(mapping)
+    return m, import_leads(leads, m, str(mapping), deals)
+
+
+def _out_folder(out: Path | None, kind: str, name: str) -> Path:
+    from sim.experiment.store import timestamped
+    if out is None:
+        return timestamped(Path.cwd() / "outputs", f"{kind}-{name}")
+    check_out(out)
+    return out
+
+
+def _bad_summary(imp) -> None:
+    con = console()
+    counts = imp.bad_counts()
+    con.print(f"{imp.rows_read} rows read, {len(imp.leads)} clean leads, {sum(counts.values())} bad rows")
+    if counts:
+        t = Table("reason", "rows", "example")
+        for reason, n in counts.items():
+            ex = imp.bad[imp.bad["reason"] == reason].iloc[0]
+            t.add_row(reason, str(n), escape(f"{ex['file']} row {ex['row']}: {ex['detail']}"))
+        con.print(t)
+    for note in imp.notes:
+        con.print(f"note: {escape(note)}", soft_wrap=True)
+
+
+def _write_common(folder: Path, imp) -> None:
+    imp.bad.to_csv(folder / "bad_rows.csv", index=False)
+
+
+@click.command(name="import-crm")
+@LEADS_ARG
+@MAPPING_OPT
+@DEALS_OPT
+@OUT_OPT
+def import_crm(leads, mapping, deals, out):
+    """Read a CRM export through a mapping; write the clean leads and every bad row by reason."""
+    from sim.experiment.store import atomic_folder, write_json
+    try:
+        m, imp = _load(leads, mapping, deals)
+        folder = _out_folder(out, "import", m.name)
+    except ConfigError as e:
+        fail(e)
+    with atomic_folder(folder) as tmp:
+        imp.leads.to_csv(tmp / "leads.csv", index=False)
+        _write_common(tmp, imp)
+        write_json(tmp / "import.json", {"mapping": str(mapping), "leads": str(leads), "deals": str(deals or ""),
+                                         "rows_read": imp.rows_read, "clean": len(imp.leads),
+                                         "bad": imp.bad_counts(), "notes": imp.notes,
+                                         "won": int(imp.leads["won"].sum()) if imp.leads["won"].notna().any() else None})
+    _bad_summary(imp)
+    console().print(f"wrote {escape(str(folder))}")
+
+
+def _check_scenario_out(path: Path) -> None:
+    if path.suffix != ".toml":
+        raise ConfigError(str(path), ["--out must name a new .toml file, e.g. scenarios/my-funnel.toml"])
+    if path.exists():
+        raise ConfigError(str(path), ["already exists; a scenario is never overwritten (choose a new name)"])
+    if not path.parent.is_dir():
+        raise ConfigError(str(path), [f"folder {path.parent} does not exist"])
+
+
+@click.command()
+@LEADS_ARG
+@MAPPING_OPT
+@DEALS_OPT
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the new scenario file, e.g. scenarios/olist.toml (never overwritten)")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="use leads created on or after this date")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="use leads created on or before this date")
+@click.option("-n", "--replications", type=click.IntRange(1, 200), default=10, show_default=True,
+              help="simulated replications for the check against the data")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True)
+@click.option("--report", "report", type=click.Path(file_okay=False, path_type=Path),
+              help="report folder (default: outputs/calibration-<name>-<timestamp>)")
+def calibrate(leads, mapping, deals, out, since, until, replications, seed, report):
+    """Fit a scenario to the export (arrivals, dispersion, channel mix, MQL->won by channel, time to
+    close, team) and check it by simulation: observed vs simulated, with KS distances."""
+    from sim.crm.calibrate import every_lead_mql_policy, fit_history
+    from sim.crm.simcheck import compare, simulate, solve_win_by_channel
+    from sim.crm.tomlout import dumps
+    from sim.experiment.store import atomic_folder
+    name = out.stem
+    try:
+        _check_scenario_out(out)
+        m, imp = _load(leads, mapping, deals)
+        folder = _out_folder(report, "calibration", name)
+        try:
+            cal = fit_history(imp, name, since.date() if since else None, until.date() if until else None)
+        except ValueError as e:
+            raise ConfigError(str(leads), [f"{e} (check --since/--until and the mapping's `created` column)"]) from None
+    except ConfigError as e:
+        fail(e)
+    policy = every_lead_mql_policy()
+    with console(stderr=True).status("calibrating: pilot run, then the check against the data"):
+        scenario, win_notes = solve_win_by_channel(cal, policy, seed, max(2, replications // 2))
+        sim = simulate(scenario, policy, seed + 1, replications)
+        result = compare(cal, sim)
+    text = _scenario_text(cal, result, mapping, leads, deals, dumps)
+    scenario = validate_data(Scenario, tomllib.loads(text), str(out))     # what we write is what we checked
+    with atomic_folder(folder) as tmp:
+        _calibration_report(tmp, cal, result, win_notes, sim, text, policy, imp)
+    with out.open("x", encoding="utf-8") as fh:
+        fh.write(text)
+    _print_calibration(result, cal, out, folder, scenario)
+
+
+def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
+    head = [f"# Calibrated by `funnelsim calibrate` on {dt.date.today()} from {leads.name}"
+            + (f" + {deals.name}" if deals else "") + f" (mapping {mapping}).",
+            "# Check against the data (every lead an MQL, as in the export): arrivals/day KS "
+            f"{result['arrivals_per_day']['ks_statistic']:.3f}"
+            + (f", time to close KS {result['time_to_close']['ks_statistic']:.3f}" if result["time_to_close"] else "")
+            + f", every origin with >= 100 MQLs inside its 95% interval: {result['all_sources_inside']}.",
+            "# Not calibrated (the export cannot tell): " + "; ".join(cal.cannot), ""]
+    return "\n".join("# " + line[2:] if line.startswith("# ") else line for line in head) + dumps(cal.scenario)
+
+
+def _calibration_report(tmp: Path, cal, result, win_notes, sim, text, policy, imp) -> None:
+    from sim.crm.figures import (arrivals_figure, close_figure, conversion_figure, html_page, save, table_html)
+    from sim.crm.simcheck import comparison_table
+    from sim.crm.tomlout import dumps
+    from sim.experiment.store import write_json
+    write_json(tmp / "calibration.json", {"fits": cal.fits, "win_by_channel": win_notes, "check": result,
+                                          "cannot": cal.cannot})
+    (tmp / "scenario.toml").write_text(text, encoding="utf-8")
+    (tmp / "every-lead-mql.toml").write_text(dumps(policy.model_dump(mode="json", exclude_defaults=True)),
+                                              encoding="utf-8")
+    _write_common(tmp, imp)
+    figs = []
+    figs.append(save(arrivals_figure(cal.observed.daily.to_numpy(), sim.daily,
+                                     result["arrivals_per_day"]["ks_statistic"]), tmp / "arrivals.png"))
+    if result["time_to_close"]:
+        figs.append(save(close_figure(cal.observed.close_days, sim.close_days,
+                                      result["time_to_close"]["ks_statistic"]), tmp / "time_to_close.png"))
+    rows = comparison_table(result)
+    if len(rows):
+        figs.append(save(conversion_figure(rows), tmp / "conversion_by_origin.png"))
+    ttc = cal.fits.get("time_to_close", {})
+    a = result["arrivals_per_day"]
+    summary = pd.DataFrame([
+        {"check": "arrivals per day (KS)", "value": a["ks_statistic"],
+         "observed": a["observed_variance_to_mean"], "simulated": a["simulated_variance_to_mean"],
+         "note": "observed / simulated: variance-to-mean of daily counts"},
+        *([{"check": "time to close (KS)", "value": result["time_to_close"]["ks_statistic"],
+            "observed": result["time_to_close"]["observed_median_days"],
+            "simulated": result["time_to_close"]["simulated_median_days"], "note": "medians in days"}]
+          if result["time_to_close"] else []),
+    ])
+    sections = [("Checks", table_html(summary)),
+                ("Figures", "".join(f"<p><img src='{f}' alt='{f}'></p>" for f in figs)),
+                ("Conversion by origin (>= 100 MQLs)", table_html(rows) if len(rows) else "<p>no outcome</p>"),
+                ("Time to close fit", "<pre>" + "\n".join(f"{k}: {v}" for k, v in ttc.items()) + "</pre>"),
+                ("What the export cannot calibrate", "<ul>" + "".join(f"<li>{c}</li>" for c in cal.cannot) + "</ul>")]
+    (tmp / "report.html").write_text(html_page("Calibration report", sections), encoding="utf-8")
+
+
+def _print_calibration(result, cal, out, folder, scenario) -> None:
+    con = console()
+    a, t = result["arrivals_per_day"], result["time_to_close"]
+    con.print(f"arrivals/day: observed mean {a['observed_mean']:.1f} (variance/mean {a['observed_variance_to_mean']:.1f}), "
+              f"simulated {a['simulated_mean']:.1f} ({a['simulated_variance_to_mean']:.1f}); KS {a['ks_statistic']:.3f}")
+    if t:
+        con.print(f"time to close: observed median {t['observed_median_days']:.1f} d, simulated "
+                  f"{t['simulated_median_days']:.1f} d; KS {t['ks_statistic']:.3f}")
+    tab = Table("origin", "channel", "MQLs", "observed", "95% interval", "simulated", "inside")
+    for r in result["mql_to_won_by_source"]:
+        tab.add_row(escape(str(r["source"])), r["channel"], str(r["n"]), f"{r['observed']:.1%}",
+                    f"{r['lo']:.1%}-{r['hi']:.1%}", f"{r['simulated']:.1%}", "yes" if r["inside"] else "NO")
+    con.print(tab)
+    for c in cal.cannot:
+        con.print(f"not calibrated: {escape(c)}", soft_wrap=True)
+    con.print(f"wrote {escape(str(out))} and {escape(str(folder))}")
+
+
+def _policies(names: tuple[str, ...], mapping, mapping_path: Path):
+    from sim.crm.realworld import check_policy
+    from sim.inputs import load_policy
+    pols = [load_policy(p, []) for p in names]
+    for p, src in zip(pols, names):
+        check_policy(p, mapping, src)
+    dup = sorted({p.name for p in pols if [q.name for q in pols].count(p.name) > 1})
+    if dup:
+        raise ConfigError("--policy", [f"policy names must be unique; {', '.join(dup)} appears twice"])
+    return pols
+
+
+def _print_backtest(table: pd.DataFrame, title: str) -> None:
+    t = Table("policy", "MQLs", "share", "conv. MQL", "conv. rest", "precision", "recall", "left in nurture", "AUC",
+              title=title)
+    for _, r in table.iterrows():
+        t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", f"{r['conversion_mql']:.1%}",
+                  f"{r['conversion_rest']:.1%}", f"{r['precision']:.1%}", f"{r['recall']:.1%}",
+                  str(r["conversions_left_in_nurture"]), f"{r['auc']:.3f}")
+    console().print(t)
+
+
+def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list | None = None) -> None:
+    from sim.crm.figures import gain_figure, html_page, save, table_html
+    table.to_csv(tmp / "backtest.csv", index=False)
+    gains.to_csv(tmp / "gains.csv", index=False)
+    img = save(gain_figure(gains), tmp / "gain.png")
+    deciles = gains[np.isclose(gains["share_of_leads"] * 10, np.round(gains["share_of_leads"] * 10))]
+    wide = deciles.pivot(index="share_of_leads", columns="policy", values="share_of_conversions").reset_index()
+    (tmp / "report.html").write_text(html_page(title, [("Policies on real leads", table_html(table)),
+                                                       ("Gain curve", f"<img src='{img}' alt='gain curve'>"),
+                                                       ("Share of conversions in the top x of leads",
+                                                        table_html(wide)), *(extra or [])]), encoding="utf-8")
+
+
+@click.command()
+@LEADS_ARG
+@MAPPING_OPT
+@DEALS_OPT
+@click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file (repeatable)")
+@OUT_OPT
+def backtest(leads, mapping, deals, policies, out):
+    """Score real historical leads with each policy and compare with what really happened."""
+    from sim.crm.backtest import backtest as run_backtest
+    from sim.experiment.store import atomic_folder
+    try:
+        m, imp = _load(leads, mapping, deals)
+        pols = _policies(policies, m, mapping)
+        if imp.leads["won"].isna().all():
+            raise ConfigError(str(mapping), ["the export has no outcome: map leads.outcome or give --deals"])
+        folder = _out_folder(out, "backtest", m.name)
+    except ConfigError as e:
+        fail(e)
+    table, gains = run_backtest(imp.leads, pols)
+    with atomic_folder(folder) as tmp:
+        _write_backtest(tmp, table, gains, f"Backtest on {leads.name}")
+        _write_common(tmp, imp)
+    _bad_summary(imp)
+    _print_backtest(table, f"{len(imp.leads)} real leads, {int(table['conversions'].iloc[0])} converted")
+    console().print(f"wrote {escape(str(folder))}")
+
+
+@click.command(name="fit-scoring")
+@LEADS_ARG
+@MAPPING_OPT
+@DEALS_OPT
+@click.option("--name", default="learned", show_default=True, help="name of the learned policy")
+@click.option("--train-share", type=click.FloatRange(0.1, 0.95), default=0.7, show_default=True,
+              help="share of the earliest leads used to fit; the later ones validate")
+@click.option("--levels", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="occurrences of each event type given their own points")
+@click.option("--compare", "-p", "compare_with", multiple=True, help="policies to validate alongside (repeatable)")
+@OUT_OPT
+def fit_scoring(leads, mapping, deals, name, train_share, levels, compare_with, out):
+    """Fit a points table by logistic regression on the earlier leads, validate it on the later ones,
+    and write it as a normal policy file."""
+    from sim.crm.backtest import backtest as run_backtest
+    from sim.crm.figures import table_html
+    from sim.crm.fitscoring import fit_scoring as learn
+    from sim.crm.tomlout import dumps
+    from sim.experiment.store import atomic_folder, safe_name
+    try:
+        m, imp = _load(leads, mapping, deals)
+        others = _policies(compare_with, m, mapping)
+        folder = _out_folder(out, "fit-scoring", name)
+        try:
+            learned = learn(imp.leads, m, name, train_share, levels)
+        except ValueError as e:
+            raise ConfigError(str(leads), [f"{e}"]) from None
+    except ConfigError as e:
+        fail(e)
+    pols = [learned.policy, *others]
+    train_t, _ = run_backtest(learned.train, pols)
+    valid_t, valid_g = run_backtest(learned.valid, pols)
+    text = (f"# Learned by `funnelsim fit-scoring` from {leads.name} (mapping {mapping}): logistic regression on "
+            f"the first {len(learned.train)} leads,\n# validated on the next {len(learned.valid)}. "
+            "20 points double the odds of converting; the threshold maximises F1 on the training leads.\n"
+            + dumps(learned.policy.model_dump(mode="json", exclude_defaults=True)))
+    validate_data(type(learned.policy), tomllib.loads(text), name)
+    with atomic_folder(folder) as tmp:
+        (tmp / f"{safe_name(name)}.toml").write_text(text, encoding="utf-8")
+        learned.coefficients.to_csv(tmp / "coefficients.csv", index=False)
+        pd.concat([train_t.assign(period="train"), valid_t.assign(period="validation")]).to_csv(
+            tmp / "validation.csv", index=False)
+        _write_backtest(tmp, valid_t, valid_g, f"Learned scoring validated on the later {len(learned.valid)} leads",
+                        [("Points table", table_html(learned.coefficients)),
+                         ("Training period", table_html(train_t))])
+        _write_common(tmp, imp)
+    _print_backtest(train_t, f"training: first {len(learned.train)} leads")
+    _print_backtest(valid_t, f"validation: later {len(learned.valid)} leads")
+    console().print(f"wrote {escape(str(folder))} (policy file {safe_name(name)}.toml)")
