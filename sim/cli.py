@@ -188,6 +188,10 @@ def list_cmd():
 # Commands defined in sim/commands/ (one module each) are registered here, one line per command.
 from sim.commands.experiment import compare, experiment, recommend, sweep  # noqa: E402
 main.add_command(compare); main.add_command(sweep); main.add_command(experiment); main.add_command(recommend)  # noqa: E702
+from sim.commands.crm import import_crm; main.add_command(import_crm)  # noqa: E402,E702
+from sim.commands.crm import calibrate; main.add_command(calibrate)  # noqa: E402,E702
+from sim.commands.crm import backtest; main.add_command(backtest)  # noqa: E402,E702
+from sim.commands.crm import fit_scoring; main.add_command(fit_scoring)  # noqa: E402,E702
 
 
 if __name__ == "__main__":  # pragma: no cover
