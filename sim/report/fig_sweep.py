@@ -1,0 +1,218 @@
+"""Figures across a sweep of settings (curves with interval bands and the recommended point marked,
+a heatmap for two-way sweeps) and against the hidden truth (MQL precision and buyer recall,
+where buyers were lost).
+
+Inputs are the summary table of a results folder (scenario, policy, point, <factor columns>,
+kpi, mean, lower, upper) for one scenario, and the recommendation (`recommendation.json`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sim.measure.detail import BUYER_FATES
+from sim.report.style import PALETTE, colours, empty_figure, new_figure, pretty, styled
+
+SWEEP_KPIS = (("mqls", "MQLs", 1, " (cohort)"), ("mql_to_sql_rate", "MQL -> SQL", 100, " (%)"),
+              ("bookings", "Bookings", 1, " (won deal value)"), ("sla_compliance", "SLA compliance", 100, " (%)"),
+              ("rep_utilisation", "Rep utilisation", 100, " (%)"))
+
+
+def money(v: float, _pos=None) -> str:
+    """Axis ticks for money: 250k, 1.2M."""
+    return f"{v / 1e6:.1f}M" if abs(v) >= 1e6 else f"{v / 1e3:.0f}k" if abs(v) >= 1e3 else f"{v:.0f}"
+
+
+def _band(lo, hi, scale: float):
+    """An interval band kept inside what the KPI can be: shares in [0, 100] %, counts >= 0."""
+    lo, hi = scale * np.asarray(lo, float), scale * np.asarray(hi, float)
+    return np.clip(lo, 0, 100 if scale == 100 else None), np.clip(hi, 0, 100 if scale == 100 else None)
+FATE_LABELS = {"sql": "became SQL", "lost_never_mql": "never an MQL", "lost_never_touched": "MQL, never touched",
+               "lost_rejected": "rejected by sales", "lost_touched_late": "touched after the SLA",
+               "lost_not_qualified": "touched in time, no SQL"}
+FATE_COLOURS = {"sql": "#009E73", "lost_never_mql": "#BBBBBB", "lost_never_touched": "#D55E00",
+                "lost_rejected": "#CC79A7", "lost_touched_late": "#E69F00", "lost_not_qualified": "#56B4E9"}
+
+
+def _wide(summary: pd.DataFrame, kpi: str, x: str, group: str) -> pd.DataFrame:
+    """mean, lower, upper of one KPI by (group, x), sorted by x."""
+    s = summary[summary["kpi"] == kpi]
+    return s.groupby([group, x], sort=False)[["mean", "lower", "upper"]].mean().reset_index().sort_values(x)
+
+
+def recommended_point(recommendation: dict | None, factors: list[str]) -> dict | None:
+    """The recommended setting {factor: value, 'policy': name}, or None when there is none."""
+    best = (recommendation or {}).get("best")
+    if not best or not all(f in best for f in factors):
+        return None
+    return {**{f: best[f] for f in factors}, "policy": best.get("policy")}
+
+
+def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None = None,
+                 by: str = "policy", palette: dict[str, str] | None = None) -> Figure:
+    """The key KPIs against one swept setting: mean line and 95% band per `by` group (policy, or a
+    second factor), the recommended point marked with a star."""
+    if factor not in summary:
+        return empty_figure("Sweep", f"{factor} is not a column of the summary.")
+    groups = list(dict.fromkeys(summary[by]))
+    col = palette if palette and all(g in palette for g in groups) else \
+        {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    rec = recommended_point(recommendation, [factor])
+    with styled():
+        fig, axes = new_figure(2, 3, width=14, height=8.2)
+        flat = axes.ravel()
+        for ax, (kpi, label, scale, unit) in zip(flat, SWEEP_KPIS):
+            w = _wide(summary, kpi, factor, by)
+            for g in groups:
+                d = w[w[by] == g]
+                xs = d[factor].to_numpy(float)
+                ax.plot(xs, scale * d["mean"], color=col[g], marker="o", ms=5, label=str(g), gid=f"line:{g}")
+                ax.fill_between(xs, *_band(d["lower"], d["upper"], scale), color=col[g], alpha=0.18, lw=0)
+            if rec is not None:
+                pick = w[np.isclose(w[factor].astype(float), float(rec[factor]))]
+                if by == "policy" and rec.get("policy") in set(pick[by]):
+                    pick = pick[pick[by] == rec["policy"]]
+                if len(pick):
+                    ax.plot([float(rec[factor])], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
+                            color="black", mfc="#F0E442", mew=1.5, ls="none", zorder=5, label="recommended",
+                            gid="recommended")
+            ax.set_title(label)
+            ax.set_xlabel(pretty(factor))
+            ax.set_ylabel(label + unit)
+            if kpi == "bookings":
+                ax.yaxis.set_major_formatter(FuncFormatter(money))
+        legend_ax = flat[len(SWEEP_KPIS)]
+        legend_ax.axis("off")
+        handles = [Line2D([], [], color=col[g], marker="o", label=str(g)) for g in groups]
+        if rec is not None:
+            handles.append(Line2D([], [], marker="*", ms=16, color="black", mfc="#F0E442", ls="none",
+                                  label=f"recommended: {pretty(factor)} = {rec[factor]:g}"))
+        handles.append(Line2D([], [], color="#888", lw=8, alpha=0.3, label="95% interval"))
+        legend_ax.legend(handles=handles, loc="center", frameon=False, title=pretty(by) if by != "policy" else "policy")
+        fig.suptitle(f"What happens as {pretty(factor).split(' (')[0]} changes (mean, band = 95% interval)")
+    return fig
+
+
+def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings",
+                   contour: str = "sla_compliance", policy: str | None = None,
+                   recommendation: dict | None = None) -> Figure:
+    """Two-way sweep: `value` (mean) as colour over the grid of two settings, `contour` (mean, %)
+    as labelled contour lines; the recommended point starred."""
+    s = summary if policy is None else summary[summary["policy"] == policy]
+    policy = policy or str(s["policy"].iloc[0])
+    s = s[s["policy"] == policy]
+    grid = s[s["kpi"] == value].pivot_table(index=y, columns=x, values="mean", aggfunc="mean").sort_index()
+    grid = grid.reindex(sorted(grid.columns), axis=1)
+    if grid.empty:
+        return empty_figure("Two-way sweep", f"No {value} values to draw.")
+    with styled():
+        fig, axes = new_figure(width=10, height=6.5)
+        ax = axes[0, 0]
+        xs, ys = grid.columns.to_numpy(float), grid.index.to_numpy(float)
+        mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, grid.to_numpy(float),
+                             cmap="cividis", shading="flat")
+        cb = fig.colorbar(mesh, ax=ax, format=FuncFormatter(money) if value == "bookings" else None)
+        cb.set_label(f"{pretty(value)} (mean)")
+        cgrid = s[s["kpi"] == contour].pivot_table(index=y, columns=x, values="mean").reindex(index=grid.index,
+                                                                                             columns=grid.columns)
+        mid = np.nanmean(grid.to_numpy(float))
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                v, c = grid.iat[i, j], cgrid.iat[i, j]
+                if np.isfinite(v):
+                    label = money(v) if value == "bookings" else f"{v:,.3g}"
+                    label += f"\nSLA {100 * c:.0f}%" if np.isfinite(c) else ""
+                    ax.text(j, i, label, ha="center", va="center", fontsize=10,
+                            color="white" if v < mid else "black", gid="cell")
+        drawn = bool(cgrid.notna().to_numpy().all() and len(xs) >= 3 and len(ys) >= 3)
+        if drawn:
+            cs = ax.contour(np.arange(len(xs)), np.arange(len(ys)), 100 * cgrid.to_numpy(float), colors="#D55E00",
+                            linewidths=2, levels=MaxNLocator(5, steps=[1, 2, 5, 10]).tick_values(
+                                100 * np.nanmin(cgrid.to_numpy(float)), 100 * np.nanmax(cgrid.to_numpy(float))))
+            ax.clabel(cs, fmt="%.0f%%", fontsize=10)
+        rec = recommended_point(recommendation, [x, y])
+        if rec is not None and float(rec[x]) in xs and float(rec[y]) in ys:
+            ax.plot([list(xs).index(float(rec[x]))], [list(ys).index(float(rec[y]))], marker="*", ms=24,
+                    color="black", mfc="#F0E442", ls="none", gid="recommended", label="recommended")
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12))
+        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+        ax.set_ylabel(pretty(y))
+        ax.grid(False)
+        ax.set_title(f"{pretty(value)} by {pretty(x).split(' (')[0]} and {pretty(y).split(' (')[0]} ({policy})")
+        ax.set_xlabel(pretty(x) + f"\ncells: mean {pretty(value).lower()} and {pretty(contour).split(' (')[0]}"
+                      + ("; orange lines: equal SLA compliance" if drawn else ""))
+    return fig
+
+
+def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds: dict[str, float] | None = None,
+                   policies: list[str] | None = None, palette: dict[str, str] | None = None) -> Figure:
+    """Ground truth: MQL precision and buyer recall against the swept setting (left, when there is
+    one) or per policy as a precision/recall map labelled with each policy's MQL threshold; and
+    where the cohort's buyers were lost (right, share of buyers)."""
+    policies = policies or list(dict.fromkeys(summary["policy"]))
+    col = palette or colours(policies)
+    mean = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
+    with styled():
+        fig, axes = new_figure(1, 2, width=14, height=5.6, gridspec_kw={"width_ratios": [1, 1.1]})
+        a1, a2 = axes[0]
+        if factor and factor in summary:
+            one = len(policies) == 1
+            for p in policies:
+                for kpi, ls, name, c1 in (("mql_precision", "-", "MQL precision", PALETTE[0]),
+                                          ("buyer_recall", "--", "buyer recall", PALETTE[5])):
+                    w = _wide(summary[summary["policy"] == p], kpi, factor, "policy")
+                    xs = w[factor].to_numpy(float)
+                    c = c1 if one else col[p]
+                    a1.plot(xs, 100 * w["mean"], color=c, ls=ls, marker="o", label=name if one else f"{name} ({p})",
+                            gid=f"{kpi}:{p}")
+                    a1.fill_between(xs, *_band(w["lower"], w["upper"], 100), color=c, alpha=0.15, lw=0)
+            a1.set_xlabel(pretty(factor))
+            a1.set_ylabel("%")
+            a1.set_ylim(0, 100)
+            a1.legend(frameon=False, fontsize=10)
+            a1.set_title("MQL precision and buyer recall")
+        else:
+            s = summary.set_index(["policy", "kpi"])
+            for p in policies:
+                r, pr = s.loc[(p, "buyer_recall")], s.loc[(p, "mql_precision")]
+                a1.errorbar(100 * r["mean"], 100 * pr["mean"],
+                            xerr=[[100 * max(r["mean"] - r["lower"], 0)], [100 * max(r["upper"] - r["mean"], 0)]] if np.isfinite(r["lower"]) else None,
+                            yerr=[[100 * max(pr["mean"] - pr["lower"], 0)], [100 * max(pr["upper"] - pr["mean"], 0)]] if np.isfinite(pr["lower"]) else None,
+                            marker="o", ms=10, color=col[p], capsize=3, ls="none", label=p, gid=f"pr:{p}")
+                t = (thresholds or {}).get(p)
+                a1.annotate(f"{p}" + (f" (threshold {t:g})" if t is not None else ""), (100 * r["mean"], 100 * pr["mean"]),
+                            xytext=(8, 6), textcoords="offset points", fontsize=10, color=col[p])
+            a1.set_xlim(0, 100)
+            a1.set_ylim(0, 100)
+            a1.set_xlabel("buyer recall: buyers who became MQLs (%)")
+            a1.set_ylabel("MQL precision: MQLs who were buyers (%)")
+            a1.set_title("Who the MQL definition catches")
+        if factor and factor in summary:      # one bar per swept value (first policy)
+            sub = summary[summary["policy"] == policies[0]]
+            vals = sorted(sub[factor].unique())
+            rows = [(f"{v:g}", sub[sub[factor] == v].groupby("kpi")["mean"].mean()) for v in vals]
+            a2.set_ylabel(pretty(factor) + ("" if len(policies) == 1 else f" ({policies[0]})"))
+        else:
+            rows = [(p, mean.loc[p]) for p in policies]
+        y = np.arange(len(rows))
+        left = np.zeros(len(rows))
+        buyers = np.array([m.get("buyers", np.nan) for _, m in rows], dtype=float)
+        for f in BUYER_FATES:
+            if f"buyers_{f}" not in rows[0][1].index:
+                continue
+            v = np.array([m.get(f"buyers_{f}", np.nan) for _, m in rows], dtype=float)
+            share = 100 * np.nan_to_num(np.divide(v, buyers, out=np.zeros_like(v), where=buyers > 0))
+            a2.barh(y, share, left=left, color=FATE_COLOURS[f], label=FATE_LABELS[f], height=0.6, gid=f"fate:{f}")
+            left += share
+        a2.set_yticks(y, [label for label, _ in rows])
+        a2.invert_yaxis()
+        a2.set_xlim(0, 100)
+        a2.set_xlabel("% of the cohort's real buyers")
+        a2.set_title("Where real buyers were lost")
+        a2.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=10)
+        fig.suptitle("Quality against the hidden truth (means over replications)")
+    return fig

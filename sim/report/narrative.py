@@ -1,0 +1,185 @@
+"""Words from numbers: the executive summary sentences and the health flags of a report.
+
+Every sentence is generated from the summary / differences tables, so it can never disagree with
+the figures and tables next to it. Health flags compare KPIs with published benchmarks.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from sim.present import fmt
+from sim.report.style import pct, pretty
+from sim.vocab import TIERS
+
+# Benchmarks, copied from the project's REFERENCES.md ("From the seed articles", "Funnel
+# benchmarks"; the seed MQL guides, 2026) so the package runs without it. Utilisation: the
+# queueing rule of thumb that waits grow steeply above ~85% busy (Erlang C; issue 4's example).
+MQL_TO_SQL_BROKEN = 0.05        # "5% or less = broken"
+MQL_TO_SQL_LOW = 0.20           # "<20% definition too loose or leads not worked"
+MQL_TO_SQL_HIGH = 0.40          # ">40-50% threshold may be too strict" (healthy 25-40%)
+MQL_TO_SAL_LOW = 0.50           # "MQL->SAL (acceptance) >50%, best 60-70%"
+REJECTION_HIGH = 0.20           # "Rejected MQLs <20%"
+RESPONSE_HOURS = 8.0            # "Response under 8 business hours"
+LEAD_TO_MQL = (0.15, 0.40)      # "start where 15-25% of leads qualify"; funnel benchmark 20-40%
+UTILISATION_HIGH = 0.85
+
+
+@dataclass(frozen=True)
+class Flag:
+    policy: str
+    kpi: str
+    value: float
+    level: str          # "bad", "warn" or "ok"
+    message: str
+
+
+def health_flags(summary: pd.DataFrame, policies: list[str]) -> list[Flag]:
+    """One flag per (policy, check): the KPI's mean against its benchmark."""
+    s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
+    flags: list[Flag] = []
+
+    def add(p: str, kpi: str, rules: list[tuple[Callable[[float], bool], str, str]], ok: str) -> None:
+        v = float(s.get((p, kpi), math.nan))
+        if not math.isfinite(v):
+            return
+        for hit, level, msg in rules:
+            if hit(v):
+                flags.append(Flag(p, kpi, v, level, msg))
+                return
+        flags.append(Flag(p, kpi, v, "ok", ok))
+
+    for p in policies:
+        add(p, "mql_to_sql_rate", [
+            (lambda v: v <= MQL_TO_SQL_BROKEN, "bad", "MQL -> SQL at or under 5%: the funnel is broken"),
+            (lambda v: v < MQL_TO_SQL_LOW, "warn", "MQL -> SQL under 20%: MQL definition too loose, or leads not worked"),
+            (lambda v: v > MQL_TO_SQL_HIGH, "warn", "MQL -> SQL over 40%: the threshold may be too strict (buyers left in nurture)")],
+            "MQL -> SQL within 20-40% (healthy 25-40%)")
+        add(p, "mql_to_sal_rate", [(lambda v: v < MQL_TO_SAL_LOW, "warn", "sales accepts under half of the MQLs (healthy: over 50%, best 60-70%)")],
+            "sales accepts over half of the MQLs")
+        add(p, "rejection_rate", [(lambda v: v > REJECTION_HIGH, "warn", "over 20% of reached MQLs rejected by sales")],
+            "under 20% of reached MQLs rejected")
+        add(p, "first_touch_p50_business_hours", [(lambda v: v > RESPONSE_HOURS, "warn", "median first touch slower than 8 business hours")],
+            "median first touch within 8 business hours")
+        add(p, "rep_utilisation", [(lambda v: v > UTILISATION_HIGH, "warn", "reps over 85% busy: queues and waits grow steeply")],
+            "reps at or under 85% busy")
+        lo, hi = LEAD_TO_MQL
+        add(p, "lead_to_mql_rate", [(lambda v: v < lo, "warn", "under 15% of leads become MQLs: definition may be too strict"),
+                                    (lambda v: v > hi, "warn", "over 40% of leads become MQLs: definition may be too loose")],
+            "15-40% of leads become MQLs")
+    return flags
+
+
+def _ci_pct(lo: float, hi: float) -> str:
+    return f"95% CI {lo:+.0f}% to {hi:+.0f}%" if math.isfinite(lo) and math.isfinite(hi) else "no interval: one replication"
+
+
+def _ci_pp(lo: float, hi: float) -> str:
+    return f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pp" if math.isfinite(lo) and math.isfinite(hi) else "no interval"
+
+
+def _verb(diff: float, up: str, down: str) -> str:
+    return up if diff > 0 else down if diff < 0 else "leaves unchanged"
+
+
+def policy_sentence(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str:
+    """'Policy B raises bookings by 12% (95% CI 8% to 16%) while standard-tier SLA compliance falls
+    from 94% to 71%; reps at 88% utilisation (70% under A).'"""
+    parts = []
+    if (p, "bookings") in d.index:
+        r = d.loc[(p, "bookings")]
+        base = float(s.get((baseline, "bookings"), math.nan))
+        if base and math.isfinite(base):
+            rel, lo, hi = 100 * r["diff"] / base, 100 * r["lower"] / base, 100 * r["upper"] / base
+            sure = "" if r["significant"] or not math.isfinite(lo) else ", not distinguishable from no change"
+            parts.append(f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(rel):.0f}% ({_ci_pct(lo, hi)}{sure})")
+    # the SLA tier that moved most (among tiers with episodes under both)
+    best = None
+    for t in TIERS:
+        k = f"sla_compliance_{t}"
+        a, b = float(s.get((baseline, k), math.nan)), float(s.get((p, k), math.nan))
+        if math.isfinite(a) and math.isfinite(b) and (best is None or abs(b - a) > abs(best[2] - best[1])):
+            best = (t, a, b)
+    if best is not None:
+        t, a, b = best
+        move = "rises" if b > a + 0.005 else "falls" if b < a - 0.005 else "stays"
+        tail = f"from {pct(a)} to {pct(b)}" if move != "stays" else f"at {pct(b)}"
+        parts.append(f"{t.replace('_', '-')}-tier SLA compliance {move} {tail}")
+    if (p, "mql_to_sql_rate") in d.index:
+        r = d.loc[(p, "mql_to_sql_rate")]
+        parts.append(f"MQL -> SQL {pct(s.get((p, 'mql_to_sql_rate'), math.nan))} vs {pct(s.get((baseline, 'mql_to_sql_rate'), math.nan))} "
+                     f"({_ci_pp(r['lower'], r['upper'])})")
+    util = float(s.get((p, "rep_utilisation"), math.nan))
+    tail = f"; reps at {pct(util)} utilisation ({pct(s.get((baseline, 'rep_utilisation'), math.nan))} under {baseline})" \
+        if math.isfinite(util) else ""
+    if not parts:
+        return f"{p}: no paired differences from {baseline}."
+    lead = parts[0] if len(parts) < 2 else f"{parts[0]} while {parts[1]}"
+    rest = "".join(f", {x}" for x in parts[2:])
+    return f"{p} {lead}{rest}{tail}."
+
+
+def level_sentence(p: str, s: pd.Series) -> str:
+    """One policy on its own: volumes, conversion, speed and load."""
+    g = lambda k: float(s.get((p, k), math.nan))  # noqa: E731
+    return (f"Under {p}: {fmt(g('mqls'), 'int')} MQLs from {fmt(g('leads'), 'int')} leads ({pct(g('lead_to_mql_rate'))}), "
+            f"MQL -> SQL {pct(g('mql_to_sql_rate'))}, bookings {fmt(g('bookings'), 'money')}, "
+            f"SLA met for {pct(g('sla_compliance'))} of MQL episodes, reps {pct(g('rep_utilisation'))} busy.")
+
+
+def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
+    """The sweep's recommended setting in words, or why there is none."""
+    if not rec:
+        return None
+    goal = f"{'maximises' if rec.get('direction', 'max') == 'max' else 'minimises'} {pretty(rec.get('objective', '?')).lower()}"
+    cons = rec.get("constraints") or []
+    subject = f" subject to {', '.join(cons)}" if cons else ""
+    best = rec.get("best")
+    if not best:
+        return f"No recommended setting (goal: {goal}{subject}): {rec.get('message', 'no setting meets every constraint')}."
+    where = ", ".join(f"{pretty(f).split(' (')[0]} = {best[f]:g}" if isinstance(best.get(f), (int, float)) else
+                      f"{pretty(f)} = {best.get(f)}" for f in factors if f in best)
+    who = f" under {best['policy']}" if best.get("policy") else ""
+    out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who}: it {goal}{subject} " \
+          f"({fmt(best.get('mean', math.nan), 'num') if abs(best.get('mean') or 0) < 1e4 else fmt(best['mean'], 'money')} on average"
+    ws = rec.get("win_share")
+    out += f"; best in {pct(ws)} of replications)" if ws is not None and math.isfinite(ws) else ")"
+    gap = rec.get("gap_to_runner_up")
+    if gap and rec.get("runner_up"):
+        out += "; clearly ahead of the runner-up." if gap.get("significant") else \
+            "; the runner-up is not clearly worse (its interval overlaps)."
+    else:
+        out += "."
+    return out
+
+
+def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
+                      replications: int, flags: list[Flag], recommendation: dict | None = None,
+                      factors: list[str] | None = None) -> list[str]:
+    """Plain sentences, most important first."""
+    s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
+    out: list[str] = []
+    rec = recommendation_sentence(recommendation, factors or [])
+    if rec:
+        out.append(rec)
+    if len(policies) > 1 and differences is not None and len(differences):
+        d = differences.groupby(["policy", "kpi"], sort=False)[["diff", "lower", "upper"]].mean()
+        d["significant"] = differences.groupby(["policy", "kpi"], sort=False)["significant"].all()
+        out.append(level_sentence(baseline, s))
+        out += [policy_sentence(p, baseline, s, d) for p in policies if p != baseline]
+    else:
+        out += [level_sentence(p, s) for p in policies]
+    bad = [f for f in flags if f.level != "ok"]
+    if bad:
+        worst = "; ".join(f"{f.policy}: {f.message} ({pct(f.value) if f.kpi != 'first_touch_p50_business_hours' else f'{f.value:.1f} h'})"
+                          for f in bad[:4])
+        more = f"; and {len(bad) - 4} more (see Health checks)" if len(bad) > 4 else ""
+        out.append(f"{len(bad)} health flag{'s' if len(bad) > 1 else ''}: {worst}{more}.")
+    else:
+        out.append("Every health check is within the published benchmarks.")
+    if replications < 2:
+        out.append("One replication only: the numbers are an anecdote, with no intervals. Run more replications.")
+    return out

@@ -1,0 +1,190 @@
+"""The HTML of a report: one self-contained file (images embedded as data URIs, no scripts, no
+external fonts or styles) that opens offline and prints cleanly to PDF.
+
+Everything user-supplied (names, descriptions, command lines) is escaped.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.present import kpi_rows
+from sim.report.narrative import Flag
+
+SECTIONS = (("summary", "Executive summary"), ("health", "Health checks"), ("assumptions", "Assumptions"),
+            ("figures", "Figures"), ("kpis", "Key figures with intervals"), ("reproduce", "How to reproduce"))
+
+CSS = """
+:root{--ink:#1d1d1d;--muted:#5d5d5d;--rule:#d9d9d9;--accent:#0072B2;--warn:#E69F00;--bad:#D55E00;--ok:#009E73}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);
+ max-width:1180px;margin:0 auto;padding:1.5em 2em 4em;line-height:1.45}
+h1{font-size:1.9em;margin:.2em 0 .1em}h2{font-size:1.4em;margin-top:2em;border-bottom:2px solid var(--rule);padding-bottom:.2em}
+h3{font-size:1.1em;margin:1.6em 0 .4em}
+.lede{color:var(--muted);margin-top:0}
+nav{font-size:.95em;margin:1em 0 0;padding:.5em 0;border-top:1px solid var(--rule);border-bottom:1px solid var(--rule)}
+nav a{margin-right:1.2em;color:var(--accent);text-decoration:none}
+.summary li{margin:.45em 0;font-size:1.08em}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0 1em;width:auto}
+th,td{border-bottom:1px solid var(--rule);padding:4px 10px;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #999;background:#f6f6f6}
+td small{color:var(--muted)}th.left,td.left{text-align:left}
+.sig{background:#fbeee6;font-weight:600}
+.flag-bad{color:var(--bad);font-weight:700}.flag-warn{color:#9a6300;font-weight:700}.flag-ok{color:var(--ok)}
+.swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.35em;vertical-align:-1px}
+figure{margin:1.2em 0 2em}figure img{max-width:100%;height:auto;display:block;border:1px solid #eee}
+figcaption{color:var(--muted);font-size:.92em;margin-top:.4em;max-width:70em}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+pre{background:#f6f6f6;padding:.7em 1em;white-space:pre-wrap;word-break:break-all;border-radius:4px}
+details{margin:.5em 0}summary{cursor:pointer;color:var(--accent)}
+.note{color:var(--muted);font-size:.92em}
+@media print{
+ @page{size:A4;margin:14mm 12mm}
+ body{max-width:none;padding:0;font-size:10pt}
+ nav{display:none}
+ h2{break-after:avoid;page-break-after:avoid}h3{break-after:avoid}
+ figure,table,.summary{break-inside:avoid;page-break-inside:avoid}
+ figure img{border:none;max-height:240mm;width:auto;max-width:100%}
+ a{color:inherit;text-decoration:none}
+ details>summary{display:none}details{display:block}
+}
+"""
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    key: str            # file stem under figures/
+    title: str
+    caption: str
+    png: Path
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def img_tag(png: Path, alt: str) -> str:
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+SIG = ' class="sig"'
+
+
+def kpi_table(summary: pd.DataFrame, diffs: pd.DataFrame, palette: dict[str, str]) -> str:
+    """Mean [95% CI] per policy and the paired difference of each later policy from the first."""
+    policies = list(dict.fromkeys(summary["policy"]))
+    head = "".join(f"<th>{_swatch(palette, p)}{_e(p)}</th>" for p in policies)
+    head += "".join(f"<th>{_e(p)} &minus; {_e(policies[0])}</th>" for p in policies[1:])
+    rows = []
+    for label, means, deltas in kpi_rows(summary, diffs if diffs is not None else pd.DataFrame()):
+        cells = [f"<td>{_e(m)}<br><small>[{_e(lo)}, {_e(hi)}]</small></td>" for m, lo, hi in means]
+        cells += [f"<td{SIG if sig else ''}>{_e(m)}<br><small>[{_e(lo)}, {_e(hi)}]</small></td>"
+                  for m, lo, hi, sig in deltas]
+        rows.append(f"<tr><td>{_e(label)}</td>{''.join(cells)}</tr>")
+    return f"<table><thead><tr><th>KPI</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _swatch(palette: dict[str, str], p: str) -> str:
+    c = palette.get(p)
+    return f'<span class="swatch" style="background:{c}"></span>' if c else ""
+
+
+CHECKS = {"mql_to_sql_rate": ("MQL -> SQL", "25-40% healthy; under 20% loose or not worked; 5% or less broken"),
+          "mql_to_sal_rate": ("MQL -> SAL (accepted)", "over 50%, best 60-70%"),
+          "rejection_rate": ("Rejected by sales", "under 20% of reached MQLs"),
+          "first_touch_p50_business_hours": ("Median first touch", "under 8 business hours"),
+          "rep_utilisation": ("Rep utilisation", "at or under 85%"),
+          "lead_to_mql_rate": ("Lead -> MQL", "15-40% of leads")}
+
+
+def flags_table(flags: list[Flag], palette: dict[str, str]) -> str:
+    """Checks as rows, policies as columns: the value, ok / check / problem, and why when not ok."""
+    if not flags:
+        return "<p>No KPI available to check.</p>"
+    mark = {"bad": ("flag-bad", "&#9888; problem"), "warn": ("flag-warn", "&#9888; check"), "ok": ("flag-ok", "&#10003; ok")}
+    policies = list(dict.fromkeys(f.policy for f in flags))
+    by = {(f.kpi, f.policy): f for f in flags}
+    rows = []
+    for kpi in dict.fromkeys(f.kpi for f in flags):
+        label, bench = CHECKS.get(kpi, (kpi, ""))
+        cells = []
+        for p in policies:
+            f = by.get((kpi, p))
+            if f is None:
+                cells.append("<td>-</td>")
+                continue
+            cls, word = mark[f.level]
+            v = f"{f.value:.1f} h" if f.kpi.endswith("hours") else f"{100 * f.value:.1f}%"
+            why = "" if f.level == "ok" else f"<br><small>{_e(f.message)}</small>"
+            cells.append(f'<td class="left">{_e(v)} <span class="{cls}">{word}</span>{why}</td>')
+        rows.append(f"<tr><td>{_e(label)}</td><td class=\"left note\">{_e(bench)}</td>{''.join(cells)}</tr>")
+    head = "".join(f'<th class="left">{_swatch(palette, p)}{_e(p)}</th>' for p in policies)
+    return (f'<table><thead><tr><th>check</th><th class="left">benchmark</th>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def key_value_table(rows: list[tuple[str, list]], columns: list[str], palette: dict[str, str] | None = None) -> str:
+    head = "".join(f'<th class="left">{_swatch(palette or {}, c)}{_e(c)}</th>' for c in columns)
+    body = "".join("<tr><td>" + _e(k) + "</td>" + "".join(f'<td class="left">{_e(v)}</td>' for v in vals) + "</tr>"
+                   for k, vals in rows)
+    return f"<table><thead><tr><th>setting</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def flatten(d, prefix: str = "") -> dict[str, str]:
+    """A nested dict as {dotted.path: text}, for 'every setting' tables."""
+    out: dict[str, str] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+        for i, v in enumerate(d):
+            out.update(flatten(v, f"{prefix}{i}."))
+    else:
+        out[prefix[:-1]] = json.dumps(d) if isinstance(d, (list, bool)) or d is None else str(d)
+    return out
+
+
+def reproduce_block(manifest: dict, folder: Path) -> str:
+    cmd = manifest.get("command") or []
+    line = shlex.join(str(c) for c in cmd) if cmd else "(not recorded)"
+    bits = [f"<p>Re-run exactly these results (same seed, same inputs):</p><pre>{_e(line)}</pre>",
+            f"<p>Seed <code>{_e(manifest.get('seed', 'n/a'))}</code>; {_e(manifest.get('replications', 'n/a'))} "
+            f"replications; created {_e(manifest.get('created', 'n/a'))}; code version "
+            f"<code>{_e((manifest.get('git_commit') or 'unknown')[:12])}</code>"
+            f"{' (with uncommitted changes)' if manifest.get('git_dirty') else ''}.</p>",
+            f"<p>Rebuild this report from the saved results: <code>funnelsim report {_e(shlex.quote(str(folder)))} --force</code>. "
+            "Every resolved input is in <code>manifest.json</code>; every run's KPIs in the runs table.</p>"]
+    versions = manifest.get("versions") or {}
+    if versions:
+        bits.append("<p class=\"note\">Package versions: " + ", ".join(f"{_e(k)} {_e(v)}" for k, v in versions.items() if v)
+                    + f"; Python {_e(manifest.get('python', '?'))}.</p>")
+    return "".join(bits)
+
+
+def page(title: str, lede: str, summary_items: list[str], health: str, assumptions: str,
+         figures: list[FigureEntry], kpis: str, reproduce: str, warnings: list[str]) -> str:
+    nav = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in SECTIONS)
+    warn = "".join(f'<p class="flag-warn">{_e(w)}</p>' for w in warnings)
+    figs = "".join(f'<figure id="fig-{_e(f.key)}"><h3>{_e(f.title)}</h3>{img_tag(f.png, f.title)}'
+                   f"<figcaption>{_e(f.caption)}</figcaption></figure>" for f in figures)
+    items = "".join(f"<li>{_e(s)}</li>" for s in summary_items)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title><style>{CSS}</style></head><body>
+<header><h1>{_e(title)}</h1><p class="lede">{_e(lede)}</p>{warn}<nav>{nav}</nav></header>
+<section id="summary"><h2>Executive summary</h2><ul class="summary">{items}</ul></section>
+<section id="health"><h2>Health checks</h2><p class="note">KPIs against published benchmarks (seed MQL guides,
+2026; funnel benchmark ranges; definitions vary). A flag is a prompt to look closer, not a verdict.</p>{health}</section>
+<section id="assumptions"><h2>Assumptions</h2>{assumptions}</section>
+<section id="figures"><h2>Figures</h2>{figs}</section>
+<section id="kpis"><h2>Key figures with intervals</h2>{kpis}</section>
+<section id="reproduce"><h2>How to reproduce</h2>{reproduce}</section>
+</body></html>
+"""
