@@ -120,8 +120,22 @@ def compile_policy(policy: Policy) -> Rules:
     )
 
 
+def _is_scalar(idx: Any) -> bool:
+    return isinstance(idx, (int, np.integer))
+
+
 def fit_points(r: Rules, world: World, idx: Any) -> Any:
-    """Fit points of the leads `idx` (an int, a slice or an index array); constant over time."""
+    """Fit points of the leads `idx` (an int, a slice or an index array); constant over time.
+
+    One lead (an int): the same additions in the same order on Python floats (IEEE, so the same
+    value), without numpy's per-call overhead: the re-MQL search asks for one lead at a time."""
+    if _is_scalar(idx):
+        i = int(idx)
+        f = (float(r.fit_seniority[world.seniority[i]]) + float(r.fit_size[world.company_size[i]])
+             + float(r.fit_industry[world.industry[i]]) + float(r.fit_region[world.region[i]])
+             + float(r.fit_email[world.email_kind[i]]))
+        f = f + (r.fit_existing if world.existing_customer[i] else 0.0)
+        return f if r.fit_cap is None else min(f, float(r.fit_cap))
     f = (r.fit_seniority[world.seniority[idx]] + r.fit_size[world.company_size[idx]]
          + r.fit_industry[world.industry[idx]] + r.fit_region[world.region[idx]] + r.fit_email[world.email_kind[idx]])
     f = f + np.where(world.existing_customer[idx], r.fit_existing, 0.0)
@@ -130,12 +144,20 @@ def fit_points(r: Rules, world: World, idx: Any) -> Any:
 
 def in_icp(r: Rules, world: World, idx: Any) -> Any:
     """Inside the policy's ICP (its belief, not the scenario's truth)."""
+    if _is_scalar(idx):
+        i = int(idx)
+        return bool(r.icp_seniority[world.seniority[i]] and r.icp_size[world.company_size[i]]
+                    and r.icp_industry[world.industry[i]] and r.icp_region[world.region[i]])
     return (r.icp_seniority[world.seniority[idx]] & r.icp_size[world.company_size[idx]]
             & r.icp_industry[world.industry[idx]] & r.icp_region[world.region[idx]])
 
 
 def passes_gates(r: Rules, world: World, idx: Any, icp: Any) -> Any:
     """Hard gates: a lead failing one can never be an MQL through the score."""
+    if _is_scalar(idx):
+        email = int(world.email_kind[int(idx)])
+        return ((bool(icp) or not r.icp_only) and (not r.business_email_only or email == BUSINESS)
+                and (not r.exclude_competitors or email != COMPETITOR))
     email = world.email_kind[idx]
     ok = np.logical_or(icp, not r.icp_only)
     if r.business_email_only:
@@ -147,6 +169,8 @@ def passes_gates(r: Rules, world: World, idx: Any, icp: Any) -> Any:
 
 def threshold_of(r: Rules, world: World, idx: Any) -> Any:
     """The total-score threshold of each lead's company-size segment."""
+    if _is_scalar(idx):
+        return float(r.threshold[world.company_size[int(idx)]])
     return r.threshold[world.company_size[idx]]
 
 
@@ -195,5 +219,9 @@ def rule_holds(r: Rules, fit: Any, behaviour_penalty: Any, total: Any, threshold
 
 def tier_code(r: Rules, is_demo: Any, total: Any, re_mql: bool = False) -> Any:
     """SLA tier (vocab.TIER_CODE) of an MQL triggered by an event of the given kind and score."""
+    if isinstance(is_demo, bool) and isinstance(total, float):       # one MQL (the re-MQL search)
+        if is_demo:
+            return DEMO
+        return RE_ENGAGED if re_mql else (HIGH_INTENT if total >= r.high_intent - TOL else STANDARD)
     other = RE_ENGAGED if re_mql else np.where(total >= r.high_intent - TOL, HIGH_INTENT, STANDARD)
     return np.where(is_demo, DEMO, other).astype(np.int8)

@@ -13,7 +13,9 @@ lead's whole history and arrival (an open before the recycle is still a recent o
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -43,31 +45,44 @@ class ScorePoint:
         return self.rule_holds or self.fast_lane
 
 
-def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None = None,
-               rules: Rules | None = None) -> list[ScorePoint]:
-    """Score after every event of one lead (only events after `reset_at` when given)."""
-    r = rules or compile_policy(policy)
+Step = tuple  # (j, kind, time, fit, behaviour, penalty, total, rule_holds, fast_lane): the lead's j-th event
+
+
+def _steps(world: World, r: Rules, lead: int, reset_at: float | None) -> Iterator[Step]:
+    """The score after each scored event of one lead, lazily (the re-MQL search stops at the first
+    MQL). The literal semantics of `sim.decisions.mql`, one event at a time."""
     fit = float(fit_points(r, world, lead))
     icp = bool(in_icp(r, world, lead))
     ok = bool(passes_gates(r, world, lead, icp))
     threshold = float(threshold_of(r, world, lead))
     arrival = float(world.arrival[lead])
-    first = int(world.event_offsets[lead])
-    times, kinds = (a.tolist() for a in world.events_of(lead))   # Python scalars: no numpy indexing per event
+    a, b = int(world.event_offsets[lead]), int(world.event_offsets[lead + 1])
+    times, kinds = world.event_time[a:b].tolist(), world.event_type[a:b].tolist()   # Python scalars
+
+    start = 0
+    if reset_at is not None:
+        start = bisect_right(times, reset_at)        # events at or before the reset do not score...
+    last_open = float("-inf")
+    for j in range(start):                           # ...but an earlier email open still counts
+        if kinds[j] == EMAIL_OPEN:
+            last_open = times[j]
+    factors = None
+    if r.decay_mode in ("half_life", "inactivity") and b - a > start:
+        # one array call per lead (decay_factor is array-only, see its docstring); gap 0 first
+        gaps = np.diff(np.asarray(times[start:], dtype=np.float64), prepend=times[start])
+        factors = decay_factor(r, gaps).tolist()
 
     occurrences: dict[int, int] = {}
     cumulative: dict[int, float] = {}
     window: list[tuple[float, float]] = []   # (time, contribution) of scored events, for window decay
-    behaviour, t_prev = 0.0, None
-    last_open = float("-inf")
-    decays = r.decay_mode in ("half_life", "inactivity")     # else decay_factor is 1 (behaviour * 1.0 == behaviour)
-    out: list[ScorePoint] = []
-    for j in range(len(times)):
+    behaviour = 0.0
+    behaviour_cap, non_icp_cap = r.behaviour_cap, r.non_icp_cap
+    span, penalty_points = r.penalty_span, r.penalty_points
+    fast_lane = r.fast_lane and (ok or not r.fast_lane_gates)
+    for j in range(start, len(times)):
         t, kind = times[j], kinds[j]
         if kind == EMAIL_OPEN:
             last_open = t
-        if reset_at is not None and t <= reset_at:
-            continue
         c = 0.0
         ep = r.behaviour.get(kind)
         if ep is not None:
@@ -87,24 +102,27 @@ def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None =
             for ti, ci in window:
                 if ti > t - r.window:
                     behaviour += ci
-        elif decays:
-            f = float(decay_factor(r, np.array([t - (t if t_prev is None else t_prev)]))[0])
-            behaviour = behaviour * f + c
+        elif factors is not None:
+            behaviour = behaviour * factors[j - start] + c
         else:
             behaviour = behaviour + c
-        if r.behaviour_cap is not None:
-            behaviour = min(behaviour, r.behaviour_cap)
-        t_prev = t
+        if behaviour_cap is not None:
+            behaviour = min(behaviour, behaviour_cap)
         penalty = 0.0
-        if not last_open > t - r.penalty_span and t - arrival >= r.penalty_span:
-            penalty = r.penalty_points
+        if not last_open > t - span and t - arrival >= span:
+            penalty = penalty_points
         total = fit + behaviour + penalty
-        if not icp and r.non_icp_cap is not None:
-            total = min(total, r.non_icp_cap)
+        if not icp and non_icp_cap is not None:
+            total = min(total, non_icp_cap)
         holds = ok and bool(rule_holds(r, fit, behaviour + penalty, total, threshold))
-        fast = r.fast_lane and kind == DEMO_REQUEST and (ok or not r.fast_lane_gates)
-        out.append(ScorePoint(first + j, kind, t, fit, behaviour, penalty, total, holds, fast))
-    return out
+        yield j, kind, t, fit, behaviour, penalty, total, holds, fast_lane and kind == DEMO_REQUEST
+
+
+def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None = None,
+               rules: Rules | None = None) -> list[ScorePoint]:
+    """Score after every event of one lead (only events after `reset_at` when given)."""
+    first = int(world.event_offsets[lead])
+    return [ScorePoint(first + j, *rest) for j, *rest in _steps(world, rules or compile_policy(policy), lead, reset_at)]
 
 
 def first_mql(world: World, policy: Policy, lead: int, rules: Rules | None = None
@@ -121,10 +139,11 @@ def next_mql(world: World, policy: Policy, lead: int, after: float,
              rules: Rules | None = None) -> tuple[float, int, float] | None:
     """(time, tier_code, score) of the first MQL strictly after a recycle at `after`, or None.
 
-    The tier is demo for a demo request, else re_engaged."""
+    The tier is demo for a demo request, else re_engaged. Called by the sales process for every
+    recycled lead, so it stops at the first MQL."""
     r = rules or compile_policy(policy)
     reset = after if policy.recycle.reset_behaviour else None
-    for p in score_lead(world, policy, lead, reset_at=reset, rules=r):
-        if p.time > after and p.mql:
-            return p.time, int(tier_code(r, p.kind == DEMO_REQUEST, p.total, re_mql=True)), p.total
+    for _, kind, t, _, _, _, total, holds, fast in _steps(world, r, lead, reset):
+        if (holds or fast) and t > after:
+            return t, int(tier_code(r, kind == DEMO_REQUEST, total, re_mql=True)), total
     return None
