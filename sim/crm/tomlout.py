@@ -27,7 +27,7 @@ def _value(v: Any) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             raise ValueError(f"cannot write {v} to TOML")
-        return repr(round(v, 10))
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(round(v, 10))
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     if isinstance(v, (dt.date, dt.time)):
