@@ -91,11 +91,11 @@ def _ordered(summary: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
     return summary.iloc[summary["policy"].map(order).fillna(len(order)).to_numpy().argsort(kind="stable")]
 
 
-def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, str]) -> list[html.FigureEntry]:
+def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, str],
+             summary: pd.DataFrame, diffs: pd.DataFrame) -> list[html.FigureEntry]:
     """Draw every figure that the results support, save PNG + SVG, return them in report order."""
     entries: list[html.FigureEntry] = []
     scen, point = focus(res)
-    summary, diffs = res.summary(), res.differences()
     s_at, d_at = _ordered(_at(summary, scen, point), policies), _at(diffs, scen, point)
     runs_at, ts_at = _at(res.runs, scen, point), _at(res.timeseries, scen, point)
     dumps, pols = scenario_dumps(res.manifest), policy_dumps(res.manifest)
@@ -196,26 +196,29 @@ def render(res: Results, folder: Path, force: bool = True) -> Path:
     policies = [res.baseline] + [p for p in res.policies if p != res.baseline]
     palette = colours(policies)
     tmp = folder / f".{FIGURES}.tmp-{secrets.token_hex(4)}"
+    part: Path | None = None
     try:
-        entries = _figures(res, tmp, policies, palette)
-        text = _page(res, folder, policies, palette, entries)
+        summary, diffs = res.summary(), res.differences()
+        entries = _figures(res, tmp, policies, palette, summary, diffs)
+        text = _page(res, folder, policies, palette, entries, summary, diffs)
+        part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"
+        part.write_text(text, encoding="utf-8")
         final_figs = folder / FIGURES
         if final_figs.exists():
             shutil.rmtree(final_figs)
         os.rename(tmp, final_figs)
-        part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"
-        part.write_text(text, encoding="utf-8")
         os.replace(part, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if part is not None and part.exists():
+            part.unlink()
     return target
 
 
 def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, str],
-          entries: list[html.FigureEntry]) -> str:
+          entries: list[html.FigureEntry], summary: pd.DataFrame, diffs: pd.DataFrame) -> str:
     m = res.manifest
     scen, point = focus(res)
-    summary, diffs = res.summary(), res.differences()
     s_at = _ordered(_at(summary, scen, point), policies)
     d_at = _at(diffs, scen, point)
     factors = [f for f in res.factors if f in summary]
@@ -231,8 +234,6 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
             f"({', '.join(policies)}) on {n} simulated world{'s' if n != 1 else ''} (replications). Every policy met "
             "the same worlds, so differences are paired. Intervals are 95% confidence intervals over replications.")
     warnings = []
-    if not res.complete:
-        warnings.append("This results folder is incomplete (no COMPLETE marker): the run was interrupted or failed.")
     if res.errors:
         warnings.append(f"{len(res.errors)} run(s) failed and are missing from these results (see errors.json).")
     assumptions = scenario_tables(dumps) + policy_tables(policy_dumps(m), policies, palette) + design_table(m)
