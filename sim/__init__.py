@@ -1,3 +1,19 @@
-"""funnelsim engine: simulate B2B marketing and sales funnels under alternative policies."""
+"""funnelsim engine: simulate B2B marketing and sales funnels under alternative policies.
+
+For notebooks: `sim.compare(...)`, `sim.sweep(...)` and `sim.load_results(path)` (loaded lazily, so
+`import sim` stays cheap and has no side effects)."""
 
 __version__ = "0.1.0"
+
+_API = {"compare": "sim.experiment.runner", "sweep": "sim.experiment.runner",
+        "load_results": "sim.experiment.results", "Results": "sim.experiment.results"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+__all__ = ["compare", "sweep", "load_results", "Results", "__version__"]

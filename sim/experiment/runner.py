@@ -54,7 +54,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
         else:
             writer = ResultsWriter.create(out, mf, ids)
     rows: list[dict] = []
-    series: list[pd.DataFrame] = []
+    series: dict[str, pd.DataFrame] = {}
     errors: list[dict] = []
     npol = len(plan.policies)
     if progress and done:
@@ -68,7 +68,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
         else:
             rows.extend(res.rows)
             if res.timeseries is not None:
-                series.append(res.timeseries)
+                series[res.id] = res.timeseries
         if progress:
             progress(npol)
 
@@ -84,7 +84,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
         if len(runs):
             runs = runs.sort_values("run_id", key=lambda s: s.str.split(":").str[0].map(order), kind="stable")
             runs = runs.reset_index(drop=True)
-        ts = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
+        ts = pd.concat([series[t] for t in ids if t in series], ignore_index=True) if series else pd.DataFrame()
         rec = _recommend(runs, rec_spec, factors)
         return Outcome(Results(None, mf, runs, ts, rec, errors, complete=not errors), errors)
     runs = writer._read(".runs.parquet")
