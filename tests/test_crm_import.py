@@ -113,3 +113,31 @@ def test_cli_unreadable_csv_exit_2(runner, tmp_path):
     csv.write_bytes(b"\xff\xfe\x00garbage")
     r = runner.invoke(main, ["import-crm", str(csv), "-m", str(OLIST), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "x.csv" in r.output
+
+
+def test_every_shipped_mapping_loads():
+    for path in sorted((ROOT / "mappings").glob("*.toml")):
+        assert load_mapping(path).leads.sources, path
+
+
+def test_hubspot_template_reads_a_hubspot_style_export(tmp_path):
+    """Synthetic rows in HubSpot's export format: numeric bins, stage dates, lifecycle outcome."""
+    csv = tmp_path / "contacts.csv"
+    csv.write_text(
+        "Record ID,Create Date,Became a Marketing Qualified Lead Date,Original Source,Lifecycle Stage,"
+        "Became a Customer Date,Recent Deal Amount,Contact owner,Became a Sales Qualified Lead Date,"
+        "Became an Opportunity Date,Number of Employees,Industry,Seniority,Number of Form Submissions,"
+        "Marketing emails opened,Marketing emails clicked,Number of Pageviews\n"
+        "1,2024-01-02 09:00,2024-01-02 10:00,Paid Search,customer,2024-02-10 12:00,5000,ann,2024-01-05 09:00,"
+        "2024-01-09 09:00,\"1,200\",Banking,vp,2,5,1,12\n"
+        "2,2024-01-03 09:00,2024-01-03 10:00,Referrals,lead,,,bob,,,7,Retail,,0,0,0,3\n"
+        "3,2024-01-04 09:00,2024-01-04 10:00,Referrals,lead,,,bob,2024-01-01 09:00,,,,,0,0,0,0\n")
+    m = load_mapping(ROOT / "mappings" / "template-hubspot.toml")
+    imp = import_leads(csv, m, "template-hubspot.toml")
+    assert imp.bad_counts() == {"negative_duration": 1}            # contact 3 was an SQL before its MQL
+    got = imp.leads.set_index("lead_id")
+    assert got.loc["1", "attr_company_size"] == "large" and got.loc["2", "attr_company_size"] == "micro"
+    assert got.loc["1", "attr_industry"] == "financial_services" and got.loc["2", "attr_seniority"] == "ic"
+    assert bool(got.loc["1", "won"]) and not bool(got.loc["2", "won"])
+    assert got.loc["1", "ev_contact_form"] == 2 and got.loc["1", "ev_comparison_visit"] == 12
+    assert got.loc["1", "stage_sql"] > got.loc["1", "created"] and got.loc["1", "amount"] == 5000

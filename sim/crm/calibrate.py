@@ -206,8 +206,11 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
         cannot.append("conversion: the export has no outcome (no outcome column, no deals)")
     cannot += ["losses and lost reasons: the export records wins only" if imp.leads["won"].notna().all() and
                not known.empty else "",
-               "SQL / opportunity stages and contact attempts: no stage dates in the export; accepted MQLs "
-               f"become SQL with chance {SQL_CHANCE} and every SQL an opportunity, so only MQL->won is calibrated"]
+               ("SQL / opportunity stages and contact attempts: " +
+                ("stage shares by channel are reported (calibration.json) but not simulated per channel"
+                 if any(c.startswith("stage_") for c in leads) else "no stage dates in the export") +
+                f"; accepted MQLs become SQL with chance {SQL_CHANCE} and every SQL an opportunity, so only "
+                "MQL->won is calibrated")]
     cannot = [c for c in cannot if c]
 
     scenario = {
@@ -220,6 +223,11 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
     }
     if reps is not None:
         scenario["sales"] = {"reps": reps}
+    stages = [c for c in leads if c.startswith("stage_")]
+    if stages:   # reported, not simulated stage by stage: the scenario's SQL / opportunity chances are not per channel
+        fits["stage_conversion_by_channel"] = {
+            c[len("stage_"):]: leads.groupby("channel")[c].agg(lambda d: float(d.notna().mean())).to_dict()
+            for c in stages}
     fits["conversion_by_channel"] = by_channel.reset_index().to_dict(orient="records")
     fits["conversion_by_source"] = by_source.reset_index().to_dict(orient="records")
     return Calibration(scenario, fits, Observed(daily, close, bound, by_source, by_channel), cannot)

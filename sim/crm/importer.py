@@ -144,8 +144,17 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
 
     for aname, a in L.attributes.items():
         v = raw[a.column].str.strip()
-        out[f"attr_{aname}"] = v.map(a.map).fillna(a.default)
-        unlisted = v.notna() & ~v.isin(a.map.keys())
+        if a.bins:
+            num = pd.to_numeric(v.str.replace(",", ""), errors="coerce")
+            bounds = sorted(a.bins.items(), key=lambda kv: kv[1])
+            value = pd.Series(a.default, index=v.index, dtype=object)
+            for name, bound in reversed(bounds):
+                value[num <= bound] = name
+            out[f"attr_{aname}"] = value
+            unlisted = v.notna() & (num.isna() | (num > bounds[-1][1]))
+        else:
+            out[f"attr_{aname}"] = v.map(a.map).fillna(a.default)
+            unlisted = v.notna() & ~v.isin(a.map.keys())
         if unlisted.any():
             notes.append(f"{a.column}: {int(unlisted.sum())} values not in the map scored as {a.default!r} "
                          f"(e.g. {', '.join(map(repr, v[unlisted].unique()[:3]))})")

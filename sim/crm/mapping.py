@@ -24,12 +24,21 @@ ATTRIBUTE_VALUES: dict[str, type] = {"seniority": Seniority, "company_size": Com
 
 
 class AttributeMap(Strict):
-    """One fit attribute read from a column: raw value -> vocabulary value; `default` for empty or
-    unlisted values (so a policy scoring it sees a neutral, documented value)."""
+    """One fit attribute read from a column: raw value -> vocabulary value (`map`), or for a numeric
+    column (number of employees) upper bounds per value (`bins`, e.g. { micro = 10, small = 49 }: a
+    value goes to the first bin whose bound it does not exceed); `default` for empty or unlisted
+    values (so a policy scoring it sees a neutral, documented value)."""
 
     column: str
     map: dict[str, str] = Field(default_factory=dict, description="raw value -> vocabulary value")
-    default: str = Field(description="vocabulary value for empty or unlisted raw values")
+    bins: dict[str, float] = Field(default_factory=dict, description="vocabulary value -> inclusive upper bound")
+    default: str = Field(description="vocabulary value for empty, unlisted or out-of-range raw values")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "AttributeMap":
+        if self.map and self.bins:
+            raise ValueError("give either `map` (text values) or `bins` (a numeric column), not both")
+        return self
 
 
 class EventMap(Strict):
@@ -97,7 +106,7 @@ class Mapping(Strict):
         from typing import get_args
         for name, a in self.leads.attributes.items():
             allowed = get_args(ATTRIBUTE_VALUES[name])
-            bad = sorted({v for v in [*a.map.values(), a.default] if v not in allowed})
+            bad = sorted({v for v in [*a.map.values(), *a.bins, a.default] if v not in allowed})
             if bad:
                 raise ValueError(f"leads.attributes.{name}: {', '.join(map(repr, bad))} not in the vocabulary "
                                  f"({', '.join(allowed)})")
