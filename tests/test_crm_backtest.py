@@ -111,3 +111,23 @@ def test_learned_scoring_is_a_normal_policy_that_validates_on_later_leads(tmp_pa
     assert learned.valid["order"].min() > learned.train["order"].max()
     assert {"backtest.csv", "gains.csv", "gain.png", "coefficients.csv", "validation.csv", "report.html"} <= \
         {p.name for p in out.iterdir()}
+
+
+def test_f1_threshold_is_the_best_cut():
+    from sim.crm.fitscoring import _best_f1_threshold
+    score = np.array([9.0, 8, 8, 5, 3, 1, -np.inf])
+    y = np.array([True, True, False, True, False, False, True])
+    best = max(np.unique(score[np.isfinite(score)]),
+               key=lambda t: 2 * ((score >= t) & y).sum() / ((score >= t).sum() + y.sum()))
+    assert _best_f1_threshold(score, y) == best
+
+
+def test_an_export_with_no_usable_row_is_refused(tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_text("Prospect ID,Lead Number,Lead Source,Converted\n1,1,testone,1\n")
+    m = tmp_path / "m.toml"
+    m.write_text('[leads]\nid = "Prospect ID"\norder = "Lead Number"\nsource = "Lead Source"\n'
+                 'sources = { Google = "paid_search" }\noutcome = "Converted"\n')
+    r = CliRunner().invoke(main, ["backtest", str(csv), "-m", str(m), "-p", str(POL / "origin-only.toml"),
+                                  "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "no usable row" in r.output and "unknown_source" in r.output

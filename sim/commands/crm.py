@@ -32,7 +32,12 @@ def _load(leads: Path, mapping: Path, deals: Path | None):
     from sim.crm.importer import import_leads
     from sim.crm.mapping import load_mapping
     m = load_mapping(mapping)
-    return m, import_leads(leads, m, str(mapping), deals)
+    imp = import_leads(leads, m, str(mapping), deals)
+    if imp.leads.empty:
+        reasons = ", ".join(f"{k} {v}" for k, v in imp.bad_counts().items()) or "empty file"
+        raise ConfigError(str(leads), [f"no usable row: all {imp.rows_read} rows are bad ({reasons}); "
+                                       "run import-crm to see bad_rows.csv, then fix the export or the mapping"])
+    return m, imp
 
 
 def _out_folder(out: Path | None, kind: str, name: str) -> Path:
@@ -120,7 +125,8 @@ def calibrate(leads, mapping, deals, out, since, until, replications, seed, repo
         m, imp = _load(leads, mapping, deals)
         folder = _out_folder(report, "calibration", name)
         try:
-            cal = fit_history(imp, name, since.date() if since else None, until.date() if until else None)
+            cal = fit_history(imp, name, since.date() if since else None, until.date() if until else None,
+                              wins_only=m.leads.outcome is None)
         except ValueError as e:
             raise ConfigError(str(leads), [f"{e} (check --since/--until and the mapping's `created` column)"]) from None
     except ConfigError as e:
@@ -147,7 +153,7 @@ def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
             + (f", time to close KS {result['time_to_close']['ks_statistic']:.3f}" if result["time_to_close"] else "")
             + f", every origin with >= 100 MQLs inside its 95% interval: {result['all_sources_inside']}.",
             "# Not calibrated (the export cannot tell): " + "; ".join(cal.cannot), ""]
-    return "\n".join("# " + line[2:] if line.startswith("# ") else line for line in head) + dumps(cal.scenario)
+    return "\n".join(head) + dumps(cal.scenario)
 
 
 def _calibration_report(tmp: Path, cal, result, win_notes, sim, text, policy, imp) -> None:

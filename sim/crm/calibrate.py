@@ -148,9 +148,11 @@ def every_lead_mql_policy() -> Policy:
     })
 
 
-def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: dt.date | None = None) -> Calibration:
+def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: dt.date | None = None,
+                wins_only: bool = True) -> Calibration:
     """Everything that can be fitted without the engine; `win_by_channel` is solved later by
-    `solve_win_by_channel` (it needs simulated runs)."""
+    `solve_win_by_channel` (it needs simulated runs). `wins_only`: the outcome comes from a deals
+    export that lists wins only (no losses, no lost reasons)."""
     leads = imp.leads[imp.leads["created"].notna()].copy()
     if since:
         leads = leads[leads["created"] >= pd.Timestamp(since)]
@@ -204,8 +206,7 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
         cannot.append("team size: no owner or SDR column; the scenario keeps the default number of reps")
     if known.empty:
         cannot.append("conversion: the export has no outcome (no outcome column, no deals)")
-    cannot += ["losses and lost reasons: the export records wins only" if imp.leads["won"].notna().all() and
-               not known.empty else "",
+    cannot += ["losses and lost reasons: the export records wins only" if wins_only and not known.empty else "",
                ("SQL / opportunity stages and contact attempts: " +
                 ("stage shares by channel are reported (calibration.json) but not simulated per channel"
                  if any(c.startswith("stage_") for c in leads) else "no stage dates in the export") +
