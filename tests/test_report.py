@@ -1,0 +1,206 @@
+"""The report a consultant puts in front of a client: built from a saved results folder only, one
+self-contained file with every section, sentences that say what the numbers say, health flags
+against the benchmarks, how to reproduce; `funnelsim report` rebuilds it and refuses bad folders."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from results_fixture import comparison_folder, sweep_folder
+from sim.cli import main
+from sim.report import build_report
+from sim.report.narrative import executive_summary, health_flags, policy_sentence
+from sim.report.page import SECTIONS
+
+FIGURES = ("funnel", "comparison", "speed", "decay", "load", "quality", "rejections")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = comparison_folder(tmp_path_factory.mktemp("rep") / "cmp", replications=3)
+    return folder, build_report(folder)
+
+
+def test_report_has_every_section_and_figure_embedded(built):
+    folder, path = built
+    assert path == folder / "report.html"
+    page = path.read_text(encoding="utf-8")
+    for key, title in SECTIONS:
+        assert f'<section id="{key}">' in page and title in page
+    for name in FIGURES:
+        assert (folder / "figures" / f"{name}.png").is_file() and (folder / "figures" / f"{name}.svg").is_file()
+        assert f'id="fig-{name}"' in page
+    srcs = re.findall(r'src="([^"]*)"', page)
+    assert len(srcs) == len(FIGURES) and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<script" not in page and "http://" not in page and "https://" not in page   # opens offline
+    assert "@media print" in page
+
+
+def test_report_says_what_the_numbers_say(built):
+    folder, path = built
+    page = path.read_text(encoding="utf-8")
+    summary = page[page.index('<section id="summary">'):page.index('<section id="health">')]
+    for p in ("seed-example", "volume", "fit-and-intent"):
+        assert p in summary
+    assert "bookings" in summary and "95% CI" in summary and "utilisation" in summary
+    # the assumptions come from the manifest: the policies' thresholds and the scenario's spike
+    assumptions = page[page.index('<section id="assumptions">'):page.index('<section id="figures">')]
+    assert "35.0" in assumptions and "webinar: x4.0 from 2026-02-10" in assumptions
+    # reproduce: the exact command and seed
+    manifest = json.loads((folder / "manifest.json").read_text())
+    repro = page[page.index('<section id="reproduce">'):]
+    assert " ".join(manifest["command"]) in repro and str(manifest["seed"]) in repro
+
+
+def test_summary_sentence_from_known_numbers():
+    s = pd.Series({("A", "bookings"): 1_000_000.0, ("B", "bookings"): 1_120_000.0,
+                   ("A", "sla_compliance_standard"): 0.94, ("B", "sla_compliance_standard"): 0.71,
+                   ("A", "sla_compliance_demo"): 0.90, ("B", "sla_compliance_demo"): 0.89,
+                   ("A", "rep_utilisation"): 0.70, ("B", "rep_utilisation"): 0.88,
+                   ("A", "mql_to_sql_rate"): 0.25, ("B", "mql_to_sql_rate"): 0.27})
+    d = pd.DataFrame([{"policy": "B", "kpi": "bookings", "diff": 120_000.0, "lower": 80_000.0, "upper": 160_000.0,
+                       "significant": True},
+                      {"policy": "B", "kpi": "mql_to_sql_rate", "diff": 0.02, "lower": 0.01, "upper": 0.03,
+                       "significant": True}]).set_index(["policy", "kpi"])
+    text = policy_sentence("B", "A", s, d)
+    assert text.startswith("B raises bookings by 12% (95% CI +8% to +16%)")
+    assert "standard-tier SLA compliance falls from 94% to 71%" in text
+    assert "reps at 88% utilisation (70% under A)" in text
+
+
+def test_summary_says_when_a_change_could_be_zero():
+    s = pd.Series({("A", "bookings"): 100.0, ("B", "bookings"): 97.0})
+    d = pd.DataFrame([{"policy": "B", "kpi": "bookings", "diff": -3.0, "lower": -9.0, "upper": 3.0,
+                       "significant": False}]).set_index(["policy", "kpi"])
+    assert "B lowers bookings by 3% (95% CI -9% to +3%, not distinguishable from no change)" in policy_sentence("B", "A", s, d)
+
+
+def _summary(values: dict[str, float], policy: str = "P") -> pd.DataFrame:
+    return pd.DataFrame([{"policy": policy, "kpi": k, "mean": v, "lower": v, "upper": v} for k, v in values.items()])
+
+
+@pytest.mark.parametrize("kpi, value, level, words", [
+    ("mql_to_sql_rate", 0.04, "bad", "broken"),
+    ("mql_to_sql_rate", 0.15, "warn", "too loose"),
+    ("mql_to_sql_rate", 0.30, "ok", "healthy"),
+    ("mql_to_sql_rate", 0.55, "warn", "too strict"),
+    ("rejection_rate", 0.25, "warn", "20%"),
+    ("rejection_rate", 0.10, "ok", "under 20%"),
+    ("rep_utilisation", 0.88, "warn", "85%"),
+    ("rep_utilisation", 0.60, "ok", "85%"),
+    ("first_touch_p50_business_hours", 9.0, "warn", "8 business hours"),
+    ("mql_to_sal_rate", 0.4, "warn", "under half"),
+])
+def test_health_flags_against_the_benchmarks(kpi, value, level, words):
+    (flag,) = health_flags(_summary({kpi: value}), ["P"])
+    assert (flag.level, flag.kpi) == (level, kpi) and words in flag.message
+
+
+def test_summary_lists_the_flags_and_warns_on_one_replication():
+    s = _summary({"mql_to_sql_rate": 0.1, "rep_utilisation": 0.9, "bookings": 1.0, "mqls": 10, "leads": 100})
+    flags = health_flags(s, ["P"])
+    out = executive_summary(s, pd.DataFrame(), ["P"], "P", 1, flags)
+    assert any("2 health flags" in x for x in out)
+    assert any("One replication only" in x for x in out)
+
+
+def test_names_from_files_are_escaped():
+    from sim.report.assumptions import policy_tables, scenario_tables
+    from sim.report.page import page
+    evil = "<script>alert(1)</script> & <b>x</b>"
+    html_text = policy_tables({evil: {"description": evil}}, [evil], {evil: "#000"}) + scenario_tables({"s": {"description": evil}})
+    html_text = page(evil, evil, [evil], "", html_text, [], "", "", [evil])
+    assert "<script>" not in html_text and "<b>" not in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;x&lt;/b&gt;" in html_text
+
+
+@pytest.mark.slow
+def test_sweep_report_recommends_and_tabulates_every_point(tmp_path):
+    folder = sweep_folder(tmp_path / "sw", {"policy.mql.threshold": [40, 60, 80], "scenario.sales.reps": [1, 2]},
+                          replications=2, recommend_at={"policy.mql.threshold": 60, "scenario.sales.reps": 2})
+    page = build_report(folder).read_text(encoding="utf-8")
+    for name in ("sweep", "heatmap", *FIGURES):      # one policy: no policy comparison
+        assert (f'id="fig-{name}"' in page) == (name != "comparison"), name
+    assert "Recommended setting: MQL threshold = 60, SDRs = 2 under seed-example" in page
+    assert page.count("&#9733; recommended") == 1
+    table = page[page.index("Every setting of the sweep"):]
+    assert table.count("<tr") == 1 + 6                     # header + 3 x 2 points
+    assert "Shown at MQL threshold = 60, SDRs = 2" in page   # per-point figures say which point
+
+
+# ---- the command -------------------------------------------------------------------------
+
+def run(*args):
+    return CliRunner().invoke(main, ["report", *map(str, args)])
+
+
+@pytest.mark.slow
+def test_report_command_builds_and_never_overwrites_without_force(tmp_path, built):
+    folder, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    shutil.rmtree(copy / "figures")
+    (copy / "report.html").unlink()
+    r = run(copy)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == f"report: {copy / 'report.html'}"
+    before = (copy / "report.html").stat().st_mtime_ns
+    r = run(copy)
+    assert r.exit_code == 2 and "--force" in r.stderr and r.stderr.count("error:") == 1
+    assert (copy / "report.html").stat().st_mtime_ns == before
+    assert run(copy, "--force").exit_code == 0
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []   # no temporary leftovers
+
+
+@pytest.mark.parametrize("breakage, words", [
+    ("missing", ["no such folder"]),
+    ("file", ["is a file"]),
+    ("no-manifest", ["manifest.json", "not a funnelsim results folder"]),
+    ("bad-json", ["manifest.json", "not valid JSON"]),
+    ("no-runs", ["no runs table"]),
+    ("no-column", ["runs.csv", "missing column", "policy"]),
+])
+def test_report_command_refuses_bad_folders(tmp_path, built, breakage, words):
+    folder, _ = built
+    target = tmp_path / "bad"
+    if breakage == "file":
+        target.write_text("x")
+    elif breakage != "missing":
+        shutil.copytree(folder, target)
+        shutil.rmtree(target / "figures")
+        (target / "report.html").unlink()
+        if breakage == "no-manifest":
+            (target / "manifest.json").unlink()
+        elif breakage == "bad-json":
+            (target / "manifest.json").write_text("{not json")
+        elif breakage == "no-runs":
+            (target / "runs.csv").unlink()
+        elif breakage == "no-column":
+            pd.read_csv(target / "runs.csv").drop(columns="policy").to_csv(target / "runs.csv", index=False)
+    listing = sorted(p.name for p in target.iterdir()) if target.is_dir() else None
+    r = run(target)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: ") and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+    for w in words:
+        assert w in r.stderr
+    assert (sorted(p.name for p in target.iterdir()) if target.is_dir() else None) == listing   # nothing written
+
+
+@pytest.mark.slow
+def test_basic_write_report_still_builds_the_full_report(tmp_path):
+    from sim.experiment.replicate import compare
+    from sim.inputs import load_policy, load_scenario, split_sets
+    from sim.report.basic import write_report
+    o = split_sets([], 3000, None, 28)
+    sc = load_scenario("workshop", o.scenario)
+    pols = [load_policy(p, o.policy) for p in ("seed-example", "volume")]
+    comp = compare(sc, pols, 5, 2)
+    path = write_report(tmp_path, sc, pols, comp)
+    page = path.read_text(encoding="utf-8")
+    assert all(f'<section id="{k}">' in page for k, _ in SECTIONS) and 'id="fig-comparison"' in page
