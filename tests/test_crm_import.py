@@ -141,3 +141,12 @@ def test_hubspot_template_reads_a_hubspot_style_export(tmp_path):
     assert bool(got.loc["1", "won"]) and not bool(got.loc["2", "won"])
     assert got.loc["1", "ev_contact_form"] == 2 and got.loc["1", "ev_comparison_visit"] == 12
     assert got.loc["1", "stage_sql"] > got.loc["1", "created"] and got.loc["1", "amount"] == 5000
+
+
+def test_a_line_with_too_many_fields_is_a_bad_row_not_a_crash(tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_text("lead_id,created,channel\nb1,2024-01-02,Google\nb2,2024-01-03,Google,extra,fields\n"
+                   "b3,2024-01-04,Organic\n")
+    imp = import_leads(csv, load_mapping(FIX / "bad_rows_mapping.toml"), "m.toml")
+    assert imp.bad_counts() == {"malformed_line": 1} and list(imp.leads["lead_id"]) == ["b1", "b3"]
+    assert imp.rows_read == 3 and "extra" in imp.bad["detail"].iloc[0]

@@ -20,7 +20,7 @@ import pandas as pd
 from sim.config.messages import ConfigError
 from sim.crm.mapping import Mapping
 
-BAD_REASONS = ("missing_id", "duplicate_id", "missing_date", "unparseable_date", "negative_duration",
+BAD_REASONS = ("malformed_line", "missing_id", "duplicate_id", "missing_date", "unparseable_date", "negative_duration",
                "missing_source", "unknown_source", "deal_unknown_lead", "duplicate_deal")
 MAX_CSV_BYTES = 500_000_000
 
@@ -38,15 +38,23 @@ class Imported:
         return {str(k): int(v) for k, v in self.bad["reason"].value_counts().items()} if len(self.bad) else {}
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Every column as text (empty cells as NaN), or ConfigError naming the file."""
+def read_csv(path: Path, malformed: list[list[str]] | None = None) -> pd.DataFrame:
+    """Every column as text (empty cells as NaN), or ConfigError naming the file. Lines with more
+    fields than the header are left out and appended to `malformed` (when given)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(str(p), ["file not found (give the path of the CSV export)"])
     if p.stat().st_size > MAX_CSV_BYTES:
         raise ConfigError(str(p), [f"larger than {MAX_CSV_BYTES:,} bytes; split the export"])
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        opts = dict(dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        try:
+            df = pd.read_csv(p, **opts)
+        except pd.errors.ParserError:
+            if malformed is None:
+                raise
+            # a line with too many fields: keep every other row, report that line as a bad row
+            df = pd.read_csv(p, engine="python", on_bad_lines=lambda fields: malformed.append(fields), **opts)
     except UnicodeDecodeError:
         raise ConfigError(str(p), ["not UTF-8 text; export the CSV as UTF-8"]) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
@@ -91,7 +99,8 @@ def _bad_rows(file: str, rows: np.ndarray, ids: pd.Series, reason: str, detail: 
 def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None = None) -> Imported:
     """The clean leads table and the bad rows, by reason. Raises ConfigError only for problems of the
     whole file or mapping (missing file or column), never for a bad row."""
-    raw = read_csv(csv)
+    malformed: list[list[str]] = []
+    raw = read_csv(csv, malformed)
     _require(raw, _lead_columns(m), csv, mapping_src)
     L, name = m.leads, Path(csv).name
     out = pd.DataFrame({"lead_id": raw[L.id].str.strip(), "source": raw[L.source].str.strip()})
@@ -173,6 +182,11 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
 
     bad_df = _bad_rows(name, np.flatnonzero(bad != ""), out["lead_id"][bad != ""], "", detail[bad != ""])
     bad_df["reason"] = bad[bad != ""].to_numpy()
+    if malformed:
+        bad_df = pd.concat([bad_df, pd.DataFrame({
+            "file": name, "row": pd.NA, "id": [f[0] if f else "" for f in malformed], "reason": "malformed_line",
+            "detail": [f"{len(f)} fields, the header has {raw.shape[1]}: {','.join(f)[:80]}" for f in malformed]})],
+            ignore_index=True)
     clean = out[bad == ""].reset_index(drop=True)
     if deals_csv is not None:
         if m.deals is None:
@@ -180,7 +194,7 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
                                             "(lead_id, won_date, ...) or drop --deals"])
         clean, deal_bad = _join_deals(clean, Path(deals_csv), m, mapping_src)
         bad_df = pd.concat([bad_df, deal_bad], ignore_index=True)
-    return Imported(clean, bad_df, notes, rows_read=len(raw))
+    return Imported(clean, bad_df, notes, rows_read=len(raw) + len(malformed))
 
 
 def _join_deals(leads: pd.DataFrame, csv: Path, m: Mapping, mapping_src: str) -> tuple[pd.DataFrame, pd.DataFrame]:
