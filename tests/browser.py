@@ -112,3 +112,16 @@ def inspect(page: Path, workdir: Path, screenshot: bool = True) -> PageView:
         else:
             raise RuntimeError(f"no screenshot written (exit {s.returncode}): {s.stderr[-2000:]}")
     return view
+
+
+def pdf(page: Path, workdir: Path) -> Path:
+    """Print `page` to PDF with Chromium (the print stylesheet applies); return the file."""
+    browser = find_chromium()
+    if browser is None:
+        raise FileNotFoundError("no Chromium found (apt-get install -y chromium)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "report.pdf"
+    r = _run(browser, [f"--print-to-pdf={out}", "--no-pdf-header-footer", page.as_uri()], workdir)
+    if not out.is_file():
+        raise RuntimeError(f"no PDF written (exit {r.returncode}): {r.stderr[-2000:]}")
+    return out

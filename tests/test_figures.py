@@ -181,6 +181,8 @@ def test_sweep_curves_mark_the_recommended_point(sweep):
         assert len(by_gid(ax, "line:")) == 1 and ax.get_xlabel() == "MQL threshold (points)"
         assert len(ax.collections) == 1                    # the interval band
     assert "recommended: MQL threshold (points) = 60" in texts(fig)
+    (bound,) = by_gid(fig, "constraint:sla_compliance")   # the recommendation's constraint, drawn
+    assert np.allclose(bound.get_ydata(), 50) and "constraint >= 50%" in texts(fig)
 
 
 def test_sweep_without_recommendation_has_no_star(sweep):

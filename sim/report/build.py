@@ -224,7 +224,8 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     factors = [f for f in res.factors if f in summary]
     n = int(res.runs["replication"].nunique())
     flags = health_flags(s_at, policies)
-    items = executive_summary(s_at, d_at, policies, res.baseline, n, flags, res.recommendation, factors)
+    where = _where(res, scen, point, factors).removeprefix(". Shown at ")
+    items = executive_summary(s_at, d_at, policies, res.baseline, n, flags, res.recommendation, factors, where)
     dumps = scenario_dumps(m)
     names = ", ".join(dumps) or str(scen)
     kind = m.get("kind", "run")
@@ -238,8 +239,8 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
         warnings.append(f"{len(res.errors)} run(s) failed and are missing from these results (see errors.json).")
     assumptions = scenario_tables(dumps) + policy_tables(policy_dumps(m), policies, palette) + design_table(m)
     rec_best = (res.recommendation or {}).get("best")
-    where = _where(res, scen, point, factors).lstrip(". ")
-    kpis = (f"<p class=\"note\">{html._e(where)}.</p>" if where else "") + html.kpi_table(s_at, d_at, palette) + \
+    kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
+            if where else "") + html.kpi_table(s_at, d_at, palette) + \
         "<p class=\"note\">mean [95% interval]; differences are paired on the same worlds (rates in percentage " \
         "points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best)
     return html.page(title, lede, items, html.flags_table(flags, palette), assumptions, entries, kpis,

@@ -7,6 +7,8 @@ kpi, mean, lower, upper) for one scenario, and the recommendation (`recommendati
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -51,6 +53,16 @@ def recommended_point(recommendation: dict | None, factors: list[str]) -> dict |
     return {**{f: best[f] for f in factors}, "policy": best.get("policy")}
 
 
+def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, float]]]:
+    """{kpi: [(op, bound)]} from the recommendation's constraints ("kpi >= 0.9")."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for c in (recommendation or {}).get("constraints") or []:
+        m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$", str(c))
+        if m:
+            out.setdefault(m.group(1), []).append((m.group(2), float(m.group(3))))
+    return out
+
+
 def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None = None,
                  by: str = "policy", palette: dict[str, str] | None = None) -> Figure:
     """The key KPIs against one swept setting: mean line and 95% band per `by` group (policy, or a
@@ -61,10 +73,16 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
     col = palette if palette and all(g in palette for g in groups) else \
         {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     rec = recommended_point(recommendation, [factor])
+    bounds = constraint_bounds(recommendation)
+    panels = list(SWEEP_KPIS)
+    sla = [k for k in bounds if k.startswith("sla_compliance_")]
+    if sla:      # show the SLA the recommendation was constrained on, not the all-tier average
+        tier = sla[0][len("sla_compliance_"):].replace("_", "-")
+        panels[3] = (sla[0], f"SLA compliance, {tier} tier", 100, " (%)")
     with styled():
         fig, axes = new_figure(2, 3, width=14, height=8.2)
         flat = axes.ravel()
-        for ax, (kpi, label, scale, unit) in zip(flat, SWEEP_KPIS):
+        for ax, (kpi, label, scale, unit) in zip(flat, panels):
             w = _wide(summary, kpi, factor, by)
             for g in groups:
                 d = w[w[by] == g]
@@ -79,12 +97,18 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
                     ax.plot([float(rec[factor])], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
                             color="black", mfc="#F0E442", mew=1.5, ls="none", zorder=5, label="recommended",
                             gid="recommended")
+            for op, bound in bounds.get(kpi, []):
+                ax.axhline(scale * bound, color="#D55E00", ls=":", lw=2, gid=f"constraint:{kpi}")
+                ax.annotate(f"constraint {op} {scale * bound:g}{'%' if scale == 100 else ''}", (1, scale * bound),
+                            xycoords=("axes fraction", "data"), xytext=(-4, -4), textcoords="offset points",
+                            color="#D55E00", fontsize=10, ha="right", va="top",
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
             ax.set_title(label)
             ax.set_xlabel(pretty(factor))
             ax.set_ylabel(label + unit)
             if kpi == "bookings":
                 ax.yaxis.set_major_formatter(FuncFormatter(money))
-        legend_ax = flat[len(SWEEP_KPIS)]
+        legend_ax = flat[len(panels)]
         legend_ax.axis("off")
         handles = [Line2D([], [], color=col[g], marker="o", label=str(g)) for g in groups]
         if rec is not None:

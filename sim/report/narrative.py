@@ -156,10 +156,16 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
     return out
 
 
+def _joined(at: str, sentence: str) -> str:
+    return at + sentence[0].lower() + sentence[1:] if at and sentence.startswith("Under") else at + sentence
+
+
 def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
                       replications: int, flags: list[Flag], recommendation: dict | None = None,
-                      factors: list[str] | None = None) -> list[str]:
-    """Plain sentences, most important first."""
+                      factors: list[str] | None = None, where: str = "") -> list[str]:
+    """Plain sentences, most important first. `where` ("MQL threshold = 60") says which point of
+    a sweep the policy sentences describe."""
+    at = f"At {where}, " if where else ""
     s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
     out: list[str] = []
     rec = recommendation_sentence(recommendation, factors or [])
@@ -168,10 +174,10 @@ def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies
     if len(policies) > 1 and differences is not None and len(differences):
         d = differences.groupby(["policy", "kpi"], sort=False)[["diff", "lower", "upper"]].mean()
         d["significant"] = differences.groupby(["policy", "kpi"], sort=False)["significant"].all()
-        out.append(level_sentence(baseline, s))
-        out += [policy_sentence(p, baseline, s, d) for p in policies if p != baseline]
+        out.append(_joined(at, level_sentence(baseline, s)))
+        out += [at + policy_sentence(p, baseline, s, d) for p in policies if p != baseline]
     else:
-        out += [level_sentence(p, s) for p in policies]
+        out += [_joined(at, level_sentence(p, s)) for p in policies]
     bad = [f for f in flags if f.level != "ok"]
     if bad:
         worst = "; ".join(f"{f.policy}: {f.message} ({pct(f.value) if f.kpi != 'first_touch_p50_business_hours' else f'{f.value:.1f} h'})"
