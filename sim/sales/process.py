@@ -189,28 +189,38 @@ class SalesProcess:
             Timeout(self.env, t - now if t > now else 0.0, value).callbacks.append(callback)
 
     # -- arrivals ---------------------------------------------------------------------------
-    def _feed_from(self, i: int) -> None:
-        """Open the initial MQLs from the i-th on until one lies in the future, then wait for it."""
-        env = self.env
-        times = self._feed_times
+    def _feed_from(self, i: int, due: bool = False, ahead: bool = True) -> None:
+        """Open the initial MQLs from the i-th on until one lies in the future, then wait for it.
+        `due`: the i-th is the one just waited for (now may differ from its time by an ulp).
+
+        A future MQL that comes before every other scheduled event and would wake no rep (the
+        calendar is closed, or no rep is idle) is opened at once, stamped with its own time: nothing
+        can happen in between, so the run is the same with one event fewer (most MQLs arrive
+        outside working hours). Not `ahead` at the start, before the other actors scheduled anything."""
+        env, new_episode, pre = self.env, self._new_episode, self._pre
+        leads, times, tiers, scores = self._feed
         n = len(times)
         while i < n:
             t = times[i]
-            if t > env.now:
+            if not due and t > env.now and (not ahead or t >= env.peek() or self._wakes_a_rep(t)):
                 self._feed_next = i
                 Timeout(env, t - env.now).callbacks.append(self._on_feed)
                 return
-            self._feed_one(i)
+            new_episode(leads[i], 0, t, tiers[i], scores[i], i * pre)
+            due = False
             i += 1
 
-    def _on_feed(self, _ev: simpy.Event) -> None:
-        i = self._feed_next
-        self._feed_one(i)               # the MQL waited for (now may differ from its time by an ulp)
-        self._feed_from(i + 1)
+    def _wakes_a_rep(self, t: float) -> bool:
+        """Would an MQL arriving at t wake an idle rep?"""
+        if not self._is_open(t):
+            return False
+        if self.round_robin:
+            return self.reps > 0 and self.idle[self._rr_next]
+        idle = self.idle
+        return any(idle[r] for r in self.idle_stack)
 
-    def _feed_one(self, i: int) -> None:
-        self._new_episode(self._feed_leads[i], 0, self._feed_times[i], self._feed_tiers[i], self._feed_scores[i],
-                          i * self._pre)
+    def _on_feed(self, _ev: simpy.Event) -> None:
+        self._feed_from(self._feed_next, due=True)
 
     def _new_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
         ep = Episode(lead, index, t, tier, score, row)
@@ -232,11 +242,12 @@ class SalesProcess:
         return self.queues[ep.rep] if ep.rep >= 0 else self.queues[0]
 
     def _push(self, ep: Episode, ready: float) -> None:
-        self._queue_of(ep).push(ep, ready)
-        now = self.env.now
-        self._q_change_time.append(now)
+        """Queue an episode that is ready now (`ready` is now, or an MQL opened ahead of the clock
+        by the feeder, which then wakes no rep) and wake an idle rep if the calendar is open."""
+        (self.queues[ep.rep] if ep.rep >= 0 else self.queues[0]).push(ep, ready)
+        self._q_change_time.append(ready)
         self._q_change.append(1)
-        if not self._is_open(now):
+        if not self._is_open(ready):
             return
         if ep.rep >= 0:
             self._wake(ep.rep)
@@ -342,6 +353,9 @@ class SalesProcess:
         """The callback that makes rep r free: take the next episode and start an attempt (a
         Timeout of handle / mql_time_share back to this callback), or go idle until woken."""
         env, take, is_open = self.env, self._take, self._is_open
+        # common case inline: one shared queue, no triage (else _take)
+        pop = self.queues[0].pop if not self.round_robin and self.triage_backlog is None else None
+        q_time, q_change = self._q_change_time.append, self._q_change.append
         share, draws, p_contact = self.share, self._draws, self.contact_probability
         log_lead, log_rep, log_start, log_handle, log_contact = (x.append for x in self.at)
         idle, idle_stack = self.idle, self.idle_stack
@@ -350,7 +364,16 @@ class SalesProcess:
 
         def free(_ev: simpy.Event | None = None) -> None:
             now = env.now
-            ep = take(r) if (self._open_lo <= now < self._open_hi or is_open(now)) else None
+            if self._open_lo <= now < self._open_hi or is_open(now):
+                if pop is None:
+                    ep = take(r)
+                else:
+                    ep = pop()
+                    if ep is not None:
+                        q_time(now)
+                        q_change(-1)
+            else:
+                ep = None
             if ep is None:
                 idle[r] = True
                 idle_stack.append(r)
@@ -393,11 +416,9 @@ class SalesProcess:
             Timeout(env, DAY).callbacks.append(self._on_midnight)
 
     def run(self) -> SalesLog:
-        leads, times, tiers, scores = self._first
-        self._feed_leads, self._feed_times = leads.tolist(), times.tolist()
-        self._feed_tiers, self._feed_scores = tiers.tolist(), scores.tolist()
+        self._feed = tuple(a.tolist() for a in self._first)
         # the actors start at time 0 in this order: arrivals, opener, midnight monitor, reps
-        self._feed_from(0)
+        self._feed_from(0, ahead=False)
         self._open_from(self.cal.next_open(0.0))
         self._on_midnight(None)
         for free in self._free:

@@ -60,11 +60,12 @@ class _Escalated:
 class FifoQueue:
     """First ready, first served (push order), escalated episodes first."""
 
-    __slots__ = ("_order", "_esc", "_seq", "live")
+    __slots__ = ("_order", "_esc", "_esc_heap", "_seq", "live")
 
     def __init__(self) -> None:
         self._order: OrderedDict[Episode, None] = OrderedDict()
         self._esc = _Escalated()
+        self._esc_heap = self._esc.heap
         self._seq = itertools.count()
         self.live = 0  # episodes waiting
 
@@ -89,7 +90,7 @@ class FifoQueue:
         self._order.pop(ep, None)
         ep.version += 1
         seq = next(self._seq)
-        heapq.heappush(self._esc.heap, (deadline, seq, ep.version, ep))
+        heapq.heappush(self._esc_heap, (deadline, seq, ep.version, ep))
         heapq.heappush(self._esc.age, (ep.ready, ep.pushes, seq, ep))
 
     def remove(self, ep: Episode) -> None:
@@ -101,7 +102,7 @@ class FifoQueue:
             self._order.pop(ep, None)
 
     def pop(self) -> Episode | None:
-        heap = self._esc.heap
+        heap = self._esc_heap
         while heap:
             _, _, version, ep = heapq.heappop(heap)
             if ep.version == version and ep.queued:
