@@ -95,6 +95,22 @@ def test_sequential_processes_and_dask_give_identical_results():
         [(r, p) for r in range(3) for p in ("seed-example", "volume")]
 
 
+@pytest.mark.slow
+def test_dask_joins_a_running_scheduler_by_address():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        remote = run_plan(_plan(), dask=cluster.scheduler_address).results
+    pd.testing.assert_frame_equal(run_plan(_plan()).results.runs, remote.runs, check_exact=True)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
+    out = tmp_path / "never"
+    r = invoke("compare", "workshop", "-p", "seed-example", "-n", "2", *FAST, "--dask", "tcp://127.0.0.1:9",
+               "--out", out)
+    assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.stderr
+    assert not out.exists()
+
+
 def test_one_failing_world_loses_nothing_else(tmp_path, monkeypatch):
     import sim.experiment.task as task
     real = task.run_replication

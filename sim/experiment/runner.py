@@ -47,34 +47,33 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     and the returned results are read back from the folder. Without `out`, nothing is written."""
     mf = manifest(plan, command)
     ids = [t.id for t in plan.tasks]
-    writer, done = None, set()
-    if out is not None:
-        if resume:
-            writer, done = ResultsWriter.resume(out, mf, ids)
-        else:
-            writer = ResultsWriter.create(out, mf, ids)
     rows: list[dict] = []
     series: dict[str, pd.DataFrame] = {}
     errors: list[dict] = []
     npol = len(plan.policies)
-    if progress and done:
-        progress(len(done) * npol)
+    with make_executor(workers, dask) as (ex, parallelism):    # an engine that cannot start writes nothing
+        writer, done = None, set()
+        if out is not None:
+            if resume:
+                writer, done = ResultsWriter.resume(out, mf, ids)
+            else:
+                writer = ResultsWriter.create(out, mf, ids)
+        if progress and done:
+            progress(len(done) * npol)
 
-    def on_result(res: TaskResult) -> None:
-        if res.error is not None:
-            errors.append({"task": res.id, "error": res.error})
-        elif writer is not None:
-            writer.add(res)
-        else:
-            rows.extend(res.rows)
-            if res.timeseries is not None:
-                series[res.id] = res.timeseries
-        if progress:
-            progress(npol)
+        def on_result(res: TaskResult) -> None:
+            if res.error is not None:
+                errors.append({"task": res.id, "error": res.error})
+            elif writer is not None:
+                writer.add(res)
+            else:
+                rows.extend(res.rows)
+                if res.timeseries is not None:
+                    series[res.id] = res.timeseries
+            if progress:
+                progress(npol)
 
-    todo = [t for t in plan.tasks if t.id not in done]
-    with make_executor(workers, dask) as (ex, parallelism):
-        run_tasks(ex, todo, parallelism, on_result)
+        run_tasks(ex, [t for t in plan.tasks if t.id not in done], parallelism, on_result)
     errors.sort(key=lambda e: ids.index(e["task"]))
     factors = plan.factor_paths
     rec_spec = plan.objective
