@@ -196,8 +196,16 @@ def test_two_way_heatmap_has_every_cell_and_the_star(sweep2):
     ax = fig.axes[0]
     cells = by_gid(fig, "cell")
     assert len(cells) == 9 and all("SLA" in c.get_text() for c in cells)
-    (star,) = by_gid(fig, "recommended")
-    assert (star.get_xdata()[0], star.get_ydata()[0]) == (2, 1)   # threshold 80 is column 2, 2 reps row 1
+    (star,) = by_gid(fig, "recommended")                  # in the recommended cell: threshold 80, 2 reps
+    assert (round(star.get_xdata()[0]), round(star.get_ydata()[0])) == (2, 1)
+    # the outline encloses exactly the cells meeting the recommendation's SLA constraint (>= 50%)
+    sla = s[(s["kpi"] == "sla_compliance")].pivot_table(index="scenario.sales.reps", columns="policy.mql.threshold",
+                                                          values="mean")
+    meets = sla.to_numpy() >= 0.5
+    assert "SLA at least 50%" in texts(fig)
+    edges = sum(1 for (i, j), ok in np.ndenumerate(meets) if ok for ni, nj in ((i, j - 1), (i, j + 1), (i - 1, j), (i + 1, j))
+                if not (0 <= ni < 3 and 0 <= nj < 3 and meets[ni, nj]))
+    assert len(by_gid(fig, "sla-outline")) == edges
     assert [t.get_text() for t in ax.get_xticklabels()] == ["40", "60", "80"]
     assert ax.get_ylabel() == "SDRs (headcount)"
 

@@ -122,7 +122,8 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
             f"Each KPI against {pretty(x)} for {policies[0]}, one line per value of {pretty(y)}; bands = 95% intervals.")
         add("heatmap", heatmap_figure(s_scen, x, y, policy=policies[0], recommendation=res.recommendation),
             "Two-way sweep: bookings and SLA compliance",
-            "Colour and numbers: mean bookings at each combination. Orange lines: SLA compliance (%, all tiers). "
+            "Colour and numbers: mean bookings and SLA compliance at each combination; the orange outline encloses the "
+            "settings that meet the SLA level (the sweep's constraint, else 80%). "
             "The star marks the recommended setting." + (f" Further swept settings ({', '.join(factors[2:])}) are averaged."
                                                         if len(factors) > 2 else ""))
     add("funnel", funnel_figure(s_at, policies, palette), "Funnel per policy",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter
 
 from sim.measure.detail import BUYER_FATES
 from sim.report.style import PALETTE, colours, empty_figure, new_figure, pretty, styled
@@ -32,6 +32,7 @@ def _band(lo, hi, scale: float):
     """An interval band kept inside what the KPI can be: shares in [0, 100] %, counts >= 0."""
     lo, hi = scale * np.asarray(lo, float), scale * np.asarray(hi, float)
     return np.clip(lo, 0, 100 if scale == 100 else None), np.clip(hi, 0, 100 if scale == 100 else None)
+DEFAULT_SLA_LEVEL = 0.8     # outline level on heatmaps when no constraint names one
 FATE_LABELS = {"sql": "became SQL", "lost_never_mql": "never an MQL", "lost_never_touched": "MQL, never touched",
                "lost_rejected": "rejected by sales", "lost_touched_late": "touched after the SLA",
                "lost_not_qualified": "touched in time, no SQL"}
@@ -72,7 +73,7 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
     groups = list(dict.fromkeys(summary[by]))
     col = palette if palette and all(g in palette for g in groups) else \
         {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
-    rec = recommended_point(recommendation, [factor])
+    rec = recommended_point(recommendation, [factor] + ([by] if by != "policy" else []))
     bounds = constraint_bounds(recommendation)
     panels = list(SWEEP_KPIS)
     sla = [k for k in bounds if k.startswith("sla_compliance_")]
@@ -91,8 +92,9 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
                 ax.fill_between(xs, *_band(d["lower"], d["upper"], scale), color=col[g], alpha=0.18, lw=0)
             if rec is not None:
                 pick = w[np.isclose(w[factor].astype(float), float(rec[factor]))]
-                if by == "policy" and rec.get("policy") in set(pick[by]):
-                    pick = pick[pick[by] == rec["policy"]]
+                want = rec.get("policy") if by == "policy" else rec.get(by)
+                if want is not None and (pick[by] == want).any():
+                    pick = pick[pick[by] == want]
                 if len(pick):
                     ax.plot([float(rec[factor])], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
                             color="black", mfc="#F0E442", mew=1.5, ls="none", zorder=5, label="recommended",
@@ -122,9 +124,18 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
 
 def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings",
                    contour: str = "sla_compliance", policy: str | None = None,
-                   recommendation: dict | None = None) -> Figure:
-    """Two-way sweep: `value` (mean) as colour over the grid of two settings, `contour` (mean, %)
-    as labelled contour lines; the recommended point starred."""
+                   recommendation: dict | None = None, level: float | None = None) -> Figure:
+    """Two-way sweep: `value` (mean) as colour over the grid of two settings, each cell also giving
+    `contour` (mean, %); an orange outline encloses the cells where `contour` reaches `level` (the
+    recommendation's constraint on it, else 80%): on a coarse grid an outline of cells is honest
+    where interpolated contour lines would invent values between points. The recommended point
+    is starred."""
+    bounds = constraint_bounds(recommendation)
+    sla = next((k for k in bounds if k.startswith("sla_compliance")), None)
+    if sla is not None and contour == "sla_compliance":
+        contour = sla
+    if level is None:
+        level = next((b for op, b in bounds.get(contour, []) if op.startswith(">")), DEFAULT_SLA_LEVEL)
     s = summary if policy is None else summary[summary["policy"] == policy]
     policy = policy or str(s["policy"].iloc[0])
     s = s[s["policy"] == policy]
@@ -133,7 +144,7 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
     if grid.empty:
         return empty_figure("Two-way sweep", f"No {value} values to draw.")
     with styled():
-        fig, axes = new_figure(width=10, height=6.5)
+        fig, axes = new_figure(width=11, height=6.8)
         ax = axes[0, 0]
         xs, ys = grid.columns.to_numpy(float), grid.index.to_numpy(float)
         mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, grid.to_numpy(float),
@@ -142,33 +153,39 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
         cb.set_label(f"{pretty(value)} (mean)")
         cgrid = s[s["kpi"] == contour].pivot_table(index=y, columns=x, values="mean").reindex(index=grid.index,
                                                                                              columns=grid.columns)
+        cname = "SLA" if contour.startswith("sla_compliance") else pretty(contour)
         mid = np.nanmean(grid.to_numpy(float))
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v, c = grid.iat[i, j], cgrid.iat[i, j]
                 if np.isfinite(v):
                     label = money(v) if value == "bookings" else f"{v:,.3g}"
-                    label += f"\nSLA {100 * c:.0f}%" if np.isfinite(c) else ""
-                    ax.text(j, i, label, ha="center", va="center", fontsize=10,
+                    label += f"\n{cname} {100 * c:.0f}%" if np.isfinite(c) else ""
+                    ax.text(j, i, label, ha="center", va="center", fontsize=10.5,
                             color="white" if v < mid else "black", gid="cell")
-        drawn = bool(cgrid.notna().to_numpy().all() and len(xs) >= 3 and len(ys) >= 3)
-        if drawn:
-            cs = ax.contour(np.arange(len(xs)), np.arange(len(ys)), 100 * cgrid.to_numpy(float), colors="#D55E00",
-                            linewidths=2, levels=MaxNLocator(5, steps=[1, 2, 5, 10]).tick_values(
-                                100 * np.nanmin(cgrid.to_numpy(float)), 100 * np.nanmax(cgrid.to_numpy(float))))
-            ax.clabel(cs, fmt="%.0f%%", fontsize=10)
+        meets = (cgrid.to_numpy(float) >= level)
+        for (i, j), ok in np.ndenumerate(meets):
+            if not ok:
+                continue
+            for di, dj, seg in ((0, -1, ([j - .5, j - .5], [i - .5, i + .5])), (0, 1, ([j + .5, j + .5], [i - .5, i + .5])),
+                                (-1, 0, ([j - .5, j + .5], [i - .5, i - .5])), (1, 0, ([j - .5, j + .5], [i + .5, i + .5]))):
+                ni, nj = i + di, j + dj
+                if not (0 <= ni < meets.shape[0] and 0 <= nj < meets.shape[1] and meets[ni, nj]):
+                    ax.plot(*seg, color="#D55E00", lw=3.5, solid_capstyle="projecting", gid="sla-outline")
         rec = recommended_point(recommendation, [x, y])
         if rec is not None and float(rec[x]) in xs and float(rec[y]) in ys:
-            ax.plot([list(xs).index(float(rec[x]))], [list(ys).index(float(rec[y]))], marker="*", ms=24,
-                    color="black", mfc="#F0E442", ls="none", gid="recommended", label="recommended")
-            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12))
+            # in the cell's corner, clear of its numbers
+            ax.plot([list(xs).index(float(rec[x])) - 0.34], [list(ys).index(float(rec[y])) + 0.3], marker="*", ms=22,
+                    color="black", mfc="#F0E442", ls="none", gid="recommended", label="recommended", zorder=5)
         ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         ax.set_ylabel(pretty(y))
         ax.grid(False)
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.set_ylim(-0.5, len(ys) - 0.5)
         ax.set_title(f"{pretty(value)} by {pretty(x).split(' (')[0]} and {pretty(y).split(' (')[0]} ({policy})")
-        ax.set_xlabel(pretty(x) + f"\ncells: mean {pretty(value).lower()} and {pretty(contour).split(' (')[0]}"
-                      + ("; orange lines: equal SLA compliance" if drawn else ""))
+        ax.set_xlabel(pretty(x) + f"\ncells: mean {pretty(value).lower()} and {pretty(contour).split(' (')[0]}; "
+                      f"orange outline: {cname} at least {100 * level:.0f}%" + ("; star: recommended" if rec else ""))
     return fig
 
 
