@@ -129,7 +129,6 @@ def mean_first_touch_hours(world, run) -> float:
     return float(np.mean(touch - o.first_mql[m]) / 60.0)
 
 
-@pytest.mark.slow
 @settings(max_examples=5, deadline=None, derandomize=True, database=None)
 @given(leads=st.integers(2000, 9000), reps=st.integers(1, 3), extra=st.integers(1, 2),
        discipline=st.sampled_from(["fifo", "priority", "freshest", "round_robin"]))
@@ -162,20 +161,19 @@ SLOWER = [("none", "seed"), ("seed", "lrm2007"), ("lrm2007", "hbr2011"),
           ({"kind": "exponential", "half_life": "1d"}, {"kind": "exponential", "half_life": "1h"})]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("slow, fast", SLOWER, ids=["none>seed", "seed>lrm2007", "lrm2007>hbr2011", "exp1d>exp1h"])
 def test_a_slower_decay_never_lowers_mql_to_sql(slow, fast):
-    """Same worlds (the decay is not part of the world), paired over replications; margin 0.5
+    """Same worlds (the decay is not part of the world), paired over 16 replications; margin 0.5
     percentage points. With reference_delay 0, a slower curve is a higher chance at every delay.
     (With the default reference of 1 h it is not: a steeper curve normalised at 1 h gives *higher*
     odds to leads reached sooner than that, by design.)"""
-    base = {"arrivals": {"leads_per_year": 8000}, "sales": {"reps": 2}, "horizon": {"window": "42d"}}
+    base = {"arrivals": {"leads_per_year": 12000}, "sales": {"reps": 3}, "horizon": {"window": "42d"}}
     s_slow = scenario(_merge(base, {"response": {"decay": slow, "reference_delay": "0m"}}))
     s_fast = scenario(_merge(base, {"response": {"decay": fast, "reference_delay": "0m"}}))
     cal = BusinessCalendar.from_scenario(s_slow)
     pol = Policy(name="p")
     a, b = [], []
-    for r in range(REPLICATIONS):
+    for r in range(2 * REPLICATIONS):
         world = generate_world(s_slow, 200, r)
         a.append(run_policy(world, s_slow, pol, cal).kpis["mql_to_sql_rate"])
         b.append(run_policy(world, s_fast, pol, cal).kpis["mql_to_sql_rate"])
