@@ -118,34 +118,9 @@ def check_kpis(plan: Plan) -> None:
 
 
 def report_hook(folder: Path) -> None:
-    """Build report.html from the saved results (the report module, once it provides build_report)."""
-    import sim.report as report
-    build = getattr(report, "build_report", None)
-    if build is not None:
-        build(folder)
-        return
-    _interim_report(folder)
-
-
-def _interim_report(folder: Path) -> None:
-    """The first, basic report (single scenario and point) until `sim.report.build_report` lands."""
-    from types import SimpleNamespace
-    from sim.config.policy import Policy
-    from sim.config.scenario import Scenario
-    from sim.experiment.results import load_results
-    from sim.report.basic import write_report
-    res = load_results(folder)
-    if res.factors or res.runs["scenario"].nunique() > 1:
-        return
-    cols = ["policy", "kpi", "mean", "lower", "upper", "n"]
-    summary = res.summary()[cols]
-    diffs = res.differences()
-    ts = res.timeseries
-    comp = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, runs=res.runs,
-                           daily=ts[ts["replication"] == ts["replication"].min()] if len(ts) else ts)
-    sc = Scenario.model_validate(next(iter(res.manifest["scenarios"].values())))
-    pols = [Policy.model_validate(p) for p in res.manifest["policies"].values()]
-    write_report(folder, sc, pols, comp)
+    """Build report.html (and figures/) from the saved results, before the folder is marked complete."""
+    from sim.report import build_report
+    build_report(folder)
 
 
 @click.command()
