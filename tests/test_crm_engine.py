@@ -81,3 +81,15 @@ def test_cycle_sigma_sets_the_spread_of_the_opportunity_to_close_time():
     iqr_sigma = (np.percentile(d, 75) - np.percentile(d, 25)) / (2 * stats.norm.ppf(0.75))
     assert abs(np.median(d) - np.log(20 * 1440)) < 0.1
     assert 1.1 < iqr_sigma < 1.3
+
+
+def test_outcome_delays_need_clock_time_and_dispersion_has_a_floor():
+    import pytest
+    from pydantic import ValidationError
+    from sim.config.scenario import Outcomes
+    for field in ("sql_delay", "opportunity_delay", "cycle"):
+        with pytest.raises(ValidationError, match="business time"):
+            Outcomes.model_validate({field: "5bd"})
+    with pytest.raises(ValidationError):
+        Arrivals(day_dispersion=5e-324)
+    assert Arrivals(day_dispersion=0.01).day_dispersion == 0.01

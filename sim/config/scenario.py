@@ -92,8 +92,8 @@ class Arrivals(Strict):
         description="relative arrival rate for each hour 0-23 (normalised)")
     spikes: list[Spike] = Field(default_factory=list, description="campaign spikes")
     day_dispersion: float | None = Field(
-        None, gt=0, le=1_000_000,
-        description="shape k of a gamma day-level rate multiplier with mean 1 (variance 1/k), shared by all "
+        None, ge=0.01, le=1_000_000,
+        description="shape k (>= 0.01) of a gamma day-level rate multiplier with mean 1 (variance 1/k), shared by all "
                     "channels: a day with mean m leads then has variance m + m^2/k (over-dispersed, as real "
                     "CRM exports are); none = plain Poisson")
 
@@ -340,6 +340,8 @@ class Outcomes(Strict):
     deal_size: dict[CompanySize, float] = {"micro": 4_000, "small": 9_000, "mid": 22_000, "large": 48_000,
                                            "enterprise": 110_000}
     deal_size_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of deal size around the band median")
+
+    _clock = field_validator("sql_delay", "opportunity_delay", "cycle")(allow_zero_clock)
 
     @field_validator("win_by_channel")
     @classmethod
