@@ -30,15 +30,13 @@ def cmp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    return load_results(sweep_folder(tmp_path_factory.mktemp("sw") / "r", {"policy.mql.threshold": [40, 60, 80]},
-                                     recommend_at={"policy.mql.threshold": 60}))
+    return load_results(sweep_folder(tmp_path_factory.mktemp("sw") / "r", {"mql.threshold": [40, 60, 80]}))
 
 
 @pytest.fixture(scope="module")
 def sweep2(tmp_path_factory):
     return load_results(sweep_folder(tmp_path_factory.mktemp("sw2") / "r",
-                                     {"policy.mql.threshold": [40, 60, 80], "scenario.sales.reps": [1, 2, 3]},
-                                     replications=2, recommend_at={"policy.mql.threshold": 80, "scenario.sales.reps": 2}))
+                                     {"mql.threshold": [40, 60, 80], "sales.reps": [1, 2, 3]}))
 
 
 def texts(fig: Figure) -> str:
@@ -168,50 +166,52 @@ def test_rejection_reasons_add_up_to_the_rejection_rate(cmp):
 # ---- sweeps --------------------------------------------------------------------------------
 
 def test_sweep_curves_mark_the_recommended_point(sweep):
-    fig = sweep_figure(sweep.summary(), "policy.mql.threshold", sweep.recommendation)
+    best = sweep.recommendation["best"]["mql.threshold"]
+    fig = sweep_figure(sweep.summary(), "mql.threshold", sweep.recommendation)
     stars = by_gid(fig, "recommended")
     assert len(stars) == 5                                # one per KPI panel
     s = sweep.summary()
-    at60 = s[np.isclose(s["policy.mql.threshold"], 60)].set_index("kpi")["mean"]
+    at = s[np.isclose(s["mql.threshold"], best)].set_index("kpi")["mean"]
     for star, kpi, scale in zip(stars, ["mqls", "mql_to_sql_rate", "bookings", "sla_compliance", "rep_utilisation"],
                                 [1, 100, 1, 100, 100]):
-        assert star.get_xdata()[0] == 60
-        assert star.get_ydata()[0] == pytest.approx(scale * at60[kpi])
+        assert star.get_xdata()[0] == best
+        assert star.get_ydata()[0] == pytest.approx(scale * at[kpi])
     for ax in fig.axes[:5]:
         assert len(by_gid(ax, "line:")) == 1 and ax.get_xlabel() == "MQL threshold (points)"
         assert len(ax.collections) == 1                    # the interval band
-    assert "recommended: MQL threshold (points) = 60" in texts(fig)
+    assert f"recommended: MQL threshold (points) = {best:g}" in texts(fig)
     (bound,) = by_gid(fig, "constraint:sla_compliance")   # the recommendation's constraint, drawn
-    assert np.allclose(bound.get_ydata(), 50) and "constraint >= 50%" in texts(fig)
+    assert np.allclose(bound.get_ydata(), 10) and "constraint >= 10%" in texts(fig)
 
 
 def test_sweep_without_recommendation_has_no_star(sweep):
-    fig = sweep_figure(sweep.summary(), "policy.mql.threshold", None)
+    fig = sweep_figure(sweep.summary(), "mql.threshold", None)
     assert not by_gid(fig, "recommended")
 
 
 def test_two_way_heatmap_has_every_cell_and_the_star(sweep2):
     s = sweep2.summary()
-    fig = heatmap_figure(s, "policy.mql.threshold", "scenario.sales.reps", recommendation=sweep2.recommendation)
+    best = sweep2.recommendation["best"]
+    fig = heatmap_figure(s, "mql.threshold", "sales.reps", recommendation=sweep2.recommendation)
     ax = fig.axes[0]
     cells = by_gid(fig, "cell")
     assert len(cells) == 9 and all("SLA" in c.get_text() for c in cells)
-    (star,) = by_gid(fig, "recommended")                  # in the recommended cell: threshold 80, 2 reps
-    assert (round(star.get_xdata()[0]), round(star.get_ydata()[0])) == (2, 1)
-    # the outline encloses exactly the cells meeting the recommendation's SLA constraint (>= 50%)
-    sla = s[(s["kpi"] == "sla_compliance")].pivot_table(index="scenario.sales.reps", columns="policy.mql.threshold",
-                                                          values="mean")
-    meets = sla.to_numpy() >= 0.5
-    assert "SLA at least 50%" in texts(fig)
+    (star,) = by_gid(fig, "recommended")                  # in the recommended cell
+    assert (round(star.get_xdata()[0]), round(star.get_ydata()[0])) == \
+        ([40, 60, 80].index(best["mql.threshold"]), [1, 2, 3].index(best["sales.reps"]))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["40", "60", "80"]
+    assert ax.get_ylabel() == "SDRs (headcount)"
+    # the outline encloses exactly the cells meeting the recommendation's SLA constraint (>= 10%)
+    sla = s[(s["kpi"] == "sla_compliance")].pivot_table(index="sales.reps", columns="mql.threshold", values="mean")
+    meets = sla.to_numpy() >= 0.1
+    assert "SLA at least 10%" in texts(fig)
     edges = sum(1 for (i, j), ok in np.ndenumerate(meets) if ok for ni, nj in ((i, j - 1), (i, j + 1), (i - 1, j), (i + 1, j))
                 if not (0 <= ni < 3 and 0 <= nj < 3 and meets[ni, nj]))
     assert len(by_gid(fig, "sla-outline")) == edges
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["40", "60", "80"]
-    assert ax.get_ylabel() == "SDRs (headcount)"
 
 
 def test_quality_against_threshold_draws_precision_and_recall(sweep):
-    fig = quality_figure(sweep.summary(), "policy.mql.threshold", None, ["seed-example"])
+    fig = quality_figure(sweep.summary(), "mql.threshold", None, ["seed-example"])
     gids = {a.get_gid() for a in by_gid(fig, "mql_precision:") + by_gid(fig, "buyer_recall:")}
     assert gids == {"mql_precision:seed-example", "buyer_recall:seed-example"}
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["40", "60", "80"]

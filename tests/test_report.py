@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from results_fixture import comparison_folder, sweep_folder
+from results_fixture import sweep_folder
 from sim.cli import main
 from sim.report import build_report
 from sim.report.narrative import executive_summary, health_flags, policy_sentence
@@ -23,8 +23,13 @@ FIGURES = ("funnel", "comparison", "speed", "decay", "load", "quality", "rejecti
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    folder = comparison_folder(tmp_path_factory.mktemp("rep") / "cmp", replications=3)
-    return folder, build_report(folder)
+    """`funnelsim compare ... --out` as a user types it: the report is built with the results."""
+    folder = tmp_path_factory.mktemp("rep") / "cmp"
+    r = CliRunner().invoke(main, ["compare", "workshop", "-p", "seed-example", "-p", "volume", "-p", "fit-and-intent",
+                                  "-n", "3", "--leads", "3000", "--days", "28", "--seed", "7", "--out", str(folder)])
+    assert r.exit_code == 0, r.output
+    assert f"report: {folder / 'report.html'}" in r.stdout
+    return folder, folder / "report.html"
 
 
 def test_report_has_every_section_and_figure_embedded(built):
@@ -122,16 +127,18 @@ def test_names_from_files_are_escaped():
 
 @pytest.mark.slow
 def test_sweep_report_recommends_and_tabulates_every_point(tmp_path):
-    folder = sweep_folder(tmp_path / "sw", {"policy.mql.threshold": [40, 60, 80], "scenario.sales.reps": [1, 2]},
-                          replications=2, recommend_at={"policy.mql.threshold": 60, "scenario.sales.reps": 2})
+    folder = sweep_folder(tmp_path / "sw", {"mql.threshold": [40, 60, 80], "sales.reps": [1, 2]})
     page = build_report(folder).read_text(encoding="utf-8")
     for name in ("sweep", "heatmap", *FIGURES):      # one policy: no policy comparison
         assert (f'id="fig-{name}"' in page) == (name != "comparison"), name
-    assert "Recommended setting: MQL threshold = 60, SDRs = 2 under seed-example" in page
+    best = json.loads((folder / "recommendation.json").read_text())["best"]
+    at = f"MQL threshold = {best['mql.threshold']:g}, SDRs = {best['sales.reps']:g}"
+    assert f"Recommended setting: {at} under seed-example" in page
     assert page.count("&#9733; recommended") == 1
     table = page[page.index("Every setting of the sweep"):]
     assert table.count("<tr") == 1 + 6                     # header + 3 x 2 points
-    assert "Shown at MQL threshold = 60, SDRs = 2" in page   # per-point figures say which point
+    assert f"Shown at {at}" in page                        # per-point figures say which point
+    assert "made from Python" in page                      # no command line to show: says so
 
 
 # ---- the command -------------------------------------------------------------------------
@@ -150,12 +157,12 @@ def test_report_command_builds_and_never_overwrites_without_force(tmp_path, buil
     r = run(copy)
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == f"report: {copy / 'report.html'}"
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []   # no temporary leftovers
+    assert len(list((copy / "figures").glob("*.svg"))) == len(FIGURES)
     before = (copy / "report.html").stat().st_mtime_ns
     r = run(copy)
     assert r.exit_code == 2 and "--force" in r.stderr and r.stderr.count("error:") == 1
     assert (copy / "report.html").stat().st_mtime_ns == before
-    assert run(copy, "--force").exit_code == 0
-    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []   # no temporary leftovers
 
 
 @pytest.mark.parametrize("breakage, words", [
@@ -164,7 +171,7 @@ def test_report_command_builds_and_never_overwrites_without_force(tmp_path, buil
     ("no-manifest", ["manifest.json", "not a funnelsim results folder"]),
     ("bad-json", ["manifest.json", "not valid JSON"]),
     ("no-runs", ["no runs table"]),
-    ("no-column", ["runs.csv", "missing column", "policy"]),
+    ("no-column", ["runs.parquet", "missing column", "policy"]),
 ])
 def test_report_command_refuses_bad_folders(tmp_path, built, breakage, words):
     folder, _ = built
@@ -180,9 +187,11 @@ def test_report_command_refuses_bad_folders(tmp_path, built, breakage, words):
         elif breakage == "bad-json":
             (target / "manifest.json").write_text("{not json")
         elif breakage == "no-runs":
-            (target / "runs.csv").unlink()
+            for f in target.glob("runs.*"):
+                f.unlink()
         elif breakage == "no-column":
-            pd.read_csv(target / "runs.csv").drop(columns="policy").to_csv(target / "runs.csv", index=False)
+            (target / "runs.csv").unlink(missing_ok=True)
+            pd.read_parquet(target / "runs.parquet").drop(columns="policy").to_parquet(target / "runs.parquet")
     listing = sorted(p.name for p in target.iterdir()) if target.is_dir() else None
     r = run(target)
     assert r.exit_code == 2, r.output

@@ -153,8 +153,13 @@ def flatten(d, prefix: str = "") -> dict[str, str]:
 
 def reproduce_block(manifest: dict, folder: Path) -> str:
     cmd = manifest.get("command") or []
-    line = shlex.join(str(c) for c in cmd) if cmd else "(not recorded)"
-    bits = [f"<p>Re-run exactly these results (same seed, same inputs):</p><pre>{_e(line)}</pre>",
+    if cmd:
+        first = f"<p>Re-run exactly these results (same seed, same inputs):</p><pre>{_e(shlex.join(map(str, cmd)))}</pre>"
+    else:
+        first = ("<p>These results were made from Python (no command line recorded): re-run the same call with "
+                 f"seed <code>{_e(manifest.get('seed', 'n/a'))}</code>, or pass the resolved scenario and policies "
+                 "saved in <code>manifest.json</code>.</p>")
+    bits = [first,
             f"<p>Seed <code>{_e(manifest.get('seed', 'n/a'))}</code>; {_e(manifest.get('replications', 'n/a'))} "
             f"replications; created {_e(manifest.get('created', 'n/a'))}; code version "
             f"<code>{_e((manifest.get('git_commit') or 'unknown')[:12])}</code>"
