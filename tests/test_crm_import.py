@@ -2,7 +2,6 @@
 file or mapping (exit 2, nothing written)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest

@@ -18,7 +18,6 @@ import pandas as pd
 from scipy import optimize, stats
 
 from sim.config.policy import Policy
-from sim.config.scenario import Scenario
 from sim.crm.importer import Imported
 from sim.vocab import CHANNELS, WEEKDAYS
 
