@@ -133,6 +133,7 @@ class SalesProcess:
         self.idle = [False] * self.reps
         self.idle_stack: list[int] = []  # reps that went idle, most recent last (may hold stale entries)
         self._open_lo, self._open_hi = 0.0, 0.0   # the last working period found open: [lo, hi)
+        self._shut_lo, self._shut_hi = 0.0, 0.0   # the last closed stretch found: [t, next opening)
         self.recycles: dict[int, int] = {}
         self.episodes: list[Episode] = []
         # initial MQLs in time order
@@ -173,10 +174,14 @@ class SalesProcess:
         return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
 
     def _is_open(self, t: float) -> bool:
-        """calendar.is_open(t), remembering the last open period (most checks fall inside it)."""
+        """calendar.is_open(t), remembering the last open period and the last closed stretch
+        (most checks fall inside one of them)."""
         if self._open_lo <= t < self._open_hi:
             return True
+        if self._shut_lo <= t < self._shut_hi:
+            return False
         if not self.cal.is_open(t):
+            self._shut_lo, self._shut_hi = t, self.cal.next_open(t)   # no opening in between
             return False
         base = int(t // DAY) * DAY          # the expressions is_open compares with (float-exact)
         self._open_lo, self._open_hi = base + self.cal.open_minute, base + self.cal.close_minute
@@ -260,10 +265,15 @@ class SalesProcess:
                 return
 
     def _wake(self, r: int) -> None:
-        """An idle rep becomes free now (after the events already due now, like a triggered event)."""
+        """An idle rep becomes free now, after the events already due now (as a triggered event
+        would be): at once if no other event is due now, else through a zero-delay timeout."""
         if self.idle[r]:
             self.idle[r] = False
-            Timeout(self.env, 0.0).callbacks.append(self._free[r])
+            env = self.env
+            if env.peek() > env.now:
+                self._free[r]()
+            else:
+                Timeout(env, 0.0).callbacks.append(self._free[r])
 
     def _take(self, r: int) -> Episode | None:
         q = self.queues[r] if self.round_robin else self.queues[0]
