@@ -191,8 +191,6 @@ def test_hand_made_hostile_bytes(tmp_path, kind, content, words):
     assert tree(tmp_path) == ["x.toml"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: pydantic lax mode accepts wrong-typed scalars: quoted numbers "
-                                       "(threshold = \"60\") and yes/on/1 as booleans, silently")
 @pytest.mark.parametrize("content", ['[mql]\nthreshold = "60"\n', '[mql.gates]\nbusiness_email_only = "yes"\n',
                                      "[mql.gates]\nicp_only = 1\n", '[cadence]\nmax_attempts = "3"\n'])
 def test_wrong_typed_scalars_are_refused(tmp_path, content):
@@ -289,9 +287,6 @@ def test_a_subnormal_day_dispersion_runs_or_is_refused():
         (result.exit_code, result.output)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rep_utilisation does not clip blocked spans to the window (spans "
-                                       "running past its end count in full, spans from before it not at all): "
-                                       "1.82 with mql_time_share = 0.001")
 def test_utilisation_stays_in_the_unit_interval_with_a_tiny_mql_time_share():
     from sim.config.policy import Policy as P
     from sim.config.scenario import Scenario as S

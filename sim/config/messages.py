@@ -275,7 +275,7 @@ def _error(source: str, problems: list[tuple[str, str]], overrides: list[str], m
 
 def _bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> Iterable[tuple[list, str]]:
     """Values pydantic would quietly misread: true/false where a number is expected (read as 1/0),
-    a number where a date or a time of day is expected (read as a Unix timestamp or seconds, with
+    a quoted number where a number is expected, anything but true/false for a switch, a number where a date or a time of day is expected (read as a Unix timestamp or seconds, with
     a time zone), and times with a time zone (the calendar's times are local)."""
     parts = parts or []
     if isinstance(data, dict):
@@ -293,8 +293,15 @@ def _bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> 
     if Any in members:
         return
     number = isinstance(data, (int, float)) and not isinstance(data, bool)
+    numeric_only = bool(members) and all(m in (int, float) for m in members)
     if isinstance(data, bool) and bool not in members and any(m in (int, float) for m in members):
         yield parts, f"expected a number (got {short_repr(data)})"
+    elif isinstance(data, str) and numeric_only:
+        # pydantic's lax mode would read "60" as 60: a quoted number is a typo worth pointing at
+        yield parts, f"expected a number, without quotes (got {short_repr(data)})"
+    elif members == [bool] and not isinstance(data, bool):
+        # ... and "yes", "on" or 1 as true
+        yield parts, f"expected true or false (got {short_repr(data)})"
     elif dt.time in members and dt.time not in (type(data),) and number:
         yield parts, f"expected a time of day such as 09:00:00 (got {short_repr(data)})"
     elif dt.date in members and number:

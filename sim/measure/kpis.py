@@ -108,11 +108,7 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     reps = log.reps
     share = scenario.sales.mql_time_share
     avail = reps * cal.business_between(ws, we)
-    inw = (log.at_start >= ws) & (log.at_start < we)
-    # a rep is blocked for handle / share per attempt (the rest of that span is other work)
-    s0 = log.at_start[inw]
-    busy = cal.business_between(s0, s0 + log.at_handle[inw] / share).sum() if inw.any() else 0.0
-    k["rep_utilisation"] = ratio(busy, avail)
+    k["rep_utilisation"] = ratio(blocked_business(log, cal, share, ws, we), avail)
     k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
     k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
     days = _window_days(log, ws, we)
@@ -140,6 +136,17 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     reasons = np.bincount(out.reason[c][out.rejected[c]], minlength=len(REJECTION_REASONS))
     k["rejection_reasons"] = {r: int(reasons[i]) for i, r in enumerate(REJECTION_REASONS)}
     return k
+
+
+def blocked_business(log: SalesLog, cal: BusinessCalendar, share: float, t0: float, t1: float) -> float:
+    """Working minutes inside [t0, t1) during which reps were blocked by MQL work. An attempt blocks
+    its rep for handle / mql_time_share (the rest of that span is the rep's other work); spans are
+    clipped to the interval, so a span running past its end, or begun before it, counts only in part."""
+    start, end = log.at_start, log.at_start + log.at_handle / share
+    m = (end > t0) & (start < t1)
+    if not m.any():
+        return 0.0
+    return float(cal.business_between(np.maximum(start[m], t0), np.minimum(end[m], t1)).sum())
 
 
 def _window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:

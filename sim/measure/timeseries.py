@@ -40,9 +40,7 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
                 area[d] += n[i] * (b - a)
     # utilisation: MQL work inside working hours / MQL-available working time, per day
     avail = cal.business_between(edges[:-1], edges[1:]) * log.reps
-    work = cal.business_between(log.at_start, log.at_start + log.at_handle / scenario.sales.mql_time_share)
-    busy = np.bincount(np.clip((log.at_start // DAY).astype(np.int64), 0, ndays), weights=work,
-                       minlength=ndays + 1)[:ndays]
+    busy = _busy_per_day(log, cal, scenario.sales.mql_time_share, ndays)
     util = np.divide(busy, avail, out=np.full(ndays, np.nan), where=avail > 0)
     m = min(ndays, log.day_queue.size)
     queue_midnight = np.full(ndays, np.nan)
@@ -60,3 +58,18 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
         "oldest_wait_business_hours": backlog, "rep_utilisation": util,
         "overload": (backlog > cal.workday_minutes / 60.0) & (avail > 0),
     })
+
+
+def _busy_per_day(log: SalesLog, cal: BusinessCalendar, share: float, ndays: int) -> np.ndarray:
+    """Blocked working minutes per day: each attempt's span (handle / share) split at midnights."""
+    start, end = log.at_start, log.at_start + log.at_handle / share
+    d0 = np.clip((start // DAY).astype(np.int64), 0, ndays)
+    d1 = np.clip((np.nextafter(end, -np.inf) // DAY).astype(np.int64), d0, ndays)
+    span = d1 - d0 + 1
+    idx = np.repeat(np.arange(start.size), span)
+    day = d0[idx] + (np.arange(idx.size) - np.repeat(np.cumsum(span) - span, span))
+    lo = np.maximum(start[idx], day * DAY)
+    hi = np.minimum(end[idx], (day + 1) * DAY)
+    work = cal.business_between(lo, np.maximum(hi, lo))
+    keep = day < ndays
+    return np.bincount(day[keep], weights=work[keep], minlength=ndays)[:ndays]
