@@ -103,7 +103,8 @@ def test_speed_draws_each_policy_target_per_tier(cmp):
     targets["volume"] = {**targets["volume"], "standard": "4h"}
     fig = speed_figure(cmp.runs, targets, POLICIES)
     tiers = [ax.get_title(loc="left") for ax in fig.axes]
-    assert tiers and all(t.endswith("tier") for t in tiers)
+    assert tiers and all(" tier" in t for t in tiers)
+    assert any("SLA met: seed-example" in t for t in tiers)
     gids = {a.get_gid() for a in by_gid(fig, "target:")}
     # standard targets differ: one line per policy; other tiers share one line
     assert {f"target:{p}:standard" for p in POLICIES} <= gids

@@ -90,7 +90,10 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
                 ax.annotate(f"SLA target {target}" + ("" if d.is_business else " (clock)") + ("" if same or len(policies) == 1 else f" ({p})"),
                             (pos, 1), xycoords=("data", "axes fraction"), xytext=(5, -4 - 15 * i),
                             textcoords="offset points", color=c, fontsize=10.5, va="top")
-            ax.set_title(f"{tier.replace('_', '-')} tier", loc="left", fontsize=12)
+            met = [f"{p} {runs.loc[runs['policy'] == p, f'sla_compliance_{tier}'].mean():.0%}" for p in policies
+                   if f"sla_compliance_{tier}" in runs and runs.loc[runs["policy"] == p, f"sla_compliance_{tier}"].notna().any()]
+            ax.set_title(f"{tier.replace('_', '-')} tier" + (f"  (SLA met: {', '.join(met)})" if met else ""),
+                         loc="left", fontsize=12)
             ax.set_ylabel("% of episodes")
             ax.set_xticks(x, [BUCKET_LABELS[b] for b in names])
         axes[-1, 0].set_xlabel("time from MQL to first touch (business time: working hours only)")
