@@ -152,7 +152,7 @@ def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
             f"{result['arrivals_per_day']['ks_statistic']:.3f}"
             + (f", time to close KS {result['time_to_close']['ks_statistic']:.3f}" if result["time_to_close"] else "")
             + f", every origin with >= 100 MQLs inside its 95% interval: {result['all_sources_inside']}.",
-            "# Not calibrated (the export cannot tell): " + "; ".join(cal.cannot), ""]
+            "# Not calibrated (the export cannot tell):", *(f"#   - {c}" for c in cal.cannot), ""]
     return "\n".join(head) + dumps(cal.scenario)
 
 

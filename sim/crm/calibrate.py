@@ -214,7 +214,8 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
     cannot = [c for c in cannot if c]
 
     scenario = {
-        "name": name, "description": f"Calibrated from {imp.rows_read} exported rows ({start} to {last})",
+        "name": name, "description": f"Calibrated from {len(leads)} leads created {start} to {last} "
+                                     f"({imp.rows_read} rows exported)",
         "start_date": start,
         "horizon": {"warmup": "0d", "window": f"{(last - start).days + 1}d", "runout": f"{runout}d"},
         "arrivals": arrivals,
