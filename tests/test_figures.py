@@ -190,6 +190,22 @@ def test_sweep_without_recommendation_has_no_star(sweep):
     assert not by_gid(fig, "recommended")
 
 
+def test_sweep_over_named_settings_uses_a_categorical_axis():
+    """A sweep over e.g. routing.discipline: names on the x axis in design order, the star on the
+    recommended name."""
+    rows = [{"scenario": "s", "policy": "p", "point": i, "routing.discipline": d, "kpi": k, "mean": m, "lower": m,
+             "upper": m} for i, d in enumerate(["fifo", "priority", "freshest"])
+            for k, m in (("mqls", 10.0 + i), ("mql_to_sql_rate", 0.2), ("bookings", 1e5 * (i + 1)),
+                         ("sla_compliance", 0.9), ("rep_utilisation", 0.5))]
+    rec = {"best": {"scenario": "s", "point": 1, "policy": "p", "routing.discipline": "priority"}}
+    fig = sweep_figure(pd.DataFrame(rows), "routing.discipline", rec)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["fifo", "priority", "freshest"]
+    assert list(by_gid(ax, "line:")[0].get_ydata()) == [10.0, 11.0, 12.0]     # design order, not alphabetical
+    assert by_gid(ax, "recommended")[0].get_xdata()[0] == 1
+    assert ax.get_xlabel() == "routing discipline" and "recommended: routing discipline = priority" in texts(fig)
+
+
 def test_two_way_heatmap_has_every_cell_and_the_star(sweep2):
     s = sweep2.summary()
     best = sweep2.recommendation["best"]

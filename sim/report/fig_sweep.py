@@ -41,9 +41,11 @@ FATE_COLOURS = {"sql": "#009E73", "lost_never_mql": "#BBBBBB", "lost_never_touch
 
 
 def _wide(summary: pd.DataFrame, kpi: str, x: str, group: str) -> pd.DataFrame:
-    """mean, lower, upper of one KPI by (group, x), sorted by x."""
+    """mean, lower, upper of one KPI by (group, x), in axis order of x."""
     s = summary[summary["kpi"] == kpi]
-    return s.groupby([group, x], sort=False)[["mean", "lower", "upper"]].mean().reset_index().sort_values(x)
+    w = s.groupby([group, x], sort=False)[["mean", "lower", "upper"]].mean().reset_index()
+    xmap, _ = axis_positions(summary[x])
+    return w.iloc[w[x].map(xmap).to_numpy(float).argsort(kind="stable")]
 
 
 def recommended_point(recommendation: dict | None, factors: list[str]) -> dict | None:
@@ -52,6 +54,27 @@ def recommended_point(recommendation: dict | None, factors: list[str]) -> dict |
     if not best or not all(f in best for f in factors):
         return None
     return {**{f: best[f] for f in factors}, "policy": best.get("policy")}
+
+
+def _numeric(values) -> bool:
+    """Numbers (not booleans) sit on a real axis; anything else (routing.discipline = fifo, ...)
+    on a categorical one."""
+    vals = [v for v in values if v is not None]
+    return bool(vals) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                              for v in vals)
+
+
+def axis_positions(values) -> tuple[dict, bool]:
+    """{swept value: x position} in design order, and whether the axis is numeric."""
+    vals = list(dict.fromkeys(values))
+    if _numeric(vals):
+        return {v: float(v) for v in vals}, True
+    return {v: float(i) for i, v in enumerate(vals)}, False
+
+
+def show(v) -> str:
+    """A swept value as text: 60 not 60.0, names as they are."""
+    return f"{v:g}" if _numeric([v]) else str(v)
 
 
 def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, float]]]:
@@ -83,20 +106,23 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
     with styled():
         fig, axes = new_figure(2, 3, width=14, height=8.2)
         flat = axes.ravel()
+        xmap, numeric = axis_positions(summary[factor])
         for ax, (kpi, label, scale, unit) in zip(flat, panels):
             w = _wide(summary, kpi, factor, by)
             for g in groups:
                 d = w[w[by] == g]
-                xs = d[factor].to_numpy(float)
+                xs = d[factor].map(xmap).to_numpy(float)
                 ax.plot(xs, scale * d["mean"], color=col[g], marker="o", ms=5, label=str(g), gid=f"line:{g}")
                 ax.fill_between(xs, *_band(d["lower"], d["upper"], scale), color=col[g], alpha=0.18, lw=0)
-            if rec is not None:
-                pick = w[np.isclose(w[factor].astype(float), float(rec[factor]))]
+            if not numeric:
+                ax.set_xticks(list(xmap.values()), [show(v) for v in xmap])
+            if rec is not None and rec[factor] in xmap:
+                pick = w[w[factor].map(xmap) == xmap[rec[factor]]]
                 want = rec.get("policy") if by == "policy" else rec.get(by)
                 if want is not None and (pick[by] == want).any():
                     pick = pick[pick[by] == want]
                 if len(pick):
-                    ax.plot([float(rec[factor])], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
+                    ax.plot([xmap[rec[factor]]], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
                             color="black", mfc="#F0E442", mew=1.5, ls="none", zorder=5, label="recommended",
                             gid="recommended")
             for op, bound in bounds.get(kpi, []):
@@ -115,7 +141,7 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
         handles = [Line2D([], [], color=col[g], marker="o", label=str(g)) for g in groups]
         if rec is not None:
             handles.append(Line2D([], [], marker="*", ms=16, color="black", mfc="#F0E442", ls="none",
-                                  label=f"recommended: {pretty(factor)} = {rec[factor]:g}"))
+                                  label=f"recommended: {pretty(factor)} = {show(rec[factor])}"))
         handles.append(Line2D([], [], color="#888", lw=8, alpha=0.3, label="95% interval"))
         legend_ax.legend(handles=handles, loc="center", frameon=False, title=pretty(by) if by != "policy" else "policy")
         fig.suptitle(f"What happens as {pretty(factor).split(' (')[0]} changes (mean, band = 95% interval)")
@@ -146,7 +172,7 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
     with styled():
         fig, axes = new_figure(width=11, height=6.8)
         ax = axes[0, 0]
-        xs, ys = grid.columns.to_numpy(float), grid.index.to_numpy(float)
+        xs, ys = list(grid.columns), list(grid.index)
         mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, grid.to_numpy(float),
                              cmap="cividis", shading="flat")
         cb = fig.colorbar(mesh, ax=ax, format=FuncFormatter(money) if value == "bookings" else None)
@@ -173,12 +199,12 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
                 if not (0 <= ni < meets.shape[0] and 0 <= nj < meets.shape[1] and meets[ni, nj]):
                     ax.plot(*seg, color="#D55E00", lw=3.5, solid_capstyle="projecting", gid="sla-outline")
         rec = recommended_point(recommendation, [x, y])
-        if rec is not None and float(rec[x]) in xs and float(rec[y]) in ys:
+        if rec is not None and rec[x] in xs and rec[y] in ys:
             # in the cell's corner, clear of its numbers
-            ax.plot([list(xs).index(float(rec[x])) - 0.34], [list(ys).index(float(rec[y])) + 0.3], marker="*", ms=22,
+            ax.plot([xs.index(rec[x]) - 0.34], [ys.index(rec[y]) + 0.3], marker="*", ms=22,
                     color="black", mfc="#F0E442", ls="none", gid="recommended", label="recommended", zorder=5)
-        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+        ax.set_xticks(range(len(xs)), [show(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [show(v) for v in ys])
         ax.set_ylabel(pretty(y))
         ax.grid(False)
         ax.set_xlim(-0.5, len(xs) - 0.5)
@@ -202,11 +228,14 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
         a1, a2 = axes[0]
         if factor and factor in summary:
             one = len(policies) == 1
+            xmap, numeric = axis_positions(summary[factor])
+            if not numeric:
+                a1.set_xticks(list(xmap.values()), [show(v) for v in xmap])
             for p in policies:
                 for kpi, ls, name, c1 in (("mql_precision", "-", "MQL precision", PALETTE[0]),
                                           ("buyer_recall", "--", "buyer recall", PALETTE[5])):
                     w = _wide(summary[summary["policy"] == p], kpi, factor, "policy")
-                    xs = w[factor].to_numpy(float)
+                    xs = w[factor].map(xmap).to_numpy(float)
                     c = c1 if one else col[p]
                     a1.plot(xs, 100 * w["mean"], color=c, ls=ls, marker="o", label=name if one else f"{name} ({p})",
                             gid=f"{kpi}:{p}")
@@ -235,7 +264,7 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
         if factor and factor in summary:      # one bar per swept value (first policy)
             sub = summary[summary["policy"] == policies[0]]
             vals = sorted(sub[factor].unique())
-            rows = [(f"{v:g}", sub[sub[factor] == v].groupby("kpi")["mean"].mean()) for v in vals]
+            rows = [(show(v), sub[sub[factor] == v].groupby("kpi")["mean"].mean()) for v in vals]
             a2.set_ylabel(pretty(factor) + ("" if len(policies) == 1 else f" ({policies[0]})"))
         else:
             rows = [(p, mean.loc[p]) for p in policies]

@@ -84,8 +84,16 @@ def pct(x: float, digits: int = 0) -> str:
 
 
 def pretty(name: str) -> str:
-    """A KPI or setting name in plain words: 'policy.mql.threshold' -> 'MQL threshold'."""
-    return LABELS.get(name, name.split(".")[-1].replace("_", " "))
+    """A KPI or setting name in plain words: 'policy.mql.threshold' -> 'MQL threshold (points)',
+    'routing.discipline' -> 'routing discipline'."""
+    name = str(name)
+    short = name.removeprefix("policy.").removeprefix("scenario.")
+    if name in LABELS or short in LABELS:
+        return LABELS.get(name, LABELS.get(short, name))
+    parts = short.split(".")
+    if short.startswith("sla.targets.") and len(parts) == 3:
+        return f"SLA target, {parts[2].replace('_', '-')} tier"
+    return " ".join(parts[-2:]).replace("_", " ")
 
 
 LABELS = {
@@ -94,4 +102,7 @@ LABELS = {
     "reps": "SDRs (headcount)", "mqls": "MQLs", "bookings": "Bookings", "mql_to_sql_rate": "MQL -> SQL",
     "sla_compliance": "SLA compliance (all tiers)", "sla_compliance_standard": "SLA compliance, standard tier",
     "rep_utilisation": "Rep utilisation", "mql_precision": "MQL precision", "buyer_recall": "Buyer recall",
+    "mql.high_intent": "high-intent tier from (points)", "arrivals.leads_per_year": "leads per year",
+    "response.decay": "response decay curve", "sla.breach_action": "action on SLA breach",
+    "cadence.max_attempts": "attempts per MQL", "sales.mql_time_share": "share of SDR time on MQLs",
 }
