@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+from array import array
 from dataclasses import dataclass
 from operator import attrgetter
 from statistics import NormalDist
@@ -61,6 +62,10 @@ class SalesLog:
     day_queue: np.ndarray
     day_oldest_age: np.ndarray
     reps: int
+
+
+def _doubles(a: np.ndarray) -> array:
+    return array("d", np.ascontiguousarray(a, dtype=np.float64).tobytes())
 
 
 class _Handle:
@@ -157,11 +162,12 @@ class SalesProcess:
         k = np.arange(n, dtype=np.uint64)[None, :]
         keys = self.keys[leads][:, None]
         uh = lead_uniforms(keys, PURPOSE_HANDLE, k)
-        # flat lists (attempt a of the i-th first MQL at i * n + a, its Episode.row): no per-lead
-        # list objects, which cost ~1 us each to build and are re-scanned by the cyclic GC
-        self._u_contact = lead_uniforms(keys, PURPOSE_CONTACT, k).ravel().tolist()
-        self._h_reached = self.handle.vector(uh, True).ravel().tolist()
-        self._h_missed = self.handle.vector(uh, False).ravel().tolist()
+        # flat arrays of doubles (attempt a of the i-th first MQL at i * n + a, its Episode.row):
+        # array.array indexes from Python almost as fast as a list, without a float object per
+        # draw (a quarter of the memory, and no tolist)
+        self._u_contact = _doubles(lead_uniforms(keys, PURPOSE_CONTACT, k))
+        self._h_reached = _doubles(self.handle.vector(uh, True))
+        self._h_missed = _doubles(self.handle.vector(uh, False))
 
     def _draws(self, ep: Episode) -> tuple[float, float, float]:
         """(contact uniform, handling time if reached, if not) for the episode's next attempt."""
