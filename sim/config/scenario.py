@@ -367,6 +367,34 @@ class Costs(Strict):
     rep_hourly: float = Field(45.0, ge=0, description="loaded cost of one rep hour")
 
 
+class Queueing(Strict):
+    """Textbook queue mode, for teaching and for validating the engine against Erlang C / Erlang A.
+
+    When enabled, every lead is an MQL the moment it arrives, as a Poisson process at `mql_rate`
+    (scoring, engagement and the policy's MQL rule are bypassed; each MQL is tier standard). With
+    `sales = "textbook"` the sales process becomes M/M/c (+M): reps work 24/7, one attempt per MQL
+    that always reaches the lead, exponential handling time with mean `handle_time` (blocking the rep
+    for all of it), first come first served; the policy's cadence, SLA breach actions, triage and
+    routing and `sales.mql_time_share` are ignored. With `sales = "scenario"` only the MQL stream is
+    textbook: business hours, the policy's cadence, response decay and `sales.handle_time` apply.
+    `patience`: a lead still waiting for its first touch after an exponential time with this mean
+    goes cold and leaves (status abandoned; Erlang A); none = leads wait forever (Erlang C).
+    Set `response.decay = "none"` too if the downstream outcomes should not decay with the wait."""
+
+    enabled: bool = Field(False, description="turn the textbook queue mode on")
+    mql_rate: float = Field(6.0, gt=0, le=1_000_000, description="MQLs per hour, around the clock (Poisson)")
+    handle_time: Duration = Field(dur("10m"), description="mean handling time of an attempt (exponential), textbook sales")
+    patience: Duration | None = Field(None, description="mean patience of a waiting MQL (exponential); none = infinite")
+    sales: Literal["textbook", "scenario"] = Field(
+        "textbook", description="textbook: 24/7 reps, one attempt, exponential handling; scenario: the scenario's "
+                                "calendar, handling times and response decay with the policy's cadence")
+
+    @field_validator("handle_time", "patience")
+    @classmethod
+    def _clock(cls, v: Duration | None) -> Duration | None:
+        return v if v is None else require_clock(v)
+
+
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""
 
@@ -383,3 +411,4 @@ class Scenario(Strict):
     sales: Sales = Sales()
     outcomes: Outcomes = Outcomes()
     costs: Costs = Costs()
+    queueing: Queueing = Queueing()
