@@ -273,6 +273,22 @@ def _error(source: str, problems: list[tuple[str, str]], overrides: list[str], m
     return ConfigError(source, ([hint] if hint else []) + msgs)
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _lax_bool(value: Any) -> bool:
+    """Values pydantic's lax mode silently reads as a boolean."""
+    if isinstance(value, (int, float)):
+        return value in (0, 1)
+    return isinstance(value, str) and value.strip().lower() in {"0", "1", "y", "n", "t", "f", "yes", "no", "on", "off",
+                                                               "true", "false"}
+
+
 def _bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> Iterable[tuple[list, str]]:
     """Values pydantic would quietly misread: true/false where a number is expected (read as 1/0),
     a quoted number where a number is expected, anything but true/false for a switch, a number where a date or a time of day is expected (read as a Unix timestamp or seconds, with
@@ -296,12 +312,12 @@ def _bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> 
     numeric_only = bool(members) and all(m in (int, float) for m in members)
     if isinstance(data, bool) and bool not in members and any(m in (int, float) for m in members):
         yield parts, f"expected a number (got {short_repr(data)})"
-    elif isinstance(data, str) and numeric_only:
+    elif isinstance(data, str) and numeric_only and _looks_numeric(data):
         # pydantic's lax mode would read "60" as 60: a quoted number is a typo worth pointing at
         yield parts, f"expected a number, without quotes (got {short_repr(data)})"
-    elif members == [bool] and not isinstance(data, bool):
+    elif members == [bool] and not isinstance(data, bool) and _lax_bool(data):
         # ... and "yes", "on" or 1 as true
-        yield parts, f"expected true or false (got {short_repr(data)})"
+        yield parts, f"expected true or false, without quotes (got {short_repr(data)})"
     elif dt.time in members and dt.time not in (type(data),) and number:
         yield parts, f"expected a time of day such as 09:00:00 (got {short_repr(data)})"
     elif dt.date in members and number:
