@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean browser
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -18,8 +18,21 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/funnelsim demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The report is checked in headless Chromium (system package). Installed here when we may (root or
+# passwordless sudo, apt); otherwise the browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "note: Chromium not found and not installable here: the browser tests will skip"; exit 0; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "note: no apt-get: install Chromium yourself to run the browser tests"; exit 0; }; \
+	  echo "installing Chromium (system package) for the report's browser tests..."; \
+	  $$SUDO apt-get update -qq >/dev/null 2>&1; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium-browser >/dev/null 2>&1 || \
+	    echo "note: could not install Chromium: the browser tests will skip"; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
