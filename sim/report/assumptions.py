@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from sim.present import fmt
+from sim.present import HEADLINE, fmt
 from sim.report.page import flatten, key_value_table
 from sim.report.style import pretty
 
@@ -99,13 +99,29 @@ SWEEP_TABLE_KPIS = (("mqls", "MQLs", "int"), ("mql_to_sql_rate", "MQL -> SQL", "
                     ("sla_compliance", "SLA met", "pct"), ("rep_utilisation", "Rep utilisation", "pct"))
 
 
-def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | None) -> str:
-    """One row per (scenario, point, policy): the key KPIs, mean [95% CI]; the recommended row marked."""
-    if not factors or summary.empty:
+def kpi_kind(kpi: str) -> str:
+    """How to format a KPI: the terminal table's kind when it has one, else guessed from the name."""
+    known = {k: kind for k, _, kind in HEADLINE}
+    if kpi in known:
+        return known[kpi]
+    if any(w in kpi for w in ("rate", "share", "compliance", "utilisation", "precision", "recall")):
+        return "pct"
+    if any(w in kpi for w in ("bookings", "pipeline", "cost")):
+        return "money"
+    return "num" if any(w in kpi for w in ("hours", "mean", "days")) else "int"
+
+
+def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | None,
+                kpis: list[str] | None = None) -> str:
+    """One row per (scenario, point, policy): the key KPIs (and the experiment's own `kpis`), mean
+    [95% CI]; the recommended row marked. Only for sweeps and multi-scenario experiments."""
+    if summary.empty or (not factors and summary["scenario"].nunique() < 2):
         return ""
+    shown = list(SWEEP_TABLE_KPIS) + [(k, pretty(k), kpi_kind(k)) for k in (kpis or [])
+                                      if k not in {x for x, _, _ in SWEEP_TABLE_KPIS} and k in set(summary["kpi"])]
     keys = ["scenario", "point", "policy", *factors]
     head = "".join(f"<th>{html.escape(pretty(f))}</th>" for f in factors) + "<th>policy</th>" + \
-        "".join(f"<th>{html.escape(lbl)}</th>" for _, lbl, _ in SWEEP_TABLE_KPIS)
+        "".join(f"<th>{html.escape(lbl)}</th>" for _, lbl, _ in shown)
     multi = summary["scenario"].nunique() > 1
     if multi:
         head = "<th>scenario</th>" + head
@@ -114,7 +130,7 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | N
         k = dict(zip(keys, key))
         s = df.set_index("kpi")
         cells = []
-        for kpi, _, kind in SWEEP_TABLE_KPIS:
+        for kpi, _, kind in shown:
             if kpi not in s.index:
                 cells.append("<td>-</td>")
                 continue
@@ -128,5 +144,5 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | N
         star = " &#9733; recommended" if rec else ""
         cls = ' class="sig"' if rec else ""
         rows.append(f"<tr{cls}>{lead}<td>{html.escape(str(k['policy']))}{star}</td>{''.join(cells)}</tr>")
-    return (f"<h3>Every setting of the sweep</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
+    return (f"<h3>Every {'setting of the sweep' if factors else 'scenario'}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
             "</tbody></table>")

@@ -243,6 +243,6 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
             if where else "") + html.kpi_table(s_at, d_at, palette) + \
         "<p class=\"note\">mean [95% interval]; differences are paired on the same worlds (rates in percentage " \
-        "points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best)
+        "points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best, m.get("kpis"))
     return html.page(title, lede, items, html.flags_table(flags, palette), assumptions, entries, kpis,
                      html.reproduce_block(m, folder), warnings)

@@ -144,7 +144,7 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
                                   label=f"recommended: {pretty(factor)} = {show(rec[factor])}"))
         handles.append(Line2D([], [], color="#888", lw=8, alpha=0.3, label="95% interval"))
         legend_ax.legend(handles=handles, loc="center", frameon=False, title=pretty(by) if by != "policy" else "policy")
-        fig.suptitle(f"What happens as {pretty(factor).split(' (')[0]} changes (mean, band = 95% interval)")
+        fig.suptitle(f"How the key KPIs move with {pretty(factor).split(' (')[0]} (mean, band = 95% interval)")
     return fig
 
 
@@ -201,8 +201,8 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
         rec = recommended_point(recommendation, [x, y])
         if rec is not None and rec[x] in xs and rec[y] in ys:
             # in the cell's corner, clear of its numbers
-            ax.plot([xs.index(rec[x]) - 0.34], [ys.index(rec[y]) + 0.3], marker="*", ms=22,
-                    color="black", mfc="#F0E442", ls="none", gid="recommended", label="recommended", zorder=5)
+            ax.plot([xs.index(rec[x]) - 0.34], [ys.index(rec[y]) + 0.3], marker="*", ms=24, mew=2,
+                    color="black", mfc="white", ls="none", gid="recommended", label="recommended", zorder=5)
         ax.set_xticks(range(len(xs)), [show(v) for v in xs])
         ax.set_yticks(range(len(ys)), [show(v) for v in ys])
         ax.set_ylabel(pretty(y))
