@@ -82,3 +82,23 @@ def test_cross_field_checks_name_the_field(model, data, words):
     msg = error_of(validate_data, model, data, "x.toml")
     for w in words:
         assert w in msg, (w, msg)
+
+
+def test_unknown_key_in_a_keyed_table_suggests_the_closest(tmp_path):
+    msg = error_of(validate_data, Scenario, {"arrivals": {"channel_mix": {"paid_serch": 1.0}}}, "x.toml")
+    assert "'paid_serch' is not an allowed key" in msg and "did you mean 'paid_search'" in msg
+
+
+def test_a_missing_required_field_is_named():
+    msg = error_of(validate_data, Scenario, {"arrivals": {"spikes": [{"multiplier": 2.0}]}}, "x.toml")
+    assert "arrivals.spikes[0].start: required field is missing" in msg
+
+
+def test_problems_from_the_file_and_from_set_are_told_apart(tmp_path):
+    """One message lists both; the one the command line caused says so."""
+    f = tmp_path / "s.toml"
+    f.write_text("[sales]\nreps = -1\n")
+    msg = error_of(load_scenario, str(f), split_sets(["outcomes.win_buyer=2"]).scenario)
+    assert msg.startswith(str(f)) and "sales.reps: must be >= 0" in msg
+    assert "outcomes.win_buyer: must be <= 1 (got 2) (from --set)" in msg or \
+        ("outcomes.win_buyer" in msg and "(from --set)" in msg)
