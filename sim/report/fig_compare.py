@@ -134,7 +134,8 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
         handles += [Line2D([], [], color=GREY, marker="o", mfc=GREY, lw=3.2, label="interval excludes zero (*)"),
                     Line2D([], [], color=GREY, marker="o", mfc="white", lw=1.4, label="could be zero")]
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
-        fig.suptitle(f"What changes against {baseline} (paired differences, 95% intervals)")
+        what = "95% intervals" if differences["lower"].notna().any() else "one replication: no intervals"
+        fig.suptitle(f"What changes against {baseline} (paired differences, {what})")
     return fig
 
 
