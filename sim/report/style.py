@@ -92,7 +92,7 @@ def pretty(name: str) -> str:
         return LABELS.get(name, LABELS.get(short, name))
     parts = short.split(".")
     if short.startswith("sla.targets.") and len(parts) == 3:
-        return f"SLA target, {parts[2].replace('_', '-')} tier"
+        return f"{parts[2].replace('_', '-')}-tier SLA target"
     return " ".join(parts[-2:]).replace("_", " ")
 
 
