@@ -213,3 +213,14 @@ def test_basic_write_report_still_builds_the_full_report(tmp_path):
     path = write_report(tmp_path, sc, pols, comp)
     page = path.read_text(encoding="utf-8")
     assert all(f'<section id="{k}">' in page for k, _ in SECTIONS) and 'id="fig-comparison"' in page
+
+
+def test_intervals_stay_within_what_a_kpi_can_be():
+    from sim.report.build import bounded
+    s = pd.DataFrame([{"policy": "P", "kpi": "sla_compliance_standard", "mean": 0.96, "lower": 0.82, "upper": 1.09},
+                      {"policy": "P", "kpi": "backlog_age_max_business_hours", "mean": 1.1, "lower": -13.0, "upper": 15.2},
+                      {"policy": "P", "kpi": "mqls", "mean": 10.0, "lower": 8.0, "upper": 12.0}])
+    b = bounded(s).set_index("kpi")
+    assert tuple(b.loc["sla_compliance_standard", ["lower", "upper"]]) == (0.82, 1.0)
+    assert tuple(b.loc["backlog_age_max_business_hours", ["lower", "upper"]]) == (0.0, 15.2)
+    assert tuple(b.loc["mqls", ["lower", "upper"]]) == (8.0, 12.0)

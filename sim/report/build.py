@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.experiment.results import Results, load_results
 from sim.report import page as html
-from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
+from sim.report.assumptions import design_table, kpi_kind, policy_tables, scenario_tables, sweep_table
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
@@ -89,6 +89,18 @@ def _ordered(summary: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
     """Rows in the report's policy order (baseline first), as kpi_rows expects."""
     order = {p: i for i, p in enumerate(policies)}
     return summary.iloc[summary["policy"].map(order).fillna(len(order)).to_numpy().argsort(kind="stable")]
+
+
+def bounded(summary: pd.DataFrame) -> pd.DataFrame:
+    """Intervals kept inside what a KPI can be (every KPI is >= 0; shares are <= 100%): a t-interval
+    over few replications can reach past the bounds, and "SLA met 82-109%" reads as a bug."""
+    if summary.empty:
+        return summary
+    share = summary["kpi"].map(lambda k: kpi_kind(k) == "pct").to_numpy()
+    out = summary.copy()
+    out["lower"] = out["lower"].clip(lower=0)
+    out["upper"] = out["upper"].clip(lower=0).where(~share, out["upper"].clip(upper=1))
+    return out
 
 
 def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, str],
@@ -199,7 +211,7 @@ def render(res: Results, folder: Path, force: bool = True) -> Path:
     tmp = folder / f".{FIGURES}.tmp-{secrets.token_hex(4)}"
     part: Path | None = None
     try:
-        summary, diffs = res.summary(), res.differences()
+        summary, diffs = bounded(res.summary()), res.differences()
         entries = _figures(res, tmp, policies, palette, summary, diffs)
         text = _page(res, folder, policies, palette, entries, summary, diffs)
         part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"
@@ -242,7 +254,7 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     rec_best = (res.recommendation or {}).get("best")
     kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
             if where else "") + html.kpi_table(s_at, d_at, palette) + \
-        "<p class=\"note\">mean [95% interval]; differences are paired on the same worlds (rates in percentage " \
-        "points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best, m.get("kpis"))
+        "<p class=\"note\">mean [95% interval, kept within what the KPI can be]; differences are paired on the " \
+        "same worlds (rates in percentage points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best, m.get("kpis"))
     return html.page(title, lede, items, html.flags_table(flags, palette), assumptions, entries, kpis,
                      html.reproduce_block(m, folder), warnings)
