@@ -48,14 +48,15 @@ class BusinessCalendar:
 
     MARGIN_DAYS = 60
 
-    def __init__(self, start_date: dt.date, workdays: Iterable[str], open: dt.time, close: dt.time,
+    def __init__(self, start_date: dt.date, workdays: Iterable[str], open: dt.time, close: dt.time | None,
                  holidays: Iterable[dt.date], horizon_minutes: float) -> None:
+        """`close` None means midnight at the end of the day (24:00), e.g. a team working 24/7."""
         workdays = list(workdays)
         unknown = [d for d in workdays if d not in WEEKDAY_NAMES]
         if unknown:
             raise ValueError(f"unknown weekday(s) {unknown}; use {', '.join(WEEKDAY_NAMES)}")
         self.open_minute = _minute_of_day(open)
-        self.close_minute = _minute_of_day(close)
+        self.close_minute = DAY if close is None else _minute_of_day(close)
         if self.close_minute <= self.open_minute:
             raise ValueError(f"close ({close}) must be after open ({open})")
         if not math.isfinite(horizon_minutes) or horizon_minutes < 0:
@@ -87,6 +88,9 @@ class BusinessCalendar:
         h, c = scenario.horizon, scenario.calendar
         margin = cls.MARGIN_DAYS if margin_days is None else margin_days
         horizon = h.warmup.minutes + h.window.minutes + h.runout.minutes + margin * DAY
+        q = getattr(scenario, "queueing", None)
+        if q is not None and q.enabled and q.sales == "textbook":   # reps available 24/7
+            return cls(scenario.start_date, WEEKDAY_NAMES, dt.time(0, 0), None, (), horizon)
         return cls(scenario.start_date, c.workdays, c.open, c.close, c.holidays, horizon)
 
     # ---- days ---------------------------------------------------------------------------------

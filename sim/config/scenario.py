@@ -373,9 +373,9 @@ class Queueing(Strict):
     When enabled, every lead is an MQL the moment it arrives, as a Poisson process at `mql_rate`
     (scoring, engagement and the policy's MQL rule are bypassed; each MQL is tier standard). With
     `sales = "textbook"` the sales process becomes M/M/c (+M): reps work 24/7, one attempt per MQL
-    that always reaches the lead, exponential handling time with mean `handle_time` (blocking the rep
-    for all of it), first come first served; the policy's cadence, SLA breach actions, triage and
-    routing and `sales.mql_time_share` are ignored. With `sales = "scenario"` only the MQL stream is
+    that always reaches the lead, each blocking its rep for an exponential time with mean
+    `handle_time`, first come first served; the policy's cadence, SLA breach actions, triage and
+    routing are ignored. With `sales = "scenario"` only the MQL stream is
     textbook: business hours, the policy's cadence, response decay and `sales.handle_time` apply.
     `patience`: a lead still waiting for its first touch after an exponential time with this mean
     goes cold and leaves (status abandoned; Erlang A); none = leads wait forever (Erlang C).

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config.policy import Policy
-from sim.decisions.mql import (N_TYPES, Rules, compile_policy, contribution_table, decay_factor, fit_points, in_icp,
+from sim.decisions.mql import (N_TYPES, STANDARD, Rules, compile_policy, contribution_table, decay_factor, fit_points, in_icp,
                                passes_gates, rule_holds, threshold_of, tier_code)
 from sim.vocab import DEMO_REQUEST, EMAIL_OPEN
 from sim.world.model import World
@@ -44,7 +44,7 @@ class Scored:
 
     @property
     def is_mql(self) -> np.ndarray:
-        return self.mql_event >= 0
+        return np.isfinite(self.mql_time)
 
 
 def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
@@ -202,7 +202,14 @@ def _lead_slice(world: World, a: int, z: int) -> tuple[World, int]:
 
 def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS) -> Scored:
     """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised, `chunk` leads at a
-    time (leads are independent; chunks bound the peak memory of the per-event temporaries)."""
+    time (leads are independent; chunks bound the peak memory of the per-event temporaries).
+    A queueing-mode world (`mql_at_arrival`) bypasses scoring: every lead is a standard-tier MQL at
+    arrival, with no triggering event (-1) and score 0."""
+    if world.mql_at_arrival:
+        n = world.n
+        return Scored(fit=np.zeros(n), mql_time=world.arrival.astype(np.float64, copy=True),
+                      mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
+                      mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
     if world.n > chunk:
         parts = []
         for a in range(0, world.n, chunk):

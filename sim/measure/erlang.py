@@ -233,3 +233,38 @@ def staffing_for_service_level(lam: float, mu: float, t: float, target: float,
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if meets(mid) else (mid, hi)
     return hi
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The simulated counterparts of the Erlang measures, over a cohort of arrivals.
+
+    p_wait: share that found every rep busy (served after a positive wait, abandoned, or still
+    waiting). mean_wait: time in queue over all arrivals, abandoners until they left, leads still
+    waiting until `end`. service_level: share whose first touch came within t (abandonment and
+    still waiting are misses). p_abandon: share that left unserved."""
+
+    n: int
+    p_wait: float
+    mean_wait: float
+    service_level: float
+    p_abandon: float
+
+
+def observe(arrival: np.ndarray, served: np.ndarray, left: np.ndarray, t: float, end: float,
+            tol: float = 1e-9) -> Observed:
+    """Measure a simulated queue. `arrival`: when each lead joined; `served`: when a rep took it
+    (NaN if never); `left`: when it gave up unserved (NaN if it did not); `end`: when observation
+    stopped (bounds the wait of leads still waiting). Times in one unit, `t` in the same.
+    `tol` absorbs float noise in "served at once" (a rep free on arrival starts at the same instant)."""
+    arrival, served, left = (np.asarray(x, dtype=np.float64) for x in (arrival, served, left))
+    n = int(arrival.size)
+    if n == 0:
+        nan = float("nan")
+        return Observed(0, nan, nan, nan, nan)
+    was_served, gave_up = np.isfinite(served), np.isfinite(left)
+    until = np.where(was_served, served, np.where(gave_up, left, end))
+    wait = np.maximum(until - arrival, 0.0)
+    return Observed(n=n, p_wait=float(np.mean(wait > tol)), mean_wait=float(wait.mean()),
+                    service_level=float(np.mean(was_served & (wait <= t + tol))),
+                    p_abandon=float(gave_up.mean()))

@@ -25,10 +25,10 @@ from simpy.events import Timeout
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.sales.episode import BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED, Episode
+from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED, Episode
 from sim.sales.queues import WorkQueue, make_queue
 from sim.vocab import TIER_CODE, TIERS
-from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, World, lead_uniform, lead_uniforms
+from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, World, lead_uniform, lead_uniforms
 from sim.world.response import ResponseModel
 
 NextMql = Callable[[int, float], "tuple[float, int, float] | None"]
@@ -64,6 +64,11 @@ class SalesLog:
     reps: int
 
 
+def _always(_t: float) -> float:
+    """Contact probability of textbook queueing: every attempt reaches the lead."""
+    return 1.0
+
+
 def _doubles(a: np.ndarray) -> array:
     return array("d", np.ascontiguousarray(a, dtype=np.float64).tobytes())
 
@@ -71,11 +76,10 @@ def _doubles(a: np.ndarray) -> array:
 class _Handle:
     """Handling-time draws: lognormal (mean, cv), exponential or fixed, from a uniform."""
 
-    def __init__(self, scenario: Scenario):
-        ht = scenario.sales.handle_time
-        self.dist = ht.dist
-        self.means = (ht.mean.minutes, ht.conversation_mean.minutes)
-        s2 = math.log1p(ht.cv ** 2)
+    def __init__(self, dist: str, mean: float, conversation_mean: float, cv: float):
+        self.dist = dist
+        self.means = (mean, conversation_mean)
+        s2 = math.log1p(cv ** 2)
         self.sigma = math.sqrt(s2)
         self.mus = tuple(math.log(m) - s2 / 2 for m in self.means)
 
@@ -105,6 +109,11 @@ class SalesProcess:
     due, an SLA timer or a re-MQL is a Timeout carrying its episode as the event value. The order of
     events (SimPy's (time, priority, insertion) order) is exactly that of the equivalent processes;
     callbacks just skip the generator frames (about a third of the engine's time once).
+
+    Queueing mode (`scenario.queueing`, textbook sales): the same machinery reduced to M/M/c(+M):
+    one attempt per MQL that always reaches the lead, exponential handling (the rep is blocked for an
+    exponential time of mean `queueing.handle_time`, of which the MQL work is the mql_time_share), FIFO, no SLA actions, triage or recycling (the calendar is 24/7, see BusinessCalendar).
+    With a `patience`, a lead still waiting for its first touch then leaves (status ABANDONED).
     """
 
     def __init__(self, world: World, mql_time: np.ndarray, mql_tier: np.ndarray, mql_score: np.ndarray,
@@ -114,25 +123,36 @@ class SalesProcess:
         self.end = world.end
         self.env = simpy.Environment()
         self.reps = policy.reps if policy.reps is not None else scenario.sales.reps
+        queueing = scenario.queueing
+        textbook = queueing.enabled and queueing.sales == "textbook"
+        self.patience = queueing.patience.minutes if queueing.enabled and queueing.patience is not None else None
         self.share = scenario.sales.mql_time_share
         owner = getattr(contact_probability, "__self__", None)
-        if isinstance(owner, ResponseModel) and contact_probability.__func__ is ResponseModel.contact_probability:
+        if textbook:
+            contact_probability = _always
+        elif isinstance(owner, ResponseModel) and contact_probability.__func__ is ResponseModel.contact_probability:
             contact_probability = owner.scalar_contact_probability()
         self.contact_probability = contact_probability
         self.next_mql = next_mql
-        self.handle = _Handle(scenario)
+        ht = scenario.sales.handle_time
+        if textbook:  # an attempt blocks its rep for handle / mql_time_share: exponential, mean handle_time
+            m = queueing.handle_time.minutes * self.share
+            self.handle = _Handle("exponential", m, m, 0.0)
+        else:
+            self.handle = _Handle(ht.dist, ht.mean.minutes, ht.conversation_mean.minutes, ht.cv)
         self.keys = world.luck.key
-        self.max_attempts = policy.cadence.max_attempts
+        self.max_attempts = 1 if textbook else policy.cadence.max_attempts
         self._after_spacing = calendar.adder(policy.cadence.spacing)
         self._after_target = [calendar.adder(getattr(policy.sla.targets, t)) for t in TIERS]
         self._after_recycle = calendar.adder(policy.sla.recycle_after)
-        self.breach = policy.sla.breach_action
+        self.breach = "none" if textbook else policy.sla.breach_action
         self.max_recycles = policy.recycle.max_recycles
-        self.triage_backlog = policy.routing.triage_backlog
+        self.triage_backlog = None if textbook else policy.routing.triage_backlog
         self.triage_min = policy.routing.triage_min_score
-        rr = policy.routing.discipline == "round_robin"
+        discipline = "fifo" if textbook else policy.routing.discipline
+        rr = discipline == "round_robin"
         nq = max(self.reps, 1) if rr else 1
-        self.queues = [make_queue(policy.routing.discipline) for _ in range(nq)]
+        self.queues = [make_queue(discipline) for _ in range(nq)]
         self.round_robin = rr
         self._rr_next = 0
         self.idle = [False] * self.reps
@@ -168,6 +188,16 @@ class SalesProcess:
         self._u_contact = _doubles(lead_uniforms(keys, PURPOSE_CONTACT, k))
         self._h_reached = _doubles(self.handle.vector(uh, True))
         self._h_missed = _doubles(self.handle.vector(uh, False))
+        if self.patience is not None:    # each first episode's patience (exponential)
+            u = np.clip(lead_uniforms(self.keys[leads], PURPOSE_PATIENCE, 0), 0.0, 1 - 1e-12)
+            self._patience = _doubles(-self.patience * np.log1p(-u))
+
+    def _patience_of(self, ep: Episode) -> float:
+        """How long the episode waits for its first touch before it leaves (queueing mode)."""
+        if ep.row >= 0:
+            return self._patience[ep.row // max(self._pre, 1)]
+        u = min(lead_uniform(int(self.keys[ep.lead]), PURPOSE_PATIENCE, ep.index), 1 - 1e-12)
+        return -self.patience * math.log1p(-u)
 
     def _draws(self, ep: Episode) -> tuple[float, float, float]:
         """(contact uniform, handling time if reached, if not) for the episode's next attempt."""
@@ -208,7 +238,7 @@ class SalesProcess:
         calendar is closed, or no rep is idle) is opened at once, stamped with its own time: nothing
         can happen in between, so the run is the same with one event fewer (most MQLs arrive
         outside working hours). Not `ahead` at the start, before the other actors scheduled anything."""
-        env, new_episode, pre = self.env, self._new_episode, self._pre
+        env, new_episode, stride = self.env, self._new_episode, max(self._pre, 1)
         leads, times, tiers, scores = self._feed
         n = len(times)
         while i < n:
@@ -217,7 +247,7 @@ class SalesProcess:
                 self._feed_next = i
                 Timeout(env, t - env.now).callbacks.append(self._on_feed)
                 return
-            new_episode(leads[i], 0, t, tiers[i], scores[i], i * pre)
+            new_episode(leads[i], 0, t, tiers[i], scores[i], i * stride)
             due = False
             i += 1
 
@@ -243,6 +273,8 @@ class SalesProcess:
             self._at(self._after_target[tier](t), self._on_escalate, ep)
         elif self.breach == "recycle":
             self._at(self._after_recycle(t), self._on_breach_recycle, ep)
+        if self.patience is not None:
+            self._at(t + self._patience_of(ep), self._on_patience_end, ep)
         self._push(ep, t)
 
     def _on_re_mql(self, ev: simpy.Event) -> None:
@@ -306,6 +338,17 @@ class SalesProcess:
         ep = ev.value
         if ep.status == OPEN and ep.attempts == 0:
             self._withdraw(ep, BREACHED)
+
+    def _on_patience_end(self, ev: simpy.Event) -> None:
+        """Queueing mode: a lead still waiting for its first touch goes cold and leaves."""
+        ep = ev.value
+        if ep.status == OPEN and ep.attempts == 0 and ep.queued:
+            now = self.env.now
+            self._queue_of(ep).remove(ep)
+            self._q_change_time.append(now)
+            self._q_change.append(-1)
+            ep.status = ABANDONED
+            ep.end_time = now
 
     def _on_follow_up(self, ev: simpy.Event) -> None:
         """The next cadence attempt falls due. Under breach action `recycle`, a follow-up left

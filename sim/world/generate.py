@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.scenario import Scenario
-from sim.world.arrivals import arrival_grid, draw_arrivals, horizon_bounds
+from sim.world.arrivals import arrival_grid, channel_shares, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
-from sim.world.luck import child, draw_luck
+from sim.world.luck import child, draw_luck, streams
 from sim.world.model import World
-from sim.world.population import draw_attributes, draw_truth
+from sim.world.population import categorical, draw_attributes, draw_truth
 
 # Sub-stream of each purpose, by position. APPEND ONLY (inserting would change later streams).
 STREAMS: tuple[str, ...] = ("arrivals", "attributes", "truth", "engagement", "luck")
@@ -33,12 +33,19 @@ def generate_world(scenario: Scenario, seed: int, replication: int = 0) -> World
     ss = {name: child(root, i) for i, name in enumerate(STREAMS)}
     horizon = horizon_bounds(scenario)
 
-    grid = arrival_grid(scenario.arrivals, scenario.start_date, horizon.end)
-    arrival, channel = draw_arrivals(grid, horizon.end, ss["arrivals"])
+    queueing = scenario.queueing.enabled
+    if queueing:
+        arrival, channel = poisson_mqls(scenario, horizon.end, ss["arrivals"])
+    else:
+        grid = arrival_grid(scenario.arrivals, scenario.start_date, horizon.end)
+        arrival, channel = draw_arrivals(grid, horizon.end, ss["arrivals"])
     attrs = draw_attributes(scenario.population, channel, ss["attributes"])
     buyer, intent = draw_truth(scenario.truth, channel, attrs, ss["truth"])
-    offsets, event_time, event_type = draw_engagement(
-        scenario.engagement, arrival, channel, intent, horizon.end, ss["engagement"])
+    if queueing:   # no engagement: the MQL is the arrival
+        offsets, event_time, event_type = np.zeros(arrival.shape[0] + 1, np.int64), np.zeros(0), np.zeros(0, np.int8)
+    else:
+        offsets, event_time, event_type = draw_engagement(
+            scenario.engagement, arrival, channel, intent, horizon.end, ss["engagement"])
     luck = draw_luck(arrival.shape[0], ss["luck"])
 
     return World(
@@ -49,4 +56,16 @@ def generate_world(scenario: Scenario, seed: int, replication: int = 0) -> World
         buyer=buyer, intent=intent,
         event_offsets=offsets, event_time=event_time, event_type=event_type,
         luck=luck, end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
+        mql_at_arrival=queueing,
     )
+
+
+def poisson_mqls(scenario: Scenario, end: float, ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+    """Queueing mode: (arrival float64[n] ascending, channel int8[n]) of a homogeneous Poisson process
+    at `queueing.mql_rate` per hour over [0, end): a Poisson count, then sorted uniform times.
+    Channels follow the arrivals' channel mix (they only matter for costs and outcomes)."""
+    rng = streams(ss, ("count", "times", "channel"))
+    n = int(rng["count"].poisson(scenario.queueing.mql_rate / 60.0 * end))
+    arrival = np.sort(rng["times"].uniform(0.0, end, n))
+    channel = categorical(channel_shares(scenario.arrivals), rng["channel"].random(n)).astype(np.int8)
+    return arrival, channel

@@ -13,6 +13,7 @@ import numpy as np
 PURPOSE_CONTACT = 1        # does attempt k reach the lead?
 PURPOSE_HANDLE = 2         # handling time of attempt k
 PURPOSE_TRIAGE = 3         # reserved
+PURPOSE_PATIENCE = 4       # queueing mode: how long the lead's k-th MQL episode waits before leaving
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class World:
     end: float                   # minutes: end of the simulated horizon (warm-up + window + run-out)
     window_start: float          # minutes: the measured cohort is created in [window_start, window_end)
     window_end: float
+    mql_at_arrival: bool = False  # queueing mode: every lead is an MQL when it arrives (scoring bypassed)
 
     @property
     def n(self) -> int:
