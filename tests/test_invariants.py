@@ -75,7 +75,7 @@ def test_engine_features_satisfy_every_invariant(feature):
     sc = scenario(sales__reps=1, arrivals__leads_per_year=25000, engagement__reengage_share=0.6)
     rep = run_replication(sc, [policy(**FEATURES[feature])], seed=5, check=True)
     run = rep.runs["p"]
-    assert violations(rep.world, sc, run.policy, rep.calendar, run.log, run.outcomes, run.kpis) == []
+    assert violations(rep.world, sc, run.policy, rep.calendar, run.log, run.outcomes, run.kpis, run.scored) == []
     assert run.log.q_len.max() > 0
 
 
@@ -112,6 +112,7 @@ def real():
     world = generate_world(sc, 11)
     cal = BusinessCalendar.from_scenario(sc)
     run = run_policy(world, sc, pol, cal, check=True)
+    assert violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=run.scored) == []
     assert (run.log.ep_index > 0).any() and (run.log.ep_status == BREACHED).any()
     return world, sc, pol, cal, run
 
@@ -234,3 +235,16 @@ def test_kpis_alone_accept_nan_when_the_denominator_is_unknown(real):
     k = {**real[4].kpis, "rep_utilisation": math.nan, "queue_mean": math.nan}
     assert kpi_violations(k) == []
     assert kpi_violations(real[4].kpis) == []
+
+
+def test_no_mql_is_lost_between_scoring_and_sales(real):
+    world, sc, pol, cal, run = real
+    s = run.scored
+    assert _broken(real) == [] and violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=s) == []
+    lead = int(np.flatnonzero(np.isfinite(s.mql_time))[0])
+    lost = dataclasses.replace(s, mql_time=_with(s.mql_time, lead, np.inf))
+    text = " | ".join(violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=lost))
+    assert "MQLs of the scoring and the first episodes of the sales process differ" in text
+    other = dataclasses.replace(s, mql_tier=_with(s.mql_tier, lead, (s.mql_tier[lead] + 1) % 4))
+    text = " | ".join(violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=other))
+    assert "MQL time, tier or score differs" in text

@@ -27,6 +27,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import score_world
 from sim.experiment.run import run_policy
+from sim.measure.invariants import violations
 from sim.vocab import DEMO_REQUEST
 from sim.world.generate import generate_world
 from sim.world.response import ResponseModel
@@ -288,6 +289,6 @@ def test_random_valid_inputs_run_and_satisfy_every_invariant(sc_data, pol_data, 
         pol = validate_data(Policy, pol_data, "generated-policy.toml")
     except ConfigError:
         assume(False)                   # invalid combinations: test_hostile checks their messages
-    world = generate_world(sc, seed)
-    run = run_policy(world, sc, pol, BusinessCalendar.from_scenario(sc), check=True)
-    assert sum(run.kpis["terminal_states"].values()) == run.kpis["leads"]
+    world, cal = generate_world(sc, seed), BusinessCalendar.from_scenario(sc)
+    run = run_policy(world, sc, pol, cal, check=True)
+    assert violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=run.scored) == []

@@ -14,7 +14,8 @@ The invariants, by family (the names are the prefixes of the messages):
   episode ended and are in tier demo or re_engaged; statuses match what happened (contacted and
   unreached => touched at least once; breach_recycled and triaged => never touched; only breach
   action recycle breaches, only triage triages, never a demo-tier MQL); attempts <= max_attempts;
-  end time set exactly when the episode is closed.
+  end time set exactly when the episode is closed. Given the scoring, every MQL it found before the
+  end of the run is exactly one lead's first episode, with the same time, tier and score.
 * ``attempts``: the attempt log and the episodes agree (same number per lead); each episode's
   attempts lie in [its MQL, its end]; the first is its first touch; a contacted episode ends at
   its one reaching attempt, which is its last; follow-ups respect the cadence spacing; every
@@ -45,6 +46,7 @@ import numpy as np
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.decisions.scoring import Scored
 from sim.measure.detail import BUYER_FATES
 from sim.sales.episode import BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.outcomes import STATE, LeadOutcomes
@@ -71,11 +73,16 @@ def _msg(name: str, bad: np.ndarray, what: str, ids: np.ndarray | None = None, l
 
 
 def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               log: SalesLog, out: LeadOutcomes, kpis: dict) -> list[str]:
-    """Every broken invariant of one run (see the module docstring); empty when consistent."""
+               log: SalesLog, out: LeadOutcomes, kpis: dict, scored: Scored | None = None) -> list[str]:
+    """Every broken invariant of one run (see the module docstring); empty when consistent.
+    With `scored` (the policy's scoring), also: every MQL the scoring found before the end of the
+    run entered the sales process exactly once, as that lead's first episode, with its time, tier
+    and score (no MQL lost or invented between the two)."""
     problems = _episodes(world, policy, log)
     if problems:            # the later checks index attempts by episode: they need sane episodes
         return problems
+    if scored is not None:
+        problems += _scored(world, log, scored)
     problems += _attempts(scenario, policy, cal, log)
     if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
         problems += _queue(world, policy, cal, log)
@@ -141,6 +148,19 @@ def _episodes(world: World, policy: Policy, log: SalesLog) -> list[str]:
     p += _msg("episodes", closed == np.isnan(log.ep_end_time), "end time missing on a closed episode or set on an open one", lead)
     p += _msg("episodes", closed & ~(log.ep_end_time >= np.where(touched, log.ep_first_touch, t) - TOL),
               "episode ended before it started or before its first touch", lead)
+    return p
+
+
+def _scored(world: World, log: SalesLog, scored: Scored) -> list[str]:
+    first = log.ep_index == 0
+    lead = log.ep_lead[first]
+    entered = np.zeros(world.n, bool)
+    entered[lead] = True
+    p = _msg("episodes", entered != (scored.mql_time < world.end),
+             "the MQLs of the scoring and the first episodes of the sales process differ")
+    p += _msg("episodes", (log.ep_mql_time[first] != scored.mql_time[lead]) | (log.ep_tier[first] != scored.mql_tier[lead])
+              | ~((log.ep_score[first] == scored.mql_score[lead]) | np.isnan(scored.mql_score[lead])),
+              "a first episode's MQL time, tier or score differs from the scoring", lead)
     return p
 
 
