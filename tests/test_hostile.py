@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.config.experiment import Experiment
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.store import safe_name, timestamped
@@ -109,7 +110,10 @@ def _invalid_fields(model) -> list[tuple[tuple, dict]]:
     return out
 
 
-FIELDS = {"scenario": _invalid_fields(Scenario), "policy": _invalid_fields(Policy)}
+FIELDS = {"scenario": _invalid_fields(Scenario), "policy": _invalid_fields(Policy),
+          "experiment": _invalid_fields(Experiment)}
+TINY_EXPERIMENT = {"scenarios": ["workshop"], "policies": ["seed-example"], "replications": 1,
+                   "set": ["horizon.window=14d", "arrivals.leads_per_year=1500"]}
 
 
 @SETTINGS
@@ -225,7 +229,8 @@ def test_empty_scenario_file_is_the_documented_defaults(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def run_json(*args) -> dict:
-    result = invoke("run", "workshop", "-p", "seed-example", *args, "--json")
+    """One run in debug mode (--check: every invariant verified) with its KPIs as JSON."""
+    result = invoke("run", "workshop", "-p", "seed-example", *args, "--json", "--check")
     assert result.exit_code == 0, (result.output, result.exception)
     return json.loads(result.stdout)["seed-example"]
 
@@ -358,3 +363,50 @@ def test_a_policy_named_like_a_path_cannot_write_outside(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["evil.toml", "outputs"]
     assert os.listdir(tmp_path / "outputs") == ["mine"]
     assert all(p.resolve().parent == out.resolve() for p in out.iterdir())
+
+
+# ------------------------------------------------------------------------------------------
+# Experiment files (funnelsim experiment): the same rules
+# ------------------------------------------------------------------------------------------
+
+def experiment_toml(data: dict) -> str:
+    top = "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in data.items() if not isinstance(v, dict))
+    tables = "".join(f"[{json.dumps(k)}]\n" + "".join(f"{json.dumps(a)} = {toml_value(b)}\n" for a, b in v.items())
+                     for k, v in data.items() if isinstance(v, dict))
+    return top + tables
+
+
+@SETTINGS
+@given(data=st.data())
+def test_generated_invalid_experiment_files_write_nothing(tmp_path_factory, monkeypatch, data):
+    path, schema = data.draw(st.sampled_from(FIELDS["experiment"]))
+    value = data.draw(invalid(schema))
+    content = dict(TINY_EXPERIMENT)
+    node = content
+    for k in path[:-1]:
+        node = node.setdefault(k, {})
+    node[path[-1]] = value
+    work = tmp_path_factory.mktemp("exp")
+    monkeypatch.chdir(work)
+    f = work / "bad-experiment.toml"
+    f.write_text(experiment_toml(content), encoding="utf-8")
+    result = invoke("experiment", f)
+    assert_bad_input(result, f)
+    assert path[0] in result.stderr, (path, value, result.stderr)
+    assert tree(work) == [f.name]                   # no outputs/ folder, no temporary folder
+
+
+def test_an_experiment_named_like_a_path_stays_in_outputs(tmp_path, monkeypatch):
+    """The default folder is outputs/<name>-<time> under the current folder, whatever the name;
+    debug mode checks every run of the design."""
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "evil.toml"
+    f.write_text(experiment_toml({**TINY_EXPERIMENT, "name": "../../escape", "grid": {"mql.threshold": [50, 70]}}),
+                 encoding="utf-8")
+    result = invoke("experiment", f, "--check", "--json")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert sorted(os.listdir(tmp_path)) == ["evil.toml", "outputs"]
+    (folder,) = (tmp_path / "outputs").iterdir()
+    assert folder.name.startswith("escape-")
+    again = invoke("experiment", f, "--out", folder)
+    assert_bad_input(again, "already exists")
