@@ -224,3 +224,13 @@ def test_intervals_stay_within_what_a_kpi_can_be():
     assert tuple(b.loc["sla_compliance_standard", ["lower", "upper"]]) == (0.82, 1.0)
     assert tuple(b.loc["backlog_age_max_business_hours", ["lower", "upper"]]) == (0.0, 15.2)
     assert tuple(b.loc["mqls", ["lower", "upper"]]) == (8.0, 12.0)
+
+
+def test_sweep_sentence_says_where_bookings_peak():
+    from sim.report.narrative import sweep_sentence
+    rows = [{"policy": "P", "mql.threshold": t, "kpi": k, "mean": v}
+            for t, b, u in ((40, 2e5, 1.0), (60, 1.8e6, 0.9), (80, 1.2e6, 0.4))
+            for k, v in (("bookings", b), ("rep_utilisation", u))]
+    text = sweep_sentence(pd.DataFrame(rows), "mql.threshold", "P")
+    assert text == ("Across MQL threshold 40 to 80 (P): bookings are highest at 60 (1.80M) and lowest at 40 (200k); "
+                    "reps 40% to 100% busy.")

@@ -238,7 +238,9 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     n = int(res.runs["replication"].nunique())
     flags = health_flags(s_at, policies)
     where = _where(res, scen, point, factors).removeprefix(". Shown at ")
-    items = executive_summary(s_at, d_at, policies, res.baseline, n, flags, res.recommendation, factors, where)
+    s_scen = summary[summary["scenario"] == scen] if "scenario" in summary else summary
+    items = executive_summary(s_at, d_at, policies, res.baseline, n, flags, res.recommendation, factors, where,
+                              s_scen)
     dumps = scenario_dumps(m)
     names = ", ".join(dumps) or str(scen)
     kind = m.get("kind", "run")

@@ -160,17 +160,53 @@ def _joined(at: str, sentence: str) -> str:
     return at + sentence[0].lower() + sentence[1:] if at and sentence.startswith("Under") else at + sentence
 
 
+def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | None:
+    """How the key KPIs move across a swept setting, for one policy (other swept settings averaged):
+    'Across MQL threshold 40 to 80 (seed-example): bookings are highest at 50 (1.83M) and lowest at
+    40 (270k); MQL -> SQL 2% to 29%; SLA compliance 1% to 80%; reps 32% to 100% busy.'"""
+    s = summary[(summary["policy"] == policy)] if "policy" in summary else summary
+    if factor not in s or s[factor].nunique() < 2:
+        return None
+    m = s.groupby([factor, "kpi"], sort=False)["mean"].mean().unstack("kpi")
+    name = pretty(factor).split(" (")[0]
+    vals = list(dict.fromkeys(s[factor]))
+    show = lambda v: f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)  # noqa: E731
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
+    span = (f"{show(vals[0])} to {show(vals[-1])}" if numeric and len(vals) > 2 else
+            ", ".join(map(show, vals[:-1])) + f" and {show(vals[-1])}")
+    parts = []
+    if "bookings" in m and m["bookings"].notna().any():
+        b = m["bookings"]
+        if b.max() - b.min() <= 0.005 * abs(b.max()):
+            parts.append(f"bookings about the same at every value ({fmt(b.max(), 'money')})")
+        else:
+            parts.append(f"bookings are highest at {show(b.idxmax())} ({fmt(b.max(), 'money')}) and lowest at "
+                         f"{show(b.idxmin())} ({fmt(b.min(), 'money')})")
+    for k, label, tail in (("mql_to_sql_rate", "MQL -> SQL", ""), ("sla_compliance", "SLA compliance", ""),
+                           ("rep_utilisation", "reps", " busy")):
+        if k in m and m[k].notna().any():
+            lo, hi = pct(m[k].min()), pct(m[k].max())
+            parts.append(f"{label} {lo}{tail} throughout" if lo == hi else f"{label} {lo} to {hi}{tail}")
+    return f"Across {name} {span} ({policy}): " + "; ".join(parts) + "." if parts else None
+
+
 def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
                       replications: int, flags: list[Flag], recommendation: dict | None = None,
-                      factors: list[str] | None = None, where: str = "") -> list[str]:
+                      factors: list[str] | None = None, where: str = "",
+                      sweep: pd.DataFrame | None = None) -> list[str]:
     """Plain sentences, most important first. `where` ("MQL threshold = 60") says which point of
-    a sweep the policy sentences describe."""
+    a sweep the policy sentences describe; `sweep` (the whole sweep's summary) adds how the key
+    KPIs move across the first swept setting."""
     at = f"At {where}, " if where else ""
     s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
     out: list[str] = []
     rec = recommendation_sentence(recommendation, factors or [])
     if rec:
         out.append(rec)
+    if factors and sweep is not None:
+        moved = sweep_sentence(sweep, factors[0], baseline)
+        if moved:
+            out.append(moved)
     if len(policies) > 1 and differences is not None and len(differences):
         d = differences.groupby(["policy", "kpi"], sort=False)[["diff", "lower", "upper"]].mean()
         d["significant"] = differences.groupby(["policy", "kpi"], sort=False)["significant"].all()
