@@ -5,7 +5,6 @@ so it can be rebuilt at any time, on any machine, without re-running the simulat
 """
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import shutil
