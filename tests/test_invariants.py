@@ -15,7 +15,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.run import run_policy, run_replication
 from sim.inputs import load_policy, load_scenario, split_sets
 from sim.measure.invariants import InvariantError, kpi_violations, violations
-from sim.sales.episode import BREACHED, CONTACTED, OPEN
+from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN
 from sim.sales.outcomes import STATE
 from sim.world.generate import generate_world
 
@@ -77,6 +77,34 @@ def test_engine_features_satisfy_every_invariant(feature):
     run = rep.runs["p"]
     assert violations(rep.world, sc, run.policy, rep.calendar, run.log, run.outcomes, run.kpis, run.scored) == []
     assert run.log.q_len.max() > 0
+
+
+QUEUEING = {
+    "textbook": {},
+    "textbook+patience": {"patience": "15m"},
+    "scenario-sales+patience": {"sales": "scenario", "patience": "2h"},
+}
+
+
+@pytest.mark.parametrize("mode", sorted(QUEUEING))
+def test_queueing_mode_satisfies_every_invariant(mode):
+    """The textbook queue (every lead an MQL, Poisson; reps 24/7 or the scenario's hours; leads
+    that go cold and leave with a patience) is checked like any run."""
+    sc = scenario(sales__reps=2, response__decay="none",
+                  queueing={"enabled": True, "mql_rate": 9.0, "handle_time": "10m", **QUEUEING[mode]})
+    rep = run_replication(sc, [policy()], seed=2, check=True)
+    run = rep.runs["p"]
+    assert violations(rep.world, sc, run.policy, rep.calendar, run.log, run.outcomes, run.kpis, run.scored) == []
+    if "patience" in QUEUEING[mode]:
+        assert (run.log.ep_status == ABANDONED).any()
+
+
+def test_abandonment_outside_queueing_mode_is_caught(real):
+    world, sc, pol, cal, run = real
+    st = run.log.ep_status.copy()
+    st[_first(run.log.ep_status == BREACHED)] = ABANDONED
+    text = " | ".join(_broken(real, log=dataclasses.replace(run.log, ep_status=st)))
+    assert "abandoned although queueing.patience is not set" in text
 
 
 @pytest.mark.parametrize("changes, undefined", [

@@ -40,6 +40,25 @@ POLICIES = {
 }
 
 
+QUEUE = {"response": {"decay": "none"}, "sales": {"reps": 2},
+         "queueing": {"enabled": True, "mql_rate": 9.0, "handle_time": "10m", "patience": "15m"}}
+
+
+@pytest.mark.parametrize("sales", ["textbook", "scenario"])
+def test_littles_law_in_queueing_mode_with_abandonment(sales):
+    """M/M/c+M (textbook) and Poisson MQLs into the real sales process, with leads leaving the
+    queue when their patience runs out: exact on the sample path, and L = lambda W over the window."""
+    scen = {**QUEUE, "queueing": {**QUEUE["queueing"], "sales": sales},
+            "horizon": {"warmup": "7d", "window": "56d", "runout": "2d"}}
+    world, pol, cal, run = _run({}, scen)
+    ready, leave = queue_stays(world, pol, cal, run.log)
+    waits = np.minimum(leave, world.end) - ready
+    assert queue_area(run.log, world.end) == pytest.approx(waits.sum(), rel=1e-9)
+    inside = (ready >= world.window_start) & (ready < world.window_end)
+    lam = inside.sum() / (world.window_end - world.window_start)
+    assert run.kpis["queue_mean"] == pytest.approx(lam * waits[inside].mean(), rel=0.03)
+
+
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_littles_law_over_a_long_window(name):
     """A year of arrivals with a busy team: L (time-average waiting) = lambda x W within 2%."""

@@ -255,7 +255,7 @@ def values(schema: dict, root: dict, cap: float = 100.0, depth: int = 0) -> st.S
 # Fields that set the world's size stay as in TINY (the hostile tests cover absurd sizes).
 FIXED = {("horizon",), ("arrivals", "leads_per_year"), ("arrivals", "spikes"), ("sales", "reps"), ("reps",),
          ("name",), ("description",)}
-CAPS = {"engagement": 10.0, "arrivals": 10.0, "recycle": 5.0, "cadence": 8.0}
+CAPS = {"engagement": 10.0, "arrivals": 10.0, "recycle": 5.0, "cadence": 8.0, "queueing": 10.0}
 
 
 def _fields(model) -> list[tuple[tuple, dict, dict]]:

@@ -12,8 +12,9 @@ The invariants, by family (the names are the prefixes of the messages):
   unreached, breach_recycled or triaged), so at most one is open or contacted; an episode starts
   after its lead arrived and before the run ends; re-MQL episodes start no earlier than the previous
   episode ended and are in tier demo or re_engaged; statuses match what happened (contacted and
-  unreached => touched at least once; breach_recycled and triaged => never touched; only breach
-  action recycle breaches, only triage triages, never a demo-tier MQL); attempts <= max_attempts;
+  unreached => touched at least once; breach_recycled, triaged and abandoned => never touched; only
+  breach action recycle breaches, only triage triages (never a demo-tier MQL), only queueing mode
+  with a patience abandons); attempts <= max_attempts;
   end time set exactly when the episode is closed. Given the scoring, every MQL it found before the
   end of the run is exactly one lead's first episode, with the same time, tier and score.
 * ``attempts``: the attempt log and the episodes agree (same number per lead); each episode's
@@ -48,7 +49,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
 from sim.measure.detail import BUYER_FATES
-from sim.sales.episode import BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
+from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.sales.process import SalesLog
 from sim.vocab import TERMINAL_STATES, TIER_CODE, TIERS
@@ -56,6 +57,7 @@ from sim.world.model import World
 
 TOL = 1e-6          # minutes: float slack for times computed along different paths
 RECYCLED = (UNREACHED, BREACHED, TRIAGED)
+ENDED = (*RECYCLED, ABANDONED)       # closed without a contact
 
 
 class InvariantError(AssertionError):
@@ -78,7 +80,7 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     With `scored` (the policy's scoring), also: every MQL the scoring found before the end of the
     run entered the sales process exactly once, as that lead's first episode, with its time, tier
     and score (no MQL lost or invented between the two)."""
-    problems = _episodes(world, policy, log)
+    problems = _episodes(world, scenario, policy, log)
     if problems:            # the later checks index attempts by episode: they need sane episodes
         return problems
     if scored is not None:
@@ -105,7 +107,7 @@ def _episode_order(log: SalesLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, pos, last
 
 
-def _episodes(world: World, policy: Policy, log: SalesLog) -> list[str]:
+def _episodes(world: World, scenario: Scenario, policy: Policy, log: SalesLog) -> list[str]:
     p: list[str] = []
     lead, st, n = log.ep_lead, log.ep_status, log.ep_lead.size
     p += _msg("episodes", (lead < 0) | (lead >= world.n), "lead index outside the world", np.arange(n), "episode")
@@ -116,7 +118,7 @@ def _episodes(world: World, policy: Policy, log: SalesLog) -> list[str]:
     p += _msg("episodes", log.ep_index[order] != pos, "episode numbers of a lead are not 0, 1, 2, ...", sl)
     p += _msg("episodes", pos >= policy.recycle.max_recycles,
               f"more than recycle.max_recycles = {policy.recycle.max_recycles} episodes", sl)
-    p += _msg("episodes", ~last & ~np.isin(st[order], RECYCLED),
+    p += _msg("episodes", ~last & ~np.isin(st[order], ENDED),
               "an episode other than the lead's last was not recycled", sl)
     t = log.ep_mql_time
     p += _msg("episodes", ~(t >= world.arrival[lead] - TOL), "MQL before the lead arrived", lead)
@@ -131,9 +133,13 @@ def _episodes(world: World, policy: Policy, log: SalesLog) -> list[str]:
     a = log.ep_attempts
     p += _msg("episodes", (a < 0) | (a > policy.cadence.max_attempts),
               f"attempts outside [0, cadence.max_attempts = {policy.cadence.max_attempts}]", lead)
-    p += _msg("episodes", ~np.isin(st, (OPEN, CONTACTED, *RECYCLED)), "unknown status", lead)
+    p += _msg("episodes", ~np.isin(st, (OPEN, CONTACTED, *ENDED)), "unknown status", lead)
     p += _msg("episodes", np.isin(st, (CONTACTED, UNREACHED)) & (a < 1), "contacted or unreached without a touch", lead)
-    p += _msg("episodes", np.isin(st, (BREACHED, TRIAGED)) & (a != 0), "breach-recycled or triaged after a touch", lead)
+    p += _msg("episodes", np.isin(st, (BREACHED, TRIAGED, ABANDONED)) & (a != 0),
+              "breach-recycled, triaged or abandoned after a touch", lead)
+    q = scenario.queueing
+    p += _msg("episodes", (st == ABANDONED) & (not q.enabled or q.patience is None),
+              "abandoned although queueing.patience is not set", lead)
     p += _msg("episodes", (st == BREACHED) & (policy.sla.breach_action != "recycle"),
               "breach-recycled although sla.breach_action is not recycle", lead)
     p += _msg("episodes", (st == TRIAGED) & ((policy.routing.triage_backlog is None) | (log.ep_tier == TIER_CODE["demo"])),
