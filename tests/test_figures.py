@@ -264,3 +264,24 @@ def test_detail_kpis_are_flat_numeric_columns(cmp):
     cols = [c for c in cmp.runs.columns if c.startswith(("ttft_", "touched_", "sql_", "buyers_", "recycled_"))]
     assert len(cols) > 60
     assert all(pd.api.types.is_numeric_dtype(cmp.runs[c]) for c in cols)
+
+
+def test_speed_buckets_agree_with_sla_compliance(cmp):
+    """seed-example's targets (5bm, 2bh, 1bd) fall on bucket edges: the episodes in the buckets
+    below a target are the ones that met it (up to a touch landing exactly on the deadline)."""
+    runs = cmp.runs[cmp.runs["policy"] == "seed-example"]
+    names = [n for n, _ in TTFT_BUCKETS]
+    for tier, last in (("demo", "0_5m"), ("high_intent", "1_2h"), ("standard", "4_8h")):
+        within = runs[[f"ttft_{tier}_{b}" for b in names[:names.index(last) + 1]]].sum(axis=1)
+        met = (runs[f"sla_compliance_{tier}"] * runs[f"sla_episodes_{tier}"]).fillna(0)
+        assert np.all(np.abs(within - met) <= 1), (tier, list(within), list(met))
+
+
+def test_no_buyer_is_touched_late_when_the_sla_cannot_be_missed():
+    from sim.experiment.run import run_replication
+    from sim.inputs import load_policy, load_scenario, split_sets
+    o = split_sets([f'sla.targets.{t}="400d"' for t in TIERS], 3000, None, 28)
+    run = run_replication(load_scenario("workshop", o.scenario), [load_policy("seed-example", o.policy)], 3, 0)
+    k = run.runs["seed-example"].kpis
+    assert k["buyers_lost_touched_late"] == 0
+    assert sum(k[f"buyers_{f}"] for f in BUYER_FATES) == k["buyers"]
