@@ -233,3 +233,20 @@ def test_sweep_sentence_says_where_bookings_peak():
     text = sweep_sentence(pd.DataFrame(rows), "mql.threshold", "P")
     assert text == ("Across MQL threshold 40 to 80 (P): bookings are highest at 60 (1.80M) and lowest at 40 (200k); "
                     "reps 40% to 100% busy.")
+
+
+@pytest.mark.slow
+def test_a_figure_that_fails_is_reported_not_fatal(tmp_path, built, monkeypatch):
+    import sim.report.build as build
+
+    def broken(*a, **k):
+        raise ValueError("no data for this")
+
+    monkeypatch.setattr(build, "decay_figure", broken)
+    folder, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    page = build_report(copy).read_text(encoding="utf-8")
+    assert "The figure &#x27;Qualification by response time&#x27; could not be drawn (ValueError: no data for this)" in page
+    for name in FIGURES:
+        assert f'id="fig-{name}"' in page

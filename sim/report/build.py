@@ -19,7 +19,7 @@ from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_f
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
-from sim.report.style import close, colours, pretty, save
+from sim.report.style import close, colours, empty_figure, pretty, save
 
 FIGURES = "figures"
 REPORT = "report.html"
@@ -115,57 +115,65 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
     factors = [f for f in res.factors if f in summary]
     where = _where(res, scen, point, factors)
 
-    def add(key: str, fig, title: str, caption: str) -> None:
+    def add(key: str, draw, title: str, caption: str) -> None:
+        """Draw and save one figure. A figure that fails is replaced by a panel saying so (and the
+        report warns at the top): one broken figure must not cost the client the whole report."""
+        problem = ""
+        try:
+            fig = draw()
+        except Exception as e:  # noqa: BLE001 - reported in the page, never silently dropped
+            problem = f"{type(e).__name__}: {e}"
+            fig = empty_figure(title, f"This figure could not be drawn ({problem}).")
         files = save(fig, out, key)
         close(fig)
-        entries.append(html.FigureEntry(key, title, caption, files["png"]))
+        entries.append(html.FigureEntry(key, title, caption, files["png"], problem))
 
     s_scen = summary[summary["scenario"] == scen] if "scenario" in summary else summary
     if len(factors) == 1:
-        add("sweep", sweep_figure(s_scen, factors[0], res.recommendation, palette=palette),
+        add("sweep", lambda: sweep_figure(s_scen, factors[0], res.recommendation, palette=palette),
             f"Sweep: {pretty(factors[0])}",
             "Each KPI against the swept setting: line = mean over replications, band = 95% interval, one colour "
             "per policy. The star marks the recommended setting (if the sweep had an objective).")
     elif len(factors) >= 2:
         x, y = factors[0], factors[1]
         first = s_scen[s_scen["policy"] == policies[0]]
-        add("sweep", sweep_figure(first, x, res.recommendation, by=y), f"Sweep: {pretty(x)} by {pretty(y)}",
+        add("sweep", lambda: sweep_figure(first, x, res.recommendation, by=y), f"Sweep: {pretty(x)} by {pretty(y)}",
             f"Each KPI against {pretty(x)} for {policies[0]}, one line per value of {pretty(y)}; bands = 95% intervals.")
-        add("heatmap", heatmap_figure(s_scen, x, y, policy=policies[0], recommendation=res.recommendation),
+        add("heatmap", lambda: heatmap_figure(s_scen, x, y, policy=policies[0], recommendation=res.recommendation),
             "Two-way sweep: bookings and SLA compliance",
             "Colour and numbers: mean bookings and SLA compliance at each combination; the orange outline encloses the "
             "settings that meet the SLA level (the sweep's constraint, else 80%). "
             "The star marks the recommended setting." + (f" Further swept settings ({', '.join(factors[2:])}) are averaged."
                                                         if len(factors) > 2 else ""))
-    add("funnel", funnel_figure(s_at, policies, palette), "Funnel per policy",
+    add("funnel", lambda: funnel_figure(s_at, policies, palette), "Funnel per policy",
         f"Left: leads reaching each stage (log scale). Right: conversion from each stage to the next. Bars = mean over "
         f"replications, whiskers = 95% interval{where}.")
     if len(policies) > 1:
-        add("comparison", comparison_figure(d_at, s_at, policies, palette), f"Policy comparison against {res.baseline}",
+        add("comparison", lambda: comparison_figure(d_at, s_at, policies, palette), f"Policy comparison against {res.baseline}",
             "Paired differences on the same simulated worlds: volumes in %, rates in percentage points. Filled, thick, "
             f"starred = the 95% interval excludes zero; hollow = could be no change{where}.")
     targets = {p: (pols.get(p) or {}).get("sla", {}).get("targets", {}) for p in policies}
     workday = model_workday(model)
-    add("speed", speed_figure(runs_at, targets, policies, palette, workday), "Speed to first touch per SLA tier",
+    add("speed", lambda: speed_figure(runs_at, targets, policies, palette, workday), "Speed to first touch per SLA tier",
         "Share of each tier's MQL episodes first touched within each business-time bucket (weekends and nights do not "
         "count), per policy; dashed lines = each policy's SLA target for the tier (clock-time targets are shown at "
         f"their nominal length){where}.")
     curve, name, ref = _decay(model, sc_dump)
-    add("decay", decay_figure(runs_at, curve, name, ref, policies, palette), "Qualification by response time",
+    add("decay", lambda: decay_figure(runs_at, curve, name, ref, policies, palette), "Qualification by response time",
         "Share of first-touched MQLs that became SQL, by clock time from MQL to first touch (bars = mean, whiskers = "
         "95% interval). Black dashes: the scenario's response-decay curve averaged over each bucket and scaled to the "
         "simulated rate at the reference delay. The simulated bars also mix tiers and buyer shares, so they need not "
         f"follow the curve exactly{where}.")
-    add("load", load_figure(ts_at, sc_dump, policies, palette), "Load over time",
+    add("load", lambda: load_figure(ts_at, sc_dump, policies, palette), "Load over time",
         "Daily queue (MQLs waiting), the oldest wait at midnight in business hours, and rep utilisation on working days, "
         f"averaged over replications; orange = campaign spikes, grey = warm-up and run-out (not measured){where}.")
     qf = next((f for f in factors if f.endswith("threshold")), None)
     s_quality = s_scen if qf else s_at
     thresholds = {p: (pols.get(p) or {}).get("mql", {}).get("threshold") for p in policies}
-    add("quality", quality_figure(s_quality, qf, thresholds, policies, palette), "Quality against the hidden truth",
+    add("quality", lambda: quality_figure(s_quality, qf, thresholds, policies, palette), "Quality against the hidden truth",
         "MQL precision = share of MQLs that were real buyers; buyer recall = share of real buyers that became MQLs "
         "(only a simulation knows who the buyers are). Right: what happened to each real buyer in the cohort.")
-    add("rejections", rejection_figure(s_at, policies, palette), "Rejections and recycling",
+    add("rejections", lambda: rejection_figure(s_at, policies, palette), "Rejections and recycling",
         f"Left: reached MQLs rejected by sales, by reason code. Right: how MQL episodes ended; recycled leads go back "
         f"to nurture and may become MQLs again (re-MQLs){where}.")
     return entries
@@ -248,7 +256,8 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     lede = (f"{noun} of {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} "
             f"({', '.join(policies)}) on {n} simulated world{'s' if n != 1 else ''} (replications). Every policy met "
             "the same worlds, so differences are paired. Intervals are 95% confidence intervals over replications.")
-    warnings = []
+    warnings = [f"The figure '{e.title}' could not be drawn ({e.problem}); please report it." for e in entries
+                if e.problem]
     if res.errors:
         warnings.append(f"{len(res.errors)} run(s) failed and are missing from these results (see errors.json).")
     assumptions = scenario_tables(dumps) + policy_tables(policy_dumps(m), policies, palette) + design_table(m)

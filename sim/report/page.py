@@ -63,6 +63,7 @@ class FigureEntry:
     title: str
     caption: str
     png: Path
+    problem: str = ""   # why the figure could not be drawn, if it could not
 
 
 def _e(x) -> str:
