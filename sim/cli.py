@@ -193,6 +193,7 @@ from sim.commands.crm import calibrate; main.add_command(calibrate)  # noqa: E40
 from sim.commands.crm import backtest; main.add_command(backtest)  # noqa: E402,E702
 from sim.commands.crm import fit_scoring; main.add_command(fit_scoring)  # noqa: E402,E702
 from sim.commands.report import report; main.add_command(report)  # noqa: E402,E702
+from sim.commands.staffing import staffing; main.add_command(staffing)  # noqa: E402,E702
 
 
 if __name__ == "__main__":  # pragma: no cover
