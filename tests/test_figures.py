@@ -136,7 +136,21 @@ def test_load_shades_every_campaign_spike_and_draws_one_line_per_policy(cmp):
         assert [to_hex(line.get_color()) for line in ax.lines] == [c.lower() for c in PALETTE[:3]]
     assert len(by_gid(fig, "spike")) == len(scenario["arrivals"]["spikes"]) * 3
     assert "campaign spike" in texts(fig)
+
     assert "%" in panels[2].get_ylabel() and "business hours" in panels[1].get_ylabel()
+
+
+def test_load_marks_holidays_inside_the_drawn_range():
+    days = pd.date_range("2026-01-05", periods=120)
+    ts = pd.DataFrame({"policy": "p", "date": days, "in_window": (days >= "2026-01-19") & (days < "2026-03-16"),
+                       "queue_mean": 1.0, "oldest_wait_business_hours": 0.5, "rep_utilisation": 0.5})
+    scenario = {"calendar": {"holidays": ["2026-02-16", "2026-04-20", "2025-12-25"]},
+                "arrivals": {"spikes": [{"start": "2026-02-02", "duration": "5d", "multiplier": 3.0}]}}
+    fig = load_figure(ts, scenario, ["p"])
+    # 2026-04-20 lies in the run-out past the 4 weeks shown; 2025-12-25 before the start
+    assert {pd.Timestamp(a.get_xdata()[0]) for a in by_gid(fig, "holiday")} == {pd.Timestamp("2026-02-16")}
+    assert len(by_gid(fig, "holiday")) == 3 and len(by_gid(fig, "spike")) == 3
+    assert "holiday (no one works)" in texts(fig)
 
 
 def test_quality_map_and_buyer_fates_add_up_to_all_buyers(cmp):

@@ -166,7 +166,8 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
         f"follow the curve exactly{where}.")
     add("load", lambda: load_figure(ts_at, sc_dump, policies, palette), "Load over time",
         "Daily queue (MQLs waiting), the oldest wait at midnight in business hours, and rep utilisation on working days, "
-        f"averaged over replications; orange = campaign spikes, grey = warm-up and run-out (not measured){where}.")
+        f"averaged over replications; orange = campaign spikes, dotted lines = holidays, grey = warm-up and run-out "
+        f"(not measured){where}.")
     qf = next((f for f in factors if f.endswith("threshold")), None)
     s_quality = s_scen if qf else s_at
     thresholds = {p: (pols.get(p) or {}).get("mql", {}).get("threshold") for p in policies}

@@ -12,6 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.config.units import Duration
@@ -204,8 +205,14 @@ def load_figure(timeseries: pd.DataFrame, scenario: dict | None = None, policies
                 ax.axvspan(win.index.max() + day, end + day, color=GREY, alpha=0.15, lw=0)
             for start, end, _ in _spikes(scenario or {}):
                 ax.axvspan(start, end, color=SPIKE, alpha=0.25, lw=0, gid="spike")
+        holidays = _holidays(scenario or {}, first.index.min(), axes[0, 0].get_xlim())
+        for ax in axes[:, 0]:
+            for h in holidays:
+                ax.axvline(h, color="#555", ls=":", lw=1.2, gid="holiday")
         if _spikes(scenario or {}):
             handles.append(Patch(color=SPIKE, alpha=0.35, label="campaign spike"))
+        if holidays:
+            handles.append(Line2D([], [], color="#555", ls=":", lw=1.2, label="holiday (no one works)"))
         handles.append(Patch(color=GREY, alpha=0.3, label="outside the measurement window"))
         leg1 = axes[0, 0].legend(frameon=False, loc="upper left", title="policy")
         axes[0, 0].add_artist(leg1)
@@ -213,6 +220,21 @@ def load_figure(timeseries: pd.DataFrame, scenario: dict | None = None, policies
         axes[2, 0].set_xlabel("date")
         fig.suptitle("Load over time (mean over replications)")
     return fig
+
+
+def _holidays(scenario: dict, start: pd.Timestamp, xlim) -> list[pd.Timestamp]:
+    """The scenario's holidays inside the drawn range (a backlog often peaks right after one)."""
+    import matplotlib.dates as mdates
+    lo, hi = (pd.Timestamp(mdates.num2date(v)).tz_localize(None) for v in xlim)
+    out = []
+    for h in (scenario.get("calendar") or {}).get("holidays") or []:
+        try:
+            t = pd.Timestamp(h)
+        except (ValueError, TypeError):
+            continue
+        if lo <= t <= hi and t >= start:
+            out.append(t)
+    return out
 
 
 def spike_days(scenario: dict) -> list[tuple[dt.date, dt.date]]:
