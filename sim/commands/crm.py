@@ -229,10 +229,19 @@ def _print_backtest(table: pd.DataFrame, title: str) -> None:
     t = Table("policy", "MQLs", "share", "conv. MQL", "conv. rest", "precision", "recall", "left in nurture", "AUC",
               title=title)
     for _, r in table.iterrows():
-        t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", f"{r['conversion_mql']:.1%}",
-                  f"{r['conversion_rest']:.1%}", f"{r['precision']:.1%}", f"{r['recall']:.1%}",
+        t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", _ci(r, "conversion_mql"),
+                  _ci(r, "conversion_rest"), _ci(r, "precision"), _ci(r, "recall"),
                   str(r["conversions_left_in_nurture"]), f"{r['auc']:.3f}")
+    t.caption = "rates with their exact 95% intervals (Clopper-Pearson) in brackets"
     console().print(t)
+
+
+def _ci(r, name: str) -> str:
+    """`84.6% [65-96]`: a rate and its interval, in percent."""
+    v, lo, hi = r[name], r.get(f"{name}_lower"), r.get(f"{name}_upper")
+    if v != v:
+        return "n/a"
+    return f"{v:.1%} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else f"{v:.1%}"
 
 
 def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list | None = None) -> None:

@@ -42,6 +42,15 @@ def gain_curve(score: np.ndarray, won: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"share_of_leads": x, "share_of_conversions": captured, "lift": lift})
 
 
+def proportion(name: str, k: int, n: int) -> dict[str, float]:
+    """k/n with its exact (Clopper-Pearson) 95% interval: real samples are often small, and a rate
+    without its uncertainty invites over-reading."""
+    if n == 0:
+        return {name: float("nan"), f"{name}_lower": float("nan"), f"{name}_upper": float("nan")}
+    ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+    return {name: k / n, f"{name}_lower": float(ci.low), f"{name}_upper": float(ci.high)}
+
+
 def backtest(leads: pd.DataFrame, policies: list[Policy]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per policy, gain curves of every policy) on leads with a known outcome."""
     known = leads[leads["won"].notna()].reset_index(drop=True)
@@ -51,15 +60,13 @@ def backtest(leads: pd.DataFrame, policies: list[Policy]) -> tuple[pd.DataFrame,
         mql, score = score_leads(known, p)
         tp = int((mql & won).sum())
         rest = ~mql
-        rows.append({
-            "policy": p.name, "leads": int(known.shape[0]), "conversions": int(won.sum()),
-            "mqls": int(mql.sum()), "mql_share": float(mql.mean()),
-            "conversion_mql": float(won[mql].mean()) if mql.any() else float("nan"),
-            "conversion_rest": float(won[rest].mean()) if rest.any() else float("nan"),
-            "precision": tp / mql.sum() if mql.any() else float("nan"),
-            "recall": tp / won.sum() if won.any() else float("nan"),
-            "conversions_left_in_nurture": int((rest & won).sum()),
-            "auc": auc(score, won),
-        })
+        row = {"policy": p.name, "leads": int(known.shape[0]), "conversions": int(won.sum()),
+               "mqls": int(mql.sum()), "mql_share": float(mql.mean())}
+        row.update(proportion("conversion_mql", int(won[mql].sum()), int(mql.sum())))
+        row.update(proportion("conversion_rest", int(won[rest].sum()), int(rest.sum())))
+        row.update(proportion("precision", tp, int(mql.sum())))
+        row.update(proportion("recall", tp, int(won.sum())))
+        row.update({"conversions_left_in_nurture": int((rest & won).sum()), "auc": auc(score, won)})
+        rows.append(row)
         gains.append(gain_curve(score, won).assign(policy=p.name))
     return pd.DataFrame(rows), pd.concat(gains, ignore_index=True)
