@@ -112,7 +112,9 @@ def compare(scenario: Source, policies: list[Source], replications: int = 20, se
     (`.runs`, `.summary()`, `.differences()`); with `out`, also writes a results folder there."""
     plan = build_plan("compare", _name(scenario), [scenario], list(policies), sets=sets, replications=replications,
                       seed=seed, **kw)
-    return _finish(plan, out, workers, dask)
+    call = _call("compare", [_name(scenario), [_name(p) for p in policies]],
+                 {"replications": replications, "seed": seed, "sets": list(sets), **kw})
+    return _finish(plan, out, workers, dask, call)
 
 
 def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
@@ -134,11 +136,21 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
                       factors=[{"path": f.path, "values": list(f.values)} for f in factors], points=grid(factors),
                       objective=objective, **kw)
-    return _finish(plan, out, workers, dask)
+    call = _call("sweep", [_name(scenario), [_name(p) for p in pols], dict(vary)],
+                 {"replications": replications, "seed": seed, "sets": list(sets), "maximise": maximise,
+                  "subject_to": list(subject_to), **kw})
+    return _finish(plan, out, workers, dask, call)
 
 
-def _finish(plan: Plan, out, workers: int, dask: str | None) -> Results:
-    outcome = run_plan(plan, Path(out) if out is not None else None, workers=workers, dask=dask)
+def _call(fn: str, args: list, kwargs: dict) -> list[str]:
+    """The Python call that made these results, for the manifest's "how to reproduce" (objects
+    given instead of names are shown by name: their full settings are in the manifest)."""
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items() if v not in (None, [], ())]
+    return ["python", "-c", f"import sim; sim.{fn}({', '.join(parts)})"]
+
+
+def _finish(plan: Plan, out, workers: int, dask: str | None, command: list[str] | None = None) -> Results:
+    outcome = run_plan(plan, Path(out) if out is not None else None, workers=workers, dask=dask, command=command)
     if outcome.errors:
         failed = ", ".join(e["task"] for e in outcome.errors[:5])
         raise RuntimeError(f"{len(outcome.errors)} task(s) failed ({failed}...): {outcome.errors[0]['error']}")
