@@ -4,28 +4,26 @@ attempts; SLA timers escalate or recycle untouched MQLs; recycled leads may re-M
 
 Speed: one actor per rep (never per lead), one feeder for MQL arrivals, one opener that wakes idle
 reps at the start of each working period, all chains of SimPy timeout events with callbacks (no
-generator processes); cadence, SLA and re-MQL timers are timeouts carrying their episode. Every chance is a counter-based uniform of the lead (`lead_uniform`), so two policies
-that make the same attempt on the same lead see the same luck.
+generator processes); cadence, SLA and re-MQL timers are timeouts carrying their episode. Every
+chance is a counter-based uniform of the lead (`lead_uniform`), so two policies that make the same
+attempt on the same lead see the same luck. The log record is `sim.sales.log.SalesLog`.
 """
 from __future__ import annotations
 
 import gc
 import math
-from array import array
-from dataclasses import dataclass
-from operator import attrgetter
-from statistics import NormalDist
 from typing import Callable
 
 import numpy as np
 import simpy
-from scipy.special import ndtri
 from simpy.events import Timeout
 
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.sales.draws import Handle, always, doubles
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED, Episode
+from sim.sales.log import SalesLog, build_log
 from sim.sales.queues import WorkQueue, make_queue
 from sim.vocab import TIER_CODE, TIERS
 from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, World, lead_uniform, lead_uniforms
@@ -33,72 +31,7 @@ from sim.world.response import ResponseModel
 
 NextMql = Callable[[int, float], "tuple[float, int, float] | None"]
 ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
-_INV_CDF = NormalDist().inv_cdf
-
-
-@dataclass(frozen=True)
-class SalesLog:
-    """What the sales process did, as flat arrays (the event log the KPIs are measured from)."""
-
-    # one row per MQL episode
-    ep_lead: np.ndarray
-    ep_index: np.ndarray
-    ep_mql_time: np.ndarray
-    ep_tier: np.ndarray
-    ep_score: np.ndarray
-    ep_attempts: np.ndarray
-    ep_first_touch: np.ndarray
-    ep_end_time: np.ndarray
-    ep_status: np.ndarray
-    # one row per attempt (a rep's touch)
-    at_lead: np.ndarray
-    at_rep: np.ndarray
-    at_start: np.ndarray
-    at_handle: np.ndarray
-    at_contact: np.ndarray
-    # the waiting queue: every change (time, number waiting) and a sample at each midnight
-    q_time: np.ndarray
-    q_len: np.ndarray
-    day_queue: np.ndarray
-    day_oldest_age: np.ndarray
-    reps: int
-
-
-def _always(_t: float) -> float:
-    """Contact probability of textbook queueing: every attempt reaches the lead."""
-    return 1.0
-
-
-def _doubles(a: np.ndarray) -> array:
-    return array("d", np.ascontiguousarray(a, dtype=np.float64).tobytes())
-
-
-class _Handle:
-    """Handling-time draws: lognormal (mean, cv), exponential or fixed, from a uniform."""
-
-    def __init__(self, dist: str, mean: float, conversation_mean: float, cv: float):
-        self.dist = dist
-        self.means = (mean, conversation_mean)
-        s2 = math.log1p(cv ** 2)
-        self.sigma = math.sqrt(s2)
-        self.mus = tuple(math.log(m) - s2 / 2 for m in self.means)
-
-    def vector(self, u: np.ndarray, contact: bool) -> np.ndarray:
-        """The same draws as __call__, for arrays of uniforms."""
-        if self.dist == "fixed":
-            return np.full(np.shape(u), self.means[contact])
-        u = np.clip(u, 1e-12, 1 - 1e-12)
-        if self.dist == "exponential":
-            return -self.means[contact] * np.log1p(-u)
-        return np.exp(self.mus[contact] + self.sigma * ndtri(u))
-
-    def __call__(self, u: float, contact: bool) -> float:
-        if self.dist == "fixed":
-            return self.means[contact]
-        u = min(max(u, 1e-12), 1 - 1e-12)
-        if self.dist == "exponential":
-            return -self.means[contact] * math.log1p(-u)
-        return math.exp(self.mus[contact] + self.sigma * _INV_CDF(u))
+__all__ = ["ATTEMPTS_PER_EPISODE", "NextMql", "SalesLog", "SalesProcess"]
 
 
 class SalesProcess:
@@ -129,7 +62,7 @@ class SalesProcess:
         self.share = scenario.sales.mql_time_share
         owner = getattr(contact_probability, "__self__", None)
         if textbook:
-            contact_probability = _always
+            contact_probability = always
         elif isinstance(owner, ResponseModel) and contact_probability.__func__ is ResponseModel.contact_probability:
             contact_probability = owner.scalar_contact_probability()
         self.contact_probability = contact_probability
@@ -137,9 +70,9 @@ class SalesProcess:
         ht = scenario.sales.handle_time
         if textbook:  # an attempt blocks its rep for handle / mql_time_share: exponential, mean handle_time
             m = queueing.handle_time.minutes * self.share
-            self.handle = _Handle("exponential", m, m, 0.0)
+            self.handle = Handle("exponential", m, m, 0.0)
         else:
-            self.handle = _Handle(ht.dist, ht.mean.minutes, ht.conversation_mean.minutes, ht.cv)
+            self.handle = Handle(ht.dist, ht.mean.minutes, ht.conversation_mean.minutes, ht.cv)
         self.keys = world.luck.key
         self.max_attempts = 1 if textbook else policy.cadence.max_attempts
         self._after_spacing = calendar.adder(policy.cadence.spacing)
@@ -185,12 +118,12 @@ class SalesProcess:
         # flat arrays of doubles (attempt a of the i-th first MQL at i * n + a, its Episode.row):
         # array.array indexes from Python almost as fast as a list, without a float object per
         # draw (a quarter of the memory, and no tolist)
-        self._u_contact = _doubles(lead_uniforms(keys, PURPOSE_CONTACT, k))
-        self._h_reached = _doubles(self.handle.vector(uh, True))
-        self._h_missed = _doubles(self.handle.vector(uh, False))
+        self._u_contact = doubles(lead_uniforms(keys, PURPOSE_CONTACT, k))
+        self._h_reached = doubles(self.handle.vector(uh, True))
+        self._h_missed = doubles(self.handle.vector(uh, False))
         if self.patience is not None:    # each first episode's patience (exponential)
             u = np.clip(lead_uniforms(self.keys[leads], PURPOSE_PATIENCE, 0), 0.0, 1 - 1e-12)
-            self._patience = _doubles(-self.patience * np.log1p(-u))
+            self._patience = doubles(-self.patience * np.log1p(-u))
 
     def _patience_of(self, ep: Episode) -> float:
         """How long the episode waits for its first touch before it leaves (queueing mode)."""
@@ -495,23 +428,5 @@ class SalesProcess:
         return self._log()
 
     def _log(self) -> SalesLog:
-        eps = self.episodes
-        f8, i8 = np.float64, np.int64
-
-        def col(attr: str, dtype) -> np.ndarray:
-            return np.fromiter(map(attrgetter(attr), eps), dtype=dtype, count=len(eps))
-
-        a_lead, a_rep, a_start, a_handle, a_contact = self.at
-        q_len = np.zeros(len(self._q_change) + 1, dtype=i8)
-        np.cumsum(self._q_change, out=q_len[1:])
-        return SalesLog(
-            ep_lead=col("lead", i8), ep_index=col("index", i8), ep_mql_time=col("mql_time", f8),
-            ep_tier=col("tier", np.int8), ep_score=col("score", f8), ep_attempts=col("attempts", i8),
-            ep_first_touch=col("first_touch", f8), ep_end_time=col("end_time", f8),
-            ep_status=col("status", np.int8),
-            at_lead=np.array(a_lead, i8), at_rep=np.array(a_rep, i8), at_start=np.array(a_start, f8),
-            at_handle=np.array(a_handle, f8), at_contact=np.array(a_contact, bool),
-            q_time=np.array([0.0, *self._q_change_time], f8), q_len=q_len,
-            day_queue=np.array(self.day_queue, i8), day_oldest_age=np.array(self.day_oldest, f8),
-            reps=self.reps,
-        )
+        return build_log(self.episodes, self.at, self._q_change_time, self._q_change, self.day_queue,
+                         self.day_oldest, self.reps)
