@@ -179,3 +179,19 @@ def test_dense_grid_flat_outside_hours():
     # B grows over a step only if the step starts or ends inside a working period.
     grows = db > 0
     assert not (grows & ~open_[:-1] & ~open_[1:]).any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(times, st.sampled_from(["5bm", "2bh", "1bd", "3bd", "0bh", "90m", "2d", "1w"]))
+def test_specialised_adder_equals_add(t, d):
+    """The SimPy loop's per-duration adder gives exactly the floats of add()."""
+    assert CAL.adder(d)(t) == CAL.add(t, d)
+
+
+def test_queueing_textbook_calendar_is_open_around_the_clock():
+    sc = Scenario.model_validate({"queueing": {"enabled": True}})
+    cal = BusinessCalendar.from_scenario(sc)
+    assert cal.workday_minutes == 1440.0 and cal.is_open(0.0) and cal.is_open(5 * 1440 + 1439.99)
+    assert cal.add(100.0, "2bh") == 220.0                      # business time is clock time
+    real = Scenario.model_validate({"queueing": {"enabled": True, "sales": "scenario"}})
+    assert not BusinessCalendar.from_scenario(real).is_open(0.0)   # the scenario's hours stay

@@ -127,3 +127,13 @@ def test_bucket_mean_exact_for_exponential():
     q = ExpMixture((1.0,), (10.0,))
     exact = 10 / (60 * np.log(2)) * (1 - 2 ** (-6))
     assert bucket_mean(q, 0, 60) == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("decay", ["seed", "lrm2007", "velocify2012", "none",
+                                   {"kind": "hyperbolic", "t0": "10m", "a": 0.8}])
+def test_scalar_contact_probability_equals_the_general_one(decay):
+    """The closure the SimPy loop calls per attempt gives exactly contact_probability's floats."""
+    m = ResponseModel.from_scenario(Response.model_validate({"decay": decay}))
+    fast = m.scalar_contact_probability()
+    for t in (0.0, 0.5, 3.0, 59.9, 60.0, 600.0, 1e4, 1e6):
+        assert fast(t) == m.contact_probability(t)
