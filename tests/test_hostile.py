@@ -174,14 +174,12 @@ def test_broken_and_binary_files_never_give_a_traceback(tmp_path_factory, cut, n
 @pytest.mark.parametrize("kind, content, words", [
     ("scenario", b"\xff\xfe\x00\x00" * 8, ["not UTF-8"]),                     # UTF-32 / binary
     ("policy", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["not UTF-8"]),      # an image by mistake
-    ("policy", "name = \"caf\u00e9\"\n".encode("latin-1"), ["not UTF-8", "line 1"]),
     ("scenario", b"\xef\xbb\xbf[sales]\nreps = 2\n", ["malformed TOML"]),     # byte-order mark
     ("scenario", b"reps = 2\x00\n", ["malformed TOML"]),
     ("scenario", b"[sales]\nreps = 1e308\n", ["sales.reps"]),
     ("scenario", b"[sales]\nreps = 1.7976931348623157e309\n", ["sales.reps"]),
     ("scenario", b"[arrivals]\nleads_per_year = -1e308\n", ["arrivals.leads_per_year", "too large"]),
     ("scenario", b"[sales]\nreps = 18446744073709551617\n", ["sales.reps", "too large"]),
-    ("scenario", b"[horizon]\nwindow = \"99999999999999999999d\"\n", ["horizon.window"]),
     ("policy", b"[mql]\nthreshold = -0.0000001\n", ["mql.threshold", ">= 0"]),
     ("policy", b"[cadence]\nmax_attempts = 1e400\n", ["cadence.max_attempts"]),
     ("scenario", b"[[arrivals.spikes]]\nstart = 2026-02-01\nmultiplier = 1e9\n", ["arrivals.spikes[0].multiplier"]),
@@ -215,13 +213,6 @@ def test_directories_and_files_in_the_wrong_places(tmp_path):
     link.symlink_to(tmp_path / "nowhere")                    # a dangling symlink is still "there"
     assert_bad_input(invoke("run", "workshop", "-p", "seed-example", *FAST, "--out", link), "already exists")
     assert sorted(os.listdir(tmp_path)) == ["link", "scen.toml", "taken"]
-
-
-def test_empty_scenario_file_is_the_documented_defaults(tmp_path):
-    f = tmp_path / "empty.toml"
-    f.write_bytes(b"")
-    result = invoke("validate", f)
-    assert result.exit_code == 0 and "(scenario)" in result.stdout
 
 
 # ------------------------------------------------------------------------------------------
@@ -350,19 +341,6 @@ def test_any_name_from_a_file_stays_inside_the_output_folder(tmp_path, name):
     assert s and "/" not in s and "\\" not in s and "\x00" not in s and not s.startswith((".", "-"))
     out = timestamped(parent, name)
     assert out.parent == parent and out.resolve().parent == parent.resolve()
-
-
-def test_a_policy_named_like_a_path_cannot_write_outside(tmp_path, monkeypatch):
-    """The demo writes outputs/demo-<stamp>; a name from a file is only ever a label inside it."""
-    monkeypatch.chdir(tmp_path)
-    pol = tmp_path / "evil.toml"
-    pol.write_text('name = "../../../../tmp/evil"\n', encoding="utf-8")
-    out = tmp_path / "outputs" / "mine"
-    result = invoke("run", "workshop", "-p", pol, *FAST, "--out", out)
-    assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(tmp_path)) == ["evil.toml", "outputs"]
-    assert os.listdir(tmp_path / "outputs") == ["mine"]
-    assert all(p.resolve().parent == out.resolve() for p in out.iterdir())
 
 
 # ------------------------------------------------------------------------------------------
