@@ -61,10 +61,12 @@ class SalesProcess:
         self.patience = queueing.patience.minutes if queueing.enabled and queueing.patience is not None else None
         self.share = scenario.sales.mql_time_share
         owner = getattr(contact_probability, "__self__", None)
+        self._p_max = 1.0     # an upper bound of the contact probability: draws above it never reach
         if textbook:
             contact_probability = always
         elif isinstance(owner, ResponseModel) and contact_probability.__func__ is ResponseModel.contact_probability:
             contact_probability = owner.scalar_contact_probability()
+            self._p_max = contact_probability(0.0)     # the decay curve is non-increasing
         self.contact_probability = contact_probability
         self.next_mql = next_mql
         ht = scenario.sales.handle_time
@@ -348,7 +350,7 @@ class SalesProcess:
         # common case inline: one shared queue, no triage (else _take)
         pop = self.queues[0].pop if not self.round_robin and self.triage_backlog is None else None
         q_time, q_change = self._q_change_time.append, self._q_change.append
-        share, draws, p_contact = self.share, self._draws, self.contact_probability
+        share, draws, p_contact, p_max = self.share, self._draws, self.contact_probability, self._p_max
         log_lead, log_rep, log_start, log_handle, log_contact = (x.append for x in self.at)
         idle, idle_stack = self.idle, self.idle_stack
         pre, u_contact, h_reached, h_missed = self._pre, self._u_contact, self._h_reached, self._h_missed
@@ -373,7 +375,8 @@ class SalesProcess:
             k = ep.attempts
             if ep.row >= 0 and k < pre:
                 i = ep.row + k
-                contact = u_contact[i] < p_contact(now - ep.mql_time)
+                u = u_contact[i]
+                contact = u < p_max and u < p_contact(now - ep.mql_time)
                 h = h_reached[i] if contact else h_missed[i]
             else:
                 u, h1, h0 = draws(ep)
@@ -382,7 +385,11 @@ class SalesProcess:
             if k == 0:
                 ep.first_touch = now
             ep.attempts = k + 1
-            log_lead(ep.lead), log_rep(r), log_start(now), log_handle(h), log_contact(contact)
+            log_lead(ep.lead)
+            log_rep(r)
+            log_start(now)
+            log_handle(h)
+            log_contact(contact)
             if contact:
                 ep.status = CONTACTED
                 ep.end_time = now
