@@ -2,22 +2,21 @@
 anything runs and before anything is written."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sim.config.loading import ConfigError
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.inputs import find_any, list_files, load_file, load_policy, load_scenario, split_sets
-from sim.present import console, replicated_table, single_run_table
+from sim.inputs import find_any, list_files, load_file, split_sets
+from sim.present import console, single_run_table
 
-from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out,  # noqa: F401
-                                 command_line, common_options, fail, load_inputs, progress_bar)
+from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
+                                 common_options, fail, progress_bar)
+
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="funnelsim")

@@ -12,9 +12,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sim.config.loading import ConfigError
-from sim.config.policy import Policy
-from sim.config.scenario import Scenario
-from sim.inputs import load_policy, load_scenario, split_sets
 from sim.present import console
 
 DEFAULT_SEED = 20260105
@@ -55,19 +52,6 @@ def common_options(f):
                      help="override any field, e.g. --set sales.reps=8 --set mql.threshold=70 "
                           "(values are TOML; prefix scenario. or policy. to be explicit)")(f)
     return f
-
-
-def load_inputs(scenario: str, policies: tuple[str, ...], sets, leads, reps, days) -> tuple[Scenario, list[Policy]]:
-    """Every input, validated, or ConfigError."""
-    o = split_sets(list(sets), leads, reps, days)
-    sc = load_scenario(scenario, o.scenario)
-    pols = [load_policy(p, o.policy) for p in policies]
-    names = [p.name for p in pols]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError("--policy", [f"policy names must be unique; {', '.join(map(repr, dupes))} appears more "
-                                       "than once (give each policy file a different `name`)"])
-    return sc, pols
 
 
 def check_out(out: Path) -> None:

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
-from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, check_out, command_line, common_options, fail,
+from sim.commands.common import (EXIT_BAD_INPUT, check_out, command_line, common_options, fail,
                                  progress_bar)
 from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model

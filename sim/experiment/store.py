@@ -12,7 +12,6 @@ import secrets
 import math
 import shutil
 import subprocess
-import sys
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
