@@ -13,7 +13,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.measure.kpis import sla_deadlines
-from sim.sales.episode import BREACHED, OPEN, TRIAGED, UNREACHED
+from sim.sales.episode import ABANDONED, BREACHED, OPEN, TRIAGED, UNREACHED
 from sim.sales.outcomes import LeadOutcomes
 from sim.sales.process import SalesLog
 from sim.vocab import TIERS
@@ -110,5 +110,7 @@ def detail_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     for name, code in RECYCLE_CAUSES:
         k[f"recycled_{name}"] = int((status == code).sum())
     k["episodes_open_at_end"] = int((status == OPEN).sum())
+    # queueing mode with patience: went cold and left while waiting (not a recycle)
+    k["abandoned_episodes"] = int((status == ABANDONED).sum())
     k["re_mql_episodes"] = int((log.ep_index[ep] > 0).sum())
     return k

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.config.scenario import Scenario
-from sim.sales.episode import CONTACTED, OPEN
+from sim.sales.episode import ABANDONED, CONTACTED, OPEN
 from sim.sales.process import SalesLog
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, REGIONS, REJECTION_REASONS, SENIORITIES, TERMINAL_STATES
 from sim.world.model import World
@@ -81,8 +81,10 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     first_tier = np.full(n, -1, np.int8)
     first_touch = np.full(n, np.nan)
     episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64)
-    recycles = np.bincount(log.ep_lead, weights=(log.ep_status != CONTACTED) & (log.ep_status != OPEN),
-                           minlength=n).astype(np.int64)
+    # sent back to nurture: ended without a contact (a lead that went cold and left in queueing mode
+    # with patience was abandoned, not recycled)
+    recycled = (log.ep_status != CONTACTED) & (log.ep_status != OPEN) & (log.ep_status != ABANDONED)
+    recycles = np.bincount(log.ep_lead, weights=recycled, minlength=n).astype(np.int64)
     first = log.ep_index == 0
     fl = log.ep_lead[first]
     first_mql[fl] = log.ep_mql_time[first]
