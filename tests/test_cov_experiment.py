@@ -52,3 +52,28 @@ def test_inconsistent_experiment_files_name_the_field(tmp_path, monkeypatch, ext
     f.write_text(EXPERIMENT + extra, encoding="utf-8")
     assert_bad_input(invoke("experiment", f), "design.toml", *words)
     assert os.listdir(tmp_path) == ["design.toml"]
+
+
+def test_plans_from_objects_apply_and_validate_overrides():
+    """The Python API takes Scenario/Policy objects as well as names; overrides are applied to a
+    copy and validated like a file; anything else is refused."""
+    from sim.config.loading import ConfigError
+    from sim.config.policy import Policy
+    from sim.config.scenario import Scenario
+    from sim.experiment.plan import build_plan
+
+    sc = Scenario.model_validate({"name": "mine", "horizon": {"window": "14d"}})
+    pol = Policy(name="p")
+    plan = build_plan("compare", "x", [sc], [pol], sets=["sales.reps=3", "mql.threshold=70"], replications=2, seed=1)
+    assert plan.scenarios["mine"].sales.reps == 3 and plan.policies["p"].mql.threshold == 70
+    assert sc.sales.reps != 3 and pol.mql.threshold == 60                  # the inputs are untouched
+    assert len(plan.tasks) == 2
+    assert build_plan("compare", "x", [sc], [pol], replications=1).scenarios["mine"] is sc   # no overrides: as given
+    with pytest.raises(ConfigError, match="sales.reps"):
+        build_plan("compare", "x", [sc], [pol], sets=["sales.reps=-1"])
+    with pytest.raises(TypeError, match="expected a Scenario"):
+        build_plan("compare", "x", [pol], [pol])
+    for scenarios, policies, words in (([], [pol], "no scenario"), ([sc], [], "no policy"),
+                                       ([sc, sc], [pol], "more than once")):
+        with pytest.raises(ConfigError, match=words):
+            build_plan("compare", "x", scenarios, policies)
