@@ -281,7 +281,7 @@ def test_a_subnormal_day_dispersion_runs_or_is_refused():
 
 
 @pytest.mark.parametrize("changes", [
-    {"sales": {"reps": 1, "mql_time_share": 0.001}},                      # one attempt blocks the rep for a week
+    {"sales": {"reps": 1, "mql_time_share": 0.01}},                       # one attempt blocks the rep for ~a day
     {"sales": {"reps": 1}, "horizon": {"warmup": "7d", "window": "30m", "runout": "21d"},
      "calendar": {"open": "00:00:00"}},                                  # a window shorter than one attempt
 ])

@@ -46,11 +46,12 @@ def objective_spec(maximise, minimise, subject_to) -> dict | None:
         if subject_to:
             raise ConfigError("--subject-to", ["constraints need --maximise KPI or --minimise KPI"])
         return None
+    from pydantic import ValidationError
     try:
         return Objective(maximise=maximise, minimise=minimise, subject_to=list(subject_to)).spec()
-    except ValueError as e:
-        msg = str(e).splitlines()
-        raise ConfigError("--maximise/--minimise/--subject-to", [msg[-1].strip() if msg else str(e)]) from None
+    except ValidationError as e:
+        msgs = [err["msg"].removeprefix("Value error, ") for err in e.errors()]
+        raise ConfigError("--maximise/--minimise/--subject-to", msgs) from None
 
 
 def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, dask: str | None,

@@ -308,7 +308,7 @@ class Sales(Strict):
     """The SDR team that works MQLs."""
 
     reps: int = Field(6, ge=0, le=10_000, description="SDRs working MQLs")
-    mql_time_share: float = Field(0.5, gt=0, le=1, description="share of a rep's working time available for MQL work")
+    mql_time_share: float = Field(0.5, ge=0.01, le=1, description="share of a rep's working time available for MQL work")
     handle_time: HandleTime = HandleTime()
     territories: list[Region] = Field(["north_america", "emea", "apac"], description="regions the team sells to")
 

@@ -57,7 +57,7 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     if check:
-        broken = violations(world, scenario, policy, cal, log, outcomes, kpis)
+        broken = violations(world, scenario, policy, cal, log, outcomes, kpis, scored)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
     return PolicyRun(policy, scored, log, outcomes, kpis)

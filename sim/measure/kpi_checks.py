@@ -1,0 +1,125 @@
+"""The ``kpis`` family of run invariants (see `sim.measure.invariants`): no NaN except where a KPI's
+denominator is zero, no infinities, rates in [0, 1], counts consistent down the funnel."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.calendar import DAY, BusinessCalendar
+from sim.measure.detail import BUYER_FATES
+from sim.sales.outcomes import LeadOutcomes
+from sim.sales.process import SalesLog
+from sim.vocab import TERMINAL_STATES, TIERS
+from sim.world.model import World
+
+# ---- KPIs -----------------------------------------------------------------------------------
+
+CTX = "__context__"
+
+
+def _contacted(k: dict) -> float:
+    return k["sals"] + k["rejected"]
+
+
+# KPI -> its denominator, computed from the KPIs: NaN is allowed exactly when it is zero.
+DENOMINATORS = {
+    "lead_to_mql_rate": lambda k: k["leads"],
+    "mql_to_sal_rate": lambda k: k["mqls"], "mql_to_sql_rate": lambda k: k["mqls"],
+    "mql_to_won_rate": lambda k: k["mqls"], "never_touched_share": lambda k: k["mqls"],
+    "recycled_share": lambda k: k["mqls"], "mql_precision": lambda k: k["mqls"],
+    "cost_per_mql": lambda k: k["mqls"], "cost_per_won": lambda k: k["won"],
+    "sal_to_sql_rate": lambda k: k["sals"], "sql_to_opportunity_rate": lambda k: k["sqls"],
+    "win_rate": lambda k: k["won"] + k["lost"], "rejection_rate": _contacted,
+    "buyer_recall": lambda k: k["buyers"],
+    "sla_compliance": lambda k: k["mql_episodes"], "attempts_per_mql": lambda k: k["mql_episodes"],
+    **{f"sla_compliance_{t}": (lambda k, t=t: k[f"sla_episodes_{t}"]) for t in TIERS},
+    # denominators that are not KPIs themselves: from `context` (see `kpi_context`); when it is
+    # not given (KPIs checked alone) NaN is accepted for these
+    **{f"first_touch_{q}_{u}": (lambda k: k.get(CTX, {}).get("touched_first_episodes", 0))
+       for q in ("p50", "p90") for u in ("hours", "business_hours")},
+    "rep_utilisation": lambda k: k.get(CTX, {}).get("available_minutes", 0),
+    "queue_mean": lambda k: k.get(CTX, {}).get("window_minutes", 0),
+    "backlog_age_mean_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
+    "backlog_age_max_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
+}
+UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
+    ["mql_precision", "buyer_recall", "rep_utilisation"]
+COUNTS = ["leads", "mqls", "mql_episodes", "sals", "rejected", "sqls", "opportunities", "won", "lost", "buyers",
+          "buyers_in_nurture", "queue_max", "overload_days"]
+
+
+def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> dict[str, float]:
+    """The denominators of KPIs that are not KPIs themselves: first episodes of cohort MQLs that
+    were touched (first-touch quantiles), team working minutes in the window (utilisation), the
+    window's length (queue mean) and working days sampled at midnight in it (backlog age)."""
+    c = world.in_cohort
+    ws, we = world.window_start, world.window_end
+    samples = (np.arange(log.day_queue.size) + 1) * DAY
+    days = np.flatnonzero((samples > ws) & (samples <= we))
+    return {
+        "touched_first_episodes": int((c & np.isfinite(out.first_mql) & ~np.isnan(out.first_touch)).sum()),
+        "available_minutes": log.reps * float(cal.business_between(ws, we)),
+        "window_minutes": max(we - ws, 0.0),
+        "working_days_sampled": sum(cal.is_working_day(int(d)) for d in days.tolist()),
+    }
+
+
+def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str]:
+    """The KPI invariants alone (usable on any run's KPI dict); `context` from `kpi_context`
+    makes the NaN rule exact for the KPIs whose denominator is not itself a KPI."""
+    p: list[str] = []
+    k = {**k, CTX: context or {}}
+    for name, v in k.items():
+        if isinstance(v, dict) or isinstance(v, bool):
+            continue
+        x = float(v)
+        if math.isinf(x):
+            p.append(f"kpis: {name} is infinite")
+        elif math.isnan(x):
+            den = DENOMINATORS.get(name)
+            if den is None:
+                p.append(f"kpis: {name} is NaN (it has no denominator that may be zero)")
+            elif den(k):
+                p.append(f"kpis: {name} is NaN although its denominator is {den(k)}")
+    for name in UNIT_INTERVAL:
+        v = k.get(name, math.nan)
+        if not math.isnan(v) and not -1e-12 <= v <= 1 + 1e-9:
+            p.append(f"kpis: {name} = {v} outside [0, 1]")
+    for name in COUNTS:
+        if name in k and (k[name] < 0 or int(k[name]) != k[name]):
+            p.append(f"kpis: {name} = {k[name]} is not a non-negative count")
+    funnel = ["leads", "mqls", "sals", "sqls", "opportunities"]
+    for a, b in zip(funnel, funnel[1:]):
+        if k[b] > k[a]:
+            p.append(f"kpis: {b} ({k[b]}) > {a} ({k[a]}): the funnel widened")
+    if k["won"] + k["lost"] > k["opportunities"] or k["sals"] + k["rejected"] > k["mqls"]:
+        p.append("kpis: more closed deals than opportunities, or more SALs + rejections than MQLs")
+    states = k["terminal_states"]
+    if sum(states.values()) != k["leads"] or set(states) != set(TERMINAL_STATES):
+        p.append(f"kpis: terminal states {states} do not account for the {k['leads']} cohort leads exactly once")
+    elif states["nurture"] != k["leads"] - k["mqls"] or states["won"] != k["won"] or states["lost"] != k["lost"]:
+        p.append("kpis: terminal states disagree with the MQL, won or lost counts")
+    if sum(k["rejection_reasons"].values()) != k["rejected"]:
+        p.append("kpis: rejection reasons do not add up to the rejections")
+    for u in ("hours", "business_hours"):
+        p50, p90 = k[f"first_touch_p50_{u}"], k[f"first_touch_p90_{u}"]
+        if not math.isnan(p50) and not 0 <= p50 <= p90 + 1e-9:
+            p.append(f"kpis: first-touch p50 ({p50}) / p90 ({p90}) {u} not ordered and non-negative")
+    if k["buyers_in_nurture"] > k["buyers"]:
+        p.append("kpis: more buyers in nurture than buyers")
+    p += _detail_sums(k)
+    return p
+
+
+def _detail_sums(k: dict) -> list[str]:
+    """Detail counts (sim/measure/detail.py), when present, add up to the totals they split."""
+    p: list[str] = []
+    fates = [k[f"buyers_{f}"] for f in BUYER_FATES if f"buyers_{f}" in k]
+    if fates and sum(fates) != k["buyers"]:
+        p.append(f"kpis: buyer fates add up to {sum(fates)}, not to the {k['buyers']} buyers")
+    for t in TIERS:
+        parts = [v for n, v in k.items() if n.startswith(f"ttft_{t}_")]
+        if parts and sum(parts) != k[f"sla_episodes_{t}"]:
+            p.append(f"kpis: first-touch buckets of tier {t} add up to {sum(parts)}, not {k[f'sla_episodes_{t}']}")
+    return p
