@@ -18,8 +18,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/funnelsim demo
 
+# The whole suite, slow statistical tests included, on every core (pytest-xdist), with branch
+# coverage of sim/ enforced at 90%.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --cov=sim --cov-branch --cov-report=term:skip-covered --cov-fail-under=90
 
 # The report is checked in headless Chromium (system package). Installed here when we may (root or
 # passwordless sudo, apt); otherwise the browser tests skip and say why.
