@@ -19,21 +19,10 @@ from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN
 from sim.sales.outcomes import STATE
 from sim.world.generate import generate_world
 
+from test_funnel import _nest as nest  # noqa: E402  (one nesting helper for the test modules)
+
 SMALL = {"horizon": {"warmup": "14d", "window": "42d", "runout": "90d"},
          "arrivals": {"leads_per_year": 8000}, "sales": {"reps": 2}}
-
-
-def nest(changes: dict, base: dict | None = None) -> dict:
-    """{"a__b": 1} -> {"a": {"b": 1}} merged into a deep copy of base."""
-    import copy
-    data = copy.deepcopy(base or {})
-    for path, value in changes.items():
-        node = data
-        keys = path.split("__")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return data
 
 
 def scenario(**changes) -> Scenario:

@@ -38,6 +38,17 @@ def _freshest(ep: Episode, ready: float) -> tuple:
 KEYS: dict[str, KeyFn] = {"fifo": _fifo, "priority": _priority, "freshest": _freshest, "round_robin": _fifo}
 
 
+
+def oldest_ready(age: list[tuple]) -> float:
+    """Ready time of the longest-waiting live entry of an age heap (ready time, push id, seq,
+    episode), dropping stale entries (episodes taken or re-queued since) on the way; inf if none."""
+    while age:
+        t, pushes, _, ep = age[0]
+        if ep.queued and ep.pushes == pushes:
+            return t
+        heapq.heappop(age)
+    return float("inf")
+
 class _Escalated:
     """The escalated episodes of a queue: a heap by deadline, and a heap by ready time (for the age)."""
 
@@ -48,13 +59,7 @@ class _Escalated:
         self.age: list[tuple] = []    # (ready time, push id, seq, episode)
 
     def oldest(self) -> float:
-        age = self.age
-        while age:
-            t, pushes, _, ep = age[0]
-            if ep.queued and ep.pushes == pushes:
-                return t
-            heapq.heappop(age)
-        return float("inf")
+        return oldest_ready(self.age)
 
 
 class FifoQueue:
@@ -141,13 +146,7 @@ class HeapQueue:
 
     def oldest_ready_time(self) -> float:
         """Since when the longest-waiting episode has been waiting (inf if none), amortised O(log n)."""
-        age = self._age
-        while age:
-            t, pushes, _, ep = age[0]
-            if ep.queued and ep.pushes == pushes:
-                return t
-            heapq.heappop(age)
-        return float("inf")
+        return oldest_ready(self._age)
 
     def escalate(self, ep: Episode, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
