@@ -231,9 +231,14 @@ def _print_backtest(table: pd.DataFrame, title: str) -> None:
     for _, r in table.iterrows():
         t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", _ci(r, "conversion_mql"),
                   _ci(r, "conversion_rest"), _ci(r, "precision"), _ci(r, "recall"),
-                  str(r["conversions_left_in_nurture"]), f"{r['auc']:.3f}")
-    t.caption = "rates with their exact 95% intervals (Clopper-Pearson) in brackets"
+                  str(r["conversions_left_in_nurture"]), _auc(r))
+    t.caption = "rates with exact 95% intervals (Clopper-Pearson); AUC with a 95% interval (Hanley-McNeil)"
     console().print(t)
+
+
+def _auc(r) -> str:
+    lo, hi = r.get("auc_lower"), r.get("auc_upper")
+    return f"{r['auc']:.3f} [{lo:.2f}-{hi:.2f}]" if lo == lo and hi == hi else f"{r['auc']:.3f}"
 
 
 def _ci(r, name: str) -> str:

@@ -25,6 +25,16 @@ def auc(score: np.ndarray, won: np.ndarray) -> float:
     return float(stats.mannwhitneyu(pos, neg).statistic / (pos.size * neg.size))
 
 
+def auc_interval(a: float, n_pos: int, n_neg: int) -> tuple[float, float]:
+    """Approximate 95% interval of an AUC (Hanley & McNeil 1982 standard error), clipped to [0, 1]."""
+    if not (np.isfinite(a) and n_pos and n_neg):
+        return float("nan"), float("nan")
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
+    half = stats.norm.ppf(0.975) * np.sqrt(max(var, 0.0))
+    return max(0.0, a - half), min(1.0, a + half)
+
+
 def gain_curve(score: np.ndarray, won: np.ndarray) -> pd.DataFrame:
     """Share of conversions among the top `share_of_leads` by score (tied scores split evenly), and
     lift = that share / share of leads."""
@@ -66,7 +76,10 @@ def backtest(leads: pd.DataFrame, policies: list[Policy]) -> tuple[pd.DataFrame,
         row.update(proportion("conversion_rest", int(won[rest].sum()), int(rest.sum())))
         row.update(proportion("precision", tp, int(mql.sum())))
         row.update(proportion("recall", tp, int(won.sum())))
-        row.update({"conversions_left_in_nurture": int((rest & won).sum()), "auc": auc(score, won)})
+        a = auc(score, won)
+        lo, hi = auc_interval(a, int(won.sum()), int((~won).sum()))
+        row.update({"conversions_left_in_nurture": int((rest & won).sum()), "auc": a, "auc_lower": lo,
+                    "auc_upper": hi})
         rows.append(row)
         gains.append(gain_curve(score, won).assign(policy=p.name))
     return pd.DataFrame(rows), pd.concat(gains, ignore_index=True)
