@@ -14,9 +14,14 @@ from sim.present import HEADLINE, console, plus_minus, replicated_table
 
 SWEEP_KPIS = ["mqls", "mql_to_sql_rate", "sqls", "won", "bookings", "sla_compliance_standard", "rep_utilisation",
               "first_touch_p90_business_hours"]
-KINDS = {k: kind for k, _, kind in HEADLINE} | {"spike_clear_days": "num", "spike_backlog_peak": "num"}
-LABELS = {k: label for k, label, _ in HEADLINE} | {"spike_clear_days": "Days to clear spike backlog",
-                                                     "spike_backlog_peak": "Spike backlog peak"}
+EXTRA = [("spike_backlog_peak", "Spike backlog peak (MQLs)", "num"),
+         ("spike_cleared", "Spike backlog cleared (share of worlds)", "pct"),
+         ("spike_clear_days", "Days to clear it (worlds that cleared)", "num"),
+         ("first_touch_p90_business_hours", "First touch p90 (business h)", "num"),
+         ("first_touch_p50_business_hours", "First touch p50 (business h)", "num"),
+         ("cost_per_mql", "Cost per MQL", "money"), ("mql_to_won_rate", "MQL -> won", "pct")]
+KINDS = {k: kind for k, _, kind in HEADLINE} | {k: kind for k, _, kind in EXTRA}
+LABELS = {k: label for k, label, _ in HEADLINE} | {k: label for k, label, _ in EXTRA}
 
 
 def results_json(res: Results) -> dict:

@@ -42,6 +42,8 @@ DENOMINATORS = {
     "queue_mean": lambda k: k.get(CTX, {}).get("window_minutes", 0),
     "backlog_age_mean_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
     "backlog_age_max_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
+    # no clearing time when the spike's backlog never cleared (sim.measure.spikes)
+    "spike_clear_days": lambda k: k.get("spike_cleared", 0),
 }
 UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
     ["mql_precision", "buyer_recall", "rep_utilisation"]

@@ -2,8 +2,10 @@
 
 "Cleared" means the MQL queue at midnight is back to its normal level, taken as the 90th
 percentile of the 28 midnights before the spike began (at least 1 lead, so a team that normally
-clears its queue daily must get back to at most 1 waiting). A backlog that never clears is
-censored at the end of the run, with `spike_cleared` = 0 so the censoring is visible.
+clears its queue daily must get back to at most 1 waiting). A backlog that never clears has no
+clearing time: `spike_clear_days` is then undefined (NaN, left out of its mean, so the mean is over
+the worlds that cleared) and `spike_cleared` = 0 says how often that happened. Averaging a
+censored "days left in the run" with real clearing times would be a number that means nothing.
 """
 from __future__ import annotations
 
@@ -36,6 +38,5 @@ def spike_kpis(daily: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     after = np.arange(max(end, start), n)
     ok = after[np.isfinite(q[after]) & (q[after] <= normal)] if after.size else after
     cleared = bool(ok.size)
-    clear_day = int(ok[0]) if cleared else n
     return {"spike_backlog_peak": peak, "spike_normal_queue": normal,
-            "spike_clear_days": float(clear_day - start), "spike_cleared": float(cleared)}
+            "spike_clear_days": float(ok[0] - start) if cleared else float("nan"), "spike_cleared": float(cleared)}

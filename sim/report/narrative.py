@@ -24,6 +24,7 @@ MQL_TO_SQL_HIGH = 0.40          # ">40-50% threshold may be too strict" (healthy
 MQL_TO_SAL_LOW = 0.50           # "MQL->SAL (acceptance) >50%, best 60-70%"
 REJECTION_HIGH = 0.20           # "Rejected MQLs <20%"
 RESPONSE_HOURS = 8.0            # "Response under 8 business hours"
+NEVER_TOUCHED_HIGH = 0.05   # our rule of thumb (not from REFERENCES): an MQL that is never worked is a lost lead
 LEAD_TO_MQL = (0.15, 0.40)      # "start where 15-25% of leads qualify"; funnel benchmark 20-40%
 UTILISATION_HIGH = 0.85
 
@@ -63,7 +64,12 @@ def health_flags(summary: pd.DataFrame, policies: list[str]) -> list[Flag]:
         add(p, "rejection_rate", [(lambda v: v > REJECTION_HIGH, "warn", "over 20% of reached MQLs rejected by sales")],
             "under 20% of reached MQLs rejected")
         add(p, "first_touch_p50_business_hours", [(lambda v: v > RESPONSE_HOURS, "warn", "median first touch slower than 8 business hours")],
-            "median first touch within 8 business hours")
+            "median first touch within 8 business hours (of the MQLs touched)")
+        # the median is over touched MQLs: a team that drops leads can look fast, so say so
+        add(p, "never_touched_share", [(lambda v: v > NEVER_TOUCHED_HIGH, "warn",
+                                        "over 5% of MQLs never touched: the team cannot keep up (the speed figures "
+                                        "count only the leads it reached)")],
+            "at most 5% of MQLs never touched")
         add(p, "rep_utilisation", [(lambda v: v > UTILISATION_HIGH, "warn", "reps over 85% busy: queues and waits grow steeply")],
             "reps at or under 85% busy")
         lo, hi = LEAD_TO_MQL

@@ -100,7 +100,8 @@ def _swatch(palette: dict[str, str], p: str) -> str:
 CHECKS = {"mql_to_sql_rate": ("MQL -> SQL", "25-40% healthy; under 20% loose or not worked; 5% or less broken"),
           "mql_to_sal_rate": ("MQL -> SAL (accepted)", "over 50%, best 60-70%"),
           "rejection_rate": ("Rejected by sales", "under 20% of reached MQLs"),
-          "first_touch_p50_business_hours": ("Median first touch", "under 8 business hours"),
+          "first_touch_p50_business_hours": ("Median first touch (touched MQLs)", "under 8 business hours"),
+          "never_touched_share": ("MQLs never touched", "at most 5% (our rule of thumb)"),
           "rep_utilisation": ("Rep utilisation", "at or under 85%"),
           "lead_to_mql_rate": ("Lead -> MQL", "15-40% of leads")}
 
