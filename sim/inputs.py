@@ -180,9 +180,15 @@ def load_policy(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
     return load_model(Policy, path, overrides)
 
 
-def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, Scenario | Policy]:
-    """For `validate`: read a file, guess its kind, apply the matching overrides and validate it."""
+def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, object]:
+    """For `validate`: read a file, guess its kind (scenario, policy, experiment or CRM mapping),
+    apply the matching overrides and validate it."""
     data = read_toml(path)
+    if isinstance(data.get("scenarios"), list) or isinstance(data.get("policies"), list):
+        return "experiment", load_experiment(path)
+    if isinstance(data.get("leads"), dict):
+        from sim.crm.mapping import load_mapping
+        return "mapping", load_mapping(path)
     kind = kind_of(data)
     if kind == "policy":
         return kind, load_policy(str(path), overrides.policy if overrides else None)
@@ -209,3 +215,17 @@ def check_size(sc: Scenario, source: str) -> None:
         raise ConfigError(source, [f"arrivals.leads_per_year x horizon: one world would hold about {n:,.0f} leads; "
                                    f"the limit is {MAX_LEADS_PER_WORLD:,} (lower arrivals.leads_per_year "
                                    "or shorten the horizon)"])
+
+
+def load_experiment(path: Path):
+    """An experiment file, validated, with every scenario and policy it names found and valid."""
+    from sim.config.experiment import Experiment
+    ex = load_model(Experiment, path)
+    for kind, refs in (("scenarios", ex.scenarios), ("policies", ex.policies)):
+        for ref in refs:
+            target = str(path.parent / ref) if ref.endswith(".toml") or "/" in ref else ref
+            try:
+                load_scenario(target) if kind == "scenarios" else load_policy(target)
+            except ConfigError as e:
+                raise ConfigError(str(path), [f"{kind}: {ref!r}: {p}" for p in e.problems]) from None
+    return ex

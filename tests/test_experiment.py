@@ -348,3 +348,13 @@ def test_paired_differences_are_at_least_twice_as_narrow(path, a, b):
         dof = (vx + vy) ** 2 / (vx ** 2 / (n - 1) + vy ** 2 / (n - 1))   # Welch
         unpaired_hw = stats.t.ppf(0.975, dof) * np.sqrt(vx + vy)
         assert paired_hw * 2 <= unpaired_hw, (kpi, paired_hw, unpaired_hw)
+
+
+def test_validate_knows_experiment_and_mapping_files(tmp_path):
+    r = invoke("validate", ROOT / "experiments" / "threshold-sweep.toml", ROOT / "mappings" / "olist.toml")
+    assert r.exit_code == 0, r.output
+    assert "(experiment)" in r.stdout and "(mapping)" in r.stdout
+    bad = tmp_path / "e.toml"
+    bad.write_text('scenarios = ["no-such-world"]\npolicies = ["volume"]\n')
+    r = invoke("validate", bad)
+    assert r.exit_code == 2 and "no-such-world" in r.stderr
