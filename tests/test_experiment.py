@@ -249,6 +249,11 @@ def test_recommend_respects_constraints_and_reports_confidence():
     rec = recommend(_fake_runs(), "bookings", [parse_constraint("sla>=0.9")], ["x"])
     assert rec["feasible"] == 2 and rec["best"]["x"] == 1 and rec["runner_up"]["x"] == 2
     assert rec["win_share"] == 1.0 and rec["gap_to_runner_up"]["significant"]
+    assert rec["win_share_replications"] == rec["replications"] == 6
+    runs = _fake_runs()
+    runs.loc[(runs["point"] == 2) & (runs["replication"] == 0), "bookings"] = np.nan   # undefined in one world
+    rec = recommend(runs, "bookings", [parse_constraint("sla>=0.9")], ["x"])
+    assert rec["win_share_replications"] == 5 and rec["replications"] == 6     # left out, and counted
     assert rec["gap_to_runner_up"]["lower"] > 0
     none = recommend(_fake_runs(), "bookings", [parse_constraint("sla>=0.99")], ["x"])
     assert none["best"] is None and "relax" in none["message"]

@@ -113,7 +113,10 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
                f"(95% CI {num(best['lower'])} to {num(best['upper'])})")
     share = rec.get("win_share")
     if share is not None and math.isfinite(share):
-        click.echo(f"  it is the best feasible setting in {share:.0%} of the replications (same worlds)")
+        used, total = rec.get("win_share_replications"), rec.get("replications")
+        left = f"; {total - used} left out: an undefined {rec['objective']}" if used is not None and total and used < total else ""
+        of = f" of {used} replications" if used is not None else " of the replications"
+        click.echo(f"  it is the best feasible setting in {share:.0%}{of} (same worlds{left})")
     for c in best.get("constraints", []):
         sure = "holds across its interval" if c["met_across_interval"] else "met on average only: borderline"
         click.echo(f"    {c['constraint']}: {num(c['mean'])} ({sure})")

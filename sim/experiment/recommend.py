@@ -48,10 +48,6 @@ def parse_constraint(text: str) -> Constraint:
     return Constraint(kpi, op, bound)
 
 
-def candidates(runs: pd.DataFrame) -> list[str]:
-    return ["scenario", "point", "policy"]
-
-
 def recommend(runs: pd.DataFrame, objective: str, constraints: list[Constraint], factors: list[str],
               maximise: bool = True) -> dict:
     """The best feasible candidate (scenario x point x policy) and the runner-up, as plain data."""
@@ -59,7 +55,7 @@ def recommend(runs: pd.DataFrame, objective: str, constraints: list[Constraint],
         if k not in runs.columns:
             raise ValueError(f"unknown KPI {k!r}; KPIs are the columns of runs.csv (e.g. bookings, mqls, "
                              "mql_to_sql_rate, sla_compliance_standard, rep_utilisation)")
-    keys = candidates(runs)
+    keys = ["scenario", "point", "policy"]
     table = []
     for key, df in runs.groupby(keys, sort=False):
         m, lo, hi, n = mean_ci(df[objective].to_numpy(float))
@@ -84,7 +80,8 @@ def recommend(runs: pd.DataFrame, objective: str, constraints: list[Constraint],
     feasible.sort(key=lambda t: sign * t["mean"], reverse=True)
     best = feasible[0]
     result["best"] = _public(best, factors)
-    result["win_share"] = _win_share(runs, keys, feasible, objective, sign)
+    result["win_share"], result["win_share_replications"], result["replications"] = \
+        _win_share(runs, keys, feasible, objective, sign)
     if len(feasible) > 1:
         second = feasible[1]
         result["runner_up"] = _public(second, factors)
@@ -105,14 +102,18 @@ def _select(runs: pd.DataFrame, keys: list[str], cand: dict) -> pd.Series:
     return runs.loc[m].set_index("replication")
 
 
-def _win_share(runs, keys, feasible, objective, sign) -> float:
-    """Share of replications in which the best candidate has the best objective among the feasible."""
+def _win_share(runs, keys, feasible, objective, sign) -> tuple[float, int, int]:
+    """(share of replications in which the best candidate has the best objective among the
+    feasible, replications compared, replications in all). A replication where some candidate's
+    objective is undefined cannot be compared and is left out (and counted as such)."""
     cols = {i: _select(runs, keys, c)[objective] for i, c in enumerate(feasible)}
-    wide = pd.DataFrame(cols).dropna()
+    wide = pd.DataFrame(cols)
+    total = len(wide)
+    wide = wide.dropna()
     if wide.empty:
-        return float("nan")
+        return float("nan"), 0, total
     winners = (sign * wide).idxmax(axis=1)
-    return float((winners == 0).mean())
+    return float((winners == 0).mean()), len(wide), total
 
 
 def _paired_gap(runs, keys, a, b, objective):
