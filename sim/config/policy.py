@@ -18,31 +18,36 @@ class Icp(Strict):
     """The company's *belief* about its ideal customer profile (may differ from the scenario's truth).
     An empty list means "any"."""
 
-    company_sizes: list[CompanySize] = ["small", "mid", "large", "enterprise"]
-    industries: list[Industry] = ["software", "financial_services", "healthcare", "manufacturing"]
-    regions: list[Region] = []
-    seniorities: list[Seniority] = []
+    company_sizes: list[CompanySize] = Field(["small", "mid", "large", "enterprise"],
+                                             description="company sizes the policy counts as ICP (empty = any)")
+    industries: list[Industry] = Field(["software", "financial_services", "healthcare", "manufacturing"],
+                                       description="industries the policy counts as ICP (empty = any)")
+    regions: list[Region] = Field([], description="regions the policy counts as ICP (empty = any)")
+    seniorities: list[Seniority] = Field([], description="seniorities the policy counts as ICP (empty = any)")
 
 
 class Fit(Strict):
     """Fit points by attribute value (negative allowed). Missing values score 0."""
 
-    seniority: dict[Seniority, float] = {"c_suite": 20, "vp": 15, "director": 15, "manager": 15, "ic": 5,
-                                         "student": -20}
-    company_size: dict[CompanySize, float] = {"micro": -15, "mid": 10, "large": 5}
-    industry: dict[Industry, float] = {"software": 10, "financial_services": 10, "healthcare": 10,
-                                       "manufacturing": 10, "retail": -10, "education": -10,
-                                       "public_sector": -10, "other": -10}
-    region: dict[Region, float] = {}
-    email_kind: dict[EmailKind, float] = {"personal": -5}
-    existing_customer: float = 0.0
+    seniority: dict[Seniority, float] = Field({"c_suite": 20, "vp": 15, "director": 15, "manager": 15, "ic": 5,
+                                               "student": -20},
+                                              description="fit points per seniority (absent = 0)")
+    company_size: dict[CompanySize, float] = Field({"micro": -15, "mid": 10, "large": 5},
+                                                   description="fit points per company size (absent = 0)")
+    industry: dict[Industry, float] = Field({"software": 10, "financial_services": 10, "healthcare": 10,
+                                             "manufacturing": 10, "retail": -10, "education": -10,
+                                             "public_sector": -10, "other": -10},
+                                            description="fit points per industry (absent = 0)")
+    region: dict[Region, float] = Field({}, description="fit points per region (absent = 0)")
+    email_kind: dict[EmailKind, float] = Field({"personal": -5}, description="fit points per email kind (absent = 0)")
+    existing_customer: float = Field(0.0, description="fit points added for a lead at an existing customer")
 
 
 class EventPoints(Strict):
     """Points for one engagement type: `points[i]` for the (i+1)-th occurrence, `then` for every later
     one, and an optional lifetime `cap` on this type's total."""
 
-    points: list[float] = Field(min_length=1)
+    points: list[float] = Field(min_length=1, description="points for the 1st, 2nd, ... occurrence of this event type")
     then: float | None = Field(None, description="points for occurrences beyond the list (default: 0)")
     cap: float | None = Field(None, ge=0, description="maximum lifetime points from this event type")
 
@@ -56,11 +61,15 @@ class Decay(Strict):
     `drop` of the behaviour score for each full `every` without any engagement); window (only events
     in the last `window` count)."""
 
-    mode: Literal["none", "half_life", "inactivity", "window"] = "none"
-    half_life: Duration = dur("30d")
-    every: Duration = dur("30d")
-    drop: float = Field(0.2, ge=0, le=1)
-    window: Duration = dur("60d")
+    mode: Literal["none", "half_life", "inactivity", "window"] = Field(
+        "none", description="how behaviour points fade: none, half_life, inactivity or window")
+    half_life: Duration = Field(dur("30d"), description="mode half_life: behaviour points halve every this long "
+                                                        "(clock units, e.g. \"30d\")")
+    every: Duration = Field(dur("30d"), description="mode inactivity: each full span this long without engagement "
+                                                    "costs `drop` (clock units)")
+    drop: float = Field(0.2, ge=0, le=1, description="mode inactivity: share (0-1) of the behaviour score lost per "
+                                                     "full `every` without engagement")
+    window: Duration = Field(dur("60d"), description="mode window: only events this recent count (clock units)")
 
     _clock = field_validator("half_life", "every", "window")(require_clock)
 
@@ -76,8 +85,8 @@ class Scoring(Strict):
     """Lead score = min(fit, fit_cap) + min(behaviour, behaviour_cap) + negatives; leads outside the
     policy's ICP are capped at non_icp_cap in total."""
 
-    fit: Fit = Fit()
-    behaviour: dict[EventType, EventPoints] = {
+    fit: Fit = Field(Fit(), description="fit points by the lead's attributes")
+    behaviour: dict[EventType, EventPoints] = Field({
         "demo_request": _ep(50),
         "contact_form": _ep(30),
         "pricing_visit": _ep(15, 10),
@@ -89,26 +98,27 @@ class Scoring(Strict):
         "bofu_download": _ep(15),
         "tofu_download": _ep(5, then=5, cap=15),
         "newsletter_signup": _ep(3),
-    }
-    negative: Negative = Negative()
+    }, description="behaviour points per engagement event type (types left out score 0; setting this table "
+                   "replaces the whole default table)")
+    negative: Negative = Field(Negative(), description="negative behaviour signals (the no-email-opens penalty)")
     fit_cap: float | None = Field(None, description="maximum fit points (none = uncapped)")
     behaviour_cap: float | None = Field(None, ge=0, description="maximum behaviour points (none = uncapped)")
     non_icp_cap: float | None = Field(None, description="maximum total score for leads outside the policy ICP")
-    decay: Decay = Decay()
+    decay: Decay = Field(Decay(), description="how behaviour points fade over time")
 
 
 class Gates(Strict):
     """Hard conditions an MQL must meet whatever its score."""
 
-    business_email_only: bool = False
-    exclude_competitors: bool = True
+    business_email_only: bool = Field(False, description="only leads with a business email address can become MQLs")
+    exclude_competitors: bool = Field(True, description="leads with a competitor's email domain never become MQLs")
     icp_only: bool = Field(False, description="only leads inside the policy's ICP can become MQLs")
 
 
 class FastLane(Strict):
     """Demo requests skip scoring: immediate MQL in the demo tier."""
 
-    demo_request: bool = True
+    demo_request: bool = Field(True, description="a demo request makes the lead an MQL at once, whatever its score")
     respect_gates: bool = Field(True, description="the gates still apply to fast-lane MQLs")
 
 
@@ -116,14 +126,20 @@ class Mql(Strict):
     """When a lead becomes an MQL. rule = "total": score >= threshold (or the company-size segment's
     threshold); rule = "fit_and_behaviour": fit >= fit_min and behaviour >= behaviour_min."""
 
-    rule: Literal["total", "fit_and_behaviour"] = "total"
-    threshold: float = Field(60, ge=0, le=10_000)
+    rule: Literal["total", "fit_and_behaviour"] = Field(
+        "total", description="total: score >= threshold; fit_and_behaviour: fit >= fit_min and behaviour >= "
+                             "behaviour_min")
+    threshold: float = Field(60, ge=0, le=10_000,
+                             description="points; a lead becomes an MQL when its total score reaches this (rule = total)")
     thresholds_by_size: dict[CompanySize, float] = Field({}, description="segment thresholds (rule = total)")
-    fit_min: float = Field(40, ge=-10_000, le=10_000)
-    behaviour_min: float = Field(30, ge=0, le=10_000)
+    fit_min: float = Field(40, ge=-10_000, le=10_000,
+                           description="points; minimum fit score for an MQL (rule = fit_and_behaviour)")
+    behaviour_min: float = Field(30, ge=0, le=10_000,
+                                 description="points; minimum behaviour score, negatives included, for an MQL "
+                                             "(rule = fit_and_behaviour)")
     high_intent: float = Field(80, ge=0, le=10_000, description="score from which an MQL is in the high_intent tier")
-    gates: Gates = Gates()
-    fast_lane: FastLane = FastLane()
+    gates: Gates = Field(Gates(), description="hard conditions an MQL must meet whatever its score")
+    fast_lane: FastLane = Field(FastLane(), description="demo requests that skip scoring")
 
     @field_validator("thresholds_by_size")
     @classmethod
@@ -140,16 +156,18 @@ class SlaTargets(Strict):
     two business days (the benchmark: respond within 8 business hours): a 24-clock-hour target is
     breached by every MQL that arrives on a Friday evening."""
 
-    demo: Duration = dur("5bm")
-    high_intent: Duration = dur("2bh")
-    standard: Duration = dur("1bd")
-    re_engaged: Duration = dur("2bd")
+    demo: Duration = Field(dur("5bm"), description="time to first touch for demo-tier MQLs (clock or business units)")
+    high_intent: Duration = Field(dur("2bh"), description="time to first touch for high-intent MQLs (clock or "
+                                                          "business units)")
+    standard: Duration = Field(dur("1bd"), description="time to first touch for standard MQLs (clock or business units)")
+    re_engaged: Duration = Field(dur("2bd"), description="time to first touch for MQLs re-engaged after a recycle "
+                                                         "(clock or business units)")
 
 
 class Sla(Strict):
     """Follow-up SLA and what happens when it is breached."""
 
-    targets: SlaTargets = SlaTargets()
+    targets: SlaTargets = Field(SlaTargets(), description="time-to-first-touch target per MQL tier")
     breach_action: Literal["none", "escalate", "recycle"] = Field(
         "none", description="escalate = move to the front of the queue; recycle = back to nurture when untouched "
                             "for recycle_after after the MQL, or when a due follow-up waits that long")
@@ -161,8 +179,8 @@ class Sla(Strict):
 class Cadence(Strict):
     """A worked lead: up to max_attempts touches, spaced by `spacing` (default 3 in 5 business days)."""
 
-    max_attempts: int = Field(3, ge=1, le=50)
-    spacing: Duration = dur("2bd")
+    max_attempts: int = Field(3, ge=1, le=50, description="touches a rep makes before giving up on an unreached MQL")
+    spacing: Duration = Field(dur("2bd"), description="wait between one attempt and the next (clock or business units)")
 
 
 class Routing(Strict):
@@ -171,9 +189,13 @@ class Routing(Strict):
     Triage: when the backlog exceeds triage_backlog, reps skip (recycle) leads scoring below
     triage_min_score."""
 
-    discipline: Literal["fifo", "priority", "freshest", "round_robin"] = "fifo"
-    triage_backlog: int | None = Field(None, ge=0)
-    triage_min_score: float = 70
+    discipline: Literal["fifo", "priority", "freshest", "round_robin"] = Field(
+        "fifo", description="which waiting MQL a free rep takes next: fifo (oldest), priority (tier, then score), "
+                            "freshest (newest) or round_robin (per-rep queues)")
+    triage_backlog: int | None = Field(None, ge=0, description="MQLs waiting above which reps triage (skip and recycle "
+                                                               "low scorers); none = never triage")
+    triage_min_score: float = Field(70, description="points; during triage, untouched non-demo MQLs scoring below "
+                                                    "this are recycled")
 
 
 class Recycle(Strict):
@@ -188,15 +210,16 @@ class Recycle(Strict):
 class Policy(Strict):
     """What the company decides."""
 
-    name: str = "seed-example"
-    description: str = "The seed article's point table, threshold 60"
-    icp: Icp = Icp()
-    scoring: Scoring = Scoring()
-    mql: Mql = Mql()
-    sla: Sla = Sla()
-    cadence: Cadence = Cadence()
-    routing: Routing = Routing()
-    recycle: Recycle = Recycle()
+    name: str = Field("seed-example", description="label of this policy in results and reports")
+    description: str = Field("The seed article's point table, threshold 60",
+                             description="one line shown by `funnelsim list`")
+    icp: Icp = Field(Icp(), description="the company's belief about its ideal customer profile")
+    scoring: Scoring = Field(Scoring(), description="lead scoring: fit and behaviour points, caps, negatives, decay")
+    mql: Mql = Field(Mql(), description="when a lead becomes an MQL: rule, thresholds, gates, fast lane")
+    sla: Sla = Field(Sla(), description="time-to-first-touch targets per tier and the action on a breach")
+    cadence: Cadence = Field(Cadence(), description="follow-up attempts per MQL and their spacing")
+    routing: Routing = Field(Routing(), description="which MQL a free rep takes next, and backlog triage")
+    recycle: Recycle = Field(Recycle(), description="what happens to recycled MQLs")
     reps: int | None = Field(None, ge=0, le=10_000, description="headcount decided by this policy (overrides the scenario)")
 
     @model_validator(mode="after")

@@ -15,13 +15,14 @@ class DecayCurve(Strict):
     exponential 2^(-t/half_life); two_phase (1-w) 2^(-t/fast) + w 2^(-t/slow);
     hyperbolic (1 + t/t0)^(-a)."""
 
-    kind: Literal["exponential", "two_phase", "hyperbolic"]
-    half_life: Duration | None = None
-    fast: Duration | None = None
-    slow: Duration | None = None
-    slow_weight: float | None = Field(None, ge=0, le=1)
-    t0: Duration | None = None
-    a: float | None = Field(None, gt=0, le=10)
+    kind: Literal["exponential", "two_phase", "hyperbolic"] = Field(
+        description="curve formula: exponential, two_phase or hyperbolic")
+    half_life: Duration | None = Field(None, description="exponential: delay at which the odds halve (clock units)")
+    fast: Duration | None = Field(None, description="two_phase: half-life of the fast phase (clock units)")
+    slow: Duration | None = Field(None, description="two_phase: half-life of the slow phase (clock units)")
+    slow_weight: float | None = Field(None, ge=0, le=1, description="two_phase: weight w (0-1) of the slow phase")
+    t0: Duration | None = Field(None, description="hyperbolic: time scale t0 (clock units)")
+    a: float | None = Field(None, gt=0, le=10, description="hyperbolic: exponent a (> 0); larger = faster decay")
 
     @model_validator(mode="after")
     def _params(self) -> "DecayCurve":

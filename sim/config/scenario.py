@@ -112,11 +112,16 @@ class Arrivals(Strict):
 class AttributeMix(Strict):
     """Distributions of the lead's firmographics. Shares are normalised to sum 1."""
 
-    seniority: dict[Seniority, float] | None = None
-    company_size: dict[CompanySize, float] | None = None
-    industry: dict[Industry, float] | None = None
-    region: dict[Region, float] | None = None
-    email_kind: dict[EmailKind, float] | None = None
+    seniority: dict[Seniority, float] | None = Field(None, description="share of leads per seniority (none = the "
+                                                                       "population's mix)")
+    company_size: dict[CompanySize, float] | None = Field(None, description="share of leads per company size (none = "
+                                                                            "the population's mix)")
+    industry: dict[Industry, float] | None = Field(None, description="share of leads per industry (none = the "
+                                                                     "population's mix)")
+    region: dict[Region, float] | None = Field(None, description="share of leads per region (none = the "
+                                                                 "population's mix)")
+    email_kind: dict[EmailKind, float] | None = Field(None, description="share of leads per email kind (none = the "
+                                                                        "population's mix)")
 
     _mix = field_validator("seniority", "company_size", "industry", "region", "email_kind")(check_mix)
 
@@ -124,15 +129,21 @@ class AttributeMix(Strict):
 class Population(AttributeMix):
     """Who the leads are. `by_channel` overrides any of the mixes for one channel."""
 
-    seniority: dict[Seniority, float] = {"c_suite": 0.04, "vp": 0.07, "director": 0.14, "manager": 0.25,
-                                         "ic": 0.38, "student": 0.12}
-    company_size: dict[CompanySize, float] = {"micro": 0.18, "small": 0.22, "mid": 0.32, "large": 0.18,
-                                              "enterprise": 0.10}
-    industry: dict[Industry, float] = {"software": 0.26, "financial_services": 0.14, "healthcare": 0.10,
-                                       "manufacturing": 0.12, "retail": 0.10, "education": 0.10,
-                                       "public_sector": 0.06, "other": 0.12}
-    region: dict[Region, float] = {"north_america": 0.52, "emea": 0.30, "apac": 0.12, "latam": 0.06}
-    email_kind: dict[EmailKind, float] = {"business": 0.72, "personal": 0.19, "student": 0.07, "competitor": 0.02}
+    seniority: dict[Seniority, float] = Field({"c_suite": 0.04, "vp": 0.07, "director": 0.14, "manager": 0.25,
+                                               "ic": 0.38, "student": 0.12},
+                                              description="share of leads per seniority (absent = 0)")
+    company_size: dict[CompanySize, float] = Field({"micro": 0.18, "small": 0.22, "mid": 0.32, "large": 0.18,
+                                                    "enterprise": 0.10},
+                                                   description="share of leads per company size (absent = 0)")
+    industry: dict[Industry, float] = Field({"software": 0.26, "financial_services": 0.14, "healthcare": 0.10,
+                                             "manufacturing": 0.12, "retail": 0.10, "education": 0.10,
+                                             "public_sector": 0.06, "other": 0.12},
+                                            description="share of leads per industry (absent = 0)")
+    region: dict[Region, float] = Field({"north_america": 0.52, "emea": 0.30, "apac": 0.12, "latam": 0.06},
+                                        description="share of leads per region (absent = 0)")
+    email_kind: dict[EmailKind, float] = Field({"business": 0.72, "personal": 0.19, "student": 0.07,
+                                                "competitor": 0.02},
+                                               description="share of leads per email kind (absent = 0)")
     existing_customer_share: float = Field(0.04, ge=0, le=1, description="share of leads at existing customers")
     open_deal_share: float = Field(0.03, ge=0, le=1, description="share of leads whose account already has an open deal")
     by_channel: dict[Channel, AttributeMix] = Field(
@@ -157,16 +168,23 @@ class Truth(Strict):
 
     base_rate: float = Field(0.10, ge=0, le=1, description="in-market probability before multipliers")
     max_probability: float = Field(0.9, ge=0, le=1, description="cap on any lead's buyer probability")
-    seniority: dict[Seniority, float] = {"c_suite": 1.6, "vp": 1.8, "director": 1.6, "manager": 1.2, "ic": 0.7,
-                                         "student": 0.1}
-    company_size: dict[CompanySize, float] = {"micro": 0.3, "small": 0.8, "mid": 1.6, "large": 1.3,
-                                              "enterprise": 0.9}
-    industry: dict[Industry, float] = {"software": 1.5, "financial_services": 1.3, "healthcare": 1.0,
-                                       "manufacturing": 0.9, "retail": 0.8, "education": 0.5,
-                                       "public_sector": 0.6, "other": 0.7}
-    channel: dict[Channel, float] = {"paid_search": 1.3, "paid_social": 0.6, "organic": 0.9, "webinar": 1.0,
-                                     "referral": 2.0, "outbound_list": 0.5, "partner": 1.4}
-    email_kind: dict[EmailKind, float] = {"business": 1.0, "personal": 0.6, "student": 0.05, "competitor": 0.0}
+    seniority: dict[Seniority, float] = Field({"c_suite": 1.6, "vp": 1.8, "director": 1.6, "manager": 1.2, "ic": 0.7,
+                                               "student": 0.1},
+                                              description="buyer-probability multiplier per seniority (absent = 1)")
+    company_size: dict[CompanySize, float] = Field({"micro": 0.3, "small": 0.8, "mid": 1.6, "large": 1.3,
+                                                    "enterprise": 0.9},
+                                                   description="buyer-probability multiplier per company size "
+                                                               "(absent = 1)")
+    industry: dict[Industry, float] = Field({"software": 1.5, "financial_services": 1.3, "healthcare": 1.0,
+                                             "manufacturing": 0.9, "retail": 0.8, "education": 0.5,
+                                             "public_sector": 0.6, "other": 0.7},
+                                            description="buyer-probability multiplier per industry (absent = 1)")
+    channel: dict[Channel, float] = Field({"paid_search": 1.3, "paid_social": 0.6, "organic": 0.9, "webinar": 1.0,
+                                           "referral": 2.0, "outbound_list": 0.5, "partner": 1.4},
+                                          description="buyer-probability multiplier per channel (absent = 1)")
+    email_kind: dict[EmailKind, float] = Field({"business": 1.0, "personal": 0.6, "student": 0.05,
+                                                "competitor": 0.0},
+                                               description="buyer-probability multiplier per email kind (absent = 1)")
     buyer_intent: tuple[float, float] = Field((5.0, 2.0), description="Beta(a, b) of a buyer's intent level")
     researcher_intent: tuple[float, float] = Field((1.2, 6.0), description="Beta(a, b) of a non-buyer's intent level")
 
@@ -245,7 +263,8 @@ class Engagement(Strict):
 class HandleTime(Strict):
     """Rep time per attempt (a call plus logging, or a conversation)."""
 
-    dist: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    dist: Literal["lognormal", "exponential", "fixed"] = Field(
+        "lognormal", description="distribution of the handling time: lognormal (mean, cv), exponential or fixed")
     mean: Duration = Field(dur("10m"), description="mean handling time of an attempt that does not reach the lead")
     conversation_mean: Duration = Field(dur("25m"), description="mean handling time of an attempt that reaches the lead")
     cv: float = Field(0.6, ge=0, le=5, description="coefficient of variation (lognormal only)")
@@ -258,7 +277,7 @@ class Sales(Strict):
 
     reps: int = Field(6, ge=0, le=10_000, description="SDRs working MQLs")
     mql_time_share: float = Field(0.5, ge=0.01, le=1, description="share of a rep's working time available for MQL work")
-    handle_time: HandleTime = HandleTime()
+    handle_time: HandleTime = Field(HandleTime(), description="rep time per attempt")
     territories: list[Region] = Field(["north_america", "emea", "apac"], description="regions the team sells to")
 
 
@@ -266,11 +285,14 @@ class Outcomes(Strict):
     """What happens once a rep reaches an MQL: acceptance (or rejection with a reason following the
     lead's true attributes), SQL, opportunity, won/lost, and when."""
 
-    reject_wrong_title: dict[Seniority, float] = {"c_suite": 0.0, "vp": 0.0, "director": 0.01, "manager": 0.03,
-                                                  "ic": 0.10, "student": 0.6}
+    reject_wrong_title: dict[Seniority, float] = Field(
+        {"c_suite": 0.0, "vp": 0.0, "director": 0.01, "manager": 0.03, "ic": 0.10, "student": 0.6},
+        description="P(reject as wrong title) per seniority, for a reached lead (absent = 0)")
     reject_already_in_deal: float = Field(0.9, ge=0, le=1, description="P(reject) when the account has an open deal")
     reject_non_buyer: float = Field(0.10, ge=0, le=1, description="P(reject as confirmed non-buyer) for a lead not in market")
-    bad_contact_data: dict[EmailKind, float] = {"business": 0.01, "personal": 0.06, "student": 0.1, "competitor": 0.1}
+    bad_contact_data: dict[EmailKind, float] = Field(
+        {"business": 0.01, "personal": 0.06, "student": 0.1, "competitor": 0.1},
+        description="P(reject for bad contact data) per email kind (absent = 0)")
     sql_buyer: float = Field(0.75, ge=0, le=1, description="P(SQL | accepted, buyer) at the response reference delay")
     sql_non_buyer: float = Field(0.25, ge=0, le=1, description="P(SQL | accepted, not in market)")
     opportunity_buyer: float = Field(0.7, ge=0, le=1, description="P(opportunity | SQL, buyer)")
@@ -286,8 +308,9 @@ class Outcomes(Strict):
     win_by_channel: dict[Channel, float] = Field(
         {}, description="P(won | opportunity) per channel, replacing win_buyer / win_non_buyer for leads of the "
                         "channels named (calibrated from exports that record wins but not who was in market)")
-    deal_size: dict[CompanySize, float] = {"micro": 4_000, "small": 9_000, "mid": 22_000, "large": 48_000,
-                                           "enterprise": 110_000}
+    deal_size: dict[CompanySize, float] = Field(
+        {"micro": 4_000, "small": 9_000, "mid": 22_000, "large": 48_000, "enterprise": 110_000},
+        description="median value of a won deal per company size, in currency units (absent = 0)")
     deal_size_sigma: float = Field(0.6, ge=0, le=3, description="lognormal sigma of deal size around the band median")
 
     _clock = field_validator("sql_delay", "opportunity_delay", "cycle")(allow_zero_clock)
@@ -311,8 +334,10 @@ class Outcomes(Strict):
 class Costs(Strict):
     """Costs, for cost per MQL and per won deal."""
 
-    per_lead: dict[Channel, float] = {"paid_search": 120, "paid_social": 70, "organic": 15, "webinar": 60,
-                                      "referral": 20, "outbound_list": 35, "partner": 50}
+    per_lead: dict[Channel, float] = Field(
+        {"paid_search": 120, "paid_social": 70, "organic": 15, "webinar": 60, "referral": 20, "outbound_list": 35,
+         "partner": 50},
+        description="acquisition cost of one lead per channel, in currency units (absent = 0)")
     rep_hourly: float = Field(45.0, ge=0, description="loaded cost of one rep hour")
 
 
@@ -347,17 +372,19 @@ class Queueing(Strict):
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""
 
-    name: str = "baseline"
-    description: str = "Mid-market B2B SaaS, about 40k leads a year"
+    name: str = Field("baseline", description="label of this scenario in results and reports")
+    description: str = Field("Mid-market B2B SaaS, about 40k leads a year",
+                             description="one line shown by `funnelsim list`")
     start_date: dt.date = Field(dt.date(2026, 1, 5), description="calendar date of time zero (weekdays, holidays)")
-    horizon: Horizon = Horizon()
-    calendar: Calendar = Calendar()
-    arrivals: Arrivals = Arrivals()
-    population: Population = Population()
-    truth: Truth = Truth()
-    engagement: Engagement = Engagement()
-    response: Response = Response()
-    sales: Sales = Sales()
-    outcomes: Outcomes = Outcomes()
-    costs: Costs = Costs()
-    queueing: Queueing = Queueing()
+    horizon: Horizon = Field(Horizon(), description="warm-up, measurement window and run-out")
+    calendar: Calendar = Field(Calendar(), description="when reps work: workdays, hours, holidays")
+    arrivals: Arrivals = Field(Arrivals(), description="lead volume by channel, weekday and hour; campaign spikes")
+    population: Population = Field(Population(), description="who the leads are (firmographic mixes)")
+    truth: Truth = Field(Truth(), description="who really buys: the hidden true ICP")
+    engagement: Engagement = Field(Engagement(), description="how leads engage over their interest life")
+    response: Response = Field(Response(), description="how interest decays while an MQL waits")
+    sales: Sales = Field(Sales(), description="the SDR team: headcount, time share, handling times, territories")
+    outcomes: Outcomes = Field(Outcomes(), description="what happens after a rep reaches an MQL: rejection, SQL, "
+                                                       "opportunity, won/lost, deal size")
+    costs: Costs = Field(Costs(), description="lead and rep costs")
+    queueing: Queueing = Field(Queueing(), description="textbook queue mode (Erlang C / A validation); off by default")
