@@ -175,17 +175,23 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
 @click.option("--replications", "-n", type=click.IntRange(1, 10_000), help="override the file's replications")
 @engine_options
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the file's seed")
-def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed):
+@click.option("--days", type=click.IntRange(1, 36_500), help="measurement window in days")
+@click.option("--reps", type=click.IntRange(0, 10_000), help="number of SDRs (overrides scenarios and policies)")
+@click.option("--leads", type=click.FloatRange(0, 50_000_000), help="lead arrivals per year (channels scaled in proportion)")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="override any field, after the file's `set`")
+def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed, days, reps, leads, sets):
     """Run the design in an experiment FILE (name or path): scenarios x policies x grid or Latin
     hypercube x replications, with an optional objective."""
     try:
-        plan = plan_from_file(file, replications, seed, events, check)
+        plan = plan_from_file(file, replications, seed, events, check, sets=sets, leads=leads, reps=reps, days=days)
     except ConfigError as e:
         fail(e)
     execute(plan, out, resume, workers, dask, as_json)
 
 
-def plan_from_file(file: Path, replications: int | None, seed: int | None, events: bool, check: bool) -> Plan:
+def plan_from_file(file: Path, replications: int | None, seed: int | None, events: bool, check: bool,
+                   sets: tuple[str, ...] = (), leads: float | None = None, reps: int | None = None,
+                   days: int | None = None) -> Plan:
     from sim.config.experiment import Experiment
     from sim.experiment.design import Factor, grid, latin_hypercube, parse_range, check_factor_path
     path = resolve_experiment(str(file))
@@ -193,7 +199,8 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
     base = path.parent
     scen = [_relative(base, s) for s in ex.scenarios]
     pols = [_relative(base, p) for p in ex.policies]
-    reps = replications or ex.replications
+    n = replications or ex.replications
+    team = reps
     sd = ex.seed if seed is None else seed
     if ex.lhs is not None:
         for p in ex.lhs.ranges:
@@ -208,7 +215,8 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
             check_factor_path(p, src)
             fs.append(Factor(p, parse_range(p, v, src) if isinstance(v, str) else tuple(v)))
         points, factors, method = grid(fs), [{"path": f.path, "values": list(f.values)} for f in fs], "grid"
-    return build_plan("experiment", ex.name, scen, pols, sets=ex.set, replications=reps, seed=sd, factors=factors,
+    return build_plan("experiment", ex.name, scen, pols, sets=[*ex.set, *sets], leads=leads, reps=team, days=days,
+                      replications=n, seed=sd, factors=factors,
                       points=points, method=method, kpis=ex.kpis,
                       objective=ex.objective.spec() if ex.objective else None, events=events, check=check)
 
