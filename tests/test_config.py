@@ -7,6 +7,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -131,9 +132,23 @@ def test_bad_field_messages(tmp_path, toml, model, path, words):
 
 
 def test_top_level_cross_field_message_has_no_placeholder(tmp_path):
-    p = write(tmp_path, "[mql]\nthreshold = 90\n")
-    msg = str(error_of(load_model, Policy, p))
-    assert "mql.high_intent" in msg and "mql.threshold" in msg and "(top level)" not in msg
+    from sim.config.experiment import Experiment
+    p = write(tmp_path, 'scenarios = ["a"]\npolicies = ["b"]\n[grid]\n"mql.threshold" = [40]\n'
+                        '[lhs]\nranges = {"mql.threshold" = [40, 80]}\n')
+    msg = str(error_of(load_model, Experiment, p))
+    assert "grid" in msg and "lhs" in msg and "(top level)" not in msg
+
+
+def test_threshold_above_the_high_intent_tier_puts_every_mql_in_it():
+    """A threshold sweep may cross the high-intent score: then every non-demo MQL is high intent."""
+    from sim.decisions.scoring import score_world
+    from sim.inputs import load_policy, load_scenario
+    from sim.vocab import TIER_CODE
+    from sim.world.generate import generate_world
+    pol = load_policy("seed-example", [("mql.threshold", 85)])
+    world = generate_world(load_scenario("workshop"), 1, 0)
+    tiers = set(score_world(world, pol).mql_tier[np.isfinite(score_world(world, pol).mql_time)].tolist())
+    assert tiers and tiers <= {TIER_CODE["demo"], TIER_CODE["high_intent"]}
 
 
 def test_several_problems_listed_once_each(tmp_path):

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from sim.config.loading import ConfigError, apply_overrides, check_path, read_toml, validate_data
+from sim.config.experiment import Experiment
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import short_repr
@@ -76,7 +77,7 @@ def test_durations_convert_both_ways():
 @pytest.mark.parametrize("model, data, words", [
     (Policy, {"mql": {"thresholds_by_size": {"enterprise": 20000}}}, ["mql.thresholds_by_size", "enterprise"]),
     (Scenario, {"engagement": {"buyer": {"demo_request": -1.0}}}, ["engagement.buyer", "demo_request"]),
-    (Policy, {"mql": {"threshold": 70, "high_intent": 60}}, ["high_intent", "must be >= mql.threshold"]),
+    (Experiment, {"scenarios": ["a"], "policies": ["b"], "objective": {"subject_to": []}}, ["objective", "maximise"]),
 ])
 def test_cross_field_checks_name_the_field(model, data, words):
     msg = error_of(validate_data, model, data, "x.toml")

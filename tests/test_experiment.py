@@ -59,9 +59,9 @@ def test_latin_hypercube_covers_ranges_and_rounds_integers():
 
 def test_plan_validates_every_point_before_running():
     with pytest.raises(ConfigError) as e:
-        build_plan("sweep", "x", ["workshop"], ["seed-example"], points=[{"mql.threshold": 50}, {"mql.threshold": 500}],
-                   factors=[{"path": "mql.threshold", "values": [50, 500]}], replications=2, **SMALL)
-    assert "threshold" in str(e.value)
+        build_plan("sweep", "x", ["workshop"], ["seed-example"], points=[{"sales.reps": 4}, {"sales.reps": -2}],
+                   factors=[{"path": "sales.reps", "values": [4, -2]}], replications=2, **SMALL)
+    assert "sales.reps" in str(e.value) and ">= 0" in str(e.value)
 
 
 def test_plan_common_random_numbers():

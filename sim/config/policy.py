@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from sim.config.base import Strict, require_clock, require_positive
 from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
@@ -137,7 +137,8 @@ class Mql(Strict):
     behaviour_min: float = Field(30, ge=0, le=10_000,
                                  description="points; minimum behaviour score, negatives included, for an MQL "
                                              "(rule = fit_and_behaviour)")
-    high_intent: float = Field(80, ge=0, le=10_000, description="score from which an MQL is in the high_intent tier")
+    high_intent: float = Field(80, ge=0, le=10_000, description="score from which an MQL is in the high_intent tier "
+                               "(at or below the threshold: every non-demo MQL is high intent)")
     gates: Gates = Field(Gates(), description="hard conditions an MQL must meet whatever its score")
     fast_lane: FastLane = Field(FastLane(), description="demo requests that skip scoring")
 
@@ -222,8 +223,3 @@ class Policy(Strict):
     recycle: Recycle = Field(Recycle(), description="what happens to recycled MQLs")
     reps: int | None = Field(None, ge=0, le=10_000, description="headcount decided by this policy (overrides the scenario)")
 
-    @model_validator(mode="after")
-    def _reachable(self) -> "Policy":
-        if self.mql.rule == "total" and self.mql.high_intent < self.mql.threshold and not self.mql.thresholds_by_size:
-            raise ValueError(f"mql.high_intent ({self.mql.high_intent}) must be >= mql.threshold ({self.mql.threshold})")
-        return self
