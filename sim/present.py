@@ -39,6 +39,15 @@ HEADLINE = [
     ("mql_precision", "MQL precision (truth)", "pct"),
     ("buyer_recall", "Buyer recall (truth)", "pct"),
     ("buyers_in_nurture", "Buyers left in nurture", "int"),
+    # queueing mode only (teaching): the simulated queue next to Erlang C / A
+    ("queue_p_wait", "Queue: P(wait) simulated", "pct"),
+    ("erlang_p_wait", "Queue: P(wait) Erlang", "pct"),
+    ("queue_mean_wait_minutes", "Queue: mean wait (min) simulated", "num"),
+    ("erlang_mean_wait_minutes", "Queue: mean wait (min) Erlang", "num"),
+    ("queue_service_level", "Queue: touched within SLA simulated", "pct"),
+    ("erlang_service_level", "Queue: touched within SLA Erlang", "pct"),
+    ("queue_p_abandon", "Queue: P(abandon) simulated", "pct"),
+    ("erlang_p_abandon", "Queue: P(abandon) Erlang", "pct"),
 ]
 
 
@@ -63,6 +72,8 @@ def single_run_table(kpis: dict[str, dict], title: str) -> Table:
     for name in kpis:
         t.add_column(escape(name), justify="right")
     for key, label, kind in HEADLINE:
+        if not any(key in k for k in kpis.values()):
+            continue            # e.g. the queueing-mode rows outside queueing mode
         t.add_row(label, *[fmt(k.get(key), kind) for k in kpis.values()])
     return t
 

@@ -13,6 +13,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.measure.kpis import sla_deadlines
+from sim.measure.queueing import queueing_kpis
 from sim.sales.episode import ABANDONED, BREACHED, OPEN, TRIAGED, UNREACHED
 from sim.sales.outcomes import LeadOutcomes
 from sim.sales.process import SalesLog
@@ -113,4 +114,5 @@ def detail_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     # queueing mode with patience: went cold and left while waiting (not a recycle)
     k["abandoned_episodes"] = int((status == ABANDONED).sum())
     k["re_mql_episodes"] = int((log.ep_index[ep] > 0).sum())
+    k.update(queueing_kpis(world, scenario, policy, cal, log))
     return k

@@ -44,6 +44,8 @@ DENOMINATORS = {
     "backlog_age_max_business_hours": lambda k: k.get(CTX, {}).get("working_days_sampled", 0),
     # no clearing time when the spike's backlog never cleared (sim.measure.spikes)
     "spike_clear_days": lambda k: k.get("spike_cleared", 0),
+    # queueing mode: measured over the cohort's first episodes (one per MQL lead)
+    **{f"queue_{m}": (lambda k: k["mqls"]) for m in ("p_wait", "mean_wait_minutes", "service_level", "p_abandon")},
 }
 UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
     ["mql_precision", "buyer_recall", "rep_utilisation"]
