@@ -203,7 +203,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
         if not no_sim:
             mean, hw, _ = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,
                                        time_share, replications, seed)
-            row.append(f"{mean:.3f} +- {hw:.3f}")
+            row.append(f"{mean:.3f} ± {hw:.3f}")
             if sim_best is None and mean >= target:
                 sim_best = c
         table.add_row(*row, style="bold" if c == best else None)
@@ -237,7 +237,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
         verdict = f"no team up to {20 * best + 20} reps reaches {target:.0%}"
     else:
         c, res = found
-        extra = "" if res is None else f" (simulated {res[0]:.3f} +- {res[1]:.3f})"
+        extra = "" if res is None else f" (simulated {res[0]:.3f} ± {res[1]:.3f})"
         verdict = f"minimum team {c} reps{extra}, vs {best} from the 24/7 formula"
     con.print(f"[bold]simulated[/bold] with {scenario_name}'s business hours, {policy_name}'s cadence and response "
               f"decay: {verdict}. {replications} worlds x {days} days per team size, "
