@@ -200,12 +200,24 @@ def _print_calibration(result, cal, out, folder, scenario) -> None:
     a, t = result["arrivals_per_day"], result["time_to_close"]
     con.print(f"arrivals/day: observed mean {a['observed_mean']:.1f} (variance/mean {a['observed_variance_to_mean']:.1f}), "
               f"simulated {a['simulated_mean']:.1f} ({a['simulated_variance_to_mean']:.1f}); KS {a['ks_statistic']:.3f}")
+    fit = cal.fits.get("time_to_close")
+    if fit:
+        verdict = "rejected at 5%" if fit["ks_pvalue"] < 0.05 else "not rejected at 5%"
+        con.print(f"time to close fit: lognormal (right-truncated) mu {fit['mu_log_days']:.3f} (log days), sigma "
+                  f"{fit['sigma']:.3f}, median {fit['median_days']:.1f} d; KS {fit['ks_statistic']:.3f} "
+                  f"(p = {fit['ks_pvalue']:.2g}: {verdict})")
     if t:
         con.print(f"time to close: observed median {t['observed_median_days']:.1f} d, simulated "
-                  f"{t['simulated_median_days']:.1f} d; KS {t['ks_statistic']:.3f}")
-    tab = Table("origin", "channel", "MQLs", "observed", "95% interval", "simulated", "inside")
+                  f"{t['simulated_median_days']:.1f} d; KS {t['ks_statistic']:.3f} (p = {t['ks_pvalue']:.2g})")
+    shared = {}
     for r in result["mql_to_won_by_source"]:
-        tab.add_row(escape(str(r["source"])), r["channel"], str(r["n"]), f"{r['observed']:.1%}",
+        shared.setdefault(r["channel"], []).append(r["source"])
+    tab = Table("origin", "channel", "MQLs", "observed", "95% interval", "simulated", "inside",
+                caption="origins mapped to the same channel (*) share one simulated rate, so they are not "
+                        "checked independently")
+    for r in result["mql_to_won_by_source"]:
+        star = "*" if len(shared[r["channel"]]) > 1 else ""
+        tab.add_row(escape(str(r["source"])), r["channel"] + star, str(r["n"]), f"{r['observed']:.1%}",
                     f"{r['lo']:.1%}-{r['hi']:.1%}", f"{r['simulated']:.1%}", "yes" if r["inside"] else "NO")
     con.print(tab)
     for c in cal.cannot:
