@@ -168,7 +168,8 @@ def schema(kind):
     """Print the JSON Schema of scenario or policy files."""
     import json
     model = Scenario if kind == "scenario" else Policy
-    click.echo(json.dumps(model.model_json_schema(), indent=2))
+    from sim.config.units import SchemaGenerator
+    click.echo(json.dumps(model.model_json_schema(schema_generator=SchemaGenerator), indent=2))
 
 
 @main.command(name="list")

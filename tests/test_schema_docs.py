@@ -82,3 +82,15 @@ def test_the_walk_catches_a_bare_field():
 
     missing = undescribed(Outer.model_json_schema())
     assert sorted(missing) == ["Inner.x", "Outer.wait"]
+
+
+def test_schema_shows_duration_defaults_as_file_text():
+    """`funnelsim schema` shows "5bm", the text a file uses, not the Duration's internal fields."""
+    import json
+    from click.testing import CliRunner
+    from sim.cli import main
+    for kind in ("policy", "scenario"):
+        out = CliRunner().invoke(main, ["schema", kind]).stdout
+        assert '"unit"' not in out, kind
+    policy = json.loads(CliRunner().invoke(main, ["schema", "policy"]).stdout)
+    assert policy["$defs"]["SlaTargets"]["properties"]["demo"]["default"] == "5bm"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
 MINUTES = {"m": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
@@ -84,3 +85,21 @@ class Duration:
 def dur(text: str) -> Duration:
     """Shorthand for defaults in the schemas: dur("2h")."""
     return Duration.parse(text)
+
+
+class SchemaGenerator(GenerateJsonSchema):
+    """JSON Schema generation that writes Duration defaults as the text a file uses ("5bm"), not as
+    the dataclass's fields (pydantic encodes defaults without the type's own serializer)."""
+
+    def encode_default(self, dft: Any) -> Any:
+        return super().encode_default(_durations_as_text(dft))
+
+
+def _durations_as_text(v: Any) -> Any:
+    if isinstance(v, Duration):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_durations_as_text(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _durations_as_text(x) for k, x in v.items()}
+    return v
