@@ -141,7 +141,8 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
         handles = [Line2D([], [], color=col[g], marker="o", label=str(g)) for g in groups]
         if rec is not None:
             handles.append(Line2D([], [], marker="*", ms=16, color="black", mfc="#F0E442", ls="none",
-                                  label=f"recommended: {pretty(factor)} = {show(rec[factor])}"))
+                                  label="recommended: " + ", ".join(
+                                      f"{pretty(f)} = {show(rec[f])}" for f in [factor, by] if f in rec)))
         handles.append(Line2D([], [], color="#888", lw=8, alpha=0.3, label="95% interval"))
         legend_ax.legend(handles=handles, loc="center", frameon=False, title=pretty(by) if by != "policy" else "policy")
         fig.suptitle(f"How the key KPIs move with {pretty(factor).split(' (')[0]} (mean, band = 95% interval)")
