@@ -80,34 +80,18 @@ def _execute(plan, out: Path | None, quiet: bool):
     return outcome.results
 
 
-NESTED = {"terminal_states": "state_", "rejection_reasons": "reason_"}
-
-
-def _nest(row: dict) -> dict:
-    """A flat KPI row back to the run's shape: state_/reason_ columns as nested {name: value}."""
-    out: dict = {}
-    nested: dict = {k: {} for k in NESTED}
-    for k, v in row.items():
-        for key, prefix in NESTED.items():
-            if k.startswith(prefix):
-                nested[key][k[len(prefix):]] = v
-                break
-        else:
-            out[k] = v
-    return {**out, **nested}
-
-
 def kpis_json(res) -> dict:
     """{policy: KPIs}. One replication: the KPI values, `terminal_states` and `rejection_reasons`
     as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval), and the nested
     counts as {name: {mean, lower, upper, n}}. NaN becomes null when serialised."""
+    from sim.experiment.task import unflatten
     kpis = res.kpi_names
     if res.runs["replication"].nunique() == 1:
-        return {p: _nest({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
+        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
     out: dict = {}
     for p, df in res.summary().groupby("policy", sort=False):
-        out[p] = _nest({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
-                        for r in df.itertuples()})
+        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
+                             for r in df.itertuples()})
     return out
 
 

@@ -217,13 +217,22 @@ def check_size(sc: Scenario, source: str) -> None:
                                    "or shorten the horizon)"])
 
 
+def relative_to(base: Path, ref: str) -> str:
+    """A scenario or policy named in an experiment file: paths are relative to the file, names are
+    looked up as usual."""
+    if ref.endswith(".toml") or "/" in ref:
+        p = Path(ref)
+        return str(p if p.is_absolute() else base / p)
+    return ref
+
+
 def load_experiment(path: Path):
     """An experiment file, validated, with every scenario and policy it names found and valid."""
     from sim.config.experiment import Experiment
     ex = load_model(Experiment, path)
     for kind, refs in (("scenarios", ex.scenarios), ("policies", ex.policies)):
         for ref in refs:
-            target = str(path.parent / ref) if ref.endswith(".toml") or "/" in ref else ref
+            target = relative_to(path.parent, ref)
             try:
                 load_scenario(target) if kind == "scenarios" else load_policy(target)
             except ConfigError as e:

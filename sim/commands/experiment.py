@@ -157,13 +157,13 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
           resume, events, check, sets, leads, reps, days, seed):
     """A full factorial grid over any scenario or policy field, e.g. --vary mql.threshold=40:90:5
     --vary sales.reps=4,6,8, on common worlds; optionally recommend the best point."""
-    from sim.experiment.design import grid, parse_vary
+    from sim.experiment.design import grid, manifest_factors, parse_vary
     try:
         factors = [parse_vary(v) for v in varies]
         objective = objective_spec(maximise, minimise, subject_to)
         plan = build_plan("sweep", f"sweep-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
                           leads=leads, reps=reps, days=days, replications=replications, seed=seed,
-                          factors=[{"path": f.path, "values": list(f.values)} for f in factors],
+                          factors=manifest_factors(factors),
                           points=grid(factors), objective=objective, events=events, check=check)
     except ConfigError as e:
         fail(e)
@@ -193,12 +193,13 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
                    sets: tuple[str, ...] = (), leads: float | None = None, reps: int | None = None,
                    days: int | None = None) -> Plan:
     from sim.config.experiment import Experiment
-    from sim.experiment.design import Factor, grid, latin_hypercube, parse_range, check_factor_path
+    from sim.experiment.design import check_factor_path, factor, grid, latin_hypercube, manifest_factors
+    from sim.inputs import relative_to
     path = resolve_experiment(str(file))
     ex = load_model(Experiment, path)
     base = path.parent
-    scen = [_relative(base, s) for s in ex.scenarios]
-    pols = [_relative(base, p) for p in ex.policies]
+    scen = [relative_to(base, s) for s in ex.scenarios]
+    pols = [relative_to(base, p) for p in ex.policies]
     n = replications or ex.replications
     team = reps
     sd = ex.seed if seed is None else seed
@@ -209,12 +210,8 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
         factors = [{"path": p, "values": sorted({pt[p] for pt in points})} for p in ex.lhs.ranges]
         method = "lhs"
     else:
-        fs = []
-        for p, v in ex.grid.items():
-            src = f"{path}: grid.{p}"
-            check_factor_path(p, src)
-            fs.append(Factor(p, parse_range(p, v, src) if isinstance(v, str) else tuple(v)))
-        points, factors, method = grid(fs), [{"path": f.path, "values": list(f.values)} for f in fs], "grid"
+        fs = [factor(p, v, f"{path}: grid.{p}") for p, v in ex.grid.items()]
+        points, factors, method = grid(fs), manifest_factors(fs), "grid"
     return build_plan("experiment", ex.name, scen, pols, sets=[*ex.set, *sets], leads=leads, reps=team, days=days,
                       replications=n, seed=sd, factors=factors,
                       points=points, method=method, kpis=ex.kpis,
@@ -233,14 +230,6 @@ def resolve_experiment(name: str) -> Path:
     known = sorted({f.stem for d in (Path.cwd() / "experiments", PROJECT_ROOT / "experiments") if d.is_dir()
                     for f in d.glob("*.toml")})
     raise ConfigError(name, [f"no experiment named {name!r}; known: {', '.join(known) or 'none'}"])
-
-
-def _relative(base: Path, ref: str) -> str:
-    """Paths in an experiment file are relative to the file; names are looked up as usual."""
-    if ref.endswith(".toml") or "/" in ref:
-        p = Path(ref)
-        return str(p if p.is_absolute() else base / p)
-    return ref
 
 
 def scenario_stem(s: str) -> str:

@@ -70,8 +70,19 @@ def parse_vary(item: str) -> Factor:
     if "=" not in item:
         raise ConfigError(src, ["expected PATH=VALUES, e.g. --vary mql.threshold=40:90:5 or --vary sales.reps=4,6,8"])
     path, spec = (s.strip() for s in item.split("=", 1))
+    return factor(path, spec, src)
+
+
+def factor(path: str, values: str | list | tuple, src: str) -> Factor:
+    """A factor from its dotted path and its values as written: "start:stop:step" / "a,b,c" text,
+    or a list. The path is checked against the schema like --set."""
     check_factor_path(path, src)
-    return Factor(path, parse_range(path, spec, src))
+    return Factor(path, parse_range(path, values, src) if isinstance(values, str) else tuple(values))
+
+
+def manifest_factors(factors: list[Factor]) -> list[dict]:
+    """Factors as plain data, the form a Plan and the manifest keep."""
+    return [{"path": f.path, "values": list(f.values)} for f in factors]
 
 
 def check_factor_path(path: str, src: str) -> None:

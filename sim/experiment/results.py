@@ -55,8 +55,7 @@ class Results:
 
     @property
     def kpi_names(self) -> list[str]:
-        skip = set(RUN_KEYS) | set(self.factors)
-        return [c for c in self.runs.columns if c not in skip]
+        return kpi_columns(self.runs.columns, self.factors)
 
     @property
     def baseline(self) -> str:
@@ -73,6 +72,12 @@ class Results:
     def differences(self) -> pd.DataFrame:
         """Each policy minus the baseline policy, paired on replication, per (scenario, point)."""
         return differences_table(self.runs, self.kpi_names, self.factors, self.baseline)
+
+
+def kpi_columns(columns, factors: list[str]) -> list[str]:
+    """The KPI columns of a runs table: everything but the run keys and the factor columns."""
+    skip = set(RUN_KEYS) | set(factors)
+    return [c for c in columns if c not in skip]
 
 
 def _groups(runs: pd.DataFrame, factors: list[str]):

@@ -47,7 +47,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     and the returned results are read back from the folder. Without `out`, nothing is written."""
     mf = manifest(plan, command)
     ids = [t.id for t in plan.tasks]
-    rows: list[dict] = []
+    rows: dict[str, list[dict]] = {}            # by task id (in memory only, without `out`)
     series: dict[str, pd.DataFrame] = {}
     errors: list[dict] = []
     npol = len(plan.policies)
@@ -67,7 +67,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
             elif writer is not None:
                 writer.add(res)
             else:
-                rows.extend(res.rows)
+                rows[res.id] = res.rows
                 if res.timeseries is not None:
                     series[res.id] = res.timeseries
             if progress:
@@ -78,17 +78,14 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     factors = plan.factor_paths
     rec_spec = plan.objective
     if writer is None:
-        order = {t: i for i, t in enumerate(ids)}
-        runs = pd.DataFrame(rows)
-        if len(runs):
-            runs = runs.sort_values("run_id", key=lambda s: s.str.split(":").str[0].map(order), kind="stable")
-            runs = runs.reset_index(drop=True)
+        # re-assembled in task order, whatever the order of completion
+        runs = pd.DataFrame([r for t in ids for r in rows.get(t, [])])
         ts = pd.concat([series[t] for t in ids if t in series], ignore_index=True) if series else pd.DataFrame()
         rec = _recommend(runs, rec_spec, factors)
         return Outcome(Results(None, mf, runs, ts, rec, errors, complete=not errors), errors)
-    runs = writer._read(".runs.parquet")
+    runs = writer.runs()
     rec = _recommend(runs, rec_spec, factors)
-    writer.finish(factors, plan.baseline, errors, rec)
+    writer.finish(runs, factors, plan.baseline, errors, rec)
     if on_finished is not None:
         on_finished(out)
     if not errors:
@@ -124,17 +121,13 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
     worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
     results carry a `.recommendation`."""
-    from sim.experiment.design import Factor, check_factor_path, grid, parse_range
-    factors = []
-    for path, vals in vary.items():
-        check_factor_path(path, f"vary {path}")
-        values = parse_range(path, vals, f"vary {path}") if isinstance(vals, str) else tuple(vals)
-        factors.append(Factor(path, values))
+    from sim.experiment.design import factor, grid, manifest_factors
+    factors = [factor(path, vals, f"vary {path}") for path, vals in vary.items()]
     objective = {"kpi": maximise, "direction": "max",
                  "constraints": [str(parse_constraint(c)) for c in subject_to]} if maximise else None
     pols = policy if isinstance(policy, list) else [policy]
     plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
-                      factors=[{"path": f.path, "values": list(f.values)} for f in factors], points=grid(factors),
+                      factors=manifest_factors(factors), points=grid(factors),
                       objective=objective, **kw)
     call = _call("sweep", [_name(scenario), [_name(p) for p in pols], dict(vary)],
                  {"replications": replications, "seed": seed, "sets": list(sets), "maximise": maximise,

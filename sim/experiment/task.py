@@ -21,7 +21,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.run import Replication, run_replication
 from sim.measure.spikes import spike_kpis
 
-NESTED = ("terminal_states", "rejection_reasons")
+NESTED = {"terminal_states": "state_", "rejection_reasons": "reason_"}   # nested KPI -> its column prefix
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,23 @@ class TaskResult:
 def flatten(kpis: dict) -> dict:
     """KPIs as one flat row: nested counts become state_<name> / reason_<name> columns."""
     row = {k: v for k, v in kpis.items() if k not in NESTED}
-    row.update({f"state_{k}": v for k, v in kpis.get("terminal_states", {}).items()})
-    row.update({f"reason_{k}": v for k, v in kpis.get("rejection_reasons", {}).items()})
+    for key, prefix in NESTED.items():
+        row.update({f"{prefix}{k}": v for k, v in kpis.get(key, {}).items()})
     return row
+
+
+def unflatten(row: dict) -> dict:
+    """A flat row back to the run's shape: state_/reason_ columns as nested {name: value}."""
+    out: dict = {}
+    nested: dict = {k: {} for k in NESTED}
+    for k, v in row.items():
+        for key, prefix in NESTED.items():
+            if k.startswith(prefix):
+                nested[key][k[len(prefix):]] = v
+                break
+        else:
+            out[k] = v
+    return {**out, **nested}
 
 
 def run_id(spec: TaskSpec, policy: str) -> str:

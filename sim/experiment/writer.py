@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiment.results import COMPLETE, differences_table, summary_table
+from sim.experiment.results import COMPLETE, differences_table, kpi_columns, summary_table
 from sim.experiment.store import write_json
 from sim.experiment.task import TaskResult
 
@@ -96,16 +96,18 @@ class ResultsWriter:
                        key=lambda p: self.order.get(p.name[: -len(suffix)], len(self.order)))
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
-    def finish(self, factors: list[str], baseline: str, errors: list[dict],
-               recommendation: dict | None = None) -> pd.DataFrame:
-        """Assemble the tables. With no errors the parts are removed and COMPLETE written last;
-        with errors the folder stays INCOMPLETE (resume retries the failed tasks)."""
-        runs = self._read(".runs.parquet")
+    def runs(self) -> pd.DataFrame:
+        """Every finished task's rows, in task order."""
+        return self._read(".runs.parquet")
+
+    def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict],
+               recommendation: dict | None = None) -> None:
+        """Write the tables from `runs` (see `runs()`) and the parts' daily series. With errors the
+        folder stays INCOMPLETE (resume retries the failed tasks)."""
         if len(runs):
             runs.to_parquet(self.folder / "runs.parquet", index=False)
             runs.to_csv(self.folder / "runs.csv", index=False)
-            kpis = [c for c in runs.columns if c not in {"run_id", "scenario", "policy", "point", "replication", "seed",
-                                                          *factors}]
+            kpis = kpi_columns(runs.columns, factors)
             summary_table(runs, kpis, factors).to_csv(self.folder / "summary.csv", index=False)
             diffs = differences_table(runs, kpis, factors, baseline)
             if len(diffs):
@@ -118,7 +120,6 @@ class ResultsWriter:
         if errors:
             write_json(self.folder / "errors.json", errors)
             self._mark_incomplete(f"missing {len(errors)} failed task(s) (see errors.json)")
-        return runs
 
     def mark_complete(self) -> None:
         """Last step of a successful experiment (after the report): drop the parts, write COMPLETE."""
