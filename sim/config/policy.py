@@ -5,7 +5,7 @@ Defaults are the seed-example point table of REFERENCES.md with a threshold of 6
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -131,7 +131,8 @@ class Mql(Strict):
                              "behaviour_min")
     threshold: float = Field(60, ge=0, le=10_000,
                              description="points; a lead becomes an MQL when its total score reaches this (rule = total)")
-    thresholds_by_size: dict[CompanySize, float] = Field({}, description="segment thresholds (rule = total)")
+    thresholds_by_size: dict[CompanySize, Annotated[float, Field(ge=0, le=10_000)]] = Field(
+        {}, description="segment thresholds (rule = total)")
     fit_min: float = Field(40, ge=-10_000, le=10_000,
                            description="points; minimum fit score for an MQL (rule = fit_and_behaviour)")
     behaviour_min: float = Field(30, ge=0, le=10_000,
@@ -142,13 +143,6 @@ class Mql(Strict):
     gates: Gates = Field(Gates(), description="hard conditions an MQL must meet whatever its score")
     fast_lane: FastLane = Field(FastLane(), description="demo requests that skip scoring")
 
-    @field_validator("thresholds_by_size")
-    @classmethod
-    def _segments(cls, v: dict) -> dict:
-        bad = [k for k, x in v.items() if not 0 <= x <= 10_000]
-        if bad:
-            raise ValueError(f"thresholds must be between 0 and 10000 ({', '.join(bad)})")
-        return v
 
 
 class SlaTargets(Strict):

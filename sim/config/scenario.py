@@ -7,7 +7,7 @@ Every field has a default; the defaults *are* the baseline mid-market B2B SaaS w
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -305,7 +305,7 @@ class Outcomes(Strict):
     delay_sigma: float = Field(0.7, ge=0, le=3, description="lognormal sigma of the stage delays")
     cycle_sigma: float | None = Field(None, ge=0, le=3,
                                       description="lognormal sigma of the opportunity -> close time (none = delay_sigma)")
-    win_by_channel: dict[Channel, float] = Field(
+    win_by_channel: dict[Channel, Annotated[float, Field(ge=0, le=1)]] = Field(
         {}, description="P(won | opportunity) per channel, replacing win_buyer / win_non_buyer for leads of the "
                         "channels named (calibrated from exports that record wins but not who was in market)")
     deal_size: dict[CompanySize, float] = Field(
@@ -315,13 +315,6 @@ class Outcomes(Strict):
 
     _clock = field_validator("sql_delay", "opportunity_delay", "cycle")(allow_zero_clock)
 
-    @field_validator("win_by_channel")
-    @classmethod
-    def _win_by_channel(cls, v: dict) -> dict:
-        bad = [k for k, x in v.items() if not 0 <= x <= 1]
-        if bad:
-            raise ValueError(f"win probabilities must be between 0 and 1 ({', '.join(bad)})")
-        return v
 
     @field_validator("deal_size")
     @classmethod
