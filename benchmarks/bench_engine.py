@@ -24,7 +24,7 @@ What is measured (DESIGN.md "Engine: hybrid, because it must be fast"):
     scoring        score_world
     sales (SimPy)  SalesProcess construction + run (includes the re-MQL searches of recycled
                    leads, `oracle.next_mql`, which are also shown on their own)
-    outcomes+KPIs  play_out + run_kpis
+    outcomes+KPIs  play_out + run_kpis + detail_kpis
     other          what run.py does between those (ResponseModel, compile_policy, ...)
   Every rate is in leads of the world per second (total leads / stage seconds), so the rates
   compare directly; the sales stage also shows microseconds per MQL episode and per attempt.
@@ -166,7 +166,7 @@ class _TimedCalendar:
 def timed_stages(timer):
     """Wrap the engine names that run.py calls with `timer.wrap(stage, fn)`, for the duration of one run."""
     names = ("generate_world", "BusinessCalendar", "score_world", "SalesProcess", "play_out", "run_kpis",
-             "next_mql")
+             "detail_kpis", "next_mql")
     missing = [n for n in names if not hasattr(run_mod, n)]
     if missing:
         raise SystemExit(f"bench_engine: sim/experiment/run.py no longer uses {missing}; update the stage wrappers")
@@ -187,6 +187,7 @@ def timed_stages(timer):
         run_mod.SalesProcess = sales_process
         run_mod.play_out = timer.wrap("outcomes", saved["play_out"])
         run_mod.run_kpis = timer.wrap("outcomes", saved["run_kpis"])
+        run_mod.detail_kpis = timer.wrap("outcomes", saved["detail_kpis"])
         run_mod.next_mql = timer.wrap("remql", saved["next_mql"])
         yield timer
     finally:

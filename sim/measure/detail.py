@@ -12,11 +12,11 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.measure.kpis import sla_deadlines
+from sim.measure.kpis import ever_touched, sla_deadlines
 from sim.measure.queueing import queueing_kpis
 from sim.sales.episode import ABANDONED, BREACHED, OPEN, TRIAGED, UNREACHED
 from sim.sales.outcomes import LeadOutcomes
-from sim.sales.process import SalesLog
+from sim.sales.log import SalesLog
 from sim.vocab import TIERS
 from sim.world.model import World
 
@@ -90,8 +90,7 @@ def detail_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     # where buyers were lost: one fate per cohort buyer, checked in funnel order
     buyer = world.buyer[c]
     mql = np.isfinite(out.first_mql[c])
-    ever_touched = np.zeros(world.n, bool)
-    ever_touched[log.ep_lead[log.ep_attempts > 0]] = True
+    touched = ever_touched(world, log)
     first_ep = log.ep_index == 0
     deadline = np.full(world.n, np.inf)
     deadline[log.ep_lead[first_ep]] = sla_deadlines(cal, policy, log.ep_mql_time[first_ep], log.ep_tier[first_ep])
@@ -99,7 +98,7 @@ def detail_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     sql = out.sql[c]
     rejected = out.rejected[c]
     fate = np.select(
-        [sql, ~mql, ~ever_touched[c], rejected, late],
+        [sql, ~mql, ~touched[c], rejected, late],
         [0, 1, 2, 3, 4], default=5)
     fates = np.bincount(fate[buyer], minlength=len(BUYER_FATES))
     for j, f in enumerate(BUYER_FATES):

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
-from sim.calendar import DAY, BusinessCalendar
+from sim.calendar import BusinessCalendar
 from sim.measure.detail import BUYER_FATES
+from sim.measure.kpis import window_days
 from sim.sales.outcomes import LeadOutcomes
-from sim.sales.process import SalesLog
+from sim.sales.log import SalesLog
 from sim.vocab import TERMINAL_STATES, TIERS
 from sim.world.model import World
 
@@ -59,8 +60,7 @@ def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOut
     window's length (queue mean) and working days sampled at midnight in it (backlog age)."""
     c = world.in_cohort
     ws, we = world.window_start, world.window_end
-    samples = (np.arange(log.day_queue.size) + 1) * DAY
-    days = np.flatnonzero((samples > ws) & (samples <= we))
+    days = window_days(log, ws, we)
     return {
         "touched_first_episodes": int((c & np.isfinite(out.first_mql) & ~np.isnan(out.first_touch)).sum()),
         "available_minutes": log.reps * float(cal.business_between(ws, we)),

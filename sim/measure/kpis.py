@@ -13,7 +13,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.outcomes import LeadOutcomes
-from sim.sales.process import SalesLog
+from sim.sales.log import SalesLog
 from sim.vocab import CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
 from sim.world.model import World
 
@@ -61,7 +61,8 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     mql = np.isfinite(out.first_mql[c])
     n_mql = int(mql.sum())
     k: dict = {"leads": leads, "mqls": n_mql}
-    k["mql_episodes"] = int(cohort[log.ep_lead].sum())
+    ep = cohort[log.ep_lead]                          # episodes of cohort leads
+    k["mql_episodes"] = int(ep.sum())
     k["sals"] = int(out.sal[c].sum())
     k["rejected"] = int(out.rejected[c].sum())
     k["sqls"] = int(out.sql[c].sum())
@@ -88,13 +89,10 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["first_touch_p90_hours"] = _quantile_hours(wait, 0.9)
     k["first_touch_p50_business_hours"] = _quantile_hours(np.asarray(bwait), 0.5)
     k["first_touch_p90_business_hours"] = _quantile_hours(np.asarray(bwait), 0.9)
-    ever_touched = np.zeros(world.n, bool)
-    ever_touched[log.ep_lead[log.ep_attempts > 0]] = True
-    k["never_touched_share"] = ratio(int((mql & ~ever_touched[c]).sum()), n_mql)
+    k["never_touched_share"] = ratio(int((mql & ~ever_touched(world, log)[c]).sum()), n_mql)
     k["recycled_share"] = ratio(int((out.recycles[c] > 0).sum()), n_mql)
 
     # SLA compliance per tier, over every MQL episode of cohort leads (untouched = breach)
-    ep = cohort[log.ep_lead]
     deadline = sla_deadlines(cal, policy, log.ep_mql_time[ep], log.ep_tier[ep])
     met = log.ep_first_touch[ep] <= deadline          # NaN first touch compares False
     for code, name in enumerate(TIERS):
@@ -111,7 +109,7 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["rep_utilisation"] = ratio(blocked_business(log, cal, share, ws, we), avail)
     k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
     k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
-    days = _window_days(log, ws, we)
+    days = window_days(log, ws, we)
     days = days[[cal.is_working_day(int(d)) for d in days]] if days.size else days  # sample d closes day d
     ages = backlog_business_age(log, cal, days)
     k["backlog_age_mean_business_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
@@ -120,7 +118,7 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
 
     # cost
     cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
-    cost_reps = reps * scenario.sales.mql_time_share * cal.business_between(ws, we) / HOUR * scenario.costs.rep_hourly
+    cost_reps = avail * share / HOUR * scenario.costs.rep_hourly
     k["cost_per_mql"] = ratio(cost_leads + cost_reps, n_mql)
     k["cost_per_won"] = ratio(cost_leads + cost_reps, k["won"])
 
@@ -149,7 +147,14 @@ def blocked_business(log: SalesLog, cal: BusinessCalendar, share: float, t0: flo
     return float(cal.business_between(np.maximum(start[m], t0), np.minimum(end[m], t1)).sum())
 
 
-def _window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
+def ever_touched(world: World, log: SalesLog) -> np.ndarray:
+    """Per lead: was any of its MQL episodes touched at least once."""
+    out = np.zeros(world.n, bool)
+    out[log.ep_lead[log.ep_attempts > 0]] = True
+    return out
+
+
+def window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
     """Indices of the midnight samples (sample d is taken at (d+1) days) inside the window."""
     t = (np.arange(log.day_queue.size) + 1) * 1440.0
     return np.flatnonzero((t > ws) & (t <= we))

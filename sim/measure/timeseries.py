@@ -11,7 +11,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
 from sim.measure.kpis import backlog_business_age
 from sim.sales.outcomes import LeadOutcomes
-from sim.sales.process import SalesLog
+from sim.sales.log import SalesLog
 from sim.world.model import World
 
 DAY = 1440.0

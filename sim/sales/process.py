@@ -4,7 +4,7 @@ attempts; SLA timers escalate or recycle untouched MQLs; recycled leads may re-M
 
 Speed: one actor per rep (never per lead), one feeder for MQL arrivals, one opener that wakes idle
 reps at the start of each working period, all chains of SimPy timeout events with callbacks (no
-generator processes); cadence, SLA and re-MQL timers are timeouts carrying their episode. Every
+generator processes); cadence, SLA and re-MQL timers are bare timeouts. Every
 chance is a counter-based uniform of the lead (`lead_uniform`), so two policies that make the same
 attempt on the same lead see the same luck. The log record is `sim.sales.log.SalesLog`.
 """
@@ -27,7 +27,6 @@ from sim.sales.log import SalesLog, build_log
 from sim.sales.queues import WorkQueue, make_queue
 from sim.vocab import TIER_CODE, TIERS
 from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, World, lead_uniform, lead_uniforms
-from sim.world.response import ResponseModel
 
 NextMql = Callable[[int, float], "tuple[float, int, float] | None"]
 ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
@@ -38,8 +37,10 @@ class SalesProcess:
     """One run of the sales process for one policy on one world.
 
     Every actor is a chain of SimPy events with callbacks rather than a generator process: a rep's
-    attempt is a Timeout whose callback makes the rep free again; an MQL arrival, a follow-up falling
-    due, an SLA timer or a re-MQL is a Timeout carrying its episode as the event value. The order of
+    attempt is a Timeout whose callback makes the rep free again; MQL arrivals, follow-ups falling
+    due, SLA timers and re-MQLs are Timeouts whose value is what their callback needs (nothing for
+    the feeder's next arrival, (episode, pushes) for an expiry, the re-MQL's lead, index, time, tier
+    and score). The order of
     events (SimPy's (time, priority, insertion) order) is exactly that of the equivalent processes;
     callbacks just skip the generator frames (about a third of the engine's time once).
 
@@ -52,6 +53,8 @@ class SalesProcess:
     def __init__(self, world: World, mql_time: np.ndarray, mql_tier: np.ndarray, mql_score: np.ndarray,
                  policy: Policy, scenario: Scenario, calendar: BusinessCalendar,
                  contact_probability: Callable[[float], float], next_mql: NextMql):
+        """`contact_probability(delay)`: chance an attempt `delay` minutes after the MQL reaches the
+        lead, non-increasing in the delay (`ResponseModel.scalar_contact_probability()`)."""
         self.cal = calendar
         self.end = world.end
         self.env = simpy.Environment()
@@ -60,14 +63,11 @@ class SalesProcess:
         textbook = queueing.enabled and queueing.sales == "textbook"
         self.patience = queueing.patience.minutes if queueing.enabled and queueing.patience is not None else None
         self.share = scenario.sales.mql_time_share
-        owner = getattr(contact_probability, "__self__", None)
-        self._p_max = 1.0     # an upper bound of the contact probability: draws above it never reach
         if textbook:
             contact_probability = always
-        elif isinstance(owner, ResponseModel) and contact_probability.__func__ is ResponseModel.contact_probability:
-            contact_probability = owner.scalar_contact_probability()
-            self._p_max = contact_probability(0.0)     # the decay curve is non-increasing
         self.contact_probability = contact_probability
+        # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
+        self._p_max = contact_probability(0.0)
         self.next_mql = next_mql
         ht = scenario.sales.handle_time
         if textbook:  # an attempt blocks its rep for handle / mql_time_share: exponential, mean handle_time

@@ -251,14 +251,14 @@ class ResponseModel:
 
     def odds_ratio(self, t: Time) -> Time:
         """q(t) / q(reference): how much better (or worse) than the reference delay."""
-        return self.curve(t) / float(self.curve(self.reference))
+        return self.curve(t) / self._q_ref
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_q_ref", float(self.curve(self.reference)))
 
     def contact_probability(self, t: Time) -> Time:
         """Chance an attempt made t minutes after the MQL reaches the lead."""
-        if isinstance(t, float):  # scalar fast path: called once per attempt in the SimPy loop
+        if isinstance(t, float):  # scalar path (the SimPy loop uses scalar_contact_probability)
             p = self.contact_rate
             if p <= 0.0 or p >= 1.0:
                 return p
