@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import numpy as np
 
 from sim.config.units import Duration
+from sim.vocab import WEEKDAYS
 
 if TYPE_CHECKING:  # only for the type hint: keeps this module importable without the schemas
     from sim.config.scenario import Scenario
 
 DAY = 1440.0
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # = date.weekday() order, as vocab.WEEKDAYS
+WEEKDAY_NAMES = WEEKDAYS  # date.weekday() order
 
 
 def _minute_of_day(t: dt.time) -> float:
@@ -88,8 +89,7 @@ class BusinessCalendar:
         h, c = scenario.horizon, scenario.calendar
         margin = cls.MARGIN_DAYS if margin_days is None else margin_days
         horizon = h.warmup.minutes + h.window.minutes + h.runout.minutes + margin * DAY
-        q = getattr(scenario, "queueing", None)
-        if q is not None and q.enabled and q.sales == "textbook":   # reps available 24/7
+        if scenario.queueing.textbook:   # reps available 24/7
             return cls(scenario.start_date, WEEKDAY_NAMES, dt.time(0, 0), None, (), horizon)
         return cls(scenario.start_date, c.workdays, c.open, c.close, c.holidays, horizon)
 

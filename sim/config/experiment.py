@@ -9,7 +9,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.config.base import Strict
 
-_CONSTRAINT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(>=|<=|>|<)\s*[-+0-9.eE]+%?\s*$")
+# KPI, comparison, bound (a % suffix means hundredths): "sla_compliance_standard>=0.9", "mql_to_sql_rate<=40%"
+CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+%?)\s*$")
 
 
 class LatinHypercube(Strict):
@@ -46,7 +47,7 @@ class Objective(Strict):
     @field_validator("subject_to")
     @classmethod
     def _constraints(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if not _CONSTRAINT.match(c)]
+        bad = [c for c in v if not CONSTRAINT.match(c)]
         if bad:
             raise ValueError(f"write each constraint as KPI>=VALUE or KPI<=VALUE (got {', '.join(map(repr, bad))})")
         return v

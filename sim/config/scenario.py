@@ -361,6 +361,11 @@ class Queueing(Strict):
     def _clock(cls, v: Duration | None) -> Duration | None:
         return v if v is None else require_clock(v)
 
+    @property
+    def textbook(self) -> bool:
+        """The sales process is the textbook queue (24/7 reps, one attempt, exponential handling)."""
+        return self.enabled and self.sales == "textbook"
+
 
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""

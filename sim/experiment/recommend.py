@@ -10,16 +10,15 @@ the recommendation is.
 from __future__ import annotations
 
 import operator
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from sim.config.experiment import CONSTRAINT
 from sim.measure.stats import mean_ci
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+%?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Constraint:
 
 def parse_constraint(text: str) -> Constraint:
     """`sla_compliance_standard>=0.9` or `mql_to_sql_rate<=40%` (a % suffix divides by 100)."""
-    m = _CONSTRAINT.match(text)
+    m = CONSTRAINT.match(text)
     if not m:
         raise ValueError(f"{text!r}: write KPI>=VALUE or KPI<=VALUE, e.g. sla_compliance_standard>=0.9")
     kpi, op, raw = m.groups()

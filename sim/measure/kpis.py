@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.calendar import BusinessCalendar
+from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.outcomes import LeadOutcomes
@@ -156,7 +156,7 @@ def ever_touched(world: World, log: SalesLog) -> np.ndarray:
 
 def window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
     """Indices of the midnight samples (sample d is taken at (d+1) days) inside the window."""
-    t = (np.arange(log.day_queue.size) + 1) * 1440.0
+    t = (np.arange(log.day_queue.size) + 1) * DAY
     return np.flatnonzero((t > ws) & (t <= we))
 
 
@@ -165,7 +165,7 @@ def backlog_business_age(log: SalesLog, cal: BusinessCalendar, days: np.ndarray)
     midnight. Business time, so a weekend does not count as a backlog."""
     if not days.size:
         return np.zeros(0)
-    t = (days + 1) * 1440.0
+    t = (days + 1) * DAY
     age = log.day_oldest_age[days]
     out = np.zeros(days.size)
     has = age > 0

@@ -7,14 +7,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from sim.calendar import BusinessCalendar
+from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Scenario
 from sim.measure.kpis import backlog_business_age
 from sim.sales.outcomes import LeadOutcomes
 from sim.sales.log import SalesLog
 from sim.world.model import World
-
-DAY = 1440.0
 
 
 def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> pd.DataFrame:

@@ -12,7 +12,6 @@ UNREACHED = 2     # all cadence attempts failed: back to nurture
 BREACHED = 3      # untouched past the recycle deadline: back to nurture
 TRIAGED = 4       # skipped by an overloaded team: back to nurture
 ABANDONED = 5     # queueing mode with patience: went cold while waiting for a first touch and left
-END_STATES = ("open", "contacted", "unreached", "breach_recycled", "triaged", "abandoned")
 
 
 class Episode:

@@ -60,7 +60,7 @@ class SalesProcess:
         self.env = simpy.Environment()
         self.reps = policy.reps if policy.reps is not None else scenario.sales.reps
         queueing = scenario.queueing
-        textbook = queueing.enabled and queueing.sales == "textbook"
+        textbook = queueing.textbook
         self.patience = queueing.patience.minutes if queueing.enabled and queueing.patience is not None else None
         self.share = scenario.sales.mql_time_share
         if textbook:
