@@ -255,14 +255,16 @@ def test_json_and_out_together(runner, tmp_path):
 def test_out_interrupted_mid_write_is_marked_incomplete(runner, tmp_path, monkeypatch, exc):
     import sim.commands.experiment
 
+    seen = []
+
     def boom(folder, *a, **k):
-        assert (folder / "manifest.json").exists()   # we really are mid-write
+        seen.append((folder / "manifest.json").exists())   # we really are mid-write
         raise exc("interrupted")
 
     monkeypatch.setattr(sim.commands.experiment, "report_hook", boom)
     out = tmp_path / "res"
     result = invoke(runner, "run", "workshop", "-p", "seed-example", *FAST, "--out", out)
-    assert result.exit_code != 0
+    assert result.exit_code != 0 and seen == [True]
     assert (out / "INCOMPLETE").is_file() and not (out / "COMPLETE").exists()
 
 
@@ -355,6 +357,7 @@ def test_help(runner):
         assert cmd in result.stdout
 
 
+@pytest.mark.slow
 def test_demo_from_any_folder(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke(runner, "demo", "-n", "2")

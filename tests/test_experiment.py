@@ -103,7 +103,9 @@ def test_dask_joins_a_running_scheduler_by_address():
     pd.testing.assert_frame_equal(run_plan(_plan()).results.runs, remote.runs, check_exact=True)
 
 
-def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    import sim.experiment.executors as executors
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")      # fail fast: nobody listens there
     out = tmp_path / "never"
     r = invoke("compare", "workshop", "-p", "seed-example", "-n", "2", *FAST, "--dask", "tcp://127.0.0.1:9",
                "--out", out)
@@ -111,6 +113,7 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_one_failing_world_loses_nothing_else(tmp_path, monkeypatch):
     import sim.experiment.task as task
     real = task.run_replication
@@ -138,6 +141,7 @@ def test_one_failing_world_loses_nothing_else(tmp_path, monkeypatch):
     assert (out / "COMPLETE").exists() and not (out / "INCOMPLETE").exists() and not (out / "errors.json").exists()
 
 
+@pytest.mark.slow
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     from sim.experiment.writer import ResultsWriter
     whole = tmp_path / "whole"

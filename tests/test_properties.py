@@ -41,11 +41,7 @@ def scenario(data: dict | None = None) -> Scenario:
     return Scenario.model_validate(_merge(TINY, data or {}))
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+from test_world import _merge  # noqa: E402  (one deep-merge helper for the test modules)
 
 
 # ------------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ from typing import Callable, Iterable, Iterator
 from sim.experiment.task import TaskResult, TaskSpec, execute
 
 
+CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
+
+
 class SequentialExecutor(Executor):
     """Runs each submitted call at once, in the calling process."""
 
@@ -53,7 +56,7 @@ def make_executor(workers: int = 1, dask: str | None = None) -> Iterator[tuple[E
             client = Client(cluster)
         else:
             try:
-                client = Client(dask, timeout="10s")
+                client = Client(dask, timeout=CONNECT_TIMEOUT)
             except OSError as e:
                 raise EngineError(f"cannot reach the Dask scheduler at {dask}: {e}") from None
         try:
