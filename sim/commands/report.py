@@ -35,7 +35,7 @@ def check_folder(folder: Path):
     if missing:
         return None, (f"{folder / table}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                       "(written by an older funnelsim?); re-run the command that wrote it")
-    if res.runs["policy"].isna().any() or not len(res.runs):
+    if res.runs["policy"].isna().any():      # (load_results refuses an empty runs table)
         return None, f"{folder / table}: no complete runs to report on"
     return res, None
 

@@ -16,12 +16,12 @@ import time
 import click
 import numpy as np
 from rich.table import Table
-from scipy import stats
 
 from sim.commands.common import DEFAULT_SEED, fail
 from sim.config.loading import ConfigError
 from sim.config.units import Duration
 from sim.measure import erlang
+from sim.measure.stats import mean_ci
 
 PER = {"h": 1.0, "d": 24.0, "w": 168.0, "m": 730.0}     # clock hours per unit of --mql-rate
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:/\s*([hdwm]))?\s*$")
@@ -88,8 +88,8 @@ def analytic_row(c: int, lam: float, mu: float, theta: float, t: float) -> dict:
 
 def simulated_sl(scenario_name: str, policy_name: str, c: int, rate: float, handle: Duration,
                  patience: Duration | None, sla: Duration, days: int, time_share: float, n: int,
-                 seed: int) -> tuple[float, float, list[float]]:
-    """(mean, 95% half-width, per replication) of P(first touch within the SLA) for a team of c under
+                 seed: int) -> tuple[float, float]:
+    """(mean, 95% half-width over the replications) of P(first touch within the SLA) for a team of c under
     the scenario's calendar, cadence and decay, on the Poisson MQL stream. Untouched MQLs are misses."""
     from sim.experiment.run import run_replication
     from sim.inputs import load_policy, load_scenario
@@ -113,14 +113,13 @@ def simulated_sl(scenario_name: str, policy_name: str, c: int, rate: float, hand
         hit = ~np.isnan(touch)
         ok[hit] = np.asarray(cal.elapsed(mql[hit], touch[hit], sla.is_business)) <= sla_minutes(sla, cal) + 1e-9
         values.append(float(ok.mean()) if ok.size else float("nan"))
-    x = np.array(values)
-    hw = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    return float(x.mean()), hw, values
+    mean, lo, hi, _ = mean_ci(np.array(values))
+    return mean, (hi - lo) / 2
 
 
 def sla_minutes(sla: Duration, cal) -> float:
     """The SLA in the minutes it is measured in: business minutes of this calendar, or clock minutes."""
-    return sla.business_minutes(cal.workday_minutes) if sla.is_business else sla.minutes
+    return sla.business_minutes(cal.workday_minutes)
 
 
 def _fmt_wait(minutes: float) -> str:
@@ -160,7 +159,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
     service level of the same teams under the scenario's business hours, cadence and decay."""
     lam, mu = mql_rate / 60.0, 1.0 / handle_time.minutes              # per minute
     theta = 0.0 if patience is None else 1.0 / patience.minutes
-    t = sla.business_minutes(24 * 60.0) if sla.is_business else sla.minutes   # 24/7: business = clock
+    t = sla.business_minutes(24 * 60.0)   # 24/7: business = clock
     try:
         best = erlang.staffing_for_service_level(lam, mu, t, target, theta=theta, max_c=10_000)
     except ValueError as e:
@@ -201,7 +200,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
         if theta > 0:
             row.append(f"{a['abandon']:.3f}")
         if not no_sim:
-            mean, hw, _ = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,
+            mean, hw = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,
                                        time_share, replications, seed)
             row.append(f"{mean:.3f} ± {hw:.3f}")
             if sim_best is None and mean >= target:
@@ -213,7 +212,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
         return
 
     def meets(c: int) -> tuple[bool, float, float]:
-        mean, hw, _ = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,
+        mean, hw = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,
                                    time_share, replications, seed)
         return mean >= target, mean, hw
 

@@ -42,7 +42,8 @@ class Duration:
         return self.value * MINUTES[self.unit]
 
     def business_minutes(self, workday_minutes: float) -> float:
-        """Length in working minutes, given the length of one working day."""
+        """Length in the minutes it is measured in: working minutes for business units (given the
+        length of one working day), clock minutes for clock units."""
         if self.unit == "bd":
             return self.value * workday_minutes
         if self.unit == "bh":

@@ -13,6 +13,7 @@ from scipy import stats
 
 from sim.config.policy import Policy
 from sim.crm.realworld import score_leads
+from sim.measure.stats import proportion_ci
 
 GAIN_POINTS = np.linspace(0.0, 1.0, 21)
 
@@ -53,12 +54,9 @@ def gain_curve(score: np.ndarray, won: np.ndarray) -> pd.DataFrame:
 
 
 def proportion(name: str, k: int, n: int) -> dict[str, float]:
-    """k/n with its exact (Clopper-Pearson) 95% interval: real samples are often small, and a rate
-    without its uncertainty invites over-reading."""
-    if n == 0:
-        return {name: float("nan"), f"{name}_lower": float("nan"), f"{name}_upper": float("nan")}
-    ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
-    return {name: k / n, f"{name}_lower": float(ci.low), f"{name}_upper": float(ci.high)}
+    """k/n with its exact 95% interval (a rate without its uncertainty invites over-reading)."""
+    lo, hi = proportion_ci(k, n)
+    return {name: k / n if n else float("nan"), f"{name}_lower": lo, f"{name}_upper": hi}
 
 
 def backtest(leads: pd.DataFrame, policies: list[Policy]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,6 +19,7 @@ from scipy import optimize, stats
 
 from sim.config.policy import Policy
 from sim.crm.importer import Imported
+from sim.measure.stats import proportion_ci
 from sim.vocab import CHANNELS, WEEKDAYS
 
 SQL_CHANCE = 0.5          # P(SQL | accepted) in a calibrated scenario: unidentified by exports without stages
@@ -31,7 +32,6 @@ class Observed:
 
     daily: pd.Series                 # leads per calendar day (0 on empty days)
     close_days: np.ndarray           # time to close of won leads, days
-    close_bound: np.ndarray          # days from each of those leads' creation to the end of the data
     by_source: pd.DataFrame          # per raw source: channel, n, won, rate, lo, hi
     by_channel: pd.DataFrame         # per channel: n, won, rate, lo, hi
 
@@ -49,9 +49,9 @@ def rate_table(df: pd.DataFrame, by: str) -> pd.DataFrame:
     g = df.groupby(by, dropna=False)["won"].agg(n="size", won="sum")
     g["won"] = g["won"].astype(int)
     g["rate"] = g["won"] / g["n"]
-    ci = [stats.binomtest(int(w), int(n)).proportion_ci(0.95, method="exact") for w, n in zip(g["won"], g["n"])]
-    g["lo"] = [c.low for c in ci]
-    g["hi"] = [c.high for c in ci]
+    ci = [proportion_ci(w, n) for w, n in zip(g["won"], g["n"])]
+    g["lo"] = [lo for lo, _ in ci]
+    g["hi"] = [hi for _, hi in ci]
     return g.sort_values("n", ascending=False)
 
 
@@ -231,4 +231,4 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
             for c in stages}
     fits["conversion_by_channel"] = by_channel.reset_index().to_dict(orient="records")
     fits["conversion_by_source"] = by_source.reset_index().to_dict(orient="records")
-    return Calibration(scenario, fits, Observed(daily, close, bound, by_source, by_channel), cannot)
+    return Calibration(scenario, fits, Observed(daily, close, by_source, by_channel), cannot)

@@ -6,7 +6,6 @@ figures look like the rest of the reports; plain matplotlib otherwise.
 """
 from __future__ import annotations
 
-import contextlib
 import html
 from pathlib import Path
 
@@ -14,18 +13,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-try:  # the report package's look (issue "report"), if present
-    from sim.report.style import PALETTE, styled
-except ImportError:  # pragma: no cover - older trees
-    PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
-    styled = contextlib.nullcontext
+from sim.report.style import PALETTE, new_figure, styled
 
 OBSERVED, SIMULATED = PALETTE[0], PALETTE[1]
 
 
 def _fig(cols: int = 1, width: float = 9.0, height: float = 4.5):
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots(1, cols, squeeze=False)[0]
+    fig, axes = new_figure(1, cols, width, height)
+    return fig, axes[0]
 
 
 def arrivals_figure(observed: np.ndarray, simulated: np.ndarray, ks: float) -> Figure:

@@ -20,8 +20,6 @@ import pandas as pd
 from sim.config.messages import ConfigError
 from sim.crm.mapping import Mapping
 
-BAD_REASONS = ("malformed_line", "missing_id", "duplicate_id", "missing_date", "unparseable_date", "negative_duration",
-               "missing_source", "unknown_source", "deal_unknown_lead", "duplicate_deal")
 MAX_CSV_BYTES = 500_000_000
 
 

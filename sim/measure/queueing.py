@@ -22,12 +22,6 @@ from sim.sales.log import SalesLog
 from sim.world.model import World
 
 
-def sla_minutes(policy: Policy, cal: BusinessCalendar) -> float:
-    """The standard-tier target in minutes (business units on the 24/7 textbook calendar are clock)."""
-    d = policy.sla.targets.standard
-    return d.business_minutes(cal.workday_minutes) if d.is_business else d.minutes
-
-
 def queueing_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
                   log: SalesLog) -> dict[str, float]:
     """Measured queue KPIs (and Erlang's, for the textbook process); {} outside queueing mode."""
@@ -36,7 +30,7 @@ def queueing_kpis(world: World, scenario: Scenario, policy: Policy, cal: Busines
         return {}
     first = (log.ep_index == 0) & world.in_cohort[log.ep_lead]
     left = np.where(log.ep_status[first] == ABANDONED, log.ep_end_time[first], np.nan)
-    t = sla_minutes(policy, cal)
+    t = policy.sla.targets.standard.business_minutes(cal.workday_minutes)   # 24/7 textbook: = clock
     obs = observe(log.ep_mql_time[first], log.ep_first_touch[first], left, t, world.end)
     k = {"queue_p_wait": obs.p_wait, "queue_mean_wait_minutes": obs.mean_wait,
          "queue_service_level": obs.service_level, "queue_p_abandon": obs.p_abandon}

@@ -25,6 +25,15 @@ def mean_ci(x: np.ndarray, level: float = LEVEL) -> tuple[float, float, float, i
     return m, float(lo), float(hi), n
 
 
+def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a proportion k/n: real samples are often small, where
+    normal approximations mislead. NaN for n = 0."""
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
 def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.DataFrame:
     """Mean and CI per group and KPI: long format (group, kpi, mean, lower, upper, n)."""
     rows = []

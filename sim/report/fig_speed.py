@@ -7,7 +7,6 @@ so their intervals are intervals over replications like every other KPI.
 """
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -83,7 +82,7 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
                 if not target or (len(shown) == 1 and i > 0):
                     continue
                 d = Duration.parse(target)
-                mins = d.business_minutes(workday_minutes) if d.is_business else d.minutes
+                mins = d.business_minutes(workday_minutes)
                 pos = _target_position(mins, edges)
                 same = len(shown) == 1 and len(policies) > 1
                 c = "black" if same else col[p]
@@ -235,8 +234,3 @@ def _holidays(scenario: dict, start: pd.Timestamp, xlim) -> list[pd.Timestamp]:
         if lo <= t <= hi and t >= start:
             out.append(t)
     return out
-
-
-def spike_days(scenario: dict) -> list[tuple[dt.date, dt.date]]:
-    """The campaign spikes as (first day, last day), for captions."""
-    return [(s.date(), (e - pd.Timedelta(minutes=1)).date()) for s, e, _ in _spikes(scenario)]

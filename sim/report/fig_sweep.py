@@ -7,7 +7,6 @@ kpi, mean, lower, upper) for one scenario, and the recommendation (`recommendati
 """
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
@@ -79,11 +78,14 @@ def show(v) -> str:
 
 def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, float]]]:
     """{kpi: [(op, bound)]} from the recommendation's constraints ("kpi >= 0.9")."""
+    from sim.experiment.recommend import parse_constraint
     out: dict[str, list[tuple[str, float]]] = {}
-    for c in (recommendation or {}).get("constraints") or []:
-        m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$", str(c))
-        if m:
-            out.setdefault(m.group(1), []).append((m.group(2), float(m.group(3))))
+    for text in (recommendation or {}).get("constraints") or []:
+        try:
+            c = parse_constraint(str(text))
+        except ValueError:
+            continue
+        out.setdefault(c.kpi, []).append((c.op, c.bound))
     return out
 
 

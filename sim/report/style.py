@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 # deficiency. Yellow last: it is weak on white.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 GREY = "#9A9A9A"
-LIGHT = "#DDDDDD"
 SIGNIFICANT = "#D55E00"     # vermillion: an interval that excludes zero
 SPIKE = "#E69F00"           # campaign spikes shaded in load figures
 
