@@ -119,7 +119,7 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
         click.echo(f"  it is the best feasible setting in {share:.0%}{of} (same worlds{left})")
     for c in best.get("constraints", []):
         sure = "holds across its interval" if c["met_across_interval"] else "met on average only: borderline"
-        click.echo(f"    {c['constraint']}: {num(c['mean'])} ({sure})")
+        click.echo(f"    {c['constraint']}: {num(c['mean'])} (95% CI {num(c['lower'])} to {num(c['upper'])}; {sure})")
     if "runner_up" in rec:
         g = rec["gap_to_runner_up"]
         verdict = "a real difference" if g["significant"] else "not distinguishable with these replications"

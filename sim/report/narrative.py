@@ -113,14 +113,21 @@ def policy_sentence(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str
         t, a, b = best
         move = "rises" if b > a + 0.005 else "falls" if b < a - 0.005 else "stays"
         tail = f"from {pct(a)} to {pct(b)}" if move != "stays" else f"at {pct(b)}"
+        key = (p, f"sla_compliance_{t}")
+        if key in d.index:
+            tail += f" ({_ci_pp(d.loc[key]['lower'], d.loc[key]['upper'])})"
         parts.append(f"{t.replace('_', '-')}-tier SLA compliance {move} {tail}")
     if (p, "mql_to_sql_rate") in d.index:
         r = d.loc[(p, "mql_to_sql_rate")]
         parts.append(f"MQL -> SQL {pct(s.get((p, 'mql_to_sql_rate'), math.nan))} vs {pct(s.get((baseline, 'mql_to_sql_rate'), math.nan))} "
                      f"({_ci_pp(r['lower'], r['upper'])})")
     util = float(s.get((p, "rep_utilisation"), math.nan))
-    tail = f"; reps at {pct(util)} utilisation ({pct(s.get((baseline, 'rep_utilisation'), math.nan))} under {baseline})" \
+    tail = f"; reps at {pct(util)} utilisation ({pct(s.get((baseline, 'rep_utilisation'), math.nan))} under {baseline}" \
         if math.isfinite(util) else ""
+    if tail and (p, "rep_utilisation") in d.index:
+        r = d.loc[(p, "rep_utilisation")]
+        tail += f"; difference {_ci_pp(r['lower'], r['upper'])}"
+    tail += ")" if tail else ""
     if not parts:
         return f"{p}: no paired differences from {baseline}."
     lead = parts[0] if len(parts) < 2 else f"{parts[0]} while {parts[1]}"
@@ -134,6 +141,10 @@ def level_sentence(p: str, s: pd.Series) -> str:
     return (f"Under {p}: {fmt(g('mqls'), 'int')} MQLs from {fmt(g('leads'), 'int')} leads ({pct(g('lead_to_mql_rate'))}), "
             f"MQL -> SQL {pct(g('mql_to_sql_rate'))}, bookings {fmt(g('bookings'), 'money')}, "
             f"SLA met for {pct(g('sla_compliance'))} of MQL episodes, reps {pct(g('rep_utilisation'))} busy.")
+
+
+def _value(v: float) -> str:
+    return fmt(v, "num") if abs(v or 0) < 1e4 or not math.isfinite(v) else fmt(v, "money")
 
 
 def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
@@ -150,7 +161,8 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
                       f"{pretty(f)} = {best.get(f)}" for f in factors if f in best)
     who = f" under {best['policy']}" if best.get("policy") else ""
     out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who}: it {goal}{subject} " \
-          f"({fmt(best.get('mean', math.nan), 'num') if abs(best.get('mean') or 0) < 1e4 else fmt(best['mean'], 'money')} on average"
+          f"({_value(best.get('mean', math.nan))} on average, 95% CI {_value(best.get('lower', math.nan))} to " \
+          f"{_value(best.get('upper', math.nan))}"
     ws = rec.get("win_share")
     out += f"; best in {pct(ws)} of replications)" if ws is not None and math.isfinite(ws) else ")"
     gap = rec.get("gap_to_runner_up")
