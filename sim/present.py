@@ -78,23 +78,34 @@ def single_run_table(kpis: dict[str, dict], title: str) -> Table:
     return t
 
 
-def kpi_rows(summary: pd.DataFrame, diffs: pd.DataFrame):
-    """The headline KPIs as formatted cells: yields (label, [(mean, lower, upper)] per policy,
-    [(diff, lower, upper, significant)] per later policy vs the first). Shared by the terminal
-    table and the HTML report so both show the same numbers the same way."""
+def headline_values(summary: pd.DataFrame, diffs: pd.DataFrame):
+    """The headline KPIs present in `summary`, as numbers: yields (label, kind, [summary row per
+    policy], [difference row or None per later policy vs the first])."""
     policies = list(summary["policy"].unique())
     s = summary.set_index(["policy", "kpi"])
     d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
     for key, label, kind in HEADLINE:
         if (policies[0], key) not in s.index:
             continue
-        means = [tuple(fmt(s.loc[(p, key)][c], kind) for c in ("mean", "lower", "upper")) for p in policies]
-        deltas = []
-        for p in policies[1:]:
-            r = d.loc[(p, key)]
+        rows = [s.loc[(p, key)] for p in policies]
+        deltas = [d.loc[(p, key)] if d is not None and (p, key) in d.index else None for p in policies[1:]]
+        yield label, kind, rows, deltas
+
+
+def kpi_rows(summary: pd.DataFrame, diffs: pd.DataFrame):
+    """The headline KPIs as formatted cells: yields (label, [(mean, lower, upper)] per policy,
+    [(diff, lower, upper, significant)] per later policy vs the first). Shared by the terminal
+    table and the HTML report so both show the same numbers the same way."""
+    for label, kind, rows, deltas in headline_values(summary, diffs):
+        means = [tuple(fmt(r[c], kind) for c in ("mean", "lower", "upper")) for r in rows]
+        cells = []
+        for r in deltas:
+            if r is None:
+                cells.append(("n/a", "n/a", "n/a", False))
+                continue
             k2 = diff_kind(kind, r["diff"])
-            deltas.append((*(_signed(r[c], k2) for c in ("diff", "lower", "upper")), bool(r["significant"])))
-        yield label, means, deltas
+            cells.append((*(_signed(r[c], k2) for c in ("diff", "lower", "upper")), bool(r["significant"])))
+        yield label, means, cells
 
 
 def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> Table:
@@ -110,20 +121,11 @@ def replicated_table(summary: pd.DataFrame, diffs: pd.DataFrame, title: str) -> 
         t.add_column(escape(p), justify="right")
     for p in policies[1:]:
         t.add_column(escape(f"{p} - {policies[0]}"), justify="right")
-    s = summary.set_index(["policy", "kpi"])
-    d = diffs.set_index(["policy", "kpi"]) if len(diffs) else None
-    for key, label, kind in HEADLINE:
-        if (policies[0], key) not in s.index:
-            continue
-        cells = [plus_minus(s.loc[(p, key)]["mean"], s.loc[(p, key)]["lower"], s.loc[(p, key)]["upper"], kind)
-                 for p in policies]
-        for p in policies[1:]:
-            if d is None or (p, key) not in d.index:
-                cells.append("")
-                continue
-            r = d.loc[(p, key)]
-            k2 = diff_kind(kind, r["diff"])
-            cells.append(plus_minus(r["diff"], r["lower"], r["upper"], k2, signed=True) + ("*" if r["significant"] else ""))
+    for label, kind, rows, deltas in headline_values(summary, diffs):
+        cells = [plus_minus(r["mean"], r["lower"], r["upper"], kind) for r in rows]
+        for r in deltas:
+            cells.append("" if r is None else plus_minus(r["diff"], r["lower"], r["upper"], diff_kind(kind, r["diff"]),
+                                                         signed=True) + ("*" if r["significant"] else ""))
         t.add_row(label, *cells)
     return t
 
