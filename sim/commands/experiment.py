@@ -220,16 +220,8 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
 
 def resolve_experiment(name: str) -> Path:
     """A path, or a name in ./experiments or the project's experiments folder."""
-    from sim.inputs import PROJECT_ROOT
-    p = Path(name)
-    if p.exists() or name.endswith(".toml") or "/" in name:
-        return p
-    for d in (Path.cwd() / "experiments", PROJECT_ROOT / "experiments"):
-        if (d / f"{name}.toml").is_file():
-            return d / f"{name}.toml"
-    known = sorted({f.stem for d in (Path.cwd() / "experiments", PROJECT_ROOT / "experiments") if d.is_dir()
-                    for f in d.glob("*.toml")})
-    raise ConfigError(name, [f"no experiment named {name!r}; known: {', '.join(known) or 'none'}"])
+    from sim.inputs import resolve
+    return resolve("experiments", name)
 
 
 def scenario_stem(s: str) -> str:

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.config.base import Strict
-from sim.config.loading import read_toml
-from sim.config.messages import ConfigError, validate_data
+from sim.config.loading import load_model
+from sim.config.messages import ConfigError
 from sim.config.scenario import Channel, CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 AttributeName = Literal["seniority", "company_size", "industry", "region", "email_kind"]
@@ -130,9 +130,7 @@ class Mapping(Strict):
 
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a mapping file, or ConfigError naming the file and the field."""
-    data = read_toml(Path(path))
-    data.setdefault("name", Path(path).stem)
-    m = validate_data(Mapping, data, str(path))
+    m = load_model(Mapping, Path(path))
     if m.leads.created is None and m.leads.order is None:
         raise ConfigError(str(path), ["leads: give `created` (a date column) or `order` (a creation-order column)"])
     return m
