@@ -1,8 +1,9 @@
 """A small TOML writer for the files this package generates (scenarios, policies).
 
 Why hand-written: the standard library reads TOML but cannot write it, and the generated files only
-need tables, arrays of tables, strings, numbers, booleans, dates and lists of those. Every file
-written here is read back and validated before it is kept, so a writer bug cannot go unnoticed.
+need tables, arrays of tables, strings, numbers, booleans, dates and lists of those. The files a
+user keeps (the calibrated scenario, a learned policy) are read back and validated before they
+are written, so a writer bug cannot go unnoticed.
 """
 from __future__ import annotations
 
