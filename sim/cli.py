@@ -15,7 +15,7 @@ from sim.inputs import find_any, list_files, load_file, split_sets
 from sim.present import console, single_run_table
 
 from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
-                                 common_options, fail, progress_bar)
+                                 common_options, fail, given, precision_options, precision_spec, progress_bar)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,16 +32,22 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print KPIs as one JSON object on stdout and nothing else")
 @click.option("--out", type=click.Path(path_type=Path), help="write the results folder (tables, report.html) here")
 @click.option("--check", is_flag=True, help="debug mode: verify every invariant of the run")
+@precision_options
 @common_options
-def run(scenario, policies, replications, as_json, out, check, sets, leads, reps, days, seed):
+def run(scenario, policies, replications, as_json, out, check, precision, max_replications, sets, leads, reps, days,
+        seed):
     """Run SCENARIO under each --policy on the same world(s) and print the KPIs side by side.
 
     SCENARIO and each policy are names (`funnelsim list`) or paths to .toml files."""
+    from sim.commands.experiment import check_kpis, print_precision
     from sim.experiment.plan import build_plan
     try:
         plan = build_plan("run", f"run-{Path(scenario).stem if scenario.endswith('.toml') else scenario}",
                           [scenario], list(policies), sets=sets, leads=leads, reps=reps, days=days,
-                          replications=replications, seed=seed, check=check)
+                          replications=replications, seed=seed, check=check,
+                          precision=precision_spec(precision, max_replications,
+                                                   replications if given("replications") else None))
+        check_kpis(plan)
         if out is not None:
             check_out(out)
     except ConfigError as e:
@@ -50,11 +56,12 @@ def run(scenario, policies, replications, as_json, out, check, sets, leads, reps
     if as_json:
         from sim.experiment.store import dumps
         click.echo(dumps(kpis_json(res)))
-    elif replications == 1:
+    elif res.runs["replication"].nunique() == 1:
         _print_single(res)
     else:
         from sim.commands.show import print_results
         print_results(res, False)
+        print_precision(res.manifest)
     if out is not None and not as_json:
         click.echo(f"results written to {out}")
         if (out / "report.html").is_file():
@@ -92,6 +99,8 @@ def kpis_json(res) -> dict:
     for p, df in res.summary().groupby("policy", sort=False):
         out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
                              for r in df.itertuples()})
+    if "precision" in res.manifest:
+        out["precision"] = res.manifest["precision"]
     return out
 
 

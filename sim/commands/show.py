@@ -51,6 +51,8 @@ def results_json(res: Results) -> dict:
         out.update({k: points[0][k] for k in ("scenario", "policies", "differences")} if points else {})
     if res.recommendation is not None:
         out["recommendation"] = res.recommendation
+    if "precision" in res.manifest:
+        out["precision"] = res.manifest["precision"]
     if res.errors:
         out["errors"] = res.errors
     return out
