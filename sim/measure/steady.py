@@ -1,0 +1,388 @@
+"""Warm-up and steady-state diagnostics on the daily series of a results folder.
+
+Two questions, asked per (scenario, point, policy) of the ``timeseries`` table:
+
+1. **Is the warm-up long enough?** The initial transient (queues start empty) is located with
+   MSER (White 1997; White, Cobb & Spratt 2000) on *weekly* batch means, "MSER-7": the daily queue
+   has a weekly cycle (leads arrive on weekends, nobody works them until Monday), and MSER-5's
+   batches of five days would cut weeks and mistake the cycle for a transient. A batch of seven
+   consecutive days, counted from day 0, holds each weekday exactly once whatever the weekday of
+   the start date. As in Welch's (1983) procedure the series is first averaged over the
+   replications, day by day, which removes most of the noise MSER would otherwise chase (Hoad,
+   Robinson & Davies 2010 found MSER-5 on the replication average the most reliable automatic
+   rule). MSER is computed on the series from day 0 (the warm-up included) to the end of the
+   measurement window, with the weeks of a scheduled campaign spike and the two weeks after it
+   left out (a spike is a designed disturbance, not an initial transient), and the truncation
+   point is searched in the first half only (the usual guard: a minimum in the second half means
+   the series is too short or has no steady state). The warm-up is *too short* when the suggested
+   truncation day falls after the start of the window **and** the transient it cuts off moves the
+   window's mean queue by at least ``MATERIAL_BIAS`` (5%): a truncation point a week late that
+   changes nothing is not worth a warning.
+
+2. **Is there a steady state at all?** Two checks, either one is enough:
+
+   * a trend test: per replication, the Theil-Sen slope of the weekly mean queue (and of the
+     weekly mean age of the oldest waiting MQL, the backlog) across the window; its mean over the
+     replications with a 95% t-interval (one replication: Sen's own interval). The queue has no
+     steady state when the interval lies above zero **and** the fitted growth across the window is
+     material: at least ``GROWTH_SHARE`` (50%) of the window's mean level and at least
+     ``GROWTH_FLOOR`` (2 MQLs, 4 business hours for the backlog). Theil-Sen is a median of
+     pairwise slopes, so a campaign spike that comes and goes, or a holiday week, barely moves it:
+     a spike that clears is not a trend.
+   * a stability check, offered load >= capacity: the window's offered load is estimated by flow
+     balance as utilisation x (attempts made + growth of the queue) / attempts made, i.e. the
+     work done plus the work that piled up, as a share of the MQL time the reps have. When its
+     95% interval lies at or above 1, the team cannot keep up.
+
+A growing queue makes every time-based KPI (queue, waits, utilisation) and every speed-dependent
+cohort KPI depend on the window's length: a longer window gives a worse number, without end.
+
+References: P. D. Welch (1983), "The statistical analysis of simulation results", in *The Computer
+Performance Modeling Handbook*; K. P. White Jr (1997), "An effective truncation heuristic for bias
+reduction in simulation output", *Simulation* 69(6); A. M. Law (2015), *Simulation Modeling and
+Analysis*, 5th ed., ch. 9 (warm-up, replication/deletion); K. Hoad, S. Robinson, R. Davies (2010),
+"Automating warm-up length estimation", *JORS* 61.
+
+Pure functions on the timeseries DataFrame and the manifest's scenario dicts (numpy, pandas,
+scipy); `diagnostics(res)` and `flags(res)` are the thin entry points for a `Results`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+BATCH_DAYS = 7               # MSER-7: one batch = one full weekly cycle
+SPIKE_SETTLE_DAYS = 14       # weeks from a spike's start to this long after its end are left out of MSER
+MIN_BATCHES = 4              # fewer usable weeks than this: the warm-up cannot be judged
+MATERIAL_BIAS = 0.05         # the transient must move the window's mean queue by >= 5% to matter
+GROWTH_SHARE = 0.5           # a trend must add >= 50% of the window's mean level ...
+GROWTH_FLOOR = {"queue_mean": 2.0, "oldest_wait_business_hours": 4.0}   # ... and at least this much
+MIN_TREND_WEEKS = 4          # fewer full window weeks than this: no trend test
+LEVEL = 0.95
+
+SERIES = {"queue_mean": ("queue", "MQLs"), "oldest_wait_business_hours": ("backlog age", "business hours")}
+GROUP = ["scenario", "point", "policy"]
+
+
+@dataclass
+class Diagnostic:
+    """Warm-up and steady-state verdict for one (scenario, point, policy).
+
+    Days count from the start of the run (day 0 = start_date); weeks are 7-day batches. `trend_*`
+    are in MQLs per week (queue); `backlog_trend*` in business hours per week.
+    """
+
+    scenario: str
+    point: int
+    policy: str
+    replications: int
+    warmup_days: int
+    window_days: int
+    truncation_day: int | None       # MSER-7's suggested end of the transient (None: cannot judge)
+    warmup_ok: bool | None
+    warmup_bias: float | None        # relative change of the window's mean queue if truncated there
+    queue_first_week: float          # weekly mean queue, first and last full week of the window
+    queue_last_week: float
+    queue_level: float               # the window's mean queue
+    trend: float                     # queue slope, MQLs per week (mean over replications)
+    trend_lower: float
+    trend_upper: float
+    trend_late: float                # the same over the window's second half
+    trend_late_lower: float
+    trend_late_upper: float
+    growth: float                    # trend x (window weeks - 1): fitted growth across the window
+    backlog_trend: float
+    backlog_trend_lower: float
+    backlog_trend_upper: float
+    backlog_trend_late: float
+    backlog_trend_late_lower: float
+    backlog_trend_late_upper: float
+    backlog_growth: float
+    queue_level_rel_halfwidth: float  # half-width of the 95% CI of the window's mean queue / the mean
+    offered_load: float              # share of the reps' MQL time the work needs (>= 1: cannot keep up)
+    offered_load_lower: float
+    offered_load_upper: float
+    steady: bool
+    verdict: str                     # "ok" | "warmup_too_short" | "no_steady_state"
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- the methods ------------------------------------------------------------------------------
+
+def batch_means(y: np.ndarray, size: int = BATCH_DAYS) -> np.ndarray:
+    """Means of consecutive, non-overlapping batches of `size` values (a partial last batch is dropped)."""
+    y = np.asarray(y, float)
+    k = y.size // size
+    return y[:k * size].reshape(k, size).mean(axis=1) if k else np.zeros(0)
+
+
+def mser(y: np.ndarray) -> tuple[int, np.ndarray]:
+    """MSER truncation point of a series (White 1997): the d in 0 .. k//2 that minimises
+    ``sum((y[d:] - mean(y[d:]))**2) / (k - d)**2``, the squared standard error of the truncated
+    mean (up to a constant). Returns (d, the statistic for each candidate d).
+
+    Apply to batch means (MSER-m); NaNs are not allowed.
+    """
+    y = np.asarray(y, float)
+    k = y.size
+    if k < 2:
+        return 0, np.zeros(max(k, 0))
+    ds = np.arange(k // 2 + 1)
+    stat = np.array([np.sum((y[d:] - y[d:].mean()) ** 2) / (k - d) ** 2 for d in ds])
+    return int(ds[np.argmin(stat)]), stat
+
+
+def trend(weekly: np.ndarray) -> tuple[float, float, float]:
+    """Theil-Sen slope of one weekly series (per week) with Sen's 95% interval: (slope, lower, upper)."""
+    w = np.asarray(weekly, float)
+    w = w[np.isfinite(w)]
+    if w.size < 3 or np.ptp(w) == 0:
+        return (0.0, 0.0, 0.0) if w.size >= 3 else (math.nan,) * 3
+    s, _, lo, hi = stats.theilslopes(w, np.arange(w.size), alpha=LEVEL)
+    return float(s), float(lo), float(hi)
+
+
+def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
+    """Mean over replications with a 95% t-interval (NaNs dropped); (mean, nan, nan) for one value."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (math.nan,) * 3
+    m = float(x.mean())
+    if x.size == 1:
+        return m, math.nan, math.nan
+    h = float(stats.t.ppf(0.5 + LEVEL / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return m, m - h, m + h
+
+
+def spike_days(scenario: dict | None) -> list[tuple[int, int]]:
+    """(first day, first day after) of each scheduled spike, as days from the start date."""
+    if not scenario:
+        return []
+    from sim.config.units import Duration
+    try:
+        start = dt.date.fromisoformat(str(scenario.get("start_date")))
+    except ValueError:
+        return []
+    out = []
+    for s in (scenario.get("arrivals") or {}).get("spikes") or []:
+        try:
+            d0 = (dt.date.fromisoformat(str(s["start"])) - start).days
+            length = Duration.parse(s.get("duration", "7d")).minutes / 1440.0
+        except (KeyError, ValueError):
+            continue
+        out.append((d0, d0 + int(math.ceil(length))))
+    return out
+
+
+def warmup_search(daily_mean: np.ndarray, window_start: int, window_end: int,
+                  spikes: list[tuple[int, int]]) -> tuple[int | None, float | None]:
+    """MSER-7 on the replication-averaged daily series from day 0 to the window's end, spike weeks
+    left out. Returns (suggested truncation day, relative bias of the window mean it removes)."""
+    y = np.asarray(daily_mean, float)[:window_end]
+    weeks = batch_means(y)
+    starts = np.arange(weeks.size) * BATCH_DAYS
+    keep = np.isfinite(weeks)
+    for a, b in spikes:
+        keep &= ~((starts < b + SPIKE_SETTLE_DAYS) & (starts + BATCH_DAYS > a))
+    if keep.sum() < MIN_BATCHES:
+        return None, None
+    d, _ = mser(weeks[keep])
+    day = int(starts[keep][d])
+    window = y[window_start:window_end]
+    after = y[max(day, window_start):window_end]
+    window, after = window[np.isfinite(window)], after[np.isfinite(after)]
+    if not window.size or not after.size or after.mean() == 0:
+        return day, None
+    return day, float(abs(window.mean() - after.mean()) / abs(after.mean()))
+
+
+def offered_load(rep: pd.DataFrame) -> float:
+    """Flow-balance estimate of one run's offered load over the second half of its window (past
+    most of any transient): utilisation x (attempts made + growth of the midnight queue) / attempts
+    made, i.e. the work done plus the work that piled up, as a share of the reps' MQL time. NaN
+    without attempts or utilisation."""
+    w = rep[rep["in_window"].astype(bool)]
+    w = w.iloc[len(w) // 2:]
+    if w.empty:
+        return math.nan
+    u = w["rep_utilisation"].to_numpy(float)
+    u = u[np.isfinite(u)]
+    touches = float(w["touches"].sum())
+    if not u.size or touches <= 0:
+        return math.nan
+    q = dict(zip(rep["day"].astype(int), rep["queue_at_midnight"].to_numpy(float)))
+    first, last = int(w["day"].iloc[0]), int(w["day"].iloc[-1])
+    before = q.get(first - 1, 0.0)
+    before = before if np.isfinite(before) else 0.0
+    end = q.get(last, before)
+    end = end if np.isfinite(end) else before
+    return float(u.mean() * (touches + (end - before)) / touches)
+
+
+# ---- one group ----------------------------------------------------------------------------------
+
+def diagnose_group(ts: pd.DataFrame, scenario: dict | None = None) -> dict:
+    """Every number of a `Diagnostic` but the keys, verdict and message, for the daily series of
+    one (scenario, point, policy): rows of one or more replications with `day` and `in_window`."""
+    ts = ts.sort_values(["replication", "day"]) if "replication" in ts else ts.sort_values("day")
+    reps = ts.groupby("replication", sort=False) if "replication" in ts else [(0, ts)]
+    win_days = np.sort(ts.loc[ts["in_window"].astype(bool), "day"].unique())
+    w0 = int(win_days[0]) if win_days.size else 0
+    w1 = int(win_days[-1]) + 1 if win_days.size else 0
+    daily = ts.groupby("day")["queue_mean"].mean().reindex(np.arange(int(ts["day"].max()) + 1))
+    day, bias = warmup_search(daily.to_numpy(), w0, w1, spike_days(scenario)) if win_days.size else (None, None)
+    per: dict[str, list] = {"queue_mean": [], "oldest_wait_business_hours": [], "queue_mean_late": [],
+                            "oldest_wait_business_hours_late": [], "load": [], "first": [], "last": [], "level": []}
+    nweeks = 0
+    for _, r in reps:
+        w = r[r["in_window"].astype(bool)]
+        for col in SERIES:
+            weekly = batch_means(w[col].to_numpy(float))
+            per[col].append(trend(weekly))
+            per[col + "_late"].append(trend(weekly[weekly.size // 2:]))
+            if col == "queue_mean":
+                nweeks = weekly.size
+                per["first"].append(weekly[0] if weekly.size else math.nan)
+                per["last"].append(weekly[-1] if weekly.size else math.nan)
+                per["level"].append(float(np.nanmean(w[col])) if len(w) else math.nan)
+        per["load"].append(offered_load(r))
+    out = {"replications": len(per["load"]), "warmup_days": w0, "window_days": w1 - w0, "truncation_day": day,
+           "warmup_bias": bias, "queue_first_week": float(np.nanmean(per["first"])) if nweeks else math.nan,
+           "queue_last_week": float(np.nanmean(per["last"])) if nweeks else math.nan,
+           "queue_level": float(np.nanmean(per["level"])) if per["level"] else math.nan}
+    for col, key in (("queue_mean", "trend"), ("oldest_wait_business_hours", "backlog_trend")):
+        for part, need in (("", MIN_TREND_WEEKS), ("_late", 2 * MIN_TREND_WEEKS)):
+            slopes = np.array(per[col + part], float).reshape(-1, 3)
+            if nweeks < need:
+                m = lo = hi = math.nan
+            elif len(slopes) == 1:
+                m, lo, hi = slopes[0]
+            else:
+                m, lo, hi = mean_interval(slopes[:, 0])
+            out[key + part], out[f"{key}{part}_lower"], out[f"{key}{part}_upper"] = m, lo, hi
+        out["growth" if col == "queue_mean" else "backlog_growth"] = out[key] * (nweeks - 1) if nweeks else math.nan
+    levels = np.array(per["level"], float)
+    _, lo, hi = mean_interval(levels)
+    out["queue_level_rel_halfwidth"] = (hi - lo) / 2 / abs(out["queue_level"]) if out["queue_level"] else math.nan
+    load = np.array(per["load"], float)
+    m, lo, hi = mean_interval(load)
+    if load[np.isfinite(load)].size == 1:
+        lo = hi = m
+    out["offered_load"], out["offered_load_lower"], out["offered_load_upper"] = m, lo, hi
+    return out
+
+
+def _growing(late: float, late_lower: float, weeks: int, level: float, floor: float) -> bool:
+    """Grows all window: the slope over the window's second half has its 95% interval above 0 (a
+    transient that settles early in the window only rises in the first half), and that rate, kept
+    across the whole window, adds a material amount (>= the floor and >= GROWTH_SHARE of the
+    window's mean level)."""
+    if not (np.isfinite(late_lower) and late_lower > 0):
+        return False
+    growth = late * max(weeks - 1, 1)
+    return bool(growth >= floor and growth >= GROWTH_SHARE * max(level, 0.0))
+
+
+def verdict(d: dict) -> tuple[bool, str, str]:
+    """(steady, verdict, one-line message) from the numbers of `diagnose_group`."""
+    weeks = d["window_days"] // BATCH_DAYS
+    queue_grows = _growing(d["trend_late"], d["trend_late_lower"], weeks, d["queue_level"],
+                           GROWTH_FLOOR["queue_mean"])
+    backlog_grows = _growing(d["backlog_trend_late"], d["backlog_trend_late_lower"], weeks, 0.0,
+                             GROWTH_FLOOR["oldest_wait_business_hours"])
+    load = (f"offered load {d['offered_load']:.2f} of capacity" if np.isfinite(d["offered_load"]) else "")
+    if queue_grows or backlog_grows:
+        what = []
+        if queue_grows or not backlog_grows:
+            what.append(f"weekly mean queue {d['queue_first_week']:.1f} -> {d['queue_last_week']:.1f} MQLs across the "
+                        f"{weeks}-week window, still +{d['trend_late']:.1f}/week in its second half (95% CI "
+                        f"{d['trend_late_lower']:.1f} to {d['trend_late_upper']:.1f})")
+        if backlog_grows:
+            what.append(f"oldest MQL's wait +{d['backlog_trend_late']:.1f} business h/week")
+        if load:
+            what.append(load)
+        return False, "no_steady_state", ("no steady state: the queue grows all window, so KPIs depend on the "
+                                          "window length (" + "; ".join(what) + ")")
+    base = (f"queue steady at {d['queue_level']:.1f} MQLs (second-half trend {d['trend_late']:+.2f}/week)"
+            if np.isfinite(d["trend_late"]) else
+            f"queue {d['queue_level']:.1f} MQLs (window under {2 * MIN_TREND_WEEKS} weeks: no trend test)")
+    if load:
+        base += f"; {load}"
+    day, bias = d["truncation_day"], d["warmup_bias"]
+    noise = d["queue_level_rel_halfwidth"]
+    if (day is not None and day > d["warmup_days"] and bias is not None and bias >= MATERIAL_BIAS
+            and not (np.isfinite(noise) and bias < noise)):
+        return True, "warmup_too_short", (
+            f"warm-up too short: the queue settles around day {day} (MSER-7), after the window starts on day "
+            f"{d['warmup_days']}; the transient shifts the window's mean queue by {bias:.0%}; use a warm-up of "
+            f"at least {int(math.ceil(day / 7.0) * 7)}d")
+    tail = (f"; warm-up ok (MSER-7 truncation day {day}, window starts day {d['warmup_days']})"
+            if day is not None else "; warm-up not judged (too few weeks)")
+    return True, "ok", base + tail
+
+
+# ---- entry points -------------------------------------------------------------------------------
+
+def diagnose(timeseries: pd.DataFrame, scenarios: dict[str, dict] | None = None) -> list[Diagnostic]:
+    """One `Diagnostic` per (scenario, point, policy) of a timeseries table (results' `timeseries`);
+    `scenarios` are the manifest's resolved scenario dicts by name (for the spike dates)."""
+    if timeseries is None or timeseries.empty:
+        return []
+    ts = timeseries
+    for c in GROUP:
+        if c not in ts:
+            ts = ts.assign(**{c: 0 if c == "point" else ""})
+    out = []
+    for (scen, point, pol), g in ts.groupby(GROUP, sort=False):
+        d = diagnose_group(g, (scenarios or {}).get(scen))
+        steady, v, msg = verdict(d)
+        ok = None if d["truncation_day"] is None else v != "warmup_too_short"
+        out.append(Diagnostic(scenario=str(scen), point=int(point), policy=str(pol), warmup_ok=ok, steady=steady,
+                              verdict=v, message=msg, **d))
+    return out
+
+
+def _scenarios(manifest: dict) -> dict[str, dict]:
+    s = manifest.get("scenarios")
+    if isinstance(s, dict):
+        return s
+    one = manifest.get("scenario")
+    return {one.get("name", "scenario"): one} if isinstance(one, dict) else {}
+
+
+def diagnostics(res) -> list[dict]:
+    """The diagnostics of a `Results` as plain dicts (for `--json`'s `diagnostics`)."""
+    return [d.as_dict() for d in diagnose(res.timeseries, _scenarios(res.manifest))]
+
+
+def flagged_lines(res) -> list[str]:
+    """One line per diagnostic that is not "ok", for the terminal."""
+    out = []
+    for d in diagnose(res.timeseries, _scenarios(res.manifest)):
+        if d.verdict != "ok":
+            at = f", point {d.point}" if res.factors else ""
+            out.append(f"{d.scenario}{at}, {d.policy}: {d.message}")
+    return out
+
+
+def flags(res, scenario: str | None = None, point=None) -> list:
+    """Health-check flags (`sim.report.narrative.Flag`) for the report, one per policy of the
+    (scenario, point) shown (all when not given): "bad" for no steady state, "warn" for a short warm-up."""
+    from sim.report.narrative import Flag
+    out = []
+    for d in diagnose(res.timeseries, _scenarios(res.manifest)):
+        if (scenario is not None and d.scenario != scenario) or (point is not None and d.point != int(point)):
+            continue
+        level = {"ok": "ok", "warmup_too_short": "warn", "no_steady_state": "bad"}[d.verdict]
+        value = d.growth if d.verdict == "no_steady_state" else float(d.truncation_day or 0)
+        out.append(Flag(d.policy, "steady_state", value, level, d.message))
+    return out
