@@ -306,7 +306,7 @@ def verdict(d: dict) -> tuple[bool, str, str]:
             what.append(load)
         return False, "no_steady_state", ("no steady state: the queue grows all window, so KPIs depend on the "
                                           "window length (" + "; ".join(what) + ")")
-    base = (f"queue steady at {d['queue_level']:.1f} MQLs (second-half trend {d['trend_late']:+.2f}/week)"
+    base = (f"queue not growing: mean {d['queue_level']:.1f} MQLs, second-half trend {d['trend_late']:+.2f}/week"
             if np.isfinite(d["trend_late"]) else
             f"queue {d['queue_level']:.1f} MQLs (window under {2 * MIN_TREND_WEEKS} weeks: no trend test)")
     if load:
@@ -327,8 +327,10 @@ def verdict(d: dict) -> tuple[bool, str, str]:
 def diagnose(timeseries: pd.DataFrame, scenarios: dict[str, dict] | None = None) -> list[Diagnostic]:
     """One `Diagnostic` per (scenario, point, policy) of a timeseries table (results' `timeseries`);
     `scenarios` are the manifest's resolved scenario dicts by name (for the spike dates)."""
-    if timeseries is None or timeseries.empty:
-        return []
+    need = {"day", "in_window", "queue_mean", "queue_at_midnight", "oldest_wait_business_hours", "rep_utilisation",
+            "touches"}
+    if timeseries is None or timeseries.empty or not need <= set(timeseries.columns):
+        return []           # no daily series (or one from another version): nothing to diagnose
     ts = timeseries
     for c in GROUP:
         if c not in ts:
