@@ -111,7 +111,6 @@ class Diagnostic:
     backlog_trend_late_lower: float
     backlog_trend_late_upper: float
     backlog_growth: float
-    queue_level_rel_halfwidth: float  # half-width of the 95% CI of the window's mean queue / the mean
     offered_load: float              # share of the reps' MQL time the work needs (>= 1: cannot keep up)
     offered_load_lower: float
     offered_load_upper: float
@@ -266,8 +265,6 @@ def diagnose_group(ts: pd.DataFrame, scenario: dict | None = None) -> dict:
             m, lo, hi = trend(y) if nweeks >= need else (math.nan,) * 3
             out[key + part], out[f"{key}{part}_lower"], out[f"{key}{part}_upper"] = m, lo, hi
         out["growth" if col == "queue_mean" else "backlog_growth"] = out[key] * (nweeks - 1) if nweeks else math.nan
-    _, lo, hi = mean_interval(np.array(per_rep_level, float))
-    out["queue_level_rel_halfwidth"] = (hi - lo) / 2 / abs(out["queue_level"]) if out["queue_level"] else math.nan
     per = {"load": [offered_load(r) for _, r in reps]}
     load = np.array(per["load"], float)
     m, lo, hi = mean_interval(load)
