@@ -88,26 +88,32 @@ def _execute(plan, out: Path | None, quiet: bool):
 
 
 def kpis_json(res) -> dict:
-    """{policy: KPIs}. One replication: the KPI values, `terminal_states` and `rejection_reasons`
-    as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval), and the nested
-    counts as {name: {mean, lower, upper, n}}. NaN becomes null when serialised."""
+    """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
+    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval),
+    and the nested counts as {name: {mean, lower, upper, n}}. `diagnostics`: warm-up and steady state
+    per policy (`sim.measure.steady`). NaN becomes null when serialised."""
     from sim.experiment.task import unflatten
+    from sim.measure.steady import diagnostics
     kpis = res.kpi_names
     if res.runs["replication"].nunique() == 1:
-        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
+        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)} \
+            | {"diagnostics": diagnostics(res)}
     out: dict = {}
     for p, df in res.summary().groupby("policy", sort=False):
         out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
                              for r in df.itertuples()})
     if "precision" in res.manifest:
         out["precision"] = res.manifest["precision"]
-    return out
+    return out | {"diagnostics": diagnostics(res)}
 
 
 def _print_single(res) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
     kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
     console().print(single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
+    from sim.measure.steady import flagged_lines
+    for line in flagged_lines(res):
+        click.echo(f"warning: {line}")
 
 
 @main.command()
