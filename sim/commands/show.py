@@ -51,6 +51,7 @@ def results_json(res: Results) -> dict:
         out.update({k: points[0][k] for k in ("scenario", "policies", "differences")} if points else {})
     if res.recommendation is not None:
         out["recommendation"] = res.recommendation
+    out["warnings"] = list(res.manifest.get("warnings") or [])   # inputs valid but probably not meant
     if res.errors:
         out["errors"] = res.errors
     return out

@@ -149,3 +149,28 @@ def toml_value(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
     return str(v)
+
+
+def policy_labels(entries: list[tuple[str | None, str, str | None]]) -> list[str]:
+    """What results show for each policy, from (fixed label, name, file stem) per policy: a variant
+    or a Policy object has a fixed label (its `name`, else the variant's spec); a policy file shows
+    its `name` when no other policy has that name or label, else its file stem. Two policies that
+    would still show under one label are refused (ConfigError): results never merge two policies."""
+    taken: dict[str, int] = {}
+    for fixed, name, _ in entries:
+        key = fixed if fixed is not None else name
+        taken[key] = taken.get(key, 0) + 1
+    labels = []
+    for fixed, name, stem in entries:
+        if fixed is not None:
+            labels.append(fixed)
+        elif taken[name] > 1 and stem is not None:
+            labels.append(stem)
+        else:
+            labels.append(name)
+    dup = sorted({lb for lb in labels if labels.count(lb) > 1})
+    if dup:
+        raise ConfigError("--policy", [f"policy labels must be unique: two policies would both show as {d!r} in the results (the same policy "
+                                       "given twice?); give one a different label: @name=\"...\" for a variant, "
+                                       "`name = \"...\"` in a file" for d in dup])
+    return labels

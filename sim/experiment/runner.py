@@ -34,6 +34,7 @@ def manifest(plan: Plan, command: list[str] | None) -> dict:
         "policies": {k: v.model_dump(mode="json") for k, v in plan.policies.items()},
         "design": plan.design(), "kpis": plan.kpis, "objective": plan.objective,
         "tasks": len(plan.tasks), "runs": plan.runs_total, "fingerprint": plan.fingerprint(),
+        "warnings": list(plan.warnings),
         **provenance(),
     }
 
