@@ -77,6 +77,24 @@ def ending_with(kind: str, keys: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def describe(full: str) -> str:
+    """The schema's description of a `scenario.X` / `policy.X` field path ("" if none)."""
+    kind, _, rest = full.partition(".")
+    tp: Any = _models().get(kind)
+    desc = ""
+    for k in rest.split("."):
+        nxt = None
+        for m in _members(tp):
+            if _is_model(m) and k in m.model_fields:
+                nxt, desc = m.model_fields[k].annotation, m.model_fields[k].description or ""
+            elif typing.get_origin(m) in (dict, list, tuple) and typing.get_args(m):
+                nxt, desc = typing.get_args(m)[-1], ""
+        if nxt is None:
+            return ""
+        tp = nxt
+    return desc
+
+
 def route(path: str, src: str, only: str | None = None) -> tuple[str, str]:
     """(kind, path inside that file) for an override path, or ConfigError naming the candidates.
     `only`: the path must go to this file (a policy variant changes only its policy)."""
@@ -92,8 +110,9 @@ def route(path: str, src: str, only: str | None = None) -> tuple[str, str]:
         deeper = [c for k in PREFIXES if k not in rooted for c in ending_with(k, keys)] if rooted and not only else []
         if len(rooted) > 1 or deeper:
             cands = [f"{k}.{path}" for k in rooted] + deeper
-            raise ConfigError(src, [f"{path!r} is ambiguous: it could be {' or '.join(cands)}; "
-                                    f"write the full path, e.g. {cands[0]}=..."])
+            shown = " or ".join(f"{c} ({describe(c)})" if describe(c) else c for c in cands)
+            raise ConfigError(src, [f"{path!r} is ambiguous: it could be {shown}; write the full path, "
+                                    f"e.g. {cands[0]}=..."])
         if rooted:
             kind, sub = rooted[0], path
         else:
