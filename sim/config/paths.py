@@ -110,9 +110,10 @@ def route(path: str, src: str, only: str | None = None) -> tuple[str, str]:
         deeper = [c for k in PREFIXES if k not in rooted for c in ending_with(k, keys)] if rooted and not only else []
         if len(rooted) > 1 or deeper:
             cands = [f"{k}.{path}" for k in rooted] + deeper
-            shown = " or ".join(f"{c} ({describe(c)})" if describe(c) else c for c in cands)
-            raise ConfigError(src, [f"{path!r} is ambiguous: it could be {shown}; write the full path, "
-                                    f"e.g. {cands[0]}=..."])
+            notes = "; ".join(f"{c}: {describe(c)}" for c in cands if describe(c))
+            what = "is a field of both the scenario and the policy" if len(rooted) > 1 else "is ambiguous"
+            raise ConfigError(src, [f"{path!r} {what}: write the full path, {' or '.join(cands)}"
+                                    + (f" ({notes})" if notes else "")])
         if rooted:
             kind, sub = rooted[0], path
         else:
