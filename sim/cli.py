@@ -135,7 +135,7 @@ def validate(files, sets):
     """Check scenario and policy FILES (paths or names); print ok or the problems for each and
     exit 2 if any is invalid. Valid but probably unintended settings are printed as warnings
     (stderr; exit 0)."""
-    from sim.inputs import file_warnings
+    from sim.inputs import file_warnings, is_variant, load_policy
     try:
         o = split_sets(list(sets))
     except ConfigError as e:
@@ -143,8 +143,11 @@ def validate(files, sets):
     bad = 0
     for f in files:
         try:
-            path = find_any(f)
-            kind, obj = load_file(path, o)
+            if is_variant(f):                  # a policy variant: BASE@PATH=VALUE...
+                path, kind, obj = f, "policy variant", load_policy(f, o.policy)
+            else:
+                path = find_any(f)
+                kind, obj = load_file(path, o)
             click.echo(f"ok: {path} ({kind})")
             print_warnings(file_warnings(kind, obj, str(path)))
         except ConfigError as e:

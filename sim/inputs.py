@@ -323,7 +323,7 @@ def file_warnings(kind: str, obj: object, source: str) -> list[str]:
     from sim.config import warnings as w
     if kind == "scenario":
         return w.scenario_warnings(obj, source)
-    if kind == "policy":
+    if kind in ("policy", "policy variant"):
         return w.policy_warnings(obj, source)
     if kind != "experiment":
         return []

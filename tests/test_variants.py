@@ -218,3 +218,9 @@ def test_quoted_at_signs_stay_in_the_value():
     assert v.overrides == (("description", "a@b [x@y]"), ("mql.threshold", 70))
     with pytest.raises(ConfigError):
         parse_variant("seed-example@sales.reps=3")
+
+
+def test_validate_accepts_a_variant(runner):
+    r = invoke(runner, "validate", 'seed-example@sla.targets.demo="5m"')
+    assert r.exit_code == 0 and "(policy variant)" in r.stdout and 'write "5bm"' in r.stderr
+    bad_input(invoke(runner, "validate", "seed-example@mql.threshold=-1"), "mql.threshold", ">= 0")
