@@ -224,3 +224,10 @@ def test_validate_accepts_a_variant(runner):
     r = invoke(runner, "validate", 'seed-example@sla.targets.demo="5m"')
     assert r.exit_code == 0 and "(policy variant)" in r.stdout and 'write "5bm"' in r.stderr
     bad_input(invoke(runner, "validate", "seed-example@mql.threshold=-1"), "mql.threshold", ">= 0")
+
+
+def test_latin_hypercube_rounds_the_optional_policy_headcount():
+    from sim.experiment.design import latin_hypercube
+    pts = latin_hypercube({"policy.reps": (1, 5), "mql.threshold": (40, 80)}, 4, 0)
+    assert all(isinstance(p["policy.reps"], int) for p in pts)
+    assert not all(float(p["mql.threshold"]).is_integer() for p in pts)

@@ -19,8 +19,9 @@ from scipy.stats import qmc
 from sim.config.loading import ConfigError, parse_value
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.config.schema_walk import _child
-from sim.inputs import POLICY_KEYS, SCENARIO_KEYS, split_sets
+from sim.config.schema_walk import _child, _members
+from sim.config.paths import route
+from sim.inputs import split_sets
 
 MAX_POINTS = 10_000
 
@@ -96,11 +97,8 @@ def check_factor_path(path: str, src: str) -> None:
 
 def _leaf_type(path: str) -> Any:
     """The annotation of the field a path points at (to round Latin-hypercube samples of integer fields)."""
-    head = path.split(".", 1)[0]
-    model, rest = (Scenario, path.split(".", 1)[1]) if head == "scenario" else \
-        (Policy, path.split(".", 1)[1]) if head == "policy" else \
-        (Scenario, path) if head in SCENARIO_KEYS and head not in POLICY_KEYS else (Policy, path)
-    tp: Any = model
+    kind, rest = route(path, f"lhs.ranges.{path}")       # the same routing as --set
+    tp: Any = Scenario if kind == "scenario" else Policy
     for k in rest.split("."):
         tp = _child(tp, k)
     return tp
@@ -125,7 +123,7 @@ def latin_hypercube(ranges: dict[str, tuple[float, float]], samples: int, seed: 
     hi = np.array([ranges[p][1] for p in paths], float)
     unit = qmc.LatinHypercube(d=len(paths), seed=np.random.default_rng(seed)).random(samples)
     pts = qmc.scale(unit, lo, hi) if len(paths) else unit
-    ints = [_leaf_type(p) is int for p in paths]
+    ints = [int in _members(_leaf_type(p)) and float not in _members(_leaf_type(p)) for p in paths]  # int | None too
     out = []
     for row in pts:
         out.append({p: (int(round(v)) if is_int else float(round(v, 6))) for p, v, is_int in zip(paths, row, ints)})
