@@ -327,12 +327,8 @@ def file_warnings(kind: str, obj: object, source: str) -> list[str]:
         return w.policy_warnings(obj, source)
     if kind != "experiment":
         return []
+    from sim.experiment.plan import build_plan    # the same checks as running it (its `set` applied)
     base = Path(source).parent
-    scenarios = [(str(resolve("scenarios", relative_to(base, s))), load_scenario(relative_to(base, s)))
-                 for s in obj.scenarios]
-    policies = []
-    for p in obj.policies:
-        ref = relative_to(base, p)
-        pol = load_policy(ref)
-        policies.append((pol.name, ref if is_variant(ref) else str(resolve("policies", ref)), pol))
-    return w.plan_warnings(scenarios, policies)
+    plan = build_plan("experiment", obj.name, [relative_to(base, s) for s in obj.scenarios],
+                      [relative_to(base, p) for p in obj.policies], sets=obj.set, replications=1)
+    return plan.warnings
