@@ -176,3 +176,12 @@ def test_validate_prints_a_policy_clock_target_warning(runner, tmp_path):
     r = invoke(runner, "validate", f)
     assert r.exit_code == 0 and f"ok: {f} (policy)" in r.stdout
     assert r.stderr.count("\n") == 1 and 'write "1bh"' in r.stderr
+
+
+def test_validate_of_an_experiment_applies_its_set(runner, tmp_path):
+    f = tmp_path / "study.toml"
+    f.write_text('name = "x"\nscenarios = ["workshop"]\npolicies = ["seed-example"]\n'
+                 "set = ['arrivals.spikes = [{start = 2030-01-01}]']\n")
+    r = invoke(runner, "validate", f)
+    assert r.exit_code == 0 and "(experiment)" in r.stdout
+    assert "arrivals.spikes[0].start: 2030-01-01" in r.stderr and r.stderr.count("\n") == 1

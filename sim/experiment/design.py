@@ -170,7 +170,7 @@ def policy_labels(entries: list[tuple[str | None, str, str | None]]) -> list[str
             labels.append(name)
     dup = sorted({lb for lb in labels if labels.count(lb) > 1})
     if dup:
-        raise ConfigError("--policy", [f"policy labels must be unique: two policies would both show as {d!r} in the results (the same policy "
-                                       "given twice?); give one a different label: @name=\"...\" for a variant, "
-                                       "`name = \"...\"` in a file" for d in dup])
+        raise ConfigError("--policy", [f"policy labels must be unique: two policies would both show as {d!r} in "
+                                       "the results (the same policy given twice?); give one a different label: "
+                                       "@name=\"...\" for a variant, `name = \"...\"` in a file" for d in dup])
     return labels
