@@ -54,6 +54,12 @@ def common_options(f):
     return f
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """Inputs that are valid but probably not meant (sim.config.warnings): one line each on stderr."""
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
 def check_out(out: Path) -> None:
     """Refuse an output folder that exists or cannot be created, before anything runs."""
     if os.path.lexists(out):
