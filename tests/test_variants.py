@@ -112,7 +112,7 @@ def test_explicit_and_unique_paths_route_as_before():
 def test_variant_runs_under_its_spec_and_matches_set(runner):
     spec = "seed-example@mql.threshold=70"
     data = run_json(runner, "-p", "seed-example", "-p", spec)
-    assert list(data) == ["seed-example", spec]
+    assert list(data) == ["seed-example", spec, "diagnostics"]
     assert data[spec] == run_json(runner, "-p", "seed-example", "--set", "mql.threshold=70")["seed-example"]
     assert data[spec]["mqls"] < data["seed-example"]["mqls"]
 
@@ -120,7 +120,7 @@ def test_variant_runs_under_its_spec_and_matches_set(runner):
 def test_chained_variant_with_a_name(runner):
     data = run_json(runner, "-p", "seed-example",
                     "-p", 'seed-example@mql.threshold=70@sla.targets.high_intent="1bh"@name="strict"')
-    assert list(data) == ["seed-example", "strict", "warnings"]
+    assert list(data) == ["seed-example", "strict", "diagnostics", "warnings"]
     assert any("sla.targets.high_intent" in w and "escalate" in w for w in data["warnings"])   # changes no decision
 
 
@@ -134,7 +134,7 @@ def test_two_identical_labels_are_refused(runner):
 def test_copied_file_with_the_same_name_is_labelled_by_its_stem(runner, tmp_path):
     copy = policy_file(tmp_path, "stricter", replace=("threshold = 60", "threshold = 70"))
     data = run_json(runner, "-p", "seed-example", "-p", copy)
-    assert list(data) == ["seed-example", "stricter"]
+    assert list(data) == ["seed-example", "stricter", "diagnostics"]
     assert data["stricter"]["mqls"] < data["seed-example"]["mqls"]
 
 
@@ -152,7 +152,7 @@ def test_bad_variants_are_refused(runner, spec, words):
 
 def test_inert_variant_is_paired_with_zero_differences(runner, tmp_path):
     r = invoke(runner, "compare", "workshop", "-p", "seed-example", "-p", "seed-example@mql.threshold=60",
-               "-p", "seed-example@mql.threshold=70", "-n", "3", *FAST, "--json", "--out", tmp_path / "c")
+               "-p", "seed-example@mql.threshold=70", "-n", "5", *FAST, "--json", "--out", tmp_path / "c")
     assert r.exit_code == 0, r.output
     diffs = json.loads(r.stdout)["differences"]
     inert = diffs["seed-example@mql.threshold=60"]

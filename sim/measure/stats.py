@@ -117,7 +117,7 @@ def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
     m, lo, hi = iv.johnson_t(x, level)
     method = "mean over worlds, Johnson t"
     floor = _poisson_floor(df, info, x, m, level)
-    if floor is not None:
+    if floor is not None and (floor[0] < lo or floor[1] > hi):     # rare events: the t interval is too narrow
         lo, hi = min(lo, floor[0]), max(hi, floor[1])
         method += " with Poisson floor"
     low, high = info.bounds
@@ -188,7 +188,8 @@ def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float 
     m, lo, hi = iv.johnson_t(dd, level)
     method = "paired mean, Johnson t"
     ex, ey = estimate(other[keep], name, level), estimate(base[keep], name, level)
-    if "Poisson floor" in ex["method"] and "Poisson floor" in ey["method"]:
+    identical = bool(np.all(dd == 0) and (x.sum() > 0))   # the same outcome in every world: an inert change
+    if not identical and ("Poisson floor" in ex["method"] or "Poisson floor" in ey["method"]):
         # rare events: the difference must also contain the MOVER interval built from the two
         # floored intervals and the correlation of the worlds (common random numbers)
         mlo, mhi = iv.mover(ex["mean"], ex["lower"], ex["upper"], ey["mean"], ey["lower"], ey["upper"],
