@@ -1,4 +1,4 @@
-"""Experiments (issue 3): designs, common random numbers, executors, the results store, resume,
+"""Experiments: designs, common random numbers, executors, the results store, resume,
 recommendations and the Python API."""
 from __future__ import annotations
 
