@@ -45,6 +45,7 @@ TITLE = re.compile(r'title="([^"]+)"')
 FRAGMENT = re.compile(r"^#\s*part of an? (scenario|policy|experiment) file\b")
 KIND_OF_DIR = {"scenarios": "scenario", "policies": "policy", "experiments": "experiment", "mappings": "mapping"}
 COPIED = ("scenarios", "policies", "experiments", "mappings")
+BEFORE = set(ROOT.iterdir()) | {ROOT / "site", ROOT / ".pytest_cache", ROOT / ".hypothesis", ROOT / ".coverage"}
 
 
 def blocks(page: Path) -> list[tuple[str, str, str, int]]:
@@ -144,7 +145,7 @@ def test_page_examples(page: Path, tmp_path: Path, monkeypatch):
                     raise AssertionError(f"{where}: `{cmd}` raised") from res.exception
                 assert res.exit_code == 0, f"{where}: `{cmd}` exited {res.exit_code}:\n{detail[-2000:]}"
     # nothing of the page's commands may land in the repository
-    assert not (ROOT / "threshold-70").exists() and not (ROOT / "first-compare").exists()
+    assert set(ROOT.iterdir()) <= BEFORE, f"written into the repository: {sorted(set(ROOT.iterdir()) - BEFORE)}"
 
 
 def test_no_link_to_developer_inputs():

@@ -240,10 +240,10 @@ class _SchemaDoc:
 
     def render(self) -> str:
         s = self.schema
-        self.out.append(f"{s.get('description', '').strip()}\n")
         top = {k: v for k, v in s.get("properties", {}).items() if not self._sub(v)}
         nested = {k: v for k, v in s.get("properties", {}).items() if self._sub(v)}
         self.out.append("## Top level {#top-level}\n")
+        self.out.append(f"{s.get('description', '').strip()} Fields outside any table:\n")
         self.section({"properties": top, "required": s.get("required", [])}, "", "table", 2)
         for name, node in nested.items():
             dname, d, shape = self._sub(node)
@@ -274,7 +274,7 @@ def render_schema(kind: str) -> str:
 
 def render_kpis() -> str:
     from sim.measure.registry import KPIS
-    rows = ["| KPI | label | kind | unit | computed as | better |", "|---|---|---|---|---|---|"]
+    rows = ["| KPI | label | kind | ratio of, meaning | better |", "|---|---|---|---|---|"]
     for k in KPIS.values():
         how = ""
         if k.numerator and k.denominator:
@@ -284,7 +284,8 @@ def render_kpis() -> str:
         if k.help:
             how = f"{how}; {k.help}" if how else k.help
         better = {True: "higher", False: "lower", None: ""}[k.higher_is_better]
-        rows.append(f"| `{k.name}` | {_cell(k.label)} | {k.kind} | {k.unit} | {_cell(how)} | {better} |")
+        kind = f"{k.kind} ({k.unit})" if k.unit else k.kind
+        rows.append(f"| `{k.name}` | {_cell(k.label)} | {kind} | {_cell(how)} | {better} |")
     return "\n".join(rows) + "\n"
 
 
@@ -294,7 +295,7 @@ def render_results_layout() -> str:
     doc = results.__doc__ or ""
     entries: list[list[str]] = []
     for line in doc.splitlines():
-        m = re.match(r"^ {4}(\S.*?)(?: {2,}(.*))?$", line)
+        m = re.match(r"^ {4}([^\s,]+(?:, [^\s,]+)*)(?:\s+(.*))?$", line)
         if m and not line.startswith("     "):
             entries.append([m.group(1).strip(), (m.group(2) or "").strip()])
         elif line.startswith("     ") and entries:
