@@ -20,6 +20,7 @@ Conventions for README.md and docs/**/*.md (a block that follows none of them fa
   Keep them small (`-n 2`, `--days 30`, the `workshop` scenario): this file should stay under a
   minute.
 * ```sh blocks are never run: for what the tests cannot do (make, a Dask cluster, `source`).
+* ```python blocks (notebook examples) and ```text blocks (output) are not run.
 
 The site itself is built by `make test` (`mkdocs build --strict`); the reference pages are generated
 by docs/hooks/reference.py, whose output is checked here against the schemas and the KPI registry.
