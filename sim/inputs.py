@@ -15,7 +15,7 @@ from sim.config.scenario import Scenario
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("scenarios", "policies")
 SINGULAR = {"scenarios": "scenario", "policies": "policy", "experiments": "experiment"}
-MAX_LEADS_PER_WORLD = 10_000_000   # ~1 kB of memory per lead; DESIGN measured up to 10M
+MAX_LEADS_PER_WORLD = 10_000_000   # ~1 kB of memory per lead; the engine was measured up to 10M
 
 
 def search_dirs(kind: str) -> list[Path]:
