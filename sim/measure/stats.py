@@ -265,10 +265,14 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
 
 def adjust_significance(diffs: pd.DataFrame) -> pd.DataFrame:
     """Holm-adjusted p-values (`p_holm`) over every comparison of the same KPI in the table
-    (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL."""
+    (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL and the
+    difference's interval excludes 0."""
     out = diffs.copy()
     out["p_holm"] = NAN
     for _, idx in out.groupby("kpi", sort=False).groups.items():
         out.loc[idx, "p_holm"] = iv.holm(out.loc[idx, "p_value"].to_numpy(float))
-    out["significant"] = (out["p_holm"] < 1 - LEVEL).fillna(False).astype(bool)
+    excludes_zero = (out["lower"] > 0) | (out["upper"] < 0)
+    # a star never sits on an interval that contains 0: the share intervals (MOVER on Korn-Graubard)
+    # can be wider than the t test behind the p-value
+    out["significant"] = ((out["p_holm"] < 1 - LEVEL) & excludes_zero).fillna(False).astype(bool)
     return out
