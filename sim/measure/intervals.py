@@ -78,11 +78,13 @@ def johnson_t(x: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]
 
 
 def garwood(k: float, level: float = LEVEL) -> tuple[float, float]:
-    """Exact (Garwood 1936) interval of a Poisson mean from an observed total `k`."""
-    from scipy import stats
+    """Exact (Garwood 1936) interval of a Poisson mean from an observed total `k`: the chi-square
+    quantiles chi2(a; 2k) / 2 and chi2(1 - a; 2k + 2) / 2, as inverse regularised gamma functions
+    (scipy.special: the same numbers without scipy.stats' per-call overhead)."""
+    from scipy import special
     a = (1 - level) / 2
-    lo = 0.0 if k <= 0 else float(stats.chi2.ppf(a, 2 * k) / 2)
-    return lo, float(stats.chi2.ppf(1 - a, 2 * k + 2) / 2)
+    lo = 0.0 if k <= 0 else float(special.gammaincinv(k, a))
+    return lo, float(special.gammaincinv(k + 1, 1 - a))
 
 
 def t_p_value(d: np.ndarray) -> float:
@@ -113,7 +115,7 @@ def korn_graubard(p: float, var: float, count: float, worlds: int, level: float 
     count: worlds do not make leads more independent than they are), times (z / t(worlds-1))^2 for
     the few clusters. A share of exactly 0 or 1, or one with no spread between worlds, uses the
     pooled count itself."""
-    from scipy import stats
+    from scipy import special
     n_eff = float(count)
     if 0 < p < 1 and var > 0:
         n_eff = min(n_eff, p * (1 - p) / var)
@@ -121,8 +123,8 @@ def korn_graubard(p: float, var: float, count: float, worlds: int, level: float 
         n_eff *= (z_quantile(level) / t_quantile(worlds - 1, level)) ** 2
     x = p * n_eff
     a = (1 - level) / 2
-    lo = 0.0 if p <= 0 else float(stats.beta.ppf(a, x, n_eff - x + 1))
-    hi = 1.0 if p >= 1 else float(stats.beta.ppf(1 - a, x + 1, n_eff - x))
+    lo = 0.0 if p <= 0 else float(special.betaincinv(x, n_eff - x + 1, a))        # beta quantiles
+    hi = 1.0 if p >= 1 else float(special.betaincinv(x + 1, n_eff - x, 1 - a))
     return min(lo, p), max(hi, p)
 
 

@@ -61,13 +61,33 @@ def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def _counts(df: pd.DataFrame, info: KPI) -> tuple[np.ndarray, np.ndarray] | None:
+Columns = dict  # column name -> float array: a group of runs, converted from a DataFrame once
+
+
+def columns(df: pd.DataFrame | Columns) -> Columns:
+    """The numeric columns of a runs table as float arrays (a dict is returned as it is): the
+    estimates below read hundreds of KPIs per group, and pandas indexing per KPI dominated."""
+    if isinstance(df, dict):
+        return df
+    out = {}
+    for c in df.columns:
+        v = df[c].to_numpy()
+        if v.dtype.kind in "biuf":
+            out[c] = v.astype(float, copy=False)
+    return out
+
+
+def _rows(cols: Columns) -> int:
+    return len(next(iter(cols.values()))) if cols else 0
+
+
+def _counts(df: Columns, info: KPI) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-world numerator and denominator of a pooled KPI, or None when the table lacks them
     (results written before the counts were KPIs: then the per-world values are used)."""
     if not info.pooled or info.numerator not in df or any(c not in df for c in info.denominator):
         return None
-    a = df[info.numerator].to_numpy(float)
-    b = sum(df[c].to_numpy(float) for c in info.denominator)
+    a = df[info.numerator]
+    b = sum(df[c] for c in info.denominator)
     return a, np.asarray(b, float)
 
 
@@ -79,12 +99,13 @@ def _row(mean: float, lo: float, hi: float, n: int, n_total: int, status: str, m
             "n_to_halve": iv.n_to_halve(n) if ok and hi > lo else (max(MIN_WORLDS, n) if not ok else n)}
 
 
-def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
+def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL) -> dict:
     """The estimate of one KPI over the worlds in `df` (one row per replication): mean, lower,
     upper, n (worlds that define it), n_total, status, method, count (pooled denominator of a
     share), n_to_halve."""
     info = kpi(name)
-    n_total = len(df)
+    df = columns(df)
+    n_total = _rows(df)
     counts = _counts(df, info)
     if counts is not None:
         a, b = counts
@@ -103,7 +124,7 @@ def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
             return _row(p, lo, hi, n, n_total, "ok", "pooled share, Korn-Graubard", count)
         hw = iv.t_quantile(n - 1, level) * math.sqrt(var)
         return _row(p, max(0.0, p - hw), p + hw, n, n_total, "ok", "pooled ratio, linearised t", count)
-    x = df[name].to_numpy(float) if name in df else np.zeros(0)
+    x = df[name] if name in df else np.zeros(0)
     x = x[np.isfinite(x)]
     n = x.size
     if n == 0:
@@ -124,7 +145,7 @@ def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
     return _row(m, max(lo, low), min(hi, high), n, n_total, "ok", method)
 
 
-def _poisson_floor(df: pd.DataFrame, info: KPI, x: np.ndarray, m: float, level: float) -> tuple[float, float] | None:
+def _poisson_floor(df: Columns, info: KPI, x: np.ndarray, m: float, level: float) -> tuple[float, float] | None:
     """The exact Poisson interval of a count's mean (or of the events a money KPI is made of,
     scaled to the money), which the interval must contain; None for other kinds."""
     if info.kind == "count" and np.all(x == np.round(x)) and np.all(x >= 0):
@@ -132,7 +153,7 @@ def _poisson_floor(df: pd.DataFrame, info: KPI, x: np.ndarray, m: float, level: 
         lo, hi = iv.garwood(k, level)
         return lo / n, hi / n
     if info.kind == "money" and info.events and info.events in df:
-        ev = df[info.events].to_numpy(float)
+        ev = df[info.events]
         ev = ev[np.isfinite(ev)]
         k = float(ev.sum())
         if k > 0 and m > 0:
@@ -150,8 +171,9 @@ def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.Dat
     """Estimate per group and KPI, long format: group, kpi and the columns of `estimate`."""
     rows = []
     for g, df in runs.groupby(by, sort=False):
+        cols = columns(df)
         for k in kpis:
-            rows.append({by: g, "kpi": k, **estimate(df, k)})
+            rows.append({by: g, "kpi": k, **estimate(cols, k)})
     return pd.DataFrame(rows)
 
 
@@ -163,18 +185,19 @@ def _diff_row(d: float, lo: float, hi: float, n: int, rel: float, rlo: float, rh
             "p_value": p if ok else NAN, "status": status, "method": method}
 
 
-def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
+def difference(base: pd.DataFrame | Columns, other: pd.DataFrame | Columns, name: str, level: float = LEVEL) -> dict:
     """`other` minus `base` for one KPI, both indexed by replication and aligned (same worlds):
     diff, lower, upper, n, relative (change of the mean), its interval, p_value (unadjusted), status."""
     info = kpi(name)
+    base, other = columns(base), columns(other)
     cb, co = _counts(base, info), _counts(other, info)
     if cb is not None and co is not None:
         return _pooled_difference(*co, *cb, info, level)
     if info.kind == "share":
-        ones = np.ones(len(base))
-        return _pooled_difference(other[name].to_numpy(float), ones, base[name].to_numpy(float), ones, info, level,
+        ones = np.ones(_rows(base))
+        return _pooled_difference(other[name], ones, base[name], ones, info, level,
                                   per_world=True)
-    x, y = other[name].to_numpy(float), base[name].to_numpy(float)
+    x, y = other[name], base[name]
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     n = x.size
@@ -187,7 +210,8 @@ def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float 
         return _diff_row(float(dd.mean()), NAN, NAN, n, rel, NAN, NAN, NAN, "too_few", "paired mean")
     m, lo, hi = iv.johnson_t(dd, level)
     method = "paired mean, Johnson t"
-    ex, ey = estimate(other[keep], name, level), estimate(base[keep], name, level)
+    ex = estimate({k: v[keep] for k, v in other.items() if k in (name, info.events)}, name, level)
+    ey = estimate({k: v[keep] for k, v in base.items() if k in (name, info.events)}, name, level)
     identical = bool(np.all(dd == 0) and (x.sum() > 0))   # the same outcome in every world: an inert change
     if not identical and ("Poisson floor" in ex["method"] or "Poisson floor" in ey["method"]):
         # rare events: the difference must also contain the MOVER interval built from the two
@@ -256,7 +280,7 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
             continue
         other = wide.xs(g, level=by)
         common = base.index.intersection(other.index)
-        b, o = base.loc[common], other.loc[common]
+        b, o = columns(base.loc[common]), columns(other.loc[common])
         for k in kpis:
             rows.append({by: g, "baseline": baseline, "kpi": k, **difference(b, o, k)})
     out = pd.DataFrame(rows)
@@ -268,9 +292,7 @@ def adjust_significance(diffs: pd.DataFrame) -> pd.DataFrame:
     (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL and the
     difference's interval excludes 0."""
     out = diffs.copy()
-    out["p_holm"] = NAN
-    for _, idx in out.groupby("kpi", sort=False).groups.items():
-        out.loc[idx, "p_holm"] = iv.holm(out.loc[idx, "p_value"].to_numpy(float))
+    out["p_holm"] = out.groupby("kpi", sort=False)["p_value"].transform(lambda p: iv.holm(p.to_numpy(float)))
     excludes_zero = (out["lower"] > 0) | (out["upper"] < 0)
     # a star never sits on an interval that contains 0: the share intervals (MOVER on Korn-Graubard)
     # can be wider than the t test behind the p-value
