@@ -12,7 +12,7 @@ from sim.config.loading import ConfigError
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.inputs import find_any, list_files, load_file, split_sets
-from sim.present import console, single_run_table
+from sim.present import console, print_tables, single_run_table
 
 from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
                                  common_options, fail, progress_bar)
@@ -98,7 +98,7 @@ def kpis_json(res) -> dict:
 def _print_single(res) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
     kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
-    console().print(single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
+    print_tables(console(), single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
 
 
 @main.command()

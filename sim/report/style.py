@@ -8,12 +8,13 @@ figure, so importing or using this package changes nothing for the user's own pl
 from __future__ import annotations
 
 import contextlib
-import math
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import matplotlib
 from matplotlib.figure import Figure
+
+from sim import format as F
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Yellow last: it is weak on white.
@@ -78,30 +79,10 @@ def close(fig: Figure) -> None:
 
 
 def pct(x: float, digits: int = 0) -> str:
-    """0.123 -> '12%' (n/a for NaN)."""
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
+    """0.123 -> '12%' (n/a for NaN), for sentences and figure labels."""
+    return F.share(x, digits)
 
 
 def pretty(name: str) -> str:
-    """A KPI or setting name in plain words: 'policy.mql.threshold' -> 'MQL threshold (points)',
-    'routing.discipline' -> 'routing discipline'."""
-    name = str(name)
-    short = name.removeprefix("policy.").removeprefix("scenario.")
-    if name in LABELS or short in LABELS:
-        return LABELS.get(name, LABELS.get(short, name))
-    parts = short.split(".")
-    if short.startswith("sla.targets.") and len(parts) == 3:
-        return f"{parts[2].replace('_', '-')}-tier SLA target"
-    return " ".join(parts[-2:]).replace("_", " ")
-
-
-LABELS = {
-    "policy.mql.threshold": "MQL threshold (points)", "mql.threshold": "MQL threshold (points)",
-    "scenario.sales.reps": "SDRs (headcount)", "sales.reps": "SDRs (headcount)", "policy.reps": "SDRs (headcount)",
-    "reps": "SDRs (headcount)", "mqls": "MQLs", "bookings": "Bookings", "mql_to_sql_rate": "MQL -> SQL",
-    "sla_compliance": "SLA compliance (all tiers)", "sla_compliance_standard": "SLA compliance, standard tier",
-    "rep_utilisation": "Rep utilisation", "mql_precision": "MQL precision", "buyer_recall": "Buyer recall",
-    "mql.high_intent": "high-intent tier from (points)", "arrivals.leads_per_year": "leads per year",
-    "response.decay": "response decay curve", "sla.breach_action": "action on SLA breach",
-    "cadence.max_attempts": "attempts per MQL", "sales.mql_time_share": "share of SDR time on MQLs",
-}
+    """A KPI or setting name in plain words (see `sim.format.setting_name`)."""
+    return F.setting_name(name)
