@@ -165,7 +165,11 @@ def interval(lower: Any, upper: Any, kind: str, unit: str = "", diff: bool = Fal
         return "no interval"
     ref = max(abs(float(lower)), abs(float(upper)))
     f = signed if diff else value
-    return f"{f(lower, kind, unit, ref)} to {f(upper, kind, unit, ref)}"
+    a, b = f(lower, kind, unit, ref), f(upper, kind, unit, ref)
+    for u in (" pp", " h", " min", " d"):     # the unit once: '+1.0 to +3.0 pp'
+        if a.endswith(u) and b.endswith(u):
+            a = a[:-len(u)]
+    return f"{a} to {b}"
 
 
 def relative(rel: Any, lower: Any = None, upper: Any = None) -> str:

@@ -55,7 +55,10 @@ def test_report_says_what_the_numbers_say(built):
     assert "bookings" in summary and "95% CI" in summary and "utilisation" in summary
     # the assumptions come from the manifest: the policies' thresholds and the scenario's spike
     assumptions = page[page.index('<section id="assumptions">'):page.index('<section id="figures">')]
-    assert "35.0" in assumptions and "webinar: x4.0 from 2026-02-10" in assumptions
+    assert "<td class=\"left\">35</td>" in assumptions and "webinar: x4 from 2026-02-10" in assumptions
+    assert "35.0" not in assumptions and "3000.0" not in assumptions and "09:00:00" not in assumptions
+    # the description says what the command line changed (--leads 3000 --days 28)
+    assert "as run: leads per year 3000, measurement window (days) 28" in assumptions
     # reproduce: the exact command and seed
     manifest = json.loads((folder / "manifest.json").read_text())
     repro = page[page.index('<section id="reproduce">'):]
@@ -70,19 +73,26 @@ def test_summary_sentence_from_known_numbers():
                    ("A", "mql_to_sql_rate"): 0.25, ("B", "mql_to_sql_rate"): 0.27})
     d = pd.DataFrame([{"policy": "B", "kpi": "bookings", "diff": 120_000.0, "lower": 80_000.0, "upper": 160_000.0,
                        "significant": True},
+                      {"policy": "B", "kpi": "sla_compliance_standard", "diff": -0.23, "lower": -0.30, "upper": -0.16,
+                       "significant": True},
                       {"policy": "B", "kpi": "mql_to_sql_rate", "diff": 0.02, "lower": 0.01, "upper": 0.03,
                        "significant": True}]).set_index(["policy", "kpi"])
     text = policy_sentence("B", "A", s, d)
     assert text.startswith("B raises bookings by 12% (95% CI +8% to +16%)")
-    assert "standard-tier SLA compliance falls from 94% to 71%" in text
+    # a change is claimed with its own interval (no difference row: no claim)
+    assert "standard-tier SLA compliance falls from 94% to 71% (95% CI -30.0 to -16.0 pp)" in text
     assert "reps at 88% utilisation (70% under A)" in text
 
 
 def test_summary_says_when_a_change_could_be_zero():
+    """An interval that straddles zero supports no 'raises' or 'lowers': the sentence says how
+    many replications would settle it (half-width 6 at n=10 -> about 40 for +-3)."""
     s = pd.Series({("A", "bookings"): 100.0, ("B", "bookings"): 97.0})
-    d = pd.DataFrame([{"policy": "B", "kpi": "bookings", "diff": -3.0, "lower": -9.0, "upper": 3.0,
+    d = pd.DataFrame([{"policy": "B", "kpi": "bookings", "diff": -3.0, "lower": -9.0, "upper": 3.0, "n": 10,
                        "significant": False}]).set_index(["policy", "kpi"])
-    assert "B lowers bookings by 3% (95% CI -9% to +3%, not distinguishable from no change)" in policy_sentence("B", "A", s, d)
+    text = policy_sentence("B", "A", s, d)
+    assert text == "B: too few replications to say whether it changes bookings (about 40 needed for ±3%)."
+    assert "lowers" not in text
 
 
 def _summary(values: dict[str, float], policy: str = "P") -> pd.DataFrame:

@@ -86,3 +86,52 @@ def pct(x: float, digits: int = 0) -> str:
 def pretty(name: str) -> str:
     """A KPI or setting name in plain words (see `sim.format.setting_name`)."""
     return F.setting_name(name)
+
+
+def value_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at the swept values when they are whole numbers (SDRs 2, 3, 4: never 2.5); many
+    values get integer-only ticks instead."""
+    from matplotlib.ticker import MaxNLocator
+    vals = sorted({float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    if not vals or any(v != round(v) for v in vals):
+        return
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if len(vals) <= 12:
+        target.set_ticks(vals, [f"{v:,.0f}" for v in vals])
+    else:
+        target.set_major_locator(MaxNLocator(integer=True))
+
+
+def overlaps(fig: Figure, texts) -> list[tuple[int, int]]:
+    """Pairs of texts (indices) whose drawn boxes overlap (renders the figure once)."""
+    r = renderer(fig)
+    boxes = [t.get_window_extent(r) for t in texts]
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def declutter(fig: Figure, annotations, gap: float = 2.0) -> None:
+    """Move annotations (text offset in points from their anchor) down, one after another, until no
+    two overlap: labels of policies at the same spot stack instead of printing over each other."""
+    if len(annotations) < 2:
+        return
+    r = renderer(fig)
+    placed = []
+    for a in annotations:
+        for _ in range(50):
+            box = a.get_window_extent(r)
+            hit = next((b for b in placed if box.overlaps(b)), None)
+            if hit is None:
+                break
+            shift = (box.y1 - hit.y0 + gap) * 72.0 / fig.dpi      # pixels -> points
+            x, y = a.xyann
+            a.xyann = (x, y - shift)
+        placed.append(a.get_window_extent(r))
+
+
+def renderer(fig: Figure):
+    """Lay the figure out and draw it once (Agg, off screen); the renderer measures text boxes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
