@@ -80,6 +80,8 @@ def money(v: Any, ref: Any = None) -> str:
     if missing(v):
         return "n/a"
     v = float(v)
+    if v == 0:
+        return "0"
     r = float(ref) if not missing(ref) and float(ref) != 0 else v
     scale, suffix = _money_scale(r)
     d = _digits(r / scale) if suffix else 0

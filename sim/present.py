@@ -74,13 +74,14 @@ def _chunks(items: list, size: int = VALUE_COLUMNS) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def with_status(summary: "pd.DataFrame") -> "pd.DataFrame":
-    """The summary with `n_total` and `status` (tables from before the stats layer gave them: the
-    worlds run are the most that define any KPI of the point; fewer than `MIN_N` defining worlds
-    out of more is 'too_few', none is 'undefined')."""
-    if summary is None or summary.empty or ("n_total" in summary and "status" in summary):
-        return summary
-    out = summary.copy()
+def with_status(table: "pd.DataFrame") -> "pd.DataFrame":
+    """A summary or differences table with `n_total` and `status` (tables from before the stats
+    layer gave them: the worlds run are the most that define any KPI of the point and policy;
+    fewer than `MIN_N` defining worlds out of more is 'too_few', none is 'undefined')."""
+    if table is None or table.empty or ("n_total" in table and "status" in table):
+        return table
+    out = table.copy()
+    value = "mean" if "mean" in out else "diff"
     if "n_total" not in out:
         keys = [c for c in ("scenario", "point", "policy") if c in out]
         out["n_total"] = out.groupby(keys, sort=False)["n"].transform("max") if keys else out["n"].max()
@@ -88,7 +89,7 @@ def with_status(summary: "pd.DataFrame") -> "pd.DataFrame":
         few = (out["n"] < out["n_total"]) & (out["n"] < F.MIN_N)
         out["status"] = "ok"
         out.loc[few, "status"] = "too_few"
-        out.loc[out["mean"].isna() | (out["n"] == 0), "status"] = "undefined"
+        out.loc[out[value].isna() | (out["n"] == 0), "status"] = "undefined"
     return out
 
 
@@ -148,7 +149,7 @@ def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
     vs the first (* when Holm-adjusted significant). Policies beyond three, or the differences when
     they would not fit in 100 columns, continue in further tables. Half-widths are shown so users
     see when they need more replications; 'too few (n=..)' where an interval cannot be given."""
-    summary = with_status(summary)
+    summary, diffs = with_status(summary), with_status(diffs)
     policies = list(summary["policy"].unique())
     n = int(summary["n_total"].max() if "n_total" in summary else summary["n"].max()) if len(summary) else 0
     rows = list(headline_values(summary, diffs))

@@ -223,7 +223,7 @@ def render(res: Results, folder: Path, force: bool = True) -> Path:
     tmp = folder / f".{FIGURES}.tmp-{secrets.token_hex(4)}"
     part: Path | None = None
     try:
-        summary, diffs = with_status(bounded(res.summary())), res.differences()
+        summary, diffs = with_status(bounded(res.summary())), with_status(res.differences())
         entries = _figures(res, tmp, policies, palette, summary, diffs)
         text = _page(res, folder, policies, palette, entries, summary, diffs)
         part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"

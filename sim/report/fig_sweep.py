@@ -264,7 +264,8 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
                 t = (thresholds or {}).get(p)
                 labels.append(a1.annotate(f"{p}" + (f" (threshold {t:g})" if t is not None else ""),
                                           (100 * r["mean"], 100 * pr["mean"]), xytext=(8, 6), textcoords="offset points",
-                                          fontsize=10, color=col[p], gid=f"label:{p}"))
+                                          fontsize=10, color=col[p], gid=f"label:{p}",
+                                          bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}))
             a1.set_xlim(0, 100)
             a1.set_ylim(0, 100)
             a1.set_xlabel("buyer recall: buyers who became MQLs (%)")

@@ -151,9 +151,16 @@ def needed(r: Any, target: float) -> str:
 
 def too_few_to_say(what: str, r: Any, target: float, target_text: str) -> str:
     """'bookings (about 40 needed for ±5%)': one item of 'too few replications to say whether it
-    changes ...'."""
+    changes ...'. The target is the change seen (an interval that narrow would settle it); when
+    almost no change is seen, half the present half-width."""
     if F.status_of(r) == "too_few":
-        return f"{what} ({F.too_few(r.get('n'))} worlds define it)"
+        return f"{what} (too few worlds define it: n={int(r.get('n'))})"
+    lo, hi = r.get("lower"), r.get("upper")
+    if F.missing(lo) or F.missing(hi):
+        return f"{what} (no interval)"
+    hw = (float(hi) - float(lo)) / 2
+    if abs(target) < hw / 10:
+        return f"{what} (about {needed(r, hw / 2).removeprefix('about ')} needed to halve the interval)"
     return f"{what} (about {needed(r, target).removeprefix('about ')} needed for ±{target_text})"
 
 
@@ -178,6 +185,12 @@ def _supported(r: Any) -> bool:
             and bool(r.get("significant", False)))
 
 
+def _same(r: Any) -> bool:
+    """The difference is zero in every world (a zero-width interval at zero)."""
+    return (F.status_of(r) == "ok" and not F.missing(r.get("lower")) and float(r["lower"]) == 0.0
+            and float(r["upper"]) == 0.0)
+
+
 def _verb(diff: float, up: str, down: str) -> str:
     return up if diff > 0 else down if diff < 0 else "leaves unchanged"
 
@@ -189,6 +202,8 @@ def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str 
     rel, lo, hi = _relative(r, float(s.get((baseline, "bookings"), math.nan)))
     if F.missing(rel):
         return None
+    if _same(r):
+        return "leaves bookings unchanged in every world"
     if _supported(r):
         return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% (95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%)"
     return UNSURE + too_few_to_say("bookings", r, r["diff"], f"{abs(100 * rel):.0f}%")
@@ -197,17 +212,20 @@ def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str 
 def _sla_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | None:
     """The SLA tier that moved most (among tiers with episodes under both)."""
     best = None
-    for t in TIERS:
+    for t in TIERS:     # tiers with an interval first, then the largest move
         a, b = float(s.get((baseline, f"sla_compliance_{t}"), math.nan)), float(s.get((p, f"sla_compliance_{t}"), math.nan))
-        if math.isfinite(a) and math.isfinite(b) and (best is None or abs(b - a) > abs(best[2] - best[1])):
-            best = (t, a, b)
+        r = _row(d, (p, f"sla_compliance_{t}"))
+        if r is None or not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        key = (F.status_of(r) == "ok", abs(b - a))
+        if best is None or key > best[0]:
+            best = (key, t, a, b, r)
     if best is None:
         return None
-    t, a, b = best
+    _, t, a, b, r = best
     what = f"{t.replace('_', '-')}-tier SLA compliance"
-    r = _row(d, (p, f"sla_compliance_{t}"))
-    if r is None:
-        return None
+    if _same(r):
+        return f"{what} the same in every world ({pct(b)})"
     if not _supported(r):
         return UNSURE + too_few_to_say(what, r, r["diff"], F.pp(abs(r["diff"]), 0)) if abs(b - a) >= 0.005 else \
             f"{what} at {pct(b)} under both (difference {F.signed(r['diff'], 'share')}, 95% CI " \
@@ -218,7 +236,7 @@ def _sla_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | Non
 
 def _rate_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame, kpi: str, label: str) -> str | None:
     r = _row(d, (p, kpi))
-    if r is None:
+    if r is None or _same(r):
         return None
     if not _supported(r):
         return UNSURE + too_few_to_say(label, r, r["diff"], F.pp(abs(r["diff"]), 1)) if abs(r["diff"]) > 0 else None
