@@ -111,6 +111,11 @@ def _cell(d: dict, path: str, sweeps: dict[str, list], side: str) -> str:
     return f"swept: {F.span(vals)}" if vals is not None else _show(_get(d, path))
 
 
+def _full(flat: dict[str, str], key: str, sweeps: dict[str, list], side: str) -> str:
+    vals = _swept_at(sweeps, key, side)
+    return f"swept: {F.span(vals)}" if vals is not None else flat.get(key, "-")
+
+
 def scenario_tables(scenarios: dict[str, dict], manifest: dict | None = None) -> str:
     """The scenario as it ran: swept settings show their range, and the description says what the
     command line overrode (a '4k leads/year' description after `--leads 9000` would mislead)."""
@@ -128,7 +133,8 @@ def scenario_tables(scenarios: dict[str, dict], manifest: dict | None = None) ->
     full = [flatten(scenarios[n]) for n in names]
     keys = list(dict.fromkeys(k for f in full for k in f))
     out += ("<details><summary>Every scenario setting</summary>"
-            + key_value_table([(k, [f.get(k, "-") for f in full]) for k in keys], names) + "</details>")
+            + key_value_table([(k, [_full(f, k, sweeps, "scenario") for f in full]) for k in keys], names)
+            + "</details>")
     return out
 
 
@@ -140,7 +146,7 @@ def policy_tables(policies: dict[str, dict], order: list[str], palette: dict[str
     out = "<h3>Policies: what the company decides</h3>" + key_value_table(rows, names, palette)
     full = [flatten(policies[n]) for n in names]
     keys = list(dict.fromkeys(k for f in full for k in f))
-    differ = [(k, [f.get(k, "-") for f in full]) for k in keys if len({f.get(k, "-") for f in full}) > 1]
+    differ = [(k, [_full(f, k, sweeps, "policy") for f in full]) for k in keys if len({f.get(k, "-") for f in full}) > 1]
     if len(names) > 1 and differ:
         out += ("<details><summary>Every setting in which the policies differ</summary>"
                 + key_value_table(differ, names, palette) + "</details>")
