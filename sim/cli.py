@@ -65,8 +65,9 @@ def _execute(plan, out: Path | None, quiet: bool):
     """Run a plan with a progress bar; write the folder (report included) when `out` is given."""
     from sim.commands.experiment import report_hook
     from sim.experiment.runner import run_plan
-    with progress_bar(plan.runs_total, f"{plan.name}: {len(plan.policies)} policies x {plan.replications} "
-                                       "replications", quiet) as bar:
+    from sim.format import plural
+    with progress_bar(plan.runs_total, f"{plan.name}: {plural(len(plan.policies), 'policy', 'policies')} x "
+                                       f"{plural(plan.replications, 'replication')}", quiet) as bar:
         task = bar.add_task("run", total=plan.runs_total)
         try:
             outcome = run_plan(plan, out, command=command_line(), progress=lambda k: bar.advance(task, k),
@@ -82,15 +83,18 @@ def _execute(plan, out: Path | None, quiet: bool):
 
 def kpis_json(res) -> dict:
     """{policy: KPIs}. One replication: the KPI values, `terminal_states` and `rejection_reasons`
-    as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval), and the nested
-    counts as {name: {mean, lower, upper, n}}. NaN becomes null when serialised."""
+    as {name: count}. Several: each KPI as {mean, lower, upper, n, n_total, status, too_few} (95%
+    interval; `too_few`: defined in too few worlds for one), and the nested counts likewise. NaN
+    becomes null when serialised."""
     from sim.experiment.task import unflatten
     kpis = res.kpi_names
     if res.runs["replication"].nunique() == 1:
         return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
+    from sim.present import with_status
     out: dict = {}
-    for p, df in res.summary().groupby("policy", sort=False):
-        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
+    for p, df in with_status(res.summary()).groupby("policy", sort=False):
+        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n),
+                                    "n_total": int(r.n_total), "status": r.status, "too_few": r.status == "too_few"}
                              for r in df.itertuples()})
     return out
 

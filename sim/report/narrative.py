@@ -288,7 +288,8 @@ def level_sentence(p: str, s: pd.Series, rows: pd.DataFrame | None = None) -> st
 
 
 def _value(v: float) -> str:
-    return F.number(v) if F.missing(v) or abs(v) < 1e4 else F.money(v)
+    """One rule for a value and its interval ends (not '9970.02 to 11,839')."""
+    return F.number(v)
 
 
 def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
