@@ -164,11 +164,6 @@ def describe(c: dict) -> str:
 
 
 def num(x) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    x = float(x)
-    if abs(x) >= 1e4:
-        return f"{x:,.0f}"
-    if abs(x) < 1:
-        return f"{x:.3f}"
-    return f"{x:.2f}"
+    """One number rule for a value and its interval ends (`sim.format.number`: '9,970 to 11,839',
+    not '9970.02 to 11,839')."""
+    return F.number(x)
