@@ -53,8 +53,9 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
     """One replication: the KPI table, policies side by side (continued when there are many)."""
     names = list(kpis)
     tables = []
-    for part, chunk in enumerate(_chunks(names)):
-        more = " Continued below." if part * VALUE_COLUMNS + len(chunk) < len(names) else ""
+    groups = _fit(names, 38, 12)
+    for part, chunk in enumerate(groups):
+        more = " Continued below." if part < len(groups) - 1 else ""
         t = Table(title=title if part == 0 else f"{title} (continued)",
                   caption="One replication: an anecdote, no intervals. Use --replications N for 95% intervals." + more)
         t.add_column("KPI")
@@ -67,6 +68,21 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
             t.add_row(label, *[F.value(kpis[n].get(key), kind, unit) for n in chunk])
         tables.append(t)
     return tables
+
+
+def _fit(names: list[str], first: int, cell: int, width: int = WIDTH) -> list[list[str]]:
+    """Columns grouped greedily so each table is about `width` wide: `first` characters for the
+    label column, each value column max(its name, `cell`) plus borders and padding."""
+    groups: list[list[str]] = [[]]
+    used = first
+    for n in names:
+        w = max(len(n), cell) + 3
+        if groups[-1] and used + w > width:
+            groups.append([])
+            used = first
+        groups[-1].append(n)
+        used += w
+    return groups
 
 
 def _chunks(items: list, size: int = VALUE_COLUMNS) -> Iterator[list]:

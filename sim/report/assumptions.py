@@ -168,7 +168,7 @@ SWEEP_TABLE_KPIS = ("mqls", "mql_to_sql_rate", "bookings", "sla_compliance", "re
 
 
 def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | None,
-                kpis: list[str] | None = None) -> str:
+                kpis: list[str] | None = None, note: str = "") -> str:
     """One row per (scenario, point, policy): the key KPIs (and the experiment's own `kpis`), mean
     [95% CI] or 'too few (n=..)'; the recommended row marked. Only for sweeps and multi-scenario
     experiments."""
@@ -199,8 +199,9 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | N
         star = " &#9733; recommended" if rec else ""
         cls = ' class="sig"' if rec else ""
         rows.append(f"<tr{cls}>{lead}<td>{html.escape(str(k['policy']))}{star}</td>{''.join(cells)}</tr>")
+    note = f'<p class="note">{html.escape(note)}</p>' if note else ""
     return (f"<h3>Every {'setting of the sweep' if factors else 'scenario'}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
-            "</tbody></table>")
+            f"</tbody></table>{note}")
 
 
 def _sweep_cell(r: pd.Series, kind: str, unit: str) -> str:

@@ -270,7 +270,7 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
             if where else "") + html.kpi_table(s_at, d_at, palette) + \
         f"<p class=\"note\">{html._e(kpi_note(s_at, d_at, res.baseline, bool(m.get('precision'))))}</p>" + \
-        sweep_table(summary, factors, rec_best, m.get("kpis"))
+        sweep_table(summary, factors, rec_best, m.get("kpis"), halve_note(summary, bool(m.get("precision"))))
     health = html.flags_table(flags, palette) + html.manifest_warnings(m.get("warnings"))
     return html.page(title, lede, items, health, assumptions, entries, kpis, html.reproduce_block(m, folder), warnings)
 
@@ -283,7 +283,7 @@ def kpi_note(summary: pd.DataFrame, diffs: pd.DataFrame, baseline: str, precisio
     if diffs is not None and len(diffs):
         bits.append("highlighted " + holm_note(diffs, baseline).replace("* = ", "= ", 1))
     if len(summary) and (summary["status"] == "too_few").any():
-        bits.append(f"too few (n=..) = defined in fewer than {F.MIN_N} of the worlds, too few for an interval; "
+        bits.append("too few (n=3) = defined in only 3 of the worlds, too few for an interval; "
                     "n=7 of 10 = defined in 7 of the 10 worlds")
     out = "; ".join(bits) + "."
     halve = halve_note(summary, precision)
