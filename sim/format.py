@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# a KPI defined in fewer worlds than this shows "too few (n=..)" when the stats layer gives no status
-MIN_N = 3
+# a KPI defined in fewer worlds than this shows "too few (n=..)" when a table has no status column
+# (older results folders); the same as sim.measure.stats.MIN_WORLDS, not imported (no numpy here)
+MIN_N = 5
 UNIT_SHORT = {"clock hours": "h", "business hours": "h", "hours": "h", "minutes": "min", "days": "d"}
 # the kinds of the old tables, kept so callers written against them still read right
 OLD_KINDS = {"int": "count", "pct": "share", "num": "number"}

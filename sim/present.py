@@ -125,15 +125,16 @@ def headline_values(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
 
 
 def holm_note(diffs: "pd.DataFrame", baseline: str) -> str:
-    """'* = differs from A after Holm adjustment over k comparisons' (k = the comparisons that had a
-    p-value; all of them when the table predates p-values)."""
+    """'* = differs from A after Holm adjustment over k comparisons' (the stats layer adjusts over
+    every comparison of the same KPI in the table: policies vs the baseline at every point; pass
+    the whole differences table). Older tables without p-values say their marks are unadjusted."""
     if diffs is None or not len(diffs):
         return ""
-    if "p_holm" not in diffs:       # results from before Holm-adjusted marks
+    if "p_holm" not in diffs:
         return "* = the 95% interval excludes zero (not adjusted for multiple comparisons)"
-    col = "p_holm" if "p_holm" in diffs else "p_value" if "p_value" in diffs else None
-    k = int(diffs[col].notna().sum()) if col else len(diffs)
-    return f"* = differs from {baseline} after Holm adjustment over {F.plural(k, 'comparison')}"
+    col = "p_value" if "p_value" in diffs else "p_holm"
+    k = int(diffs.groupby("kpi")[col].count().max())
+    return f"* = differs from {baseline} after Holm adjustment over {F.plural(k, 'comparison')} (per KPI)"
 
 
 def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
@@ -160,7 +161,7 @@ def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
 
 
 def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
-                     precision: bool = False) -> list[Table]:
+                     precision: bool = False, family: "pd.DataFrame | None" = None) -> list[Table]:
     """Mean ± half-width of the 95% CI per policy, then the paired difference of each later policy
     vs the first (* when Holm-adjusted significant). Policies beyond three, or the differences when
     they would not fit in 100 columns, continue in further tables. Half-widths are shown so users
@@ -174,7 +175,7 @@ def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
     groups = list(_chunks(cols))
     base = f"mean ± half-width of the 95% CI over {F.plural(n, 'replication')}"
     if len(policies) > 1:
-        base += f"; differences are paired on the same worlds; {holm_note(diffs, policies[0])}"
+        base += f"; differences are paired on the same worlds; {holm_note(diffs if family is None else family, policies[0])}"
     if any(F.status_of(r) != "ok" for _, _, _, _, rr, _ in rows for r in rr):
         base += "; too few = defined in too few worlds for an interval"
     halve = halve_note(summary, precision)

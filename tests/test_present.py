@@ -102,7 +102,7 @@ def test_terminal_table_fits_100_columns_and_continues_with_a_note():
     assert "Continued below." in flat and "(continued)" in flat
     assert "too few (n=2)" in text and "± 0.5 pp" not in text        # no interval for a too-few KPI
     assert "First touch p50 (clock hours)" in text
-    assert "after Holm adjustment over 12 comparisons" in flat
+    assert "after Holm adjustment over 3 comparisons (per KPI)" in flat
     assert "about 40 replications would halve it" in flat
     one = _render(single_run_table({f"policy-{i}": {"mqls": 12.0, "bookings": 5e5} for i in range(5)}, "one"))
     assert max(len(line) for line in one.splitlines()) <= 100 and "Continued below." in " ".join(one.split())
@@ -110,7 +110,7 @@ def test_terminal_table_fits_100_columns_and_continues_with_a_note():
 
 def test_holm_caption_and_halve_note():
     s, d = _tables(policies=("A", "B"))
-    assert holm_note(d, "A") == "* = differs from A after Holm adjustment over 4 comparisons"
+    assert holm_note(d, "A") == "* = differs from A after Holm adjustment over 1 comparison (per KPI)"
     assert "not adjusted" in holm_note(d.drop(columns=["p_holm", "p_value"]), "A")
     assert halve_note(s, precision=True) == ""
     assert halve_note(s).startswith("Widest key interval: Bookings (")

@@ -87,8 +87,8 @@ def print_results(res: Results, as_json: bool) -> None:
     for scen, s_df in summary.groupby("scenario", sort=False):
         if not res.factors:
             d_df = diffs[diffs["scenario"] == scen] if len(diffs) else diffs
-            print_tables(con, replicated_table(s_df, d_df, escape(f"{scen}: {F.plural(len(res.policies), 'policy', 'policies')} x {reps}"),
-                                               precision=precision))
+            title = escape(f"{scen}: {F.plural(len(res.policies), 'policy', 'policies')} x {reps}")
+            print_tables(con, replicated_table(s_df, d_df, title, precision=precision, family=diffs))
         else:
             print_tables(con, sweep_table(s_df, res.factors, res.manifest.get("kpis") or SWEEP_KPIS,
                                           escape(f"{scen}: {F.plural(s_df['point'].nunique(), 'point')} x {reps}"),

@@ -269,7 +269,7 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     rec_best = (res.recommendation or {}).get("best")
     kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
             if where else "") + html.kpi_table(s_at, d_at, palette) + \
-        f"<p class=\"note\">{html._e(kpi_note(s_at, d_at, res.baseline, bool(m.get('precision'))))}</p>" + \
+        f"<p class=\"note\">{html._e(kpi_note(s_at, diffs, res.baseline, bool(m.get('precision'))))}</p>" + \
         sweep_table(summary, factors, rec_best, m.get("kpis"), halve_note(summary, bool(m.get("precision"))))
     health = html.flags_table(flags, palette) + html.manifest_warnings(m.get("warnings"))
     return html.page(title, lede, items, health, assumptions, entries, kpis, html.reproduce_block(m, folder), warnings)
