@@ -169,7 +169,7 @@ def interval(lower: Any, upper: Any, kind: str, unit: str = "", diff: bool = Fal
     ref = max(abs(float(lower)), abs(float(upper)))
     f = signed if diff else value
     a, b = f(lower, kind, unit, ref), f(upper, kind, unit, ref)
-    for u in (" pp", " h", " min", " d"):     # the unit once: '+1.0 to +3.0 pp'
+    for u in (" pp", " h", " min", " d", "%"):     # the unit once: '+1.0 to +3.0 pp', '92.4 to 100.0%'
         if a.endswith(u) and b.endswith(u):
             a = a[:-len(u)]
     return f"{a} to {b}"
@@ -215,8 +215,14 @@ def _get(row: Any, key: str, default: Any = None) -> Any:
     return default if v is None else v
 
 
-def too_few(n: Any) -> str:
-    return f"too few (n={int(n)})" if not missing(n) else "too few"
+def too_few(n: Any, n_total: Any = None, count: Any = None) -> str:
+    """'too few (n=2)': too few worlds define it; 'too few (12 items)': every world does, but a
+    share pooled over too few episodes (the stats layer's rule); else plain 'too few'."""
+    if missing(n):
+        return "too few"
+    if missing(n_total) or int(n) < int(n_total) or int(n) < MIN_N:
+        return f"too few (n={int(n)})"
+    return f"too few ({count:,.0f} items)" if not missing(count) else "too few"
 
 
 def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:
@@ -226,7 +232,7 @@ def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:
     st = status_of(row)
     n, n_total = _get(row, "n"), _get(row, "n_total")
     if st == "too_few":
-        return too_few(n)
+        return too_few(n, n_total, _get(row, "count"))
     if st == "undefined":
         return "n/a (no world)"
     m = _get(row, "diff" if diff else "mean")
@@ -236,12 +242,24 @@ def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:
     hw = (float(hi) - float(lo)) / 2
     ref = max(abs(float(m)), hw) if not missing(m) else hw
     head = signed(m, kind, unit, ref) if diff else value(m, kind, unit, ref)
+    if asymmetric(m, lo, hi):       # '100.0% ± 7.6 pp' would claim 107.6%: give the ends instead
+        return f"{head} ({interval(lo, hi, kind, unit, diff)})" + n_note(n, n_total)
     tail = spread(hw, kind, unit, ref)
     # the unit once, after the half-width: '+45.7 ± 8.3 pp', '11.6 ± 3.2 h' (shares keep '37.5% ± 4.5 pp')
     for u in (" pp", " h", " min", " d"):
         if head.endswith(u) and tail.endswith(u):
             head = head[:-len(u)]
     return f"{head} ± {tail}" + n_note(n, n_total)
+
+
+def asymmetric(m: Any, lo: Any, hi: Any, tol: float = 0.25) -> bool:
+    """An interval not centred on its estimate (bounded or skewed KPIs), so 'm ± h' would misstate
+    one end."""
+    if missing(m) or missing(lo) or missing(hi):
+        return False
+    m, lo, hi = float(m), float(lo), float(hi)
+    hw = (hi - lo) / 2
+    return hw > 0 and abs((hi - m) - (m - lo)) > tol * 2 * hw
 
 
 def setting(v: Any) -> str:

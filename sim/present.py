@@ -226,7 +226,7 @@ def _report_cell(r, kind: str, unit: str, diff: bool) -> tuple[str, str, str]:
     st = F.status_of(r)
     n, n_total = r.get("n"), r.get("n_total")
     if st == "too_few":
-        return F.too_few(n), "", ""
+        return F.too_few(n, n_total if not diff else r.get("n_total", n), r.get("count")), "", ""
     if st == "undefined":
         return "n/a", "", "no world defines it"
     m = r["diff"] if diff else r["mean"]

@@ -58,6 +58,13 @@ def test_cells_are_honest_about_worlds():
     assert F.cell(diff, "share", diff=True) == "+45.7 ± 8.3 pp"
 
 
+def test_bounded_intervals_show_their_ends_and_pooled_shares_their_items():
+    top = {"mean": 1.0, "lower": 0.924, "upper": 1.0, "n": 5, "n_total": 5, "status": "ok"}
+    assert F.cell(top, "share") == "100.0% (92.4 to 100.0%)"        # never '± 7.6 pp' (107.6%)
+    few = {"mean": 0.2, "lower": NAN, "upper": NAN, "n": 5, "n_total": 5, "status": "too_few", "count": 12.0}
+    assert F.cell(few, "share") == "too few (12 items)"
+
+
 def test_relative_changes_have_their_own_interval_never_below_minus_100():
     assert F.relative(-0.29, -1.41, 0.84) == "-29% (95% CI -100% to +84%)"
 
@@ -120,7 +127,7 @@ def test_report_cells_show_too_few_and_the_relative_interval():
     s, d = _tables(policies=("A", "B"))
     rows = {label: (means, deltas) for label, means, deltas in kpi_rows(s, d)}
     means, deltas = rows["SLA met: high intent"]
-    assert means[0][0] == "too few (n=2)" and means[0][1] == "" and deltas[0][0] == "too few (n=10)"
+    assert means[0][0] == "too few (n=2)" and means[0][1] == "" and deltas[0][0] == "too few"
     assert deltas[0][3] is False                       # a too-few difference is never starred
     value, ci, note, sig = rows["MQLs"][1][0]
     assert value.endswith("(+10%)") and "-100% to +30%" in ci and sig

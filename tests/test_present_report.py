@@ -71,7 +71,7 @@ def test_a_sentence_needs_an_interval_that_supports_it():
     text = policy_sentence("B", "A", s, d)
     assert "rises" not in text and "-445" not in text and "-141%" not in text
     assert text.startswith("B: too few replications to say whether it changes bookings (about 61 needed for ±29%)")
-    assert "high-intent-tier SLA compliance (too few worlds define it: n=2)" in text
+    assert "high-intent-tier SLA compliance (too few (n=2) for an interval)" in text
 
 
 def test_supported_relative_change_uses_its_own_interval():

@@ -208,7 +208,7 @@ def _sweep_cell(r: pd.Series, kind: str, unit: str) -> str:
     """mean<br><small>[lower to upper]</small>, or 'too few (n=..)' with no interval."""
     st = F.status_of(r)
     if st == "too_few":
-        return html.escape(F.too_few(r.get("n")))
+        return html.escape(F.too_few(r.get("n"), r.get("n_total"), r.get("count")))
     if st == "undefined":
         return "n/a"
     ci = F.interval(r["lower"], r["upper"], kind, unit)

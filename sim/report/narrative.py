@@ -42,12 +42,13 @@ class Flag:
     lower: float = math.nan
     upper: float = math.nan
     n: int | None = None
+    few: str = ""       # 'too few (n=2)' / 'too few (12 items)' when there is no interval to judge
 
     def shown(self) -> str:
         """The value with its interval and unit: '0.8 business h (95% CI 0.5 to 1.1)', '37.5% (95%
         CI 30.1% to 44.9%)', or 'too few (n=2)'."""
-        if self.level == "inconclusive" and F.missing(self.value):
-            return F.too_few(self.n)
+        if self.few:
+            return self.few
         _, kind, unit = F.kpi_format(self.kpi)
         v = F.value(self.value, kind, unit)
         if kind == "duration":
@@ -108,7 +109,9 @@ def health_flags(summary: pd.DataFrame, policies: list[str]) -> list[Flag]:
             if st == "undefined":
                 continue
             if st == "too_few":
-                flags.append(Flag(p, kpi, math.nan, "inconclusive", "too few worlds define it to judge", n=n))
+                few = F.too_few(n, r.get("n_total"), r.get("count"))
+                flags.append(Flag(p, kpi, float(r["mean"]), "inconclusive",
+                                  "too few worlds (or episodes) for an interval to judge", n=n, few=few))
                 continue
             m, lo, hi = float(r["mean"]), float(r.get("lower", math.nan)), float(r.get("upper", math.nan))
             verdicts = [(_verdict(op, t, m, lo, hi), op, t, level, msg) for op, t, level, msg in rules]
@@ -154,7 +157,7 @@ def too_few_to_say(what: str, r: Any, target: float, target_text: str) -> str:
     changes ...'. The target is the change seen (an interval that narrow would settle it); when
     almost no change is seen, half the present half-width."""
     if F.status_of(r) == "too_few":
-        return f"{what} (too few worlds define it: n={int(r.get('n'))})"
+        return f"{what} ({F.too_few(r.get('n'), r.get('n_total', r.get('n')), r.get('count'))} for an interval)"
     lo, hi = r.get("lower"), r.get("upper")
     if F.missing(lo) or F.missing(hi):
         return f"{what} (no interval)"
