@@ -162,8 +162,9 @@ def signed(v: Any, kind: str, unit: str = "", ref: Any = None) -> str:
     return s if s.startswith("-") else f"+{s}"
 
 
-def interval(lower: Any, upper: Any, kind: str, unit: str = "", diff: bool = False) -> str:
-    """'9.97k to 11.8k' (both ends at the scale of the wider one); differences signed."""
+def interval(lower: Any, upper: Any, kind: str, unit: str = "", diff: bool = False, compact: bool = False) -> str:
+    """'10.0k to 11.8k' (both ends at the scale of the wider one); differences signed; `compact`
+    joins two non-negative ends with a dash for table cells ('82.3–100.0%')."""
     if missing(lower) or missing(upper):
         return "no interval"
     ref = max(abs(float(lower)), abs(float(upper)))
@@ -172,7 +173,8 @@ def interval(lower: Any, upper: Any, kind: str, unit: str = "", diff: bool = Fal
     for u in (" pp", " h", " min", " d", "%"):     # the unit once: '+1.0 to +3.0 pp', '92.4 to 100.0%'
         if a.endswith(u) and b.endswith(u):
             a = a[:-len(u)]
-    return f"{a} to {b}"
+    sep = "–" if compact and not diff and float(lower) >= 0 else " to "
+    return f"{a}{sep}{b}"
 
 
 def relative(rel: Any, lower: Any = None, upper: Any = None) -> str:
@@ -243,7 +245,9 @@ def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:
     ref = max(abs(float(m)), hw) if not missing(m) else hw
     head = signed(m, kind, unit, ref) if diff else value(m, kind, unit, ref)
     if asymmetric(m, lo, hi):       # '100.0% ± 7.6 pp' would claim 107.6%: give the ends instead
-        return f"{head} ({interval(lo, hi, kind, unit, diff)})" + n_note(n, n_total)
+        for u in (" pp", " h", " min", " d"):        # the unit once, at the end: '0.1 (0.0–0.2 h)'
+            head = head.removesuffix(u)
+        return f"{head} ({interval(lo, hi, kind, unit, diff, compact=True)})" + n_note(n, n_total)
     tail = spread(hw, kind, unit, ref)
     # the unit once, after the half-width: '+45.7 ± 8.3 pp', '11.6 ± 3.2 h' (shares keep '37.5% ± 4.5 pp')
     for u in (" pp", " h", " min", " d"):

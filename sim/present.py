@@ -5,7 +5,7 @@ columns: wide ones continue in a second table (said in the caption)."""
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,7 +18,6 @@ if TYPE_CHECKING:   # pandas stays out of the CLI's start-up path
     import pandas as pd
 
 WIDTH = 100            # terminal tables never need more than this
-VALUE_COLUMNS = 3      # value columns per table beside the KPI label (about 22 characters each)
 
 # the KPIs users read first, in funnel order; labels and kinds come from the registry
 HEADLINE_KPIS = [
@@ -53,7 +52,7 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
     """One replication: the KPI table, policies side by side (continued when there are many)."""
     names = list(kpis)
     tables = []
-    groups = _fit(names, 38, 12)
+    groups = [[names[j] for j in g] for g in _fit_widths([max(len(n), 9) for n in names], 38)]
     for part, chunk in enumerate(groups):
         more = " Continued below." if part < len(groups) - 1 else ""
         t = Table(title=title if part == 0 else f"{title} (continued)",
@@ -68,26 +67,6 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
             t.add_row(label, *[F.value(kpis[n].get(key), kind, unit) for n in chunk])
         tables.append(t)
     return tables
-
-
-def _fit(names: list[str], first: int, cell: int, width: int = WIDTH) -> list[list[str]]:
-    """Columns grouped greedily so each table is about `width` wide: `first` characters for the
-    label column, each value column max(its name, `cell`) plus borders and padding."""
-    groups: list[list[str]] = [[]]
-    used = first
-    for n in names:
-        w = max(len(n), cell) + 3
-        if groups[-1] and used + w > width:
-            groups.append([])
-            used = first
-        groups[-1].append(n)
-        used += w
-    return groups
-
-
-def _chunks(items: list, size: int = VALUE_COLUMNS) -> Iterator[list]:
-    for i in range(0, max(len(items), 1), size):
-        yield items[i:i + size]
 
 
 def with_status(table: "pd.DataFrame") -> "pd.DataFrame":
@@ -162,22 +141,29 @@ def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
 
 def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
                      precision: bool = False, family: "pd.DataFrame | None" = None) -> list[Table]:
-    """Mean ± half-width of the 95% CI per policy, then the paired difference of each later policy
-    vs the first (* when Holm-adjusted significant). Policies beyond three, or the differences when
-    they would not fit in 100 columns, continue in further tables. Half-widths are shown so users
-    see when they need more replications; 'too few (n=..)' where an interval cannot be given."""
+    """Mean ± half-width of the 95% CI per policy (the ends when the interval is skewed), then the
+    paired difference of each later policy vs the first (* when Holm-adjusted significant).
+    Columns that would not fit in 100 continue in further tables, said in the caption. Half-widths
+    are shown so users see when they need more replications; 'too few (n=..)' where an interval
+    cannot be given."""
     summary, diffs = with_status(summary), with_status(diffs)
     policies = list(summary["policy"].unique())
     n = int(summary["n_total"].max() if "n_total" in summary else summary["n"].max()) if len(summary) else 0
     rows = list(headline_values(summary, diffs))
-    cols = [("level", i, p) for i, p in enumerate(policies)] + \
-        [("diff", i, f"{p} - {policies[0]}") for i, p in enumerate(policies[1:])]
-    groups = list(_chunks(cols))
+    names = policies + [f"{p} - {policies[0]}" for p in policies[1:]]
+    labels = [label for _, label, *_ in rows]
+    cells = [[F.cell(r, kind, unit) for r in levels] +
+             ["" if r is None else F.cell(r, kind, unit, diff=True) + ("*" if _significant(r) else "") for r in deltas]
+             for _, _, kind, unit, levels, deltas in rows]
+    widths = [max([len(names[j])] + [len(c[j]) for c in cells]) for j in range(len(names))]
+    groups = _fit_widths(widths, max([3] + [len(x) for x in labels]) + 4)
     base = f"mean ± half-width of the 95% CI over {F.plural(n, 'replication')}"
+    if any(F.asymmetric(r.get("mean"), r.get("lower"), r.get("upper")) for *_, levels, _ in rows for r in levels):
+        base += " (the interval's ends where it is not symmetric)"
     if len(policies) > 1:
         base += f"; differences are paired on the same worlds; {holm_note(diffs if family is None else family, policies[0])}"
     if any(F.status_of(r) != "ok" for _, _, _, _, rr, _ in rows for r in rr):
-        base += "; too few = defined in too few worlds for an interval"
+        base += "; too few = too few worlds (n) or items for an interval"
     halve = halve_note(summary, precision)
     tables = []
     for g, group in enumerate(groups):
@@ -185,20 +171,26 @@ def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
         cap = base + ((". " + halve) if halve and last else "") + ("" if last else ". Continued below.")
         t = Table(title=title if g == 0 else f"{title} (continued)", caption=cap)
         t.add_column("KPI")
-        for _, _, name in group:
-            t.add_column(escape(name), justify="right")
-        for key, label, kind, unit, levels, deltas in rows:
-            cells = []
-            for what, i, _ in group:
-                if what == "level":
-                    cells.append(F.cell(levels[i], kind, unit))
-                else:
-                    r = deltas[i]
-                    cells.append("" if r is None else F.cell(r, kind, unit, diff=True)
-                                 + ("*" if _significant(r) else ""))
-            t.add_row(label, *cells)
+        for j in group:
+            t.add_column(escape(names[j]), justify="right")
+        for label, row in zip(labels, cells):
+            t.add_row(label, *[row[j] for j in group])
         tables.append(t)
     return tables
+
+
+def _fit_widths(widths: list[int], first: int, width: int = WIDTH) -> list[list[int]]:
+    """Column indices grouped in order so that each table (label column of `first` characters,
+    each column its width plus 3 for borders and padding) fits `width`."""
+    groups: list[list[int]] = [[]]
+    used = first
+    for j, w in enumerate(widths):
+        if groups[-1] and used + w + 3 > width:
+            groups.append([])
+            used = first
+        groups[-1].append(j)
+        used += w + 3
+    return groups
 
 
 def _significant(r) -> bool:

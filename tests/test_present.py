@@ -60,7 +60,7 @@ def test_cells_are_honest_about_worlds():
 
 def test_bounded_intervals_show_their_ends_and_pooled_shares_their_items():
     top = {"mean": 1.0, "lower": 0.924, "upper": 1.0, "n": 5, "n_total": 5, "status": "ok"}
-    assert F.cell(top, "share") == "100.0% (92.4 to 100.0%)"        # never '± 7.6 pp' (107.6%)
+    assert F.cell(top, "share") == "100.0% (92.4–100.0%)"        # never '± 7.6 pp' (107.6%)
     few = {"mean": 0.2, "lower": NAN, "upper": NAN, "n": 5, "n_total": 5, "status": "too_few", "count": 12.0}
     assert F.cell(few, "share") == "too few (12 items)"
 
@@ -111,7 +111,8 @@ def test_terminal_table_fits_100_columns_and_continues_with_a_note():
     assert "First touch p50 (clock hours)" in text
     assert "after Holm adjustment over 3 comparisons (per KPI)" in flat
     assert "about 40 replications would halve it" in flat
-    one = _render(single_run_table({f"policy-{i}": {"mqls": 12.0, "bookings": 5e5} for i in range(5)}, "one"))
+    one = _render(single_run_table({f"a-policy-with-a-long-name-{i}": {"mqls": 12.0, "bookings": 5e5}
+                                    for i in range(4)}, "one"))
     assert max(len(line) for line in one.splitlines()) <= 100 and "Continued below." in " ".join(one.split())
 
 
