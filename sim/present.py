@@ -153,7 +153,7 @@ def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
     names = policies + [f"{p} - {policies[0]}" for p in policies[1:]]
     labels = [label for _, label, *_ in rows]
     cells = [[F.cell(r, kind, unit) for r in levels] +
-             ["" if r is None else F.cell(r, kind, unit, diff=True) + ("*" if _significant(r) else "") for r in deltas]
+             ["" if r is None else F.cell(r, kind, unit, diff=True) + ("*" if significant(r) else "") for r in deltas]
              for _, _, kind, unit, levels, deltas in rows]
     widths = [max([len(names[j])] + [len(c[j]) for c in cells]) for j in range(len(names))]
     groups = _fit_widths(widths, max([3] + [len(x) for x in labels]) + 4)
@@ -193,8 +193,13 @@ def _fit_widths(widths: list[int], first: int, width: int = WIDTH) -> list[list[
     return groups
 
 
-def _significant(r) -> bool:
-    return F.status_of(r) == "ok" and bool(r.get("significant", False))
+def significant(r) -> bool:
+    """Starred: Holm-significant and its interval excludes zero (a test and an interval from
+    different methods can disagree near the edge; a star beside an interval through zero reads as
+    a contradiction, so both must agree)."""
+    lo, hi = r.get("lower"), r.get("upper")
+    crosses = not (F.missing(lo) or F.missing(hi)) and float(lo) <= 0 <= float(hi)
+    return F.status_of(r) == "ok" and bool(r.get("significant", False)) and not crosses
 
 
 def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
@@ -208,7 +213,7 @@ def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
             if r is None:
                 cells.append(("n/a", "", "", False))
                 continue
-            cells.append((*_report_cell(r, kind, unit, diff=True), _significant(r)))
+            cells.append((*_report_cell(r, kind, unit, diff=True), significant(r)))
         yield label, means, cells
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sim.present import significant
 from sim.report.narrative import REJECTION_HIGH as REJECTION_BENCHMARK
 from sim.report.style import GREY, SIGNIFICANT, colours, empty_figure, new_figure, styled
 from sim.vocab import REJECTION_REASONS
@@ -119,7 +120,7 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
                     if not np.isfinite(m):
                         continue
                     y = row + (i - (len(others) - 1) / 2) * 0.22
-                    sig = bool(r["significant"]) and r.get("status", "ok") == "ok"
+                    sig = significant(r)
                     if np.isfinite(lo):
                         ax.plot([lo, hi], [y, y], color=col[p], lw=3.2 if sig else 1.4, alpha=1 if sig else 0.7,
                                 solid_capstyle="butt", gid=f"ci:{p}:{k}")

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from sim import format as F
+from sim.present import significant
 from sim.report.style import pct, pretty
 from sim.vocab import TIERS
 
@@ -81,16 +82,13 @@ CHECKS: list[tuple[str, list[tuple[str, float, str, str]], str]] = [
 ]
 
 
-def _hit(op: str, t: float, v: float) -> bool:
-    return v <= t if op == "<=" else v < t if op == "<" else v > t
-
-
 def _verdict(op: str, t: float, mean: float, lo: float, hi: float) -> str:
     """'yes' when the whole interval breaks the rule, 'no' when none of it does, else 'maybe'.
     Without an interval (one replication) the mean decides."""
+    hit = lambda v: v <= t if op == "<=" else v < t if op == "<" else v > t  # noqa: E731
     if F.missing(lo) or F.missing(hi):
-        return "yes" if _hit(op, t, mean) else "no"
-    a, b = _hit(op, t, lo), _hit(op, t, hi)
+        return "yes" if hit(mean) else "no"
+    a, b = hit(lo), hit(hi)
     return "yes" if a and b else "no" if not (a or b) else "maybe"
 
 
@@ -184,8 +182,7 @@ def _relative(r: Any, base: float) -> tuple[float, float, float]:
 
 def _supported(r: Any) -> bool:
     """A change is claimed only when its interval exists and excludes zero (Holm-adjusted)."""
-    return (r is not None and F.status_of(r) == "ok" and not F.missing(r.get("lower"))
-            and bool(r.get("significant", False)))
+    return r is not None and not F.missing(r.get("lower")) and significant(r)
 
 
 def _same(r: Any) -> bool:
