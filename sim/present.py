@@ -229,12 +229,13 @@ def _report_cell(r, kind: str, unit: str, diff: bool) -> tuple[str, str, str]:
     m = r["diff"] if diff else r["mean"]
     head = F.signed(m, kind, unit) if diff else F.value(m, kind, unit)
     ci = F.interval(r["lower"], r["upper"], kind, unit, diff=diff)
-    ci = "" if ci == "no interval" else f"[{ci}]"
+    ci = "" if ci == "no interval" else ci
     if diff and F.kind_of(kind) != "share" and not F.missing(r.get("relative")):
         rel = F.relative(r.get("relative"), r.get("relative_lower"), r.get("relative_upper"))
         head += f" ({rel.split(' (')[0]})"
-        if "(" in rel:
-            ci += f" {rel[rel.index('(') + 1:-1].replace('95% CI ', '')}"
+        if "(" in rel and ci:       # the relative change's own interval beside the absolute one
+            ci += f"; {rel[rel.index('(') + 1:-1].replace('95% CI ', '')}"
+    ci = f"[{ci}]" if ci else ""
     note = F.n_note(n, n_total if not diff else r.get("n_total")).strip(" ()")
     return head, ci, note
 

@@ -131,7 +131,7 @@ def test_report_cells_show_too_few_and_the_relative_interval():
     assert means[0][0] == "too few (n=2)" and means[0][1] == "" and deltas[0][0] == "too few"
     assert deltas[0][3] is False                       # a too-few difference is never starred
     value, ci, note, sig = rows["MQLs"][1][0]
-    assert value.endswith("(+10%)") and "-100% to +30%" in ci and sig
+    assert value.endswith("(+10%)") and ci.endswith("; -100% to +30%]") and sig
 
 
 def test_json_entries_carry_n_status_and_a_flag():

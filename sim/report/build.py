@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import format as F
 from sim.experiment.results import Results, load_results
 from sim.report import page as html
-from sim import format as F
 from sim.present import halve_note, holm_note, with_status
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
@@ -90,20 +90,6 @@ def _ordered(summary: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
     """Rows in the report's policy order (baseline first), as kpi_rows expects."""
     order = {p: i for i, p in enumerate(policies)}
     return summary.iloc[summary["policy"].map(order).fillna(len(order)).to_numpy().argsort(kind="stable")]
-
-
-def bounded(summary: pd.DataFrame) -> pd.DataFrame:
-    """Intervals kept inside what a KPI can be (every KPI is >= 0; shares are <= 100%): a t-interval
-    over few replications can reach past the bounds, and "SLA met 82-109%" reads as a bug.
-    TODO(stats): once `sim.measure.stats` gives bounded intervals itself (the summary has a
-    `method` column), this display clipping is skipped and can be deleted."""
-    if summary.empty or "method" in summary:
-        return summary
-    share = summary["kpi"].map(lambda k: F.kpi_format(k)[1] == "share").to_numpy()
-    out = summary.copy()
-    out["lower"] = out["lower"].clip(lower=0)
-    out["upper"] = out["upper"].clip(lower=0).where(~share, out["upper"].clip(upper=1))
-    return out
 
 
 def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, str],
@@ -223,7 +209,8 @@ def render(res: Results, folder: Path, force: bool = True) -> Path:
     tmp = folder / f".{FIGURES}.tmp-{secrets.token_hex(4)}"
     part: Path | None = None
     try:
-        summary, diffs = with_status(bounded(res.summary())), with_status(res.differences())
+        # intervals come inside each KPI's bounds from sim.measure.stats: no display clipping here
+        summary, diffs = with_status(res.summary()), with_status(res.differences())
         entries = _figures(res, tmp, policies, palette, summary, diffs)
         text = _page(res, folder, policies, palette, entries, summary, diffs)
         part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"

@@ -88,7 +88,7 @@ def kpi_table(summary: pd.DataFrame, diffs: pd.DataFrame, palette: dict[str, str
     rows = []
     for label, means, deltas in kpi_rows(summary, diffs if diffs is not None else pd.DataFrame()):
         cells = [f"<td>{_cell(m, ci, note)}</td>" for m, ci, note in means]
-        cells += [f"<td{SIG if sig else ''}>{_cell(m, ci, note)}{' *' if sig else ''}</td>" for m, ci, note, sig in deltas]
+        cells += [f"<td{SIG if sig else ''}>{_cell(m + (' *' if sig else ''), ci, note)}</td>" for m, ci, note, sig in deltas]
         rows.append(f"<tr><td>{_e(label)}</td>{''.join(cells)}</tr>")
     return f"<table><thead><tr><th>KPI</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
