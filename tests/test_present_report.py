@@ -111,3 +111,37 @@ def test_manifest_warnings_are_rendered():
     assert manifest_warnings(None) == "" and manifest_warnings([]) == ""
     html = manifest_warnings(["3 worlds hit the event limit", "<b>odd</b>"])
     assert "3 worlds hit the event limit" in html and "&lt;b&gt;" in html
+
+
+def _in_view(ax, t, axis: str) -> bool:
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    v = t.get_position()[0 if axis == "x" else 1]
+    return lo <= v <= hi
+
+
+def test_no_label_of_any_report_figure_overlaps_another(tmp_path, monkeypatch):
+    """Every figure of a real report, drawn: annotations anywhere in a figure, and the visible tick
+    labels of each axis, have pairwise disjoint boxes (two policies share a threshold of 60)."""
+    import sim.report.build as build
+    from results_fixture import comparison_folder
+    from sim.experiment.results import load_results
+    folder = comparison_folder(tmp_path / "c", replications=5, policies=("seed-example", "speed-first"))
+    figs = {}
+    real_save = build.save
+
+    def keep(fig, out, key):
+        figs[key] = fig
+        return real_save(fig, out, key)
+
+    monkeypatch.setattr(build, "save", keep)
+    monkeypatch.setattr(build, "close", lambda fig: None)
+    build.render(load_results(folder), folder)
+    assert {"quality", "comparison", "speed", "funnel"} <= set(figs)
+    for key, fig in figs.items():
+        texts = [t for ax in fig.axes for t in ax.texts if t.get_visible() and t.get_text().strip()]
+        assert overlaps(fig, texts) == [], key
+        for ax in fig.axes:
+            for axis, labels in (("x", ax.get_xticklabels()), ("y", ax.get_yticklabels())):
+                shown = [t for t in labels if t.get_visible() and t.get_text().strip() and _in_view(ax, t, axis)]
+                assert overlaps(fig, shown) == [], (key, axis, [t.get_text() for t in shown])
+        close(fig)
