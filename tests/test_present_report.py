@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from sim.report.narrative import executive_summary, health_flags, policy_sentence
 from sim.report.style import close, overlaps
@@ -119,6 +120,7 @@ def _in_view(ax, t, axis: str) -> bool:
     return lo <= v <= hi
 
 
+@pytest.mark.slow
 def test_no_label_of_any_report_figure_overlaps_another(tmp_path, monkeypatch):
     """Every figure of a real report, drawn: annotations anywhere in a figure, and the visible tick
     labels of each axis, have pairwise disjoint boxes (two policies share a threshold of 60)."""

@@ -25,7 +25,7 @@ def _summary_entry(r: dict) -> dict:
     out = {"mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "half_width": r["half_width"],
            "n": int(r["n"]), "n_total": int(r.get("n_total", r["n"])), "status": status,
            "too_few": status == "too_few"}
-    for k in ("method", "n_to_halve"):
+    for k in ("method", "n_to_halve", "count"):      # count: the pooled items of a share
         if k in r and not (isinstance(r[k], float) and not math.isfinite(r[k])):
             out[k] = r[k] if k == "method" else int(r[k])
     return out

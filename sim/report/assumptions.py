@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import html
-import shlex
 
 import pandas as pd
 

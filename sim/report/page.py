@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
