@@ -229,7 +229,7 @@ def test_sweep_sentence_says_where_bookings_peak():
             for k, v in (("bookings", b), ("rep_utilisation", u))]
     text = sweep_sentence(pd.DataFrame(rows), "mql.threshold", "P")
     assert text == ("Across MQL threshold 40 to 80 (P): bookings are highest at 60 (1.80M) and lowest at 40 (200k); "
-                    "reps 40% to 100% busy.")
+                    "reps 40% to 100% busy (means; every setting's interval is in the table below).")
 
 
 @pytest.mark.slow

@@ -357,7 +357,8 @@ def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | Non
         if k in m and m[k].notna().any():
             lo, hi = pct(m[k].min()), pct(m[k].max())
             parts.append(f"{label} {lo}{tail} throughout" if lo == hi else f"{label} {lo} to {hi}{tail}")
-    return f"Across {name} {span} ({policy}): " + "; ".join(parts) + "." if parts else None
+    ranges = " (means; every setting's interval is in the table below)" if len(parts) > 1 else ""
+    return f"Across {name} {span} ({policy}): " + "; ".join(parts) + ranges + "." if parts else None
 
 
 def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
