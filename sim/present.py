@@ -235,6 +235,8 @@ def _report_cell(r, kind: str, unit: str, diff: bool) -> tuple[str, str, str]:
         head += f" ({rel.split(' (')[0]})"
         if "(" in rel and ci:       # the relative change's own interval beside the absolute one
             ci += f"; {rel[rel.index('(') + 1:-1].replace('95% CI ', '')}"
+        elif ci and "relative_lower" in r:      # the stats layer found it unbounded (Fieller)
+            ci += "; relative: unbounded"
     ci = f"[{ci}]" if ci else ""
     note = F.n_note(n, n_total if not diff else r.get("n_total")).strip(" ()")
     return head, ci, note

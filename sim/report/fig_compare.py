@@ -79,7 +79,7 @@ def funnel_figure(summary: pd.DataFrame, policies: list[str] | None = None,
 def _relative_interval(r: pd.Series, base: float) -> tuple[float, float, float]:
     """Relative change (%) and its own interval (`relative_lower/upper` from the stats layer, else
     the difference's interval over the baseline mean), never below -100%."""
-    if "relative_lower" in r and np.isfinite(r.get("relative", np.nan)):
+    if "relative_lower" in r and np.isfinite(r.get("relative", np.nan)):    # NaN ends: unbounded at this n
         return 100 * r["relative"], 100 * max(r["relative_lower"], -1.0), 100 * r["relative_upper"]
     if not np.isfinite(base) and np.isfinite(r["relative"]) and r["relative"] != 0:
         base = r["diff"] / r["relative"]
@@ -127,6 +127,8 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
                     ax.plot([m], [y], marker="o", ms=9 if sig else 7, color=col[p],
                             mfc=col[p] if sig else "white", mew=2, ls="none", gid=f"{'sig' if sig else 'ns'}:{p}:{k}")
                     text = f"{m:+.0f}%" if unit == "rel" else f"{m:+.1f} pp"
+                    if not np.isfinite(lo) and r.get("status", "ok") == "ok":
+                        text += " (interval unbounded)"
                     ax.annotate(text + (" *" if sig else ""), (hi if np.isfinite(hi) else m, y), xytext=(5, 0),
                                 textcoords="offset points", va="center", fontsize=10.5,
                                 color=SIGNIFICANT if sig else "#555", fontweight="bold" if sig else "normal")

@@ -175,7 +175,7 @@ def _relative(r: Any, base: float) -> tuple[float, float, float]:
     if F.missing(rel) and base and not F.missing(base):
         rel = r["diff"] / base
     lo, hi = r.get("relative_lower", math.nan), r.get("relative_upper", math.nan)
-    if (F.missing(lo) or F.missing(hi)) and base and not F.missing(base):
+    if "relative_lower" not in r and base and not F.missing(base):     # tables from before relative intervals
         lo, hi = r["lower"] / base, r["upper"] / base
     return float(rel), max(float(lo), -1.0) if not F.missing(lo) else math.nan, float(hi)
 
@@ -205,7 +205,9 @@ def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str 
     if _same(r):
         return "leaves bookings unchanged in every world"
     if _supported(r):
-        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% (95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%)"
+        ci = f"95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%" if not (F.missing(lo) or F.missing(hi)) else \
+            f"95% CI {F.interval(r['lower'], r['upper'], 'money', diff=True)}; the relative interval is unbounded at this n"
+        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% ({ci})"
     return UNSURE + too_few_to_say("bookings", r, r["diff"], f"{abs(100 * rel):.0f}%")
 
 
