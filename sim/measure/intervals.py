@@ -15,6 +15,10 @@ queues, so the leads of one world are a cluster, never independent observations.
   intervals and the correlation of the estimates across worlds; it stays in [-1, 1].
 - Relative changes of per-world totals: Fieller's (1954) interval for a ratio of paired means,
   which is never below -100% for KPIs that cannot be negative.
+- Counts of rare events (a few won deals per world) and money made of them: the Student interval
+  of a sample with a handful of non-zero values is far too narrow (all worlds at 0 gives [0, 0]),
+  so the interval is widened to contain the exact Poisson (Garwood 1936) interval of the events'
+  total, scaled to the KPI; with many events the t interval is the wider and decides.
 - Multiplicity: Holm's (1979) step-down adjustment of the p-values of a family of comparisons.
 
 scipy is imported here on first use of a quantile, not at import time of the CLI.
@@ -71,6 +75,14 @@ def johnson_t(x: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]
         shift = mu3 / (6 * s2 * n)
     hw = t_quantile(n - 1, level) * math.sqrt(s2 / n)
     return m, m + shift - hw, m + shift + hw
+
+
+def garwood(k: float, level: float = LEVEL) -> tuple[float, float]:
+    """Exact (Garwood 1936) interval of a Poisson mean from an observed total `k`."""
+    from scipy import stats
+    a = (1 - level) / 2
+    lo = 0.0 if k <= 0 else float(stats.chi2.ppf(a, 2 * k) / 2)
+    return lo, float(stats.chi2.ppf(1 - a, 2 * k + 2) / 2)
 
 
 def t_p_value(d: np.ndarray) -> float:

@@ -36,6 +36,7 @@ class KPI:
     denominator: tuple[str, ...] = ()
     higher_is_better: bool | None = None
     help: str = ""
+    events: str | None = None            # money made of countable events (bookings: won deals)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -71,8 +72,9 @@ def _registry() -> dict[str, KPI]:
         KPI("lost", "Lost", "count"),
         _share("win_rate", "Win rate", "won", "won", "lost", better=True),
         _share("mql_to_won_rate", "MQL -> won", "won", "mqls", better=True),
-        KPI("bookings", "Bookings", "money", higher_is_better=True, help="value of deals won"),
-        KPI("pipeline", "Pipeline", "money", higher_is_better=True, help="value of opportunities opened"),
+        KPI("bookings", "Bookings", "money", higher_is_better=True, help="value of deals won", events="won"),
+        KPI("pipeline", "Pipeline", "money", higher_is_better=True, help="value of opportunities opened",
+            events="opportunities"),
         KPI("first_touch_p50_hours", "First touch p50", "duration", "clock hours", higher_is_better=False),
         KPI("first_touch_p90_hours", "First touch p90", "duration", "clock hours", higher_is_better=False),
         KPI("first_touch_p50_business_hours", "First touch p50", "duration", "business hours", higher_is_better=False),

@@ -115,8 +115,35 @@ def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
         lo, hi = iv.korn_graubard(m, float(x.var(ddof=1)) / n, n if np.all(x == x[0]) else math.inf, n, level)
         return _row(m, lo, hi, n, n_total, "ok", "mean of world shares, Korn-Graubard")
     m, lo, hi = iv.johnson_t(x, level)
+    method = "mean over worlds, Johnson t"
+    floor = _poisson_floor(df, info, x, m, level)
+    if floor is not None:
+        lo, hi = min(lo, floor[0]), max(hi, floor[1])
+        method += " with Poisson floor"
     low, high = info.bounds
-    return _row(m, max(lo, low), min(hi, high), n, n_total, "ok", "mean over worlds, Johnson t")
+    return _row(m, max(lo, low), min(hi, high), n, n_total, "ok", method)
+
+
+def _poisson_floor(df: pd.DataFrame, info: KPI, x: np.ndarray, m: float, level: float) -> tuple[float, float] | None:
+    """The exact Poisson interval of a count's mean (or of the events a money KPI is made of,
+    scaled to the money), which the interval must contain; None for other kinds."""
+    if info.kind == "count" and np.all(x == np.round(x)) and np.all(x >= 0):
+        k, n = float(x.sum()), x.size
+        lo, hi = iv.garwood(k, level)
+        return lo / n, hi / n
+    if info.kind == "money" and info.events and info.events in df:
+        ev = df[info.events].to_numpy(float)
+        ev = ev[np.isfinite(ev)]
+        k = float(ev.sum())
+        if k > 0 and m > 0:
+            # an effective number of events: no more than were seen, fewer when amounts vary
+            # (the variance of a sum of k variable amounts is that of fewer equal ones)
+            var = float(x.var(ddof=1)) / x.size if x.size > 1 else 0.0
+            k_eff = min(k, m * m / var) if var > 0 else k
+            k_eff *= (iv.z_quantile(level) / iv.t_quantile(x.size - 1, level)) ** 2
+            lo, hi = iv.garwood(k_eff, level)
+            return m * lo / k_eff, m * hi / k_eff
+    return None
 
 
 def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.DataFrame:
@@ -159,8 +186,17 @@ def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float 
     if n < MIN_WORLDS:
         return _diff_row(float(dd.mean()), NAN, NAN, n, rel, NAN, NAN, NAN, "too_few", "paired mean")
     m, lo, hi = iv.johnson_t(dd, level)
+    method = "paired mean, Johnson t"
+    ex, ey = estimate(other[keep], name, level), estimate(base[keep], name, level)
+    if "Poisson floor" in ex["method"] and "Poisson floor" in ey["method"]:
+        # rare events: the difference must also contain the MOVER interval built from the two
+        # floored intervals and the correlation of the worlds (common random numbers)
+        mlo, mhi = iv.mover(ex["mean"], ex["lower"], ex["upper"], ey["mean"], ey["lower"], ey["upper"],
+                            iv.correlation(x - x.mean(), y - y.mean()))
+        lo, hi = min(lo, mlo), max(hi, mhi)
+        method += " with MOVER floor"
     rlo, rhi = iv.fieller(x, y, level, nonnegative=np.isfinite(info.bounds[0]) and info.bounds[0] >= 0)
-    return _diff_row(m, lo, hi, n, rel, rlo - 1, rhi - 1, iv.t_p_value(dd), "ok", "paired mean, Johnson t")
+    return _diff_row(m, lo, hi, n, rel, rlo - 1, rhi - 1, iv.t_p_value(dd), "ok", method)
 
 
 def _pooled_difference(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, info: KPI,

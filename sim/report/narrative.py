@@ -50,7 +50,9 @@ class Flag:
         CI 30.1% to 44.9%)', or 'too few (n=2)'."""
         if self.few:
             return self.few
-        _, kind, unit = F.kpi_format(self.kpi)
+        from sim.measure.registry import KPIS
+        # checks that are not KPIs (the steady-state diagnostics) report shares, as the page always did
+        _, kind, unit = F.kpi_format(self.kpi) if self.kpi in KPIS else ("", "share", "")
         v = F.value(self.value, kind, unit)
         if kind == "duration":
             v = f"{v} ({unit})" if unit else v
