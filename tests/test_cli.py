@@ -230,7 +230,9 @@ def test_json_with_replications(runner):
     for k in REQUIRED:
         assert k in kpis, k
     keys = {"mean", "lower", "upper", "n", "n_total", "status", "too_few"}   # n of N worlds, and a flag
-    assert set(kpis["mqls"]) == keys and kpis["mqls"]["n"] == 2 and kpis["mqls"]["too_few"] is False
+    # 2 worlds: below the statistics' minimum, so a flag and no interval rather than a wide one
+    assert set(kpis["mqls"]) == keys and kpis["mqls"]["n"] == 2 and kpis["mqls"]["too_few"] is True
+    assert kpis["mqls"]["lower"] is None and kpis["mqls"]["status"] == "too_few"
     assert set(kpis["terminal_states"]) == set(TERMINAL_STATES)
     assert set(kpis["terminal_states"]["won"]) == keys
 
