@@ -271,8 +271,8 @@ def kpi_note(summary: pd.DataFrame, diffs: pd.DataFrame, baseline: str, precisio
     if diffs is not None and len(diffs):
         bits.append("highlighted " + holm_note(diffs, baseline).replace("* = ", "= ", 1))
     if len(summary) and (summary["status"] == "too_few").any():
-        bits.append("too few (n=3) = defined in only 3 of the worlds, too few for an interval; "
-                    "n=7 of 10 = defined in 7 of the 10 worlds")
+        bits.append("too few (n=3) = defined in only 3 of the worlds, too few for an interval; too few (12 items) "
+                    "= a share pooled over only 12 episodes; n=7 of 10 = defined in 7 of the 10 worlds")
     out = "; ".join(bits) + "."
     halve = halve_note(summary, precision)
     return out + (f" {halve}" if halve else "")

@@ -203,7 +203,9 @@ def page(title: str, lede: str, summary_items: list[str], health: str, assumptio
 <header><h1>{_e(title)}</h1><p class="lede">{_e(lede)}</p>{warn}<nav>{nav}</nav></header>
 <section id="summary"><h2>Executive summary</h2><ul class="summary">{items}</ul></section>
 <section id="health"><h2>Health checks</h2><p class="note">KPIs against published benchmarks (seed MQL guides,
-2026; funnel benchmark ranges; definitions vary). A flag is a prompt to look closer, not a verdict.</p>{health}</section>
+2026; funnel benchmark ranges; definitions vary). Each check compares the KPI's 95% interval with the benchmark:
+inconclusive = the interval straddles it (more replications would settle it). A flag is a prompt to look closer, not a
+verdict.</p>{health}</section>
 <section id="assumptions"><h2>Assumptions</h2>{assumptions}</section>
 <section id="figures"><h2>Figures</h2>{figs}</section>
 <section id="kpis"><h2>Key figures with intervals</h2>{kpis}</section>
