@@ -135,7 +135,8 @@ def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
     halve = getattr(r, "n_to_halve", None)
     if F.missing(halve):
         halve = 4 * int(r.n)        # half-widths shrink as 1/sqrt(n)
-    return (f"Widest key interval: {label} ({r.policy}) ± {F.spread((r.upper - r.lower) / 2, kind, unit, r.mean)}; "
+    hw = (r.upper - r.lower) / 2
+    return (f"Widest key interval: {label} ({r.policy}) ± {F.spread(hw, kind, unit, max(abs(r.mean), hw))}; "
             f"about {F.plural(int(halve), 'replication')} would halve it.")
 
 
