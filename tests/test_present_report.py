@@ -147,3 +147,12 @@ def test_no_label_of_any_report_figure_overlaps_another(tmp_path, monkeypatch):
                 shown = [t for t in labels if t.get_visible() and t.get_text().strip() and _in_view(ax, t, axis)]
                 assert overlaps(fig, shown) == [], (key, axis, [t.get_text() for t in shown])
         close(fig)
+
+
+def test_overrides_read_from_a_python_call_too():
+    from sim.report.assumptions import overrides
+    m = {"command": ["python", "-c", "import sim; sim.compare('workshop', ['a'], replications=5, leads=9000.0, "
+                                     "reps=3, sets=['mql.threshold=70'])"]}
+    assert overrides(m) == ["leads per year 9000", "SDRs 3", "mql.threshold = 70"]
+    assert overrides({"command": ["funnelsim", "run", "x", "--leads=12000", "--days", "28"]}) == \
+        ["leads per year 12,000", "measurement window (days) 28"]

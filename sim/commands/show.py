@@ -11,7 +11,7 @@ from rich.table import Table
 from sim import format as F
 from sim.experiment.results import Results
 from sim.experiment.store import dumps
-from sim.present import console, halve_note, print_tables, replicated_table
+from sim.present import console, halve_note, print_tables, replicated_table, with_status
 
 SWEEP_KPIS = ["mqls", "mql_to_sql_rate", "sqls", "won", "bookings", "sla_compliance_standard", "rep_utilisation",
               "first_touch_p90_business_hours"]
@@ -108,15 +108,18 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], titl
                 precision: bool = False) -> list[Table]:
     """One row per point (and policy): the factor values, then mean ± half-width of each KPI; more
     KPIs than fit in 100 columns continue in further tables (factor columns repeated)."""
+    summary = with_status(summary)
     kpis = [k for k in kpis if k in set(summary["kpi"])]
     multi = summary["policy"].nunique() > 1
+    few = "; too few = too few worlds (n) or items for an interval" if (summary["status"] != "ok").any() else ""
     s = summary.set_index(["point", "policy", "kpi"])
     groups = [kpis[i:i + SWEEP_COLUMNS] for i in range(0, max(len(kpis), 1), SWEEP_COLUMNS)]
     halve = halve_note(summary, precision)
     tables = []
     for g, chunk in enumerate(groups):
         last = g == len(groups) - 1
-        cap = "mean ± half-width of the 95% CI; every point ran on the same worlds" + \
+        cap = "mean ± half-width of the 95% CI (the ends where it is not symmetric); every point ran on the same " \
+              "worlds" + few + \
             (f". {halve}" if halve and last else "") + ("" if last else ". More KPIs below.")
         t = Table(title=title if g == 0 else f"{title} (continued)", caption=cap)
         for f in factors:

@@ -70,16 +70,16 @@ def overrides(manifest: dict) -> list[str]:
                     found += [("set", x) for x in v]
         except (StopIteration, ValueError, SyntaxError):
             pass
-    else:
-        for i, a in enumerate(cmd[:-1]):
-            key = a.removeprefix("--")
-            if a.startswith("--") and key in OVERRIDE_WORDS:
-                found.append((key, _number(cmd[i + 1])))
-            elif a == "--set":
-                found.append(("set", cmd[i + 1]))
-        found += [(a.split("=", 1)[0].removeprefix("--"), _number(a.split("=", 1)[1])) for a in cmd
-                  if a.startswith("--") and "=" in a and a.split("=", 1)[0][2:] in OVERRIDE_WORDS]
-        found += [("set", a.split("=", 1)[1]) for a in cmd if a.startswith("--set=")]
+    else:       # '--leads 9000' or '--leads=9000', in the order typed
+        for i, a in enumerate(cmd):
+            key, eq, val = a.removeprefix("--").partition("=")
+            if not a.startswith("--") or (key not in OVERRIDE_WORDS and key != "set"):
+                continue
+            if not eq:
+                if i + 1 >= len(cmd):
+                    continue
+                val = cmd[i + 1]
+            found.append(("set", val) if key == "set" else (key, _number(val)))
     return [f"{OVERRIDE_WORDS[k]} {F.setting(v)}" if k in OVERRIDE_WORDS else str(v).replace("=", " = ", 1)
             for k, v in found]
 
