@@ -6,7 +6,8 @@ Run by hand (not part of the tests):
     .venv/bin/python benchmarks/bench_engine.py                      # 100k and 1M leads, 3 repeats
     .venv/bin/python benchmarks/bench_engine.py --sizes 100000 --repeat 5 --memory none
 
-What is measured (DESIGN.md "Engine: hybrid, because it must be fast"):
+What is measured (the engine is hybrid for speed: vectorised world, scoring and outcomes; SimPy only
+for the MQLs competing for reps):
 
 * One replication of the baseline scenario under one policy (`seed-example` by default), through the
   real entry point `sim.experiment.run.run_replication`. Scenario/policy loading (TOML + validation)

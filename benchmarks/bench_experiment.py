@@ -1,4 +1,4 @@
-"""Benchmark the execution engines (issue 3): the same experiment - baseline scenario, 4 policies x
+"""Benchmark the execution engines: the same experiment - baseline scenario, 4 policies x
 8 replications - run sequentially, on local worker processes and on a Dask LocalCluster, checking
 that all three give identical results. Run by hand (`make bench`), not in the test suite.
 

@@ -1,7 +1,9 @@
 """funnelsim engine: simulate B2B marketing and sales funnels under alternative policies.
 
 For notebooks: `sim.compare(...)`, `sim.sweep(...)` and `sim.load_results(path)` (loaded lazily, so
-`import sim` stays cheap and has no side effects)."""
+`import sim` stays cheap and has no side effects). A policy is a name, a path, a Policy object or a
+variant `"seed-example@mql.threshold=70"` (see docs/how-to/policy-variants.md); inputs that are
+valid but probably not meant are listed in `results.manifest["warnings"]`."""
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,8 @@ from sim.inputs import find_any, list_files, load_file, split_sets
 from sim.present import console, print_tables, single_run_table
 
 from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
-                                 common_options, fail, given, precision_options, precision_spec, progress_bar)
+                                 common_options, fail, given, precision_options, precision_spec, print_warnings,
+                                 progress_bar)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,6 +73,7 @@ def _execute(plan, out: Path | None, quiet: bool):
     """Run a plan with a progress bar; write the folder (report included) when `out` is given."""
     from sim.commands.experiment import report_hook
     from sim.experiment.runner import run_plan
+    print_warnings(plan.warnings)
     from sim.format import plural
     with progress_bar(plan.runs_total, f"{plan.name}: {plural(len(plan.policies), 'policy', 'policies')} x "
                                        f"{plural(plan.replications, 'replication')}", quiet) as bar:
@@ -92,14 +94,17 @@ def kpis_json(res) -> dict:
     """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
     `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n, n_total,
     status, too_few} (95% interval; `too_few`: defined in too few worlds for one), and the nested
-    counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`). NaN
-    becomes null when serialised."""
+    counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`);
+    `precision`: what --precision reached; inputs valid but probably not meant add a top-level
+    `warnings` list (only when there are some). NaN becomes null when serialised."""
     from sim.experiment.task import unflatten
     from sim.measure.steady import diagnostics
     kpis = res.kpi_names
+    warnings = list(res.manifest.get("warnings") or [])
     if res.runs["replication"].nunique() == 1:
-        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)} \
-            | {"diagnostics": diagnostics(res)}
+        out = {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
+        out["diagnostics"] = diagnostics(res)
+        return {**out, "warnings": warnings} if warnings else out
     from sim.present import with_status
     out: dict = {}
     for p, df in with_status(res.summary()).groupby("policy", sort=False):
@@ -108,7 +113,8 @@ def kpis_json(res) -> dict:
                              for r in df.itertuples()})
     if "precision" in res.manifest:
         out["precision"] = res.manifest["precision"]
-    return out | {"diagnostics": diagnostics(res)}
+    out["diagnostics"] = diagnostics(res)
+    return {**out, "warnings": warnings} if warnings else out
 
 
 def _print_single(res) -> None:
@@ -148,7 +154,9 @@ def demo(replications, seed):
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="check with these overrides applied")
 def validate(files, sets):
     """Check scenario and policy FILES (paths or names); print ok or the problems for each and
-    exit 2 if any is invalid."""
+    exit 2 if any is invalid. Valid but probably unintended settings are printed as warnings
+    (stderr; exit 0)."""
+    from sim.inputs import file_warnings, is_variant, load_policy
     try:
         o = split_sets(list(sets))
     except ConfigError as e:
@@ -156,9 +164,13 @@ def validate(files, sets):
     bad = 0
     for f in files:
         try:
-            path = find_any(f)
-            kind, _ = load_file(path, o)
+            if is_variant(f):                  # a policy variant: BASE@PATH=VALUE...
+                path, kind, obj = f, "policy variant", load_policy(f, o.policy)
+            else:
+                path = find_any(f)
+                kind, obj = load_file(path, o)
             click.echo(f"ok: {path} ({kind})")
+            print_warnings(file_warnings(kind, obj, str(path)))
         except ConfigError as e:
             click.echo(f"error: {e}", err=True)
             bad += 1

@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config.loading import ConfigError, check_path, kind_of, load_model, parse_value, read_toml
+from sim.config.loading import ConfigError, kind_of, load_model, parse_value, read_toml
+from sim.config.paths import route
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("scenarios", "policies")
 SINGULAR = {"scenarios": "scenario", "policies": "policy", "experiments": "experiment"}
-MAX_LEADS_PER_WORLD = 10_000_000   # ~1 kB of memory per lead; DESIGN measured up to 10M
+MAX_LEADS_PER_WORLD = 10_000_000   # ~1 kB of memory per lead; the engine was measured up to 10M
 
 
 def search_dirs(kind: str) -> list[Path]:
@@ -100,10 +101,13 @@ def list_files(kind: str) -> list[tuple[str, Path, str]]:
 
 @dataclass
 class Overrides:
-    """Command-line changes to the files, validated like the files themselves."""
+    """Command-line changes to the files, validated like the files themselves. `team` is `--reps`:
+    the scenario's sales.reps, and the headcount of every policy that decides its own (kept apart
+    from `policy` overrides so that `--set policy.reps=3` always applies)."""
 
     scenario: list[tuple[str, Any]] = field(default_factory=list)
     policy: list[tuple[str, Any]] = field(default_factory=list)
+    team: int | None = None
 
 
 SCENARIO_KEYS = set(Scenario.model_fields)
@@ -111,56 +115,108 @@ POLICY_KEYS = set(Policy.model_fields)
 SHARED_KEYS = SCENARIO_KEYS & POLICY_KEYS
 
 
+def split_override(item: str, src: str) -> tuple[str, Any]:
+    """`PATH=VALUE` -> (path, parsed TOML value), or ConfigError."""
+    if "=" not in item:
+        raise ConfigError(src, ["expected PATH=VALUE, e.g. --set sales.reps=8"])
+    path, raw = item.split("=", 1)
+    path, raw = path.strip(), raw.strip()
+    if not path:
+        raise ConfigError(src, ["the path before '=' is empty (e.g. --set sales.reps=8)"])
+    if not raw:
+        raise ConfigError(src, [f"no value after '='; write e.g. --set {path}=8 (quote text: '{path}=\"x\"')"])
+    return path, parse_value(raw)
+
+
 def split_sets(sets: list[str], leads: float | None = None, reps: int | None = None,
                days: int | None = None) -> Overrides:
-    """Route each `--set path=value` to the scenario or the policies by its first key (prefix
-    `scenario.` or `policy.` to be explicit). Paths are checked against the schema here, values
-    when the files are validated."""
+    """Route each `--set path=value` to the scenario or the policies (sim.config.paths.route: prefix
+    `scenario.` or `policy.` to be explicit; a path either file could mean is refused). Paths are
+    checked against the schema here, values when the files are validated."""
     o = Overrides()
     for item in sets:
-        if "=" not in item:
-            raise ConfigError(f"--set {item}", ["expected PATH=VALUE, e.g. --set sales.reps=8"])
-        path, raw = item.split("=", 1)
-        path, raw = path.strip(), raw.strip()
         src = f"--set {item}"
-        if not path:
-            raise ConfigError(src, ["the path before '=' is empty (e.g. --set sales.reps=8)"])
-        if not raw:
-            raise ConfigError(src, [f"no value after '='; write e.g. --set {path}=8 (quote text: '{path}=\"x\"')"])
-        value = parse_value(raw)
-        head, dot, rest = path.partition(".")
-        if head in ("scenario", "policy"):
-            if not dot or not rest:
-                raise ConfigError(src, [f"nothing after '{head}.'; write e.g. --set "
-                                        f"{'scenario.sales.reps=8' if head == 'scenario' else 'policy.mql.threshold=70'}"])
-            target, model, sub = (o.scenario, Scenario, rest) if head == "scenario" else (o.policy, Policy, rest)
-        elif head in SHARED_KEYS:
-            raise ConfigError(src, [f"{head!r} is a field of both the scenario and the policies; "
-                                    f"write scenario.{path} or policy.{path}"])
-        elif head in SCENARIO_KEYS:
-            target, model, sub = o.scenario, Scenario, path
-        elif head in POLICY_KEYS:
-            target, model, sub = o.policy, Policy, path
-        else:
-            import difflib
-            close = difflib.get_close_matches(head, sorted(SCENARIO_KEYS | POLICY_KEYS), 1, 0.6)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(src, [f"{head!r} is not a section of the scenario or the policy; {hint}"
-                                    f"scenario: {', '.join(sorted(SCENARIO_KEYS - SHARED_KEYS))}; "
-                                    f"policy: {', '.join(sorted(POLICY_KEYS - SHARED_KEYS))}"])
-        try:
-            check_path(model, sub)
-        except ConfigError as e:
-            raise ConfigError(src, e.problems) from None
-        target.append((sub, value))
+        path, value = split_override(item, src)
+        kind, sub = route(path, src)
+        (o.scenario if kind == "scenario" else o.policy).append((sub, value))
     if leads is not None:
         o.scenario.append(("arrivals.leads_per_year", leads))
     if reps is not None:
         o.scenario.append(("sales.reps", reps))
-        o.policy.append(("reps", reps))
+        o.team = reps
     if days is not None:
         o.scenario.append(("horizon.window", f"{days}d"))
     return o
+
+
+# ---- policy variants: `-p 'seed-example@mql.threshold=70@name="strict"'` ---------------------
+
+@dataclass(frozen=True)
+class Variant:
+    """A policy named by `BASE@PATH=VALUE@...`: the base policy (name or path) with overrides.
+    `label` is what results show: the `name` override if given, else the spec as written."""
+
+    spec: str
+    base: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        return next((v for k, v in reversed(self.overrides) if k == "name"), None)
+
+    @property
+    def label(self) -> str:
+        return str(self.name) if self.name is not None else self.spec
+
+
+def split_at(spec: str) -> list[str]:
+    """Split on `@` outside quotes and brackets (a value may be `"a@b"` or `[..]`)."""
+    parts, cur, quote, depth, i = [], [], None, 0, 0
+    while i < len(spec):
+        c = spec[i]
+        if quote:
+            if c == "\\" and quote == '"' and i + 1 < len(spec):
+                cur.append(c + spec[i + 1])
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        elif c == "@" and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def is_variant(spec: str) -> bool:
+    return isinstance(spec, str) and "@" in spec and not Path(spec).is_file() and len(split_at(spec)) > 1
+
+
+def parse_variant(spec: str) -> Variant:
+    """`BASE@PATH=VALUE@...`: every path checked against the policy schema (ConfigError otherwise)."""
+    spec = spec.strip()
+    base, *items = (p.strip() for p in split_at(spec))
+    src = f"--policy {spec}"
+    if not base:
+        raise ConfigError(src, ["no policy before '@'; write e.g. seed-example@mql.threshold=70"])
+    overrides = []
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(src, [f"{item!r}: expected PATH=VALUE after '@', e.g. seed-example@mql.threshold=70"])
+        path, value = split_override(item, src)
+        _, sub = route(path, src, only="policy")
+        overrides.append((sub, value))
+    return Variant(spec, base, tuple(overrides))
 
 
 def load_scenario(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> Scenario:
@@ -171,13 +227,31 @@ def load_scenario(name_or_path: str, overrides: list[tuple[str, Any]] | None = N
 
 
 def load_policy(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> Policy:
+    """A policy file, or a variant `BASE@PATH=VALUE...` (overrides after the variant's; the
+    variant's label becomes its name)."""
+    if is_variant(name_or_path):
+        v = parse_variant(name_or_path)
+        pol = load_variant(v, overrides or [])
+        return pol
     path = resolve("policies", name_or_path)
-    if overrides and any(k == "reps" for k, _ in overrides):
-        # --reps: the scenario's team, unless the policy decides its own headcount
-        data = read_toml(path)
-        if data.get("reps") is None:
-            overrides = [(k, v) for k, v in overrides if k != "reps"]
     return load_model(Policy, path, overrides)
+
+
+def load_variant(v: Variant, before: list[tuple[str, Any]], after: list[tuple[str, Any]] = ()) -> Policy:
+    """The variant's base with `before` (e.g. --set), its own overrides, then `after` (e.g. a
+    sweep point); problems in the variant's overrides are blamed on the variant."""
+    path = resolve("policies", v.base)
+    own = [p for p, _ in v.overrides]
+    try:
+        pol = load_model(Policy, path, [*before, *v.overrides, *after])
+    except ConfigError as e:
+        where = e.source.removeprefix("--set ").split(" (on ", 1)[0]
+        if not e.source.startswith("--set ") or not any(p in where.split(", ") for p in own):
+            raise
+        single = "," not in where
+        raise ConfigError(f"--policy {v.spec}", [f"{where}: {p}" if single and not p.startswith(where) else p
+                                                 for p in e.problems]) from None
+    return pol.model_copy(update={"name": v.label})
 
 
 def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, object]:
@@ -219,7 +293,10 @@ def check_size(sc: Scenario, source: str) -> None:
 
 def relative_to(base: Path, ref: str) -> str:
     """A scenario or policy named in an experiment file: paths are relative to the file, names are
-    looked up as usual."""
+    looked up as usual (a policy variant's base likewise)."""
+    if is_variant(ref):
+        head, _, rest = ref.partition("@")
+        return relative_to(base, head) + "@" + rest
     if ref.endswith(".toml") or "/" in ref:
         p = Path(ref)
         return str(p if p.is_absolute() else base / p)
@@ -238,3 +315,20 @@ def load_experiment(path: Path):
             except ConfigError as e:
                 raise ConfigError(str(path), [f"{kind}: {ref!r}: {p}" for p in e.problems]) from None
     return ex
+
+
+def file_warnings(kind: str, obj: object, source: str) -> list[str]:
+    """For `validate`: what is valid but probably not meant in one file (sim.config.warnings). A
+    policy alone is checked against the default calendar; an experiment, its scenarios x policies."""
+    from sim.config import warnings as w
+    if kind == "scenario":
+        return w.scenario_warnings(obj, source)
+    if kind in ("policy", "policy variant"):
+        return w.policy_warnings(obj, source)
+    if kind != "experiment":
+        return []
+    from sim.experiment.plan import build_plan    # the same checks as running it (its `set` applied)
+    base = Path(source).parent
+    plan = build_plan("experiment", obj.name, [relative_to(base, s) for s in obj.scenarios],
+                      [relative_to(base, p) for p in obj.policies], sets=obj.set, replications=1)
+    return plan.warnings

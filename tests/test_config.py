@@ -272,7 +272,7 @@ def test_parse_value(text, value):
 
 def test_split_sets_routes_by_first_key():
     o = split_sets(["sales.reps=8", "mql.threshold=70", "scenario.arrivals.leads_per_year=1000",
-                    "policy.routing.discipline=priority", "reps=3", "scenario.name=other"])
+                    "policy.routing.discipline=priority", "policy.reps=3", "scenario.name=other"])
     assert o.scenario == [("sales.reps", 8), ("arrivals.leads_per_year", 1000), ("name", "other")]
     assert o.policy == [("mql.threshold", 70), ("routing.discipline", "priority"), ("reps", 3)]
 
@@ -280,7 +280,9 @@ def test_split_sets_routes_by_first_key():
 def test_split_sets_conveniences():
     o = split_sets([], leads=1234.0, reps=5, days=14)
     assert ("arrivals.leads_per_year", 1234.0) in o.scenario
-    assert ("sales.reps", 5) in o.scenario and ("reps", 5) in o.policy
+    # --reps: the scenario's team, and (o.team) the headcount of policies that decide their own; not a
+    # policy override, so that --set policy.reps is never mistaken for it and dropped
+    assert ("sales.reps", 5) in o.scenario and o.team == 5 and o.policy == []
     assert ("horizon.window", "14d") in o.scenario
 
 

@@ -1,4 +1,4 @@
-"""Experiments (issue 3): designs, common random numbers, executors, the results store, resume,
+"""Experiments: designs, common random numbers, executors, the results store, resume,
 recommendations and the Python API."""
 from __future__ import annotations
 
@@ -346,7 +346,8 @@ def test_paired_differences_are_at_least_twice_as_narrow(path, a, b):
     """On the baseline scenario, the paired interval of a difference (same worlds) is at least 2x
     narrower than the unpaired one (the same settings on independent worlds), for bookings and
     MQL->SQL: the staffing and SLA decisions users ask about. (Changes of the MQL definition pair
-    less well, ~1.2-2.7x, because the policies work different leads; README states the figures.)"""
+    less well, ~1.2-2.7x, because the policies work different leads; docs/background/common-random-numbers.md
+    states the figures.)"""
     from sim.measure.stats import mean_ci
     from scipy import stats
     n = 10

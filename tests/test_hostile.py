@@ -1,4 +1,4 @@
-"""Hostile input (issue 5 section 4), through the real command line.
+"""Hostile input, through the real command line.
 
 Adds to test_cli.py / test_config.py (which cover hand-picked bad files and --set items):
 generated invalid *files* (from the JSON Schemas: wrong types, out-of-range values, unknown keys),

@@ -1,4 +1,4 @@
-"""Debug mode (issue 5 section 2): every run of the shipped files and of the engine's corner
+"""Debug mode (the run invariants of sim/measure/invariants.py): every run of the shipped files and of the engine's corner
 features satisfies the invariants, and each invariant really fires when the run it checks is
 broken (a corrupted copy of a real run's log, outcomes or KPIs)."""
 from __future__ import annotations

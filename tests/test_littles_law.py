@@ -1,4 +1,4 @@
-"""Little's law on the rep queue (issue 5 section 2): L = lambda W.
+"""Little's law on the rep queue (one of the run invariants): L = lambda W.
 
 Two forms. Over the whole run it is an identity of the sample path: the area under the
 number-waiting curve equals the sum of every stay's wait, where the stays are rebuilt from the

@@ -1,11 +1,11 @@
-"""Property tests (issue 5 section 3), with hypothesis on tiny worlds.
+"""Property tests, with hypothesis on tiny worlds.
 
 * Common random numbers, so per-lead and exact, end to end: raising the MQL threshold never makes
   a lead an MQL sooner (nor adds MQLs); the demo fast lane never delays any lead's MQL.
 * Over replications, paired (same seeds), one-sided t tests with a stated margin: more reps never
   raise the mean time to first touch; a slower decay curve never lowers MQL->SQL.
 * Random valid scenarios and policies, generated from the JSON Schemas, always run and satisfy
-  every invariant of section 2 (debug mode).
+  every run invariant (debug mode, sim/measure/invariants.py).
 
 Hypothesis runs derandomized (same examples every run: reproducible in CI) with few examples.
 """

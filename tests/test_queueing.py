@@ -1,4 +1,4 @@
-"""Queueing mode validates the real engine against queueing theory (issue 5 section 1).
+"""Queueing mode validates the real engine against queueing theory (Erlang C and Erlang A).
 
 With `[queueing]` on, the world is a Poisson MQL stream and the same SimPy SalesProcess that runs
 every funnel becomes M/M/c (+M with patience). For each case the replications' 95% confidence

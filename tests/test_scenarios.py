@@ -1,4 +1,4 @@
-"""The shipped scenarios behave as documented: the baseline lands in the REFERENCES benchmark
+"""The shipped scenarios behave as documented: the baseline lands in the seed guides' benchmark
 ranges over several seeds, the understaffed team is visibly overloaded, the workshop is small."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_baseline_lead_to_mql_is_in_the_seed_range(baseline_runs):
 
 @pytest.mark.slow
 def test_baseline_mql_to_sql_is_healthy(baseline_runs):
-    """REFERENCES: MQL->SQL 25-40% healthy, <20% definition too loose or leads not worked."""
+    """Seed guides' benchmark: MQL->SQL 25-40% healthy, <20% definition too loose or leads not worked."""
     for k in baseline_runs:
         assert 0.20 <= k["mql_to_sql_rate"] <= 0.40
 

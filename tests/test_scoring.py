@@ -1,4 +1,4 @@
-"""Scoring and the MQL rule: hand-worked examples from the seed point table (REFERENCES.md), the
+"""Scoring and the MQL rule: hand-worked examples from the seed point table (policies/seed-example.toml), the
 vectorised scorer against the scalar oracle on random worlds and policies, monotonicity properties,
 and re-MQL after a recycle."""
 from __future__ import annotations

@@ -83,6 +83,12 @@ def common_options(f):
     return f
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """Inputs that are valid but probably not meant (sim.config.warnings): one line each on stderr."""
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
 def check_out(out: Path) -> None:
     """Refuse an output folder that exists or cannot be created, before anything runs."""
     if os.path.lexists(out):
@@ -107,8 +113,8 @@ def precision_options(f):
     f = click.option("--max-replications", "max_replications", type=click.IntRange(5, 10_000), default=200,
                      show_default=True, help="with --precision: stop here even if a target is not reached")(f)
     f = click.option("--precision", "precision", multiple=True, metavar="KPI:HALF_WIDTH",
-                     help="run replications in batches until this KPI's 95%% interval (and each paired "
-                          "difference's) is this narrow, e.g. bookings:5%% or mql_to_sql_rate:0.01 (repeatable)")(f)
+                     help="run replications in batches until this KPI's 95% interval (and each paired "
+                          "difference's) is this narrow, e.g. bookings:5% or mql_to_sql_rate:0.01 (repeatable)")(f)
     return f
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sim.commands.common import (EXIT_BAD_INPUT, check_out, command_line, common_options, fail, given,
-                                 precision_options, precision_spec, progress_bar)
+                                 precision_options, precision_spec, print_warnings, progress_bar)
 from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.plan import Plan, build_plan
@@ -71,6 +71,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
             check_out(folder)
     except ConfigError as e:
         fail(e)
+    print_warnings(plan.warnings)
     label = f"{plan.name}: {len(plan.tasks) * len(plan.policies)} runs"
     try:
         with progress_bar(plan.runs_total, label, as_json) as bar:

@@ -69,6 +69,7 @@ def results_json(res: Results) -> dict:
         out["recommendation"] = res.recommendation
     if "precision" in res.manifest:
         out["precision"] = res.manifest["precision"]
+    out["warnings"] = list(res.manifest.get("warnings") or [])   # inputs valid but probably not meant
     if res.errors:
         out["errors"] = res.errors
     from sim.measure.steady import diagnostics

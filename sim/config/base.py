@@ -10,8 +10,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False)
 
 
+MIX_RULE = "shares not summing to 1 are normalised to sum 1, with a warning"
+
+
 def check_mix(v: dict[str, float] | None) -> dict[str, float] | None:
-    """A categorical mix: shares >= 0 with a positive total (normalised where used)."""
+    """A categorical mix: shares >= 0 with a positive total. The one rule for every mix: shares are
+    normalised to sum 1 where used, and a total other than 1 gets a warning (sim.config.warnings)
+    rather than an error, so counts or rounded shares still work but a forgotten category is seen."""
     if v is None:
         return v
     bad = [k for k, x in v.items() if x < 0]

@@ -1,7 +1,8 @@
 """Policy: what the company decides. Scoring points, caps, decay, the MQL rule and its gates,
 SLA tiers and breach actions, the follow-up cadence, routing, recycling; optionally headcount.
 
-Defaults are the seed-example point table of REFERENCES.md with a threshold of 60.
+Defaults are the seed article's example point table (fit, behaviour and negative points of the
+MQL guides the project is built from) with a threshold of 60, as in policies/seed-example.toml.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.config.base import Strict, allow_zero_clock, check_mix, require_clock, weekday_profile_default
+from sim.config.base import MIX_RULE, Strict, allow_zero_clock, check_mix, require_clock, weekday_profile_default
 from sim.config.response import DECAY_PRESETS, DecayCurve, Response  # noqa: F401  (part of the scenario schema)
 from sim.config.units import Duration, dur
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, WEEKDAYS
@@ -83,7 +83,7 @@ class Arrivals(Strict):
     channel_mix: dict[Channel, float] = Field(
         {"paid_search": 0.22, "paid_social": 0.15, "organic": 0.25, "webinar": 0.12, "referral": 0.06,
          "outbound_list": 0.12, "partner": 0.08},
-        description="share of leads per channel (normalised to sum 1)")
+        description=f"share of leads per channel ({MIX_RULE})")
     weekday_profile: dict[Weekday, float] = Field(default_factory=weekday_profile_default,
                                                   description="relative arrival rate per weekday (normalised to mean 1; "
                                                               "a weekday left out has weight 1)")
@@ -110,18 +110,19 @@ class Arrivals(Strict):
 
 
 class AttributeMix(Strict):
-    """Distributions of the lead's firmographics. Shares are normalised to sum 1."""
+    """Distributions of the lead's firmographics. Shares are normalised to sum 1 (a warning says so
+    when they do not sum to 1)."""
 
     seniority: dict[Seniority, float] | None = Field(None, description="share of leads per seniority (none = the "
-                                                                       "population's mix)")
+                                                                       f"population's mix; {MIX_RULE})")
     company_size: dict[CompanySize, float] | None = Field(None, description="share of leads per company size (none = "
-                                                                            "the population's mix)")
+                                                                            f"the population's mix; {MIX_RULE})")
     industry: dict[Industry, float] | None = Field(None, description="share of leads per industry (none = the "
-                                                                     "population's mix)")
+                                                                     f"population's mix; {MIX_RULE})")
     region: dict[Region, float] | None = Field(None, description="share of leads per region (none = the "
-                                                                 "population's mix)")
+                                                                 f"population's mix; {MIX_RULE})")
     email_kind: dict[EmailKind, float] | None = Field(None, description="share of leads per email kind (none = the "
-                                                                        "population's mix)")
+                                                                        f"population's mix; {MIX_RULE})")
 
     _mix = field_validator("seniority", "company_size", "industry", "region", "email_kind")(check_mix)
 
@@ -131,19 +132,19 @@ class Population(AttributeMix):
 
     seniority: dict[Seniority, float] = Field({"c_suite": 0.04, "vp": 0.07, "director": 0.14, "manager": 0.25,
                                                "ic": 0.38, "student": 0.12},
-                                              description="share of leads per seniority (absent = 0)")
+                                              description=f"share of leads per seniority (absent = 0; {MIX_RULE})")
     company_size: dict[CompanySize, float] = Field({"micro": 0.18, "small": 0.22, "mid": 0.32, "large": 0.18,
                                                     "enterprise": 0.10},
-                                                   description="share of leads per company size (absent = 0)")
+                                                   description=f"share of leads per company size (absent = 0; {MIX_RULE})")
     industry: dict[Industry, float] = Field({"software": 0.26, "financial_services": 0.14, "healthcare": 0.10,
                                              "manufacturing": 0.12, "retail": 0.10, "education": 0.10,
                                              "public_sector": 0.06, "other": 0.12},
-                                            description="share of leads per industry (absent = 0)")
+                                            description=f"share of leads per industry (absent = 0; {MIX_RULE})")
     region: dict[Region, float] = Field({"north_america": 0.52, "emea": 0.30, "apac": 0.12, "latam": 0.06},
-                                        description="share of leads per region (absent = 0)")
+                                        description=f"share of leads per region (absent = 0; {MIX_RULE})")
     email_kind: dict[EmailKind, float] = Field({"business": 0.72, "personal": 0.19, "student": 0.07,
                                                 "competitor": 0.02},
-                                               description="share of leads per email kind (absent = 0)")
+                                               description=f"share of leads per email kind (absent = 0; {MIX_RULE})")
     existing_customer_share: float = Field(0.04, ge=0, le=1, description="share of leads at existing customers")
     open_deal_share: float = Field(0.03, ge=0, le=1, description="share of leads whose account already has an open deal")
     by_channel: dict[Channel, AttributeMix] = Field(
@@ -232,8 +233,8 @@ class Engagement(Strict):
             "referral": {"contact_form": 0.35, "demo_request": 0.2, "tofu_download": 0.45},
             "partner": {"contact_form": 0.3, "webinar_product": 0.2, "bofu_download": 0.2, "tofu_download": 0.3},
         },
-        description="the event that creates a lead, per channel (shares); channels absent here (outbound_list) "
-                    "arrive with no event")
+        description=f"the event that creates a lead, per channel (shares; {MIX_RULE}); channels absent here "
+                    "(outbound_list) arrive with no event")
     entry_hand_raise_intent: float = Field(
         0.7, ge=0, le=1,
         description="how strongly a hand-raising entry event (demo, contact form) follows intent: 0 = channel shares "

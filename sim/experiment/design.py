@@ -8,6 +8,7 @@ replications (same worlds), so differences between points are paired too.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,9 @@ from scipy.stats import qmc
 from sim.config.loading import ConfigError, parse_value
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.config.schema_walk import _child
-from sim.inputs import POLICY_KEYS, SCENARIO_KEYS, split_sets
+from sim.config.schema_walk import _child, _members
+from sim.config.paths import route
+from sim.inputs import split_sets
 
 MAX_POINTS = 10_000
 
@@ -95,11 +97,8 @@ def check_factor_path(path: str, src: str) -> None:
 
 def _leaf_type(path: str) -> Any:
     """The annotation of the field a path points at (to round Latin-hypercube samples of integer fields)."""
-    head = path.split(".", 1)[0]
-    model, rest = (Scenario, path.split(".", 1)[1]) if head == "scenario" else \
-        (Policy, path.split(".", 1)[1]) if head == "policy" else \
-        (Scenario, path) if head in SCENARIO_KEYS and head not in POLICY_KEYS else (Policy, path)
-    tp: Any = model
+    kind, rest = route(path, f"lhs.ranges.{path}")       # the same routing as --set
+    tp: Any = Scenario if kind == "scenario" else Policy
     for k in rest.split("."):
         tp = _child(tp, k)
     return tp
@@ -124,7 +123,7 @@ def latin_hypercube(ranges: dict[str, tuple[float, float]], samples: int, seed: 
     hi = np.array([ranges[p][1] for p in paths], float)
     unit = qmc.LatinHypercube(d=len(paths), seed=np.random.default_rng(seed)).random(samples)
     pts = qmc.scale(unit, lo, hi) if len(paths) else unit
-    ints = [_leaf_type(p) is int for p in paths]
+    ints = [int in _members(_leaf_type(p)) and float not in _members(_leaf_type(p)) for p in paths]  # int | None too
     out = []
     for row in pts:
         out.append({p: (int(round(v)) if is_int else float(round(v, 6))) for p, v, is_int in zip(paths, row, ints)})
@@ -143,9 +142,35 @@ def toml_value(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # a TOML basic string: JSON's escapes are TOML's, plus DEL, which TOML wants escaped too
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
     return str(v)
+
+
+def policy_labels(entries: list[tuple[str | None, str, str | None]]) -> list[str]:
+    """What results show for each policy, from (fixed label, name, file stem) per policy: a variant
+    or a Policy object has a fixed label (its `name`, else the variant's spec); a policy file shows
+    its `name` when no other policy has that name or label, else its file stem. Two policies that
+    would still show under one label are refused (ConfigError): results never merge two policies."""
+    taken: dict[str, int] = {}
+    for fixed, name, _ in entries:
+        key = fixed if fixed is not None else name
+        taken[key] = taken.get(key, 0) + 1
+    labels = []
+    for fixed, name, stem in entries:
+        if fixed is not None:
+            labels.append(fixed)
+        elif taken[name] > 1 and stem is not None:
+            labels.append(stem)
+        else:
+            labels.append(name)
+    dup = sorted({lb for lb in labels if labels.count(lb) > 1})
+    if dup:
+        raise ConfigError("--policy", [f"policy labels must be unique: two policies would both show as {d!r} in "
+                                       "the results (the same policy given twice?); give one a different label: "
+                                       "@name=\"...\" for a variant, `name = \"...\"` in a file" for d in dup])
+    return labels

@@ -14,10 +14,11 @@ from typing import Any
 from sim.config.loading import ConfigError, apply_overrides, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.design import point_sets
+from sim.experiment.design import point_sets, policy_labels
 from sim.experiment.precision import Precision
 from sim.experiment.task import TaskSpec
-from sim.inputs import check_size, load_policy, load_scenario, split_sets
+from sim.inputs import (Variant, check_size, is_variant, load_policy, load_scenario, load_variant, parse_variant,
+                        resolve, split_sets)
 
 MAX_TASKS = 200_000
 
@@ -39,6 +40,7 @@ class Plan:
     kpis: list[str] = field(default_factory=list)
     objective: dict | None = None
     precision: Precision | None = None          # run replications in batches until these hold
+    warnings: list[str] = field(default_factory=list)   # valid but probably not meant (sim.config.warnings)
 
     @property
     def baseline(self) -> str:
@@ -83,15 +85,60 @@ def _materialise(model: type, src: Source, overrides: list[tuple[str, Any]]):
     return obj
 
 
+@dataclass(frozen=True)
+class PolicyEntry:
+    """One `--policy`: a name or path, a variant `BASE@PATH=VALUE...`, or a Policy object."""
+
+    src: Source
+    variant: Variant | None = None
+
+    @classmethod
+    def of(cls, src: Source) -> "PolicyEntry":
+        if isinstance(src, str) and is_variant(src):
+            return cls(src, parse_variant(src))
+        return cls(src)
+
+    @property
+    def source(self) -> str:
+        """Where the policy comes from, as warnings and errors name it."""
+        if self.variant is not None:
+            return self.variant.spec
+        return str(resolve("policies", self.src)) if isinstance(self.src, str) else f"policy {self.src.name!r}"
+
+    def label_parts(self, obj: Policy) -> tuple[str | None, str, str | None]:
+        """(fixed label, name, file stem) for design.policy_labels."""
+        if self.variant is not None:
+            return self.variant.label, obj.name, None
+        if isinstance(self.src, str):
+            return None, obj.name, resolve("policies", self.src).stem
+        return obj.name, obj.name, None
+
+    def make(self, before: list[tuple[str, Any]], after: list[tuple[str, Any]], team: int | None,
+             label: str | None = None) -> Policy:
+        """The policy with --set (`before`), its variant overrides, a point's settings (`after`) and
+        --reps (`team`: only for a policy that decides its own headcount)."""
+        if self.variant is not None:
+            obj = load_variant(self.variant, before, after)
+        else:
+            obj = _materialise(Policy, self.src, before + after)
+        if team is not None and obj.reps is not None and obj.reps != team:
+            obj = validate_data(Policy, {**obj.model_dump(mode="json"), "reps": team}, "--reps", ["reps"])
+        if label is not None and obj.name != label:
+            obj = obj.model_copy(update={"name": label})
+        return obj
+
+
 def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Source], *,
                sets: tuple[str, ...] | list[str] = (), leads: float | None = None, reps: int | None = None,
                days: int | None = None, factors: list[dict] | None = None, points: list[dict] | None = None,
                replications: int = 20, seed: int = 0, method: str = "grid", kpis: list[str] | None = None,
                objective: dict | None = None, events: bool = False, check: bool = False,
                precision: Precision | None = None) -> Plan:
-    """Validate everything and list the tasks. Raises ConfigError for any bad input. With
-    `precision`, tasks are listed up to its maximum of replications and the runner decides how many
-    of them run."""
+    """Validate everything and list the tasks. Raises ConfigError for any bad input. Policies are
+    labelled by design.policy_labels; `plan.warnings` lists what is valid but probably not meant.
+    With `precision`, tasks are listed up to its maximum of replications and the runner decides how
+    many of them run."""
+    from sim.config.warnings import plan_warnings
     if not scenarios:
         raise ConfigError("scenarios", ["no scenario given"])
     if not policies:
@@ -106,13 +153,11 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
         if obj.name in sc_base:
             raise ConfigError("scenarios", [f"scenario name {obj.name!r} appears more than once"])
         sc_base[obj.name] = (s, obj)
-    pol_base = {}
-    for p in policies:
-        obj = _materialise(Policy, p, base.policy)
-        if obj.name in pol_base:
-            raise ConfigError("--policy", [f"policy names must be unique; {obj.name!r} appears more than once "
-                                           "(give each policy file a different `name`)"])
-        pol_base[obj.name] = (p, obj)
+    entries = [PolicyEntry.of(p) for p in policies]
+    objs = [e.make(base.policy, [], base.team) for e in entries]
+    labels = policy_labels([e.label_parts(o) for e, o in zip(entries, objs)])
+    pol_base = {lb: (e, o if o.name == lb else o.model_copy(update={"name": lb}))
+                for lb, e, o in zip(labels, entries, objs)}
     n_tasks = len(sc_base) * len(points) * replications
     if n_tasks > MAX_TASKS:
         raise ConfigError("design", [f"{n_tasks:,} worlds to run (scenarios x points x replications); at most "
@@ -120,15 +165,21 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
     plan = Plan(name, kind, {k: v for k, (_, v) in sc_base.items()}, {k: v for k, (_, v) in pol_base.items()},
                 factors or [], points, replications, seed, method=method, kpis=kpis or [], objective=objective,
                 precision=precision)
+    plan.warnings = plan_warnings([(_source(s), o) for s, o in sc_base.values()],
+                                  [(lb, e.source, o) for lb, (e, o) in pol_base.items()])
     for si, (sname, (ssrc, sobj)) in enumerate(sc_base.items()):
         for pi, values in enumerate(points):
             extra = split_sets(point_sets(values)) if values else None
             sc = _materialise(Scenario, ssrc, base.scenario + extra.scenario) if extra and extra.scenario else sobj
-            pols = [(_materialise(Policy, psrc, base.policy + extra.policy) if extra and extra.policy else pobj)
-                    for psrc, pobj in pol_base.values()]
+            pols = [(e.make(base.policy, extra.policy, base.team, lb) if extra and extra.policy else pobj)
+                    for lb, (e, pobj) in pol_base.items()]
             sc_dump = sc.model_dump(mode="json")
             pol_dump = tuple(p.model_dump(mode="json") for p in pols)
             for r in range(replications):
                 plan.tasks.append(TaskSpec(f"s{si}-p{pi}-r{r}", sname, pi, dict(values), r, seed, sc_dump, pol_dump,
                                            events=events, check=check))
     return plan
+
+
+def _source(src: Source) -> str:
+    return str(resolve("scenarios", src)) if isinstance(src, str) else f"scenario {src.name!r}"

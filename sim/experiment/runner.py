@@ -36,6 +36,7 @@ def manifest(plan: Plan, command: list[str] | None) -> dict:
         "design": plan.design(), "kpis": plan.kpis, "objective": plan.objective,
         "tasks": len(plan.tasks), "runs": plan.runs_total, "fingerprint": plan.fingerprint(),
         **({"precision": plan.precision.spec()} if plan.precision else {}),
+        "warnings": list(plan.warnings),
         **provenance(),
     }
 

@@ -1,4 +1,4 @@
-"""Invariants every run must satisfy (issue 5 section 2), checked in debug mode.
+"""Invariants every run must satisfy, checked in debug mode.
 
 `violations(...)` returns one readable line per broken invariant (empty when the run is
 consistent); `run_policy(..., check=True)` raises InvariantError on any. A broken invariant is a

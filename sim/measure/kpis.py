@@ -1,4 +1,4 @@
-"""KPIs of one run, defined once (DESIGN.md "KPIs"). Cohort-based: the leads created in the
+"""KPIs of one run, defined once (names and kinds in sim/measure/registry.py). Cohort-based: the leads created in the
 measurement window, followed to the end of the run-out; time-based KPIs (utilisation, queue,
 backlog) are measured over the window itself.
 

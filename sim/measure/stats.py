@@ -117,7 +117,7 @@ def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
     m, lo, hi = iv.johnson_t(x, level)
     method = "mean over worlds, Johnson t"
     floor = _poisson_floor(df, info, x, m, level)
-    if floor is not None:
+    if floor is not None and (floor[0] < lo or floor[1] > hi):     # rare events: the t interval is too narrow
         lo, hi = min(lo, floor[0]), max(hi, floor[1])
         method += " with Poisson floor"
     low, high = info.bounds
@@ -188,7 +188,8 @@ def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float 
     m, lo, hi = iv.johnson_t(dd, level)
     method = "paired mean, Johnson t"
     ex, ey = estimate(other[keep], name, level), estimate(base[keep], name, level)
-    if "Poisson floor" in ex["method"] and "Poisson floor" in ey["method"]:
+    identical = bool(np.all(dd == 0) and (x.sum() > 0))   # the same outcome in every world: an inert change
+    if not identical and ("Poisson floor" in ex["method"] or "Poisson floor" in ey["method"]):
         # rare events: the difference must also contain the MOVER interval built from the two
         # floored intervals and the correlation of the worlds (common random numbers)
         mlo, mhi = iv.mover(ex["mean"], ex["lower"], ex["upper"], ey["mean"], ey["lower"], ey["upper"],
@@ -264,10 +265,14 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
 
 def adjust_significance(diffs: pd.DataFrame) -> pd.DataFrame:
     """Holm-adjusted p-values (`p_holm`) over every comparison of the same KPI in the table
-    (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL."""
+    (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL and the
+    difference's interval excludes 0."""
     out = diffs.copy()
     out["p_holm"] = NAN
     for _, idx in out.groupby("kpi", sort=False).groups.items():
         out.loc[idx, "p_holm"] = iv.holm(out.loc[idx, "p_value"].to_numpy(float))
-    out["significant"] = (out["p_holm"] < 1 - LEVEL).fillna(False).astype(bool)
+    excludes_zero = (out["lower"] > 0) | (out["upper"] < 0)
+    # a star never sits on an interval that contains 0: the share intervals (MOVER on Korn-Graubard)
+    # can be wider than the t test behind the p-value
+    out["significant"] = ((out["p_holm"] < 1 - LEVEL) & excludes_zero).fillna(False).astype(bool)
     return out

@@ -18,16 +18,16 @@ from sim.present import significant
 from sim.report.style import pct, pretty
 from sim.vocab import TIERS
 
-# Benchmarks, copied from the project's REFERENCES.md ("From the seed articles", "Funnel
-# benchmarks"; the seed MQL guides, 2026) so the package runs without it. Utilisation: the
-# queueing rule of thumb that waits grow steeply above ~85% busy (Erlang C; issue 4's example).
+# Benchmarks from the seed MQL guides (2026) and published funnel benchmark ranges, quoted next to
+# each constant. Utilisation: the queueing rule of thumb that waits grow steeply above ~85% busy
+# (Erlang C: the mean wait grows like 1 / (1 - utilisation)).
 MQL_TO_SQL_BROKEN = 0.05        # "5% or less = broken"
 MQL_TO_SQL_LOW = 0.20           # "<20% definition too loose or leads not worked"
 MQL_TO_SQL_HIGH = 0.40          # ">40-50% threshold may be too strict" (healthy 25-40%)
 MQL_TO_SAL_LOW = 0.50           # "MQL->SAL (acceptance) >50%, best 60-70%"
 REJECTION_HIGH = 0.20           # "Rejected MQLs <20%"
 RESPONSE_HOURS = 8.0            # "Response under 8 business hours"
-NEVER_TOUCHED_HIGH = 0.05   # our rule of thumb (not from REFERENCES): an MQL that is never worked is a lost lead
+NEVER_TOUCHED_HIGH = 0.05   # our rule of thumb (not from the guides): an MQL that is never worked is a lost lead
 LEAD_TO_MQL = (0.15, 0.40)      # "start where 15-25% of leads qualify"; funnel benchmark 20-40%
 UTILISATION_HIGH = 0.85
 MAX_NEEDED = 10_000             # replications beyond this are "over 10,000"
