@@ -56,7 +56,8 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
     for part, chunk in enumerate(groups):
         more = " Continued below." if part < len(groups) - 1 else ""
         t = Table(title=title if part == 0 else f"{title} (continued)",
-                  caption="One replication: an anecdote, no intervals. Use --replications N for 95% intervals." + more)
+                  caption="One replication: an anecdote, no intervals. Use --replications N (5 or more) for 95% "
+                          "intervals." + more)
         t.add_column("KPI")
         for name in chunk:
             t.add_column(escape(name), justify="right")
