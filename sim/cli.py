@@ -12,7 +12,7 @@ from sim.config.loading import ConfigError
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.inputs import find_any, list_files, load_file, split_sets
-from sim.present import console, single_run_table
+from sim.present import console, print_tables, single_run_table
 
 from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
                                  common_options, fail, given, precision_options, precision_spec, print_warnings,
@@ -74,8 +74,9 @@ def _execute(plan, out: Path | None, quiet: bool):
     from sim.commands.experiment import report_hook
     from sim.experiment.runner import run_plan
     print_warnings(plan.warnings)
-    with progress_bar(plan.runs_total, f"{plan.name}: {len(plan.policies)} policies x {plan.replications} "
-                                       "replications", quiet) as bar:
+    from sim.format import plural
+    with progress_bar(plan.runs_total, f"{plan.name}: {plural(len(plan.policies), 'policy', 'policies')} x "
+                                       f"{plural(plan.replications, 'replication')}", quiet) as bar:
         task = bar.add_task("run", total=plan.runs_total)
         try:
             outcome = run_plan(plan, out, command=command_line(), progress=lambda k: bar.advance(task, k),
@@ -91,11 +92,11 @@ def _execute(plan, out: Path | None, quiet: bool):
 
 def kpis_json(res) -> dict:
     """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
-    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval),
-    and the nested counts as {name: {mean, lower, upper, n}}. `diagnostics`: warm-up and steady state
-    per policy (`sim.measure.steady`); `precision`: what --precision reached; inputs valid but
-    probably not meant add a top-level `warnings` list (only when there are some). NaN becomes null
-    when serialised."""
+    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n, n_total,
+    status, too_few} (95% interval; `too_few`: defined in too few worlds for one), and the nested
+    counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`);
+    `precision`: what --precision reached; inputs valid but probably not meant add a top-level
+    `warnings` list (only when there are some). NaN becomes null when serialised."""
     from sim.experiment.task import unflatten
     from sim.measure.steady import diagnostics
     kpis = res.kpi_names
@@ -104,9 +105,11 @@ def kpis_json(res) -> dict:
         out = {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
         out["diagnostics"] = diagnostics(res)
         return {**out, "warnings": warnings} if warnings else out
+    from sim.present import with_status
     out: dict = {}
-    for p, df in res.summary().groupby("policy", sort=False):
-        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
+    for p, df in with_status(res.summary()).groupby("policy", sort=False):
+        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n),
+                                    "n_total": int(r.n_total), "status": r.status, "too_few": r.status == "too_few"}
                              for r in df.itertuples()})
     if "precision" in res.manifest:
         out["precision"] = res.manifest["precision"]
@@ -117,7 +120,7 @@ def kpis_json(res) -> dict:
 def _print_single(res) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
     kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
-    console().print(single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
+    print_tables(console(), single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
     from sim.measure.steady import flagged_lines
     for line in flagged_lines(res):
         click.echo(f"warning: {line}")

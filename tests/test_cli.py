@@ -229,9 +229,12 @@ def test_json_with_replications(runner):
     kpis = json.loads(result.stdout)["seed-example"]
     for k in REQUIRED:
         assert k in kpis, k
-    assert set(kpis["mqls"]) == {"mean", "lower", "upper", "n"} and kpis["mqls"]["n"] == 2
+    keys = {"mean", "lower", "upper", "n", "n_total", "status", "too_few"}   # n of N worlds, and a flag
+    # 2 worlds: below the statistics' minimum, so a flag and no interval rather than a wide one
+    assert set(kpis["mqls"]) == keys and kpis["mqls"]["n"] == 2 and kpis["mqls"]["too_few"] is True
+    assert kpis["mqls"]["lower"] is None and kpis["mqls"]["status"] == "too_few"
     assert set(kpis["terminal_states"]) == set(TERMINAL_STATES)
-    assert set(kpis["terminal_states"]["won"]) == {"mean", "lower", "upper", "n"}
+    assert set(kpis["terminal_states"]["won"]) == keys
 
 
 def test_json_and_out_together(runner, tmp_path):

@@ -26,11 +26,40 @@ def fail(err: Exception | str, code: int = EXIT_BAD_INPUT) -> None:
 
 
 class _Main(click.Group):
-    """The command group; remembers the raw arguments for the manifest's command line."""
+    """The command group; remembers the raw arguments for the manifest's command line, and gives
+    click's own usage errors the same 'error: ' prefix as ours (click prints 'Error: ')."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["funnelsim.argv"] = list(args)
         return super().parse_args(ctx, args)
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as e:
+            raise _lower_prefix(e)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            raise _lower_prefix(e)
+
+
+def _lower_prefix(e: click.ClickException) -> click.ClickException:
+    """The exception, printing 'error: ' where click prints 'Error: ' (one prefix for every error)."""
+    import io
+    show = e.show
+
+    def lower(file=None) -> None:
+        buf = io.StringIO()
+        show(file=buf)
+        text = buf.getvalue()
+        text = "error: " + text[len("Error: "):] if text.startswith("Error: ") else text.replace("\nError: ", "\nerror: ", 1)
+        click.echo(text, file=file if file is not None else sys.stderr, nl=False)
+
+    e.show = lower  # type: ignore[method-assign]
+    return e
 
 
 def command_line() -> list[str]:

@@ -8,39 +8,55 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from sim import format as F
 from sim.experiment.results import Results
 from sim.experiment.store import dumps
-from sim.present import HEADLINE, console, plus_minus, replicated_table
+from sim.present import console, halve_note, print_tables, replicated_table, with_status
 
 SWEEP_KPIS = ["mqls", "mql_to_sql_rate", "sqls", "won", "bookings", "sla_compliance_standard", "rep_utilisation",
               "first_touch_p90_business_hours"]
-EXTRA = [("spike_backlog_peak", "Spike backlog peak (MQLs)", "num"),
-         ("spike_cleared", "Spike backlog cleared (share of worlds)", "pct"),
-         ("spike_clear_days", "Days to clear it (worlds that cleared)", "num"),
-         ("first_touch_p90_business_hours", "First touch p90 (business h)", "num"),
-         ("first_touch_p50_business_hours", "First touch p50 (business h)", "num"),
-         ("cost_per_mql", "Cost per MQL", "money"), ("mql_to_won_rate", "MQL -> won", "pct")]
-KINDS = {k: kind for k, _, kind in HEADLINE} | {k: kind for k, _, kind in EXTRA}
-LABELS = {k: label for k, label, _ in HEADLINE} | {k: label for k, label, _ in EXTRA}
+SWEEP_COLUMNS = 4      # KPI columns per sweep table (the factor columns repeat in each)
+
+
+def _summary_entry(r: dict) -> dict:
+    """One KPI of one policy for the JSON: the interval, how many worlds define it (`n` of
+    `n_total`), the stats layer's `status` and a `too_few` flag (then no interval is given)."""
+    status = F.status_of(r)
+    out = {"mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "half_width": r["half_width"],
+           "n": int(r["n"]), "n_total": int(r.get("n_total", r["n"])), "status": status,
+           "too_few": status == "too_few"}
+    for k in ("method", "n_to_halve", "count"):      # count: the pooled items of a share
+        if k in r and not (isinstance(r[k], float) and not math.isfinite(r[k])):
+            out[k] = r[k] if k == "method" else int(r[k])
+    return out
+
+
+def _difference_entry(r: dict) -> dict:
+    out = {"baseline": r["baseline"], "diff": r["diff"], "lower": r["lower"], "upper": r["upper"],
+           "relative": r["relative"], "significant": bool(r["significant"]), "n": int(r["n"]),
+           "status": F.status_of(r)}
+    for k in ("relative_lower", "relative_upper", "p_value", "p_holm"):
+        if k in r:
+            out[k] = r[k]
+    out["too_few"] = out["status"] == "too_few"
+    return out
 
 
 def results_json(res: Results) -> dict:
-    """{scenario, policies: {p: {kpi: {mean, lower, upper, half_width, n}}}, differences: {p: {kpi:
-    {diff, lower, upper, relative, significant}}}} per point; with factors, a list of points."""
+    """{scenario, policies: {p: {kpi: {mean, lower, upper, half_width, n, n_total, status, too_few}}},
+    differences: {p: {kpi: {diff, lower, upper, relative, relative_lower, relative_upper,
+    significant (Holm-adjusted), p_holm, status}}}} per point; with factors, a list of points."""
     summary, diffs = res.summary(), res.differences()
     points = []
     for (scen, point), df in summary.groupby(["scenario", "point"], sort=False):
         entry: dict = {"scenario": scen, "point": int(point),
                        "values": {f: df[f].iloc[0] for f in res.factors}, "policies": {}, "differences": {}}
-        for r in df.itertuples(index=False):
-            entry["policies"].setdefault(r.policy, {})[r.kpi] = {
-                "mean": r.mean, "lower": r.lower, "upper": r.upper, "half_width": r.half_width, "n": int(r.n)}
+        for r in df.to_dict("records"):
+            entry["policies"].setdefault(r["policy"], {})[r["kpi"]] = _summary_entry(r)
         if len(diffs):
             dd = diffs[(diffs["scenario"] == scen) & (diffs["point"] == point)]
-            for r in dd.itertuples(index=False):
-                entry["differences"].setdefault(r.policy, {})[r.kpi] = {
-                    "baseline": r.baseline, "diff": r.diff, "lower": r.lower, "upper": r.upper,
-                    "relative": r.relative, "significant": bool(r.significant), "n": int(r.n)}
+            for r in dd.to_dict("records"):
+                entry["differences"].setdefault(r["policy"], {})[r["kpi"]] = _difference_entry(r)
         points.append(entry)
     out: dict = {"name": res.manifest.get("name"), "kind": res.manifest.get("kind"),
                  "replications": res.manifest.get("replications"), "seed": res.manifest.get("seed"),
@@ -70,14 +86,18 @@ def print_results(res: Results, as_json: bool) -> None:
         click.echo("no completed runs")
         return
     con = console()
-    n = res.manifest.get("replications")
+    n = int(res.manifest.get("replications") or summary["n"].max())
+    reps = F.plural(n, "replication")
+    precision = bool(res.manifest.get("precision"))
     for scen, s_df in summary.groupby("scenario", sort=False):
         if not res.factors:
             d_df = diffs[diffs["scenario"] == scen] if len(diffs) else diffs
-            con.print(replicated_table(s_df, d_df, escape(f"{scen}: {len(res.policies)} policies x {n} replications")))
+            title = escape(f"{scen}: {F.plural(len(res.policies), 'policy', 'policies')} x {reps}")
+            print_tables(con, replicated_table(s_df, d_df, title, precision=precision, family=diffs))
         else:
-            con.print(sweep_table(s_df, res.factors, res.manifest.get("kpis") or SWEEP_KPIS,
-                                  escape(f"{scen}: {s_df['point'].nunique()} points x {n} replications")))
+            print_tables(con, sweep_table(s_df, res.factors, res.manifest.get("kpis") or SWEEP_KPIS,
+                                          escape(f"{scen}: {F.plural(s_df['point'].nunique(), 'point')} x {reps}"),
+                                          precision=precision))
     if res.recommendation is not None:
         print_recommendation(res.recommendation, False)
     from sim.measure.steady import flagged_lines
@@ -85,25 +105,38 @@ def print_results(res: Results, as_json: bool) -> None:
         click.echo(f"warning: {line}")
 
 
-def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], title: str) -> Table:
-    """One row per point (and policy): the factor values, then mean ± half-width of each KPI."""
+def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], title: str,
+                precision: bool = False) -> list[Table]:
+    """One row per point (and policy): the factor values, then mean ± half-width of each KPI; more
+    KPIs than fit in 100 columns continue in further tables (factor columns repeated)."""
+    summary = with_status(summary)
     kpis = [k for k in kpis if k in set(summary["kpi"])]
     multi = summary["policy"].nunique() > 1
-    t = Table(title=title, caption="mean ± half-width of the 95% CI; every point ran on the same worlds")
-    for f in factors:
-        t.add_column(escape(f), justify="right")
-    if multi:
-        t.add_column("policy")
-    for k in kpis:
-        t.add_column(escape(LABELS.get(k, k)), justify="right")
+    few = "; too few = too few worlds (n) or items for an interval" if (summary["status"] != "ok").any() else ""
     s = summary.set_index(["point", "policy", "kpi"])
-    for (point, policy), df in summary.groupby(["point", "policy"], sort=False):
-        cells = [escape(str(df[f].iloc[0])) for f in factors] + ([escape(str(policy))] if multi else [])
-        for k in kpis:
-            r = s.loc[(point, policy, k)]
-            cells.append(plus_minus(r["mean"], r["lower"], r["upper"], KINDS.get(k, "num")))
-        t.add_row(*cells)
-    return t
+    groups = [kpis[i:i + SWEEP_COLUMNS] for i in range(0, max(len(kpis), 1), SWEEP_COLUMNS)]
+    halve = halve_note(summary, precision)
+    tables = []
+    for g, chunk in enumerate(groups):
+        last = g == len(groups) - 1
+        cap = "mean ± half-width of the 95% CI (the ends where it is not symmetric); every point ran on the same " \
+              "worlds" + few + \
+            (f". {halve}" if halve and last else "") + ("" if last else ". More KPIs below.")
+        t = Table(title=title if g == 0 else f"{title} (continued)", caption=cap)
+        for f in factors:
+            t.add_column(escape(F.setting_name(f).split(" (")[0]), justify="right")
+        if multi:
+            t.add_column("policy")
+        for k in chunk:
+            t.add_column(escape(F.kpi_format(k)[0]), justify="right")
+        for (point, policy), df in summary.groupby(["point", "policy"], sort=False):
+            cells = [escape(F.setting(df[f].iloc[0])) for f in factors] + ([escape(str(policy))] if multi else [])
+            for k in chunk:
+                _, kind, unit = F.kpi_format(k)
+                cells.append(F.cell(s.loc[(point, policy, k)], kind, unit))
+            t.add_row(*cells)
+        tables.append(t)
+    return tables
 
 
 def print_recommendation(rec: dict, as_json: bool) -> None:
@@ -142,11 +175,6 @@ def describe(c: dict) -> str:
 
 
 def num(x) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    x = float(x)
-    if abs(x) >= 1e4:
-        return f"{x:,.0f}"
-    if abs(x) < 1:
-        return f"{x:.3f}"
-    return f"{x:.2f}"
+    """One number rule for a value and its interval ends (`sim.format.number`: '9,970 to 11,839',
+    not '9970.02 to 11,839')."""
+    return F.number(x)

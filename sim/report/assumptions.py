@@ -3,12 +3,13 @@
 a sweep's key KPIs."""
 from __future__ import annotations
 
+import ast
 import html
-import math
 
 import pandas as pd
 
-from sim.present import HEADLINE, fmt
+from sim import format as F
+from sim.present import with_status
 from sim.report.page import flatten, key_value_table
 from sim.report.style import pretty
 
@@ -46,38 +47,105 @@ def _get(d: dict, path: str):
 
 
 def _show(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}: {_show(x)}" for k, x in v.items()) or "-"
-    if isinstance(v, list):
-        return ", ".join(_show(x) for x in v) or "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return str(v)
+    return F.setting(v)
 
 
-def scenario_tables(scenarios: dict[str, dict]) -> str:
+# command-line overrides and what they change, in words
+OVERRIDE_WORDS = {"leads": "leads per year", "reps": "SDRs", "days": "measurement window (days)"}
+
+
+def overrides(manifest: dict) -> list[str]:
+    """What the command changed on top of the scenario and policy files, in words ('leads per year
+    9,000', 'mql.threshold = 70'), from the recorded command line or Python call."""
+    cmd = [str(c) for c in manifest.get("command") or []]
+    found: list[tuple[str, object]] = []
+    if len(cmd) >= 3 and cmd[0] == "python" and cmd[1] == "-c":
+        try:
+            call = next(n for n in ast.walk(ast.parse(cmd[2])) if isinstance(n, ast.Call) and n.keywords)
+            for kw in call.keywords:
+                v = ast.literal_eval(kw.value)
+                if kw.arg in OVERRIDE_WORDS and v is not None:
+                    found.append((kw.arg, v))
+                elif kw.arg == "sets":
+                    found += [("set", x) for x in v]
+        except (StopIteration, ValueError, SyntaxError):
+            pass
+    else:       # '--leads 9000' or '--leads=9000', in the order typed
+        for i, a in enumerate(cmd):
+            key, eq, val = a.removeprefix("--").partition("=")
+            if not a.startswith("--") or (key not in OVERRIDE_WORDS and key != "set"):
+                continue
+            if not eq:
+                if i + 1 >= len(cmd):
+                    continue
+                val = cmd[i + 1]
+            found.append(("set", val) if key == "set" else (key, _number(val)))
+    return [f"{OVERRIDE_WORDS[k]} {F.setting(v)}" if k in OVERRIDE_WORDS else str(v).replace("=", " = ", 1)
+            for k, v in found]
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def swept(manifest: dict) -> dict[str, list]:
+    """{path as written in the design: values} of the swept settings."""
+    return {f.get("path"): list(f.get("values", [])) for f in (manifest.get("design") or {}).get("factors") or []
+            if f.get("path")}
+
+
+def _swept_at(sweeps: dict[str, list], path: str, side: str) -> list | None:
+    """The values swept for a scenario (`side`='scenario') or policy row's path, if it was swept."""
+    for p, vals in sweeps.items():
+        if p == path or p == f"{side}.{path}":
+            return vals
+    return None
+
+
+def _cell(d: dict, path: str, sweeps: dict[str, list], side: str) -> str:
+    vals = _swept_at(sweeps, path, side)
+    return f"swept: {F.span(vals)}" if vals is not None else _show(_get(d, path))
+
+
+def _full(flat: dict[str, str], key: str, sweeps: dict[str, list], side: str) -> str:
+    vals = _swept_at(sweeps, key, side)
+    return f"swept: {F.span(vals)}" if vals is not None else flat.get(key, "-")
+
+
+def scenario_tables(scenarios: dict[str, dict], manifest: dict | None = None) -> str:
+    """The scenario as it ran: swept settings show their range, and the description says what the
+    command line overrode (a '4k leads/year' description after `--leads 9000` would mislead)."""
     names = list(scenarios)
-    rows = [(label, [_show(_get(scenarios[n], path)) for n in names]) for path, label in SCENARIO_ROWS]
-    spikes = [[f"{s.get('name') or s.get('channel') or 'all'}: x{s.get('multiplier')} from {s.get('start')} for "
+    sweeps, changed = swept(manifest or {}), overrides(manifest or {})
+    note = ("; as run: " + ", ".join(changed)) if changed else ""
+    note += ("; swept: " + ", ".join(f"{pretty(p).split(' (')[0]} {F.span(v)}" for p, v in sweeps.items())) \
+        if sweeps else ""
+    rows = [(label, [(_show(_get(scenarios[n], path)) + note) if path == "description" else
+                     _cell(scenarios[n], path, sweeps, "scenario") for n in names]) for path, label in SCENARIO_ROWS]
+    spikes = [[f"{s.get('name') or s.get('channel') or 'all'}: x{F.setting(s.get('multiplier'))} from {s.get('start')} for "
                f"{s.get('duration')}" for s in (_get(scenarios[n], "arrivals.spikes") or [])] for n in names]
     rows.append(("campaign spikes", ["; ".join(s) or "none" for s in spikes]))
     out = "<h3>Scenario: what the world does</h3>" + key_value_table(rows, names)
     full = [flatten(scenarios[n]) for n in names]
     keys = list(dict.fromkeys(k for f in full for k in f))
     out += ("<details><summary>Every scenario setting</summary>"
-            + key_value_table([(k, [f.get(k, "-") for f in full]) for k in keys], names) + "</details>")
+            + key_value_table([(k, [_full(f, k, sweeps, "scenario") for f in full]) for k in keys], names)
+            + "</details>")
     return out
 
 
-def policy_tables(policies: dict[str, dict], order: list[str], palette: dict[str, str]) -> str:
+def policy_tables(policies: dict[str, dict], order: list[str], palette: dict[str, str],
+                  manifest: dict | None = None) -> str:
     names = [p for p in order if p in policies] + [p for p in policies if p not in order]
-    rows = [(label, [_show(_get(policies[n], path)) for n in names]) for path, label in POLICY_ROWS]
+    sweeps = swept(manifest or {})
+    rows = [(label, [_cell(policies[n], path, sweeps, "policy") for n in names]) for path, label in POLICY_ROWS]
     out = "<h3>Policies: what the company decides</h3>" + key_value_table(rows, names, palette)
     full = [flatten(policies[n]) for n in names]
     keys = list(dict.fromkeys(k for f in full for k in f))
-    differ = [(k, [f.get(k, "-") for f in full]) for k in keys if len({f.get(k, "-") for f in full}) > 1]
+    differ = [(k, [_full(f, k, sweeps, "policy") for f in full]) for k in keys if len({f.get(k, "-") for f in full}) > 1]
     if len(names) > 1 and differ:
         out += ("<details><summary>Every setting in which the policies differ</summary>"
                 + key_value_table(differ, names, palette) + "</details>")
@@ -89,39 +157,27 @@ def design_table(manifest: dict) -> str:
     if not factors:
         return ""
     rows = "".join(f"<tr><td>{html.escape(pretty(f.get('path', '?')))}</td><td><code>{html.escape(str(f.get('path')))}"
-                   f"</code></td><td style=\"text-align:left\">{html.escape(', '.join(map(str, f.get('values', []))))}</td></tr>"
+                   f"</code></td><td style=\"text-align:left\">{html.escape(F.span(f.get('values', [])))}</td></tr>"
                    for f in factors)
     return ("<h3>Swept settings</h3><table><thead><tr><th>setting</th><th>path</th><th style=\"text-align:left\">values"
             f"</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-SWEEP_TABLE_KPIS = (("mqls", "MQLs", "int"), ("mql_to_sql_rate", "MQL -> SQL", "pct"), ("bookings", "Bookings", "money"),
-                    ("sla_compliance", "SLA met", "pct"), ("rep_utilisation", "Rep utilisation", "pct"))
-
-
-def kpi_kind(kpi: str) -> str:
-    """How to format a KPI: the terminal table's kind when it has one, else guessed from the name."""
-    known = {k: kind for k, _, kind in HEADLINE}
-    if kpi in known:
-        return known[kpi]
-    if any(w in kpi for w in ("rate", "share", "compliance", "utilisation", "precision", "recall")):
-        return "pct"
-    if any(w in kpi for w in ("bookings", "pipeline", "cost")):
-        return "money"
-    return "num" if any(w in kpi for w in ("hours", "mean", "days")) else "int"
+SWEEP_TABLE_KPIS = ("mqls", "mql_to_sql_rate", "bookings", "sla_compliance", "rep_utilisation")
 
 
 def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | None,
-                kpis: list[str] | None = None) -> str:
+                kpis: list[str] | None = None, note: str = "") -> str:
     """One row per (scenario, point, policy): the key KPIs (and the experiment's own `kpis`), mean
-    [95% CI]; the recommended row marked. Only for sweeps and multi-scenario experiments."""
+    [95% CI] or 'too few (n=..)'; the recommended row marked. Only for sweeps and multi-scenario
+    experiments."""
     if summary.empty or (not factors and summary["scenario"].nunique() < 2):
         return ""
-    shown = list(SWEEP_TABLE_KPIS) + [(k, pretty(k), kpi_kind(k)) for k in (kpis or [])
-                                      if k not in {x for x, _, _ in SWEEP_TABLE_KPIS} and k in set(summary["kpi"])]
+    summary = with_status(summary)
+    shown = list(SWEEP_TABLE_KPIS) + [k for k in (kpis or []) if k not in SWEEP_TABLE_KPIS and k in set(summary["kpi"])]
     keys = ["scenario", "point", "policy", *factors]
     head = "".join(f"<th>{html.escape(pretty(f))}</th>" for f in factors) + "<th>policy</th>" + \
-        "".join(f"<th>{html.escape(lbl)}</th>" for _, lbl, _ in shown)
+        "".join(f"<th>{html.escape(F.kpi_format(k)[0])}</th>" for k in shown)
     multi = summary["scenario"].nunique() > 1
     if multi:
         head = "<th>scenario</th>" + head
@@ -130,19 +186,31 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | N
         k = dict(zip(keys, key))
         s = df.set_index("kpi")
         cells = []
-        for kpi, _, kind in shown:
+        for kpi in shown:
             if kpi not in s.index:
                 cells.append("<td>-</td>")
                 continue
-            r = s.loc[kpi]
-            ci = "" if not math.isfinite(r["lower"]) else f"<br><small>[{fmt(r['lower'], kind)}, {fmt(r['upper'], kind)}]</small>"
-            cells.append(f"<td>{fmt(r['mean'], kind)}{ci}</td>")
+            cells.append(f"<td>{_sweep_cell(s.loc[kpi], *F.kpi_format(kpi)[1:])}</td>")
         rec = recommended and recommended.get("point") == k["point"] and recommended.get("policy") in (None, k["policy"]) \
             and recommended.get("scenario", k["scenario"]) == k["scenario"]
         lead = (f"<td>{html.escape(str(k['scenario']))}</td>" if multi else "") + \
-            "".join(f"<td>{html.escape(str(k[f]))}</td>" for f in factors)
+            "".join(f"<td>{html.escape(F.setting(k[f]))}</td>" for f in factors)
         star = " &#9733; recommended" if rec else ""
         cls = ' class="sig"' if rec else ""
         rows.append(f"<tr{cls}>{lead}<td>{html.escape(str(k['policy']))}{star}</td>{''.join(cells)}</tr>")
+    note = f'<p class="note">{html.escape(note)}</p>' if note else ""
     return (f"<h3>Every {'setting of the sweep' if factors else 'scenario'}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
-            "</tbody></table>")
+            f"</tbody></table>{note}")
+
+
+def _sweep_cell(r: pd.Series, kind: str, unit: str) -> str:
+    """mean<br><small>[lower to upper]</small>, or 'too few (n=..)' with no interval."""
+    st = F.status_of(r)
+    if st == "too_few":
+        return html.escape(F.too_few(r.get("n"), r.get("n_total"), r.get("count")))
+    if st == "undefined":
+        return "n/a"
+    ci = F.interval(r["lower"], r["upper"], kind, unit)
+    small = "" if ci == "no interval" else f"<br><small>[{html.escape(ci)}]</small>"
+    note = F.n_note(r.get("n"), r.get("n_total"))
+    return html.escape(F.value(r["mean"], kind, unit)) + small + (f"<br><small>{html.escape(note.strip())}</small>" if note else "")

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import format as F
 from sim.experiment.results import Results, load_results
 from sim.report import page as html
-from sim.report.assumptions import design_table, kpi_kind, policy_tables, scenario_tables, sweep_table
+from sim.present import halve_note, holm_note, with_status
+from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
-from sim.report.narrative import executive_summary, health_flags
 from sim.measure.steady import flags as steady_flags
+from sim.report.narrative import executive_summary, health_flags
 from sim.report.style import close, colours, empty_figure, pretty, save
 
 FIGURES = "figures"
@@ -89,18 +91,6 @@ def _ordered(summary: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
     """Rows in the report's policy order (baseline first), as kpi_rows expects."""
     order = {p: i for i, p in enumerate(policies)}
     return summary.iloc[summary["policy"].map(order).fillna(len(order)).to_numpy().argsort(kind="stable")]
-
-
-def bounded(summary: pd.DataFrame) -> pd.DataFrame:
-    """Intervals kept inside what a KPI can be (every KPI is >= 0; shares are <= 100%): a t-interval
-    over few replications can reach past the bounds, and "SLA met 82-109%" reads as a bug."""
-    if summary.empty:
-        return summary
-    share = summary["kpi"].map(lambda k: kpi_kind(k) == "pct").to_numpy()
-    out = summary.copy()
-    out["lower"] = out["lower"].clip(lower=0)
-    out["upper"] = out["upper"].clip(lower=0).where(~share, out["upper"].clip(upper=1))
-    return out
 
 
 def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, str],
@@ -220,7 +210,8 @@ def render(res: Results, folder: Path, force: bool = True) -> Path:
     tmp = folder / f".{FIGURES}.tmp-{secrets.token_hex(4)}"
     part: Path | None = None
     try:
-        summary, diffs = bounded(res.summary()), res.differences()
+        # intervals come inside each KPI's bounds from sim.measure.stats: no display clipping here
+        summary, diffs = with_status(res.summary()), with_status(res.differences())
         entries = _figures(res, tmp, policies, palette, summary, diffs)
         text = _page(res, folder, policies, palette, entries, summary, diffs)
         part = folder / f".{REPORT}.tmp-{secrets.token_hex(4)}"
@@ -255,18 +246,33 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     kind = m.get("kind", "run")
     title = f"Funnel simulation: {names}" + (f" ({m['name']})" if m.get("name") else "")
     noun = {"compare": "Comparison", "sweep": "Sweep", "experiment": "Experiment", "demo": "Demo"}.get(kind, "Run")
-    lede = (f"{noun} of {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} "
-            f"({', '.join(policies)}) on {n} simulated world{'s' if n != 1 else ''} (replications). Every policy met "
+    lede = (f"{noun} of {F.plural(len(policies), 'policy', 'policies')} "
+            f"({', '.join(policies)}) on {F.plural(n, 'simulated world')} (replications). Every policy met "
             "the same worlds, so differences are paired. Intervals are 95% confidence intervals over replications.")
     warnings = [f"The figure '{e.title}' could not be drawn ({e.problem}); please report it." for e in entries
                 if e.problem]
     if res.errors:
-        warnings.append(f"{len(res.errors)} run(s) failed and are missing from these results (see errors.json).")
-    assumptions = scenario_tables(dumps) + policy_tables(policy_dumps(m), policies, palette) + design_table(m)
+        warnings.append(f"{F.plural(len(res.errors), 'run')} failed and are missing from these results (see errors.json).")
+    assumptions = scenario_tables(dumps, m) + policy_tables(policy_dumps(m), policies, palette, m) + design_table(m)
     rec_best = (res.recommendation or {}).get("best")
     kpis = (f"<p class=\"note\">Shown at {html._e(where)}{' (the recommended setting)' if rec_best else ''}.</p>"
             if where else "") + html.kpi_table(s_at, d_at, palette) + \
-        "<p class=\"note\">mean [95% interval, kept within what the KPI can be]; differences are paired on the " \
-        "same worlds (rates in percentage points); highlighted differences exclude zero.</p>" + sweep_table(summary, factors, rec_best, m.get("kpis"))
-    return html.page(title, lede, items, html.flags_table(flags, palette), assumptions, entries, kpis,
-                     html.reproduce_block(m, folder), warnings)
+        f"<p class=\"note\">{html._e(kpi_note(s_at, diffs, res.baseline, bool(m.get('precision'))))}</p>" + \
+        sweep_table(summary, factors, rec_best, m.get("kpis"), halve_note(summary, bool(m.get("precision"))))
+    health = html.flags_table(flags, palette) + html.manifest_warnings(m.get("warnings"))
+    return html.page(title, lede, items, health, assumptions, entries, kpis, html.reproduce_block(m, folder), warnings)
+
+
+def kpi_note(summary: pd.DataFrame, diffs: pd.DataFrame, baseline: str, precision: bool) -> str:
+    """What the key-figures table shows: intervals, too-few cells, how the marks are adjusted and
+    how many replications would halve the widest key interval."""
+    bits = ["mean [95% interval]; differences are paired on the same worlds (rates in percentage points, "
+            "volumes also as % change with its own interval)"]
+    if diffs is not None and len(diffs):
+        bits.append("highlighted " + holm_note(diffs, baseline).replace("* = ", "= ", 1))
+    if len(summary) and (summary["status"] == "too_few").any():
+        bits.append("too few (n=3) = defined in only 3 of the worlds, too few for an interval; too few (12 items) "
+                    "= a share pooled over only 12 episodes; n=7 of 10 = defined in 7 of the 10 worlds")
+    out = "; ".join(bits) + "."
+    halve = halve_note(summary, precision)
+    return out + (f" {halve}" if halve else "")

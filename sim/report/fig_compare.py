@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sim.present import significant
 from sim.report.narrative import REJECTION_HIGH as REJECTION_BENCHMARK
 from sim.report.style import GREY, SIGNIFICANT, colours, empty_figure, new_figure, styled
 from sim.vocab import REJECTION_REASONS
@@ -76,12 +77,15 @@ def funnel_figure(summary: pd.DataFrame, policies: list[str] | None = None,
 
 
 def _relative_interval(r: pd.Series, base: float) -> tuple[float, float, float]:
-    """Relative change (%) and its interval: the difference's interval over the baseline mean."""
+    """Relative change (%) and its own interval (`relative_lower/upper` from the stats layer, else
+    the difference's interval over the baseline mean), never below -100%."""
+    if "relative_lower" in r and np.isfinite(r.get("relative", np.nan)):    # NaN ends: unbounded at this n
+        return 100 * r["relative"], 100 * max(r["relative_lower"], -1.0), 100 * r["relative_upper"]
     if not np.isfinite(base) and np.isfinite(r["relative"]) and r["relative"] != 0:
         base = r["diff"] / r["relative"]
     if not np.isfinite(base) or base == 0:
         return np.nan, np.nan, np.nan
-    return 100 * r["diff"] / base, 100 * r["lower"] / base, 100 * r["upper"] / base
+    return 100 * r["diff"] / base, max(100 * r["lower"] / base, -100.0), 100 * r["upper"] / base
 
 
 def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = None,
@@ -108,17 +112,23 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
                     if (p, k) not in d.index:
                         continue
                     r = d.loc[(p, k)]
+                    if r.get("status", "ok") == "too_few":
+                        ax.annotate(f"too few (n={int(r['n'])})", (0, row + (i - (len(others) - 1) / 2) * 0.22),
+                                    xytext=(5, 0), textcoords="offset points", va="center", fontsize=10, color="#555")
+                        continue
                     m, lo, hi = _relative_interval(r, float(base.get(k, np.nan))) if unit == "rel" else (100 * r["diff"], 100 * r["lower"], 100 * r["upper"])
                     if not np.isfinite(m):
                         continue
                     y = row + (i - (len(others) - 1) / 2) * 0.22
-                    sig = bool(r["significant"])
+                    sig = significant(r)
                     if np.isfinite(lo):
                         ax.plot([lo, hi], [y, y], color=col[p], lw=3.2 if sig else 1.4, alpha=1 if sig else 0.7,
                                 solid_capstyle="butt", gid=f"ci:{p}:{k}")
                     ax.plot([m], [y], marker="o", ms=9 if sig else 7, color=col[p],
                             mfc=col[p] if sig else "white", mew=2, ls="none", gid=f"{'sig' if sig else 'ns'}:{p}:{k}")
                     text = f"{m:+.0f}%" if unit == "rel" else f"{m:+.1f} pp"
+                    if not np.isfinite(lo) and r.get("status", "ok") == "ok":
+                        text += " (interval unbounded)"
                     ax.annotate(text + (" *" if sig else ""), (hi if np.isfinite(hi) else m, y), xytext=(5, 0),
                                 textcoords="offset points", va="center", fontsize=10.5,
                                 color=SIGNIFICANT if sig else "#555", fontweight="bold" if sig else "normal")
@@ -131,7 +141,8 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
             ax.set_xlabel(f"change vs {baseline} (%)" if unit == "rel" else f"change vs {baseline} (percentage points)")
             ax.set_title("Volumes" if unit == "rel" else "Rates")
         handles = [Line2D([], [], color=col[p], marker="o", lw=2, label=p) for p in others]
-        handles += [Line2D([], [], color=GREY, marker="o", mfc=GREY, lw=3.2, label="interval excludes zero (*)"),
+        handles += [Line2D([], [], color=GREY, marker="o", mfc=GREY, lw=3.2, label="differs after Holm adjustment (*)" if "p_holm" in differences
+                           else "interval excludes zero (*)"),
                     Line2D([], [], color=GREY, marker="o", mfc="white", lw=1.4, label="could be zero")]
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
         what = "95% intervals" if differences["lower"].notna().any() else "one replication: no intervals"

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim import format as F
 from sim.config.units import Duration
 from sim.measure.detail import DELAY_BUCKETS, TTFT_BUCKETS, TTFT_NEVER, bucket_lower_edges
 from sim.measure.stats import mean_ci
@@ -44,6 +45,16 @@ def _target_position(minutes: float, edges: np.ndarray) -> float:
     if j >= len(edges) - 1:
         return len(edges) - 1.0
     return j - 0.5 + (minutes - edges[j]) / (edges[j + 1] - edges[j])
+
+
+def _met(values: pd.Series, policy: str) -> str:
+    """'seed-example 40% ± 27 pp' (or 'too few (n=1)'): the tier's SLA compliance over the worlds
+    that have its episodes, with its half-width."""
+    v = values.to_numpy(float)
+    m, lo, hi, n = mean_ci(v[np.isfinite(v)])
+    few = n < min(F.MIN_N, len(v))
+    return f"{policy} " + F.cell({"mean": m, "lower": lo, "upper": hi, "n": n, "n_total": len(v),
+                                  "status": "too_few" if few else "ok"}, "share")
 
 
 def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policies: list[str] | None = None,
@@ -90,7 +101,7 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
                 ax.annotate(f"SLA target {target}" + ("" if d.is_business else " (clock)") + ("" if same or len(policies) == 1 else f" ({p})"),
                             (pos, 1), xycoords=("data", "axes fraction"), xytext=(5, -4 - 15 * i),
                             textcoords="offset points", color=c, fontsize=10.5, va="top")
-            met = [f"{p} {runs.loc[runs['policy'] == p, f'sla_compliance_{tier}'].mean():.0%}" for p in policies
+            met = [_met(runs.loc[runs["policy"] == p, f"sla_compliance_{tier}"], p) for p in policies
                    if f"sla_compliance_{tier}" in runs and runs.loc[runs["policy"] == p, f"sla_compliance_{tier}"].notna().any()]
             ax.set_title(f"{tier.replace('_', '-')} tier" + (f"  (SLA met: {', '.join(met)})" if met else ""),
                          loc="left", fontsize=12)

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from sim.measure.detail import BUYER_FATES
-from sim.report.style import PALETTE, colours, empty_figure, new_figure, pretty, styled
+from sim.report.style import PALETTE, colours, declutter, empty_figure, new_figure, pretty, styled, value_ticks
 
 SWEEP_KPIS = (("mqls", "MQLs", 1, " (cohort)"), ("mql_to_sql_rate", "MQL -> SQL", 100, " (%)"),
               ("bookings", "Bookings", 1, " (won deal value)"), ("sla_compliance", "SLA compliance", 100, " (%)"),
@@ -118,6 +118,8 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
                 ax.fill_between(xs, *_band(d["lower"], d["upper"], scale), color=col[g], alpha=0.18, lw=0)
             if not numeric:
                 ax.set_xticks(list(xmap.values()), [show(v) for v in xmap])
+            else:
+                value_ticks(ax, xmap)       # presentation: SDRs tick at 2, 3, 4, never 2.5
             if rec is not None and rec[factor] in xmap:
                 pick = w[w[factor].map(xmap) == xmap[rec[factor]]]
                 want = rec.get("policy") if by == "policy" else rec.get(by)
@@ -234,6 +236,8 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
             xmap, numeric = axis_positions(summary[factor])
             if not numeric:
                 a1.set_xticks(list(xmap.values()), [show(v) for v in xmap])
+            else:
+                value_ticks(a1, xmap)       # presentation: integer settings tick at integers
             for p in policies:
                 for kpi, ls, name, c1 in (("mql_precision", "-", "MQL precision", PALETTE[0]),
                                           ("buyer_recall", "--", "buyer recall", PALETTE[5])):
@@ -250,6 +254,7 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
             a1.set_title("MQL precision and buyer recall")
         else:
             s = summary.set_index(["policy", "kpi"])
+            labels = []
             for p in policies:
                 r, pr = s.loc[(p, "buyer_recall")], s.loc[(p, "mql_precision")]
                 a1.errorbar(100 * r["mean"], 100 * pr["mean"],
@@ -257,8 +262,10 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
                             yerr=[[100 * max(pr["mean"] - pr["lower"], 0)], [100 * max(pr["upper"] - pr["mean"], 0)]] if np.isfinite(pr["lower"]) else None,
                             marker="o", ms=10, color=col[p], capsize=3, ls="none", label=p, gid=f"pr:{p}")
                 t = (thresholds or {}).get(p)
-                a1.annotate(f"{p}" + (f" (threshold {t:g})" if t is not None else ""), (100 * r["mean"], 100 * pr["mean"]),
-                            xytext=(8, 6), textcoords="offset points", fontsize=10, color=col[p])
+                labels.append(a1.annotate(f"{p}" + (f" (threshold {t:g})" if t is not None else ""),
+                                          (100 * r["mean"], 100 * pr["mean"]), xytext=(8, 6), textcoords="offset points",
+                                          fontsize=10, color=col[p], gid=f"label:{p}",
+                                          bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}))
             a1.set_xlim(0, 100)
             a1.set_ylim(0, 100)
             a1.set_xlabel("buyer recall: buyers who became MQLs (%)")
@@ -288,4 +295,6 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
         a2.set_title("Where real buyers were lost")
         a2.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=10)
         fig.suptitle("Quality against the hidden truth (means over replications)")
+        if factor is None or factor not in summary:
+            declutter(fig, labels)      # presentation: policies at the same spot stack their labels
     return fig

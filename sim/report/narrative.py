@@ -1,17 +1,20 @@
 """Words from numbers: the executive summary sentences and the health flags of a report.
 
 Every sentence is generated from the summary / differences tables, so it can never disagree with
-the figures and tables next to it. Health flags compare KPIs with published benchmarks.
+the figures and tables next to it, and a claim is written only when its 95% interval supports it
+(else the sentence says how many replications it would take). Health flags compare a KPI's
+interval, not only its mean, with published benchmarks.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import pandas as pd
 
-from sim.present import fmt
+from sim import format as F
+from sim.present import significant
 from sim.report.style import pct, pretty
 from sim.vocab import TIERS
 
@@ -27,6 +30,7 @@ RESPONSE_HOURS = 8.0            # "Response under 8 business hours"
 NEVER_TOUCHED_HIGH = 0.05   # our rule of thumb (not from the guides): an MQL that is never worked is a lost lead
 LEAD_TO_MQL = (0.15, 0.40)      # "start where 15-25% of leads qualify"; funnel benchmark 20-40%
 UTILISATION_HIGH = 0.85
+MAX_NEEDED = 10_000             # replications beyond this are "over 10,000"
 
 
 @dataclass(frozen=True)
@@ -34,117 +38,262 @@ class Flag:
     policy: str
     kpi: str
     value: float
-    level: str          # "bad", "warn" or "ok"
+    level: str          # "bad", "warn", "inconclusive" (the interval straddles a benchmark) or "ok"
     message: str
+    lower: float = math.nan
+    upper: float = math.nan
+    n: int | None = None
+    few: str = ""       # 'too few (n=2)' / 'too few (12 items)' when there is no interval to judge
+
+    def shown(self) -> str:
+        """The value with its interval and unit: '0.8 business h (95% CI 0.5 to 1.1)', '37.5% (95%
+        CI 30.1% to 44.9%)', or 'too few (n=2)'."""
+        if self.few:
+            return self.few
+        from sim.measure.registry import KPIS
+        # checks that are not KPIs (the steady-state diagnostics) report shares, as the page always did
+        _, kind, unit = F.kpi_format(self.kpi) if self.kpi in KPIS else ("", "share", "")
+        v = F.value(self.value, kind, unit)
+        if kind == "duration":
+            v = f"{v} ({unit})" if unit else v
+        ci = F.interval(self.lower, self.upper, kind, unit)
+        return v if ci == "no interval" else f"{v}, 95% CI {ci}"
+
+
+# (kpi, [(op, threshold, level, message)], ok message): op "<=", "<", ">" against the threshold
+CHECKS: list[tuple[str, list[tuple[str, float, str, str]], str]] = [
+    ("mql_to_sql_rate", [("<=", MQL_TO_SQL_BROKEN, "bad", "MQL -> SQL at or under 5%: the funnel is broken"),
+                         ("<", MQL_TO_SQL_LOW, "warn", "MQL -> SQL under 20%: MQL definition too loose, or leads not worked"),
+                         (">", MQL_TO_SQL_HIGH, "warn", "MQL -> SQL over 40%: the threshold may be too strict (buyers left in nurture)")],
+     "MQL -> SQL within 20-40% (healthy 25-40%)"),
+    ("mql_to_sal_rate", [("<", MQL_TO_SAL_LOW, "warn", "sales accepts under half of the MQLs (healthy: over 50%, best 60-70%)")],
+     "sales accepts over half of the MQLs"),
+    ("rejection_rate", [(">", REJECTION_HIGH, "warn", "over 20% of reached MQLs rejected by sales")],
+     "under 20% of reached MQLs rejected"),
+    ("first_touch_p50_business_hours", [(">", RESPONSE_HOURS, "warn", "median first touch slower than 8 business hours")],
+     "median first touch within 8 business hours (of the MQLs touched)"),
+    # the median is over touched MQLs: a team that drops leads can look fast, so say so
+    ("never_touched_share", [(">", NEVER_TOUCHED_HIGH, "warn", "over 5% of MQLs never touched: the team cannot keep up "
+                                                              "(the speed figures count only the leads it reached)")],
+     "at most 5% of MQLs never touched"),
+    ("rep_utilisation", [(">", UTILISATION_HIGH, "warn", "reps over 85% busy: queues and waits grow steeply")],
+     "reps at or under 85% busy"),
+    ("lead_to_mql_rate", [("<", LEAD_TO_MQL[0], "warn", "under 15% of leads become MQLs: definition may be too strict"),
+                          (">", LEAD_TO_MQL[1], "warn", "over 40% of leads become MQLs: definition may be too loose")],
+     "15-40% of leads become MQLs"),
+]
+
+
+def _verdict(op: str, t: float, mean: float, lo: float, hi: float) -> str:
+    """'yes' when the whole interval breaks the rule, 'no' when none of it does, else 'maybe'.
+    Without an interval (one replication) the mean decides."""
+    hit = lambda v: v <= t if op == "<=" else v < t if op == "<" else v > t  # noqa: E731
+    if F.missing(lo) or F.missing(hi):
+        return "yes" if hit(mean) else "no"
+    a, b = hit(lo), hit(hi)
+    return "yes" if a and b else "no" if not (a or b) else "maybe"
 
 
 def health_flags(summary: pd.DataFrame, policies: list[str]) -> list[Flag]:
-    """One flag per (policy, check): the KPI's mean against its benchmark."""
-    s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
+    """One flag per (policy, check): the KPI's 95% interval against its benchmark. 'inconclusive'
+    when the interval straddles a threshold or too few worlds define the KPI."""
+    s = summary.drop_duplicates(["policy", "kpi"]).set_index(["policy", "kpi"])
     flags: list[Flag] = []
-
-    def add(p: str, kpi: str, rules: list[tuple[Callable[[float], bool], str, str]], ok: str) -> None:
-        v = float(s.get((p, kpi), math.nan))
-        if not math.isfinite(v):
-            return
-        for hit, level, msg in rules:
-            if hit(v):
-                flags.append(Flag(p, kpi, v, level, msg))
-                return
-        flags.append(Flag(p, kpi, v, "ok", ok))
-
     for p in policies:
-        add(p, "mql_to_sql_rate", [
-            (lambda v: v <= MQL_TO_SQL_BROKEN, "bad", "MQL -> SQL at or under 5%: the funnel is broken"),
-            (lambda v: v < MQL_TO_SQL_LOW, "warn", "MQL -> SQL under 20%: MQL definition too loose, or leads not worked"),
-            (lambda v: v > MQL_TO_SQL_HIGH, "warn", "MQL -> SQL over 40%: the threshold may be too strict (buyers left in nurture)")],
-            "MQL -> SQL within 20-40% (healthy 25-40%)")
-        add(p, "mql_to_sal_rate", [(lambda v: v < MQL_TO_SAL_LOW, "warn", "sales accepts under half of the MQLs (healthy: over 50%, best 60-70%)")],
-            "sales accepts over half of the MQLs")
-        add(p, "rejection_rate", [(lambda v: v > REJECTION_HIGH, "warn", "over 20% of reached MQLs rejected by sales")],
-            "under 20% of reached MQLs rejected")
-        add(p, "first_touch_p50_business_hours", [(lambda v: v > RESPONSE_HOURS, "warn", "median first touch slower than 8 business hours")],
-            "median first touch within 8 business hours (of the MQLs touched)")
-        # the median is over touched MQLs: a team that drops leads can look fast, so say so
-        add(p, "never_touched_share", [(lambda v: v > NEVER_TOUCHED_HIGH, "warn",
-                                        "over 5% of MQLs never touched: the team cannot keep up (the speed figures "
-                                        "count only the leads it reached)")],
-            "at most 5% of MQLs never touched")
-        add(p, "rep_utilisation", [(lambda v: v > UTILISATION_HIGH, "warn", "reps over 85% busy: queues and waits grow steeply")],
-            "reps at or under 85% busy")
-        lo, hi = LEAD_TO_MQL
-        add(p, "lead_to_mql_rate", [(lambda v: v < lo, "warn", "under 15% of leads become MQLs: definition may be too strict"),
-                                    (lambda v: v > hi, "warn", "over 40% of leads become MQLs: definition may be too loose")],
-            "15-40% of leads become MQLs")
+        for kpi, rules, ok in CHECKS:
+            if (p, kpi) not in s.index:
+                continue
+            r = s.loc[(p, kpi)]
+            st = F.status_of(r)
+            n = None if F.missing(r.get("n")) else int(r.get("n"))
+            if st == "undefined":
+                continue
+            if st == "too_few":
+                few = F.too_few(n, r.get("n_total"), r.get("count"))
+                flags.append(Flag(p, kpi, float(r["mean"]), "inconclusive",
+                                  "too few worlds (or episodes) for an interval to judge", n=n, few=few))
+                continue
+            m, lo, hi = float(r["mean"]), float(r.get("lower", math.nan)), float(r.get("upper", math.nan))
+            verdicts = [(_verdict(op, t, m, lo, hi), op, t, level, msg) for op, t, level, msg in rules]
+            sure = next((v for v in verdicts if v[0] == "yes"), None)
+            maybe = next((v for v in verdicts if v[0] == "maybe"), None)
+            if sure is not None:
+                flags.append(Flag(p, kpi, m, sure[3], sure[4], lo, hi, n))
+            elif maybe is not None:
+                _, op, t, _, msg = maybe
+                flags.append(Flag(p, kpi, m, "inconclusive", f"inconclusive: the 95% interval straddles the benchmark "
+                                                             f"({_threshold(kpi, t)}); {msg.split(':')[0]}?", lo, hi, n))
+            else:
+                flags.append(Flag(p, kpi, m, "ok", ok, lo, hi, n))
     return flags
 
 
-def _ci_pct(lo: float, hi: float) -> str:
-    return f"95% CI {lo:+.0f}% to {hi:+.0f}%" if math.isfinite(lo) and math.isfinite(hi) else "no interval: one replication"
+def _threshold(kpi: str, t: float) -> str:
+    _, kind, unit = F.kpi_format(kpi)
+    return F.share(t, 0) if kind == "share" else F.value(t, kind, unit) + (f" ({unit})" if unit else "")
 
 
-def _ci_pp(lo: float, hi: float) -> str:
-    return f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} pp" if math.isfinite(lo) and math.isfinite(hi) else "no interval"
+# ---- sentences ----------------------------------------------------------------------------
+
+
+def _row(d: pd.DataFrame | None, key: tuple) -> Any:
+    if d is None or key not in d.index:
+        return None
+    r = d.loc[key]
+    return r.iloc[0] if isinstance(r, pd.DataFrame) else r
+
+
+def needed(r: Any, target: float) -> str:
+    """About how many replications would give a half-width of `target` (it shrinks as 1/sqrt(n))."""
+    lo, hi, n = r.get("lower"), r.get("upper"), r.get("n")
+    if F.missing(lo) or F.missing(hi) or F.missing(n) or not target:
+        return "more"
+    k = math.ceil(float(n) * ((float(hi) - float(lo)) / 2 / abs(target)) ** 2)
+    return f"over {MAX_NEEDED:,}" if k > MAX_NEEDED else f"about {max(k, int(n) + 1):,}"
+
+
+def too_few_to_say(what: str, r: Any, target: float, target_text: str) -> str:
+    """'bookings (about 40 needed for ±5%)': one item of 'too few replications to say whether it
+    changes ...'. The target is the change seen (an interval that narrow would settle it); when
+    almost no change is seen, half the present half-width."""
+    if F.status_of(r) == "too_few":
+        return f"{what} ({F.too_few(r.get('n'), r.get('n_total', r.get('n')), r.get('count'))} for an interval)"
+    lo, hi = r.get("lower"), r.get("upper")
+    if F.missing(lo) or F.missing(hi):
+        return f"{what} (no interval)"
+    hw = (float(hi) - float(lo)) / 2
+    if abs(target) < hw / 10:
+        return f"{what} (about {needed(r, hw / 2).removeprefix('about ')} needed to halve the interval)"
+    return f"{what} (about {needed(r, target).removeprefix('about ')} needed for ±{target_text})"
+
+
+UNSURE = "too few replications to say whether it changes "
+
+
+def _relative(r: Any, base: float) -> tuple[float, float, float]:
+    """Relative change and its interval: the stats layer's own (`relative_lower/upper`), else the
+    difference's interval over the baseline mean; never below -100%."""
+    rel = r.get("relative", math.nan)
+    if F.missing(rel) and base and not F.missing(base):
+        rel = r["diff"] / base
+    lo, hi = r.get("relative_lower", math.nan), r.get("relative_upper", math.nan)
+    if "relative_lower" not in r and base and not F.missing(base):     # tables from before relative intervals
+        lo, hi = r["lower"] / base, r["upper"] / base
+    return float(rel), max(float(lo), -1.0) if not F.missing(lo) else math.nan, float(hi)
+
+
+def _supported(r: Any) -> bool:
+    """A change is claimed only when its interval exists and excludes zero (Holm-adjusted)."""
+    return r is not None and not F.missing(r.get("lower")) and significant(r)
+
+
+def _same(r: Any) -> bool:
+    """The difference is zero in every world (a zero-width interval at zero)."""
+    return (F.status_of(r) == "ok" and not F.missing(r.get("lower")) and float(r["lower"]) == 0.0
+            and float(r["upper"]) == 0.0)
 
 
 def _verb(diff: float, up: str, down: str) -> str:
     return up if diff > 0 else down if diff < 0 else "leaves unchanged"
 
 
-def policy_sentence(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str:
-    """'Policy B raises bookings by 12% (95% CI 8% to 16%) while standard-tier SLA compliance falls
-    from 94% to 71%; reps at 88% utilisation (70% under A).'"""
-    parts = []
-    if (p, "bookings") in d.index:
-        r = d.loc[(p, "bookings")]
-        base = float(s.get((baseline, "bookings"), math.nan))
-        if base and math.isfinite(base):
-            rel, lo, hi = 100 * r["diff"] / base, 100 * r["lower"] / base, 100 * r["upper"] / base
-            sure = "" if r["significant"] or not math.isfinite(lo) else ", not distinguishable from no change"
-            parts.append(f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(rel):.0f}% ({_ci_pct(lo, hi)}{sure})")
-    # the SLA tier that moved most (among tiers with episodes under both)
+def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | None:
+    r = _row(d, (p, "bookings"))
+    if r is None:
+        return None
+    rel, lo, hi = _relative(r, float(s.get((baseline, "bookings"), math.nan)))
+    if F.missing(rel):
+        return None
+    if _same(r):
+        return "leaves bookings unchanged in every world"
+    if _supported(r):
+        ci = f"95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%" if not (F.missing(lo) or F.missing(hi)) else \
+            f"95% CI {F.interval(r['lower'], r['upper'], 'money', diff=True)}; the relative interval is unbounded at this n"
+        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% ({ci})"
+    return UNSURE + too_few_to_say("bookings", r, r["diff"], f"{abs(100 * rel):.0f}%")
+
+
+def _sla_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | None:
+    """The SLA tier that moved most (among tiers with episodes under both)."""
     best = None
-    for t in TIERS:
-        k = f"sla_compliance_{t}"
-        a, b = float(s.get((baseline, k), math.nan)), float(s.get((p, k), math.nan))
-        if math.isfinite(a) and math.isfinite(b) and (best is None or abs(b - a) > abs(best[2] - best[1])):
-            best = (t, a, b)
-    if best is not None:
-        t, a, b = best
-        move = "rises" if b > a + 0.005 else "falls" if b < a - 0.005 else "stays"
-        tail = f"from {pct(a)} to {pct(b)}" if move != "stays" else f"at {pct(b)}"
-        key = (p, f"sla_compliance_{t}")
-        if key in d.index:
-            tail += f" ({_ci_pp(d.loc[key]['lower'], d.loc[key]['upper'])})"
-        parts.append(f"{t.replace('_', '-')}-tier SLA compliance {move} {tail}")
-    if (p, "mql_to_sql_rate") in d.index:
-        r = d.loc[(p, "mql_to_sql_rate")]
-        parts.append(f"MQL -> SQL {pct(s.get((p, 'mql_to_sql_rate'), math.nan))} vs {pct(s.get((baseline, 'mql_to_sql_rate'), math.nan))} "
-                     f"({_ci_pp(r['lower'], r['upper'])})")
+    for t in TIERS:     # tiers with an interval first, then the largest move
+        a, b = float(s.get((baseline, f"sla_compliance_{t}"), math.nan)), float(s.get((p, f"sla_compliance_{t}"), math.nan))
+        r = _row(d, (p, f"sla_compliance_{t}"))
+        if r is None or not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        key = (F.status_of(r) == "ok", abs(b - a))
+        if best is None or key > best[0]:
+            best = (key, t, a, b, r)
+    if best is None:
+        return None
+    _, t, a, b, r = best
+    what = f"{t.replace('_', '-')}-tier SLA compliance"
+    if _same(r):
+        return f"{what} the same in every world ({pct(b)})"
+    if not _supported(r):
+        return UNSURE + too_few_to_say(what, r, r["diff"], F.pp(abs(r["diff"]), 0)) if abs(b - a) >= 0.005 else \
+            f"{what} at {pct(b)} under both (difference {F.signed(r['diff'], 'share')}, 95% CI " \
+            f"{F.interval(r['lower'], r['upper'], 'share', diff=True)})" if not F.missing(r.get("lower")) else None
+    move = "rises" if b > a else "falls"
+    return f"{what} {move} from {pct(a)} to {pct(b)} (95% CI {F.interval(r['lower'], r['upper'], 'share', diff=True)})"
+
+
+def _rate_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame, kpi: str, label: str) -> str | None:
+    r = _row(d, (p, kpi))
+    if r is None or _same(r):
+        return None
+    if not _supported(r):
+        return UNSURE + too_few_to_say(label, r, r["diff"], F.pp(abs(r["diff"]), 1)) if abs(r["diff"]) > 0 else None
+    return (f"{label} {pct(s.get((p, kpi), math.nan))} vs {pct(s.get((baseline, kpi), math.nan))} "
+            f"(95% CI {F.interval(r['lower'], r['upper'], 'share', diff=True)})")
+
+
+def policy_sentence(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str:
+    """'Policy B raises bookings by 12% (95% CI +8% to +16%) while standard-tier SLA compliance falls
+    from 94% to 71% (95% CI ...); reps at 88% utilisation (70% under A; ...).' Each claim only
+    when its interval supports it, else how many replications it would take."""
+    found = [x for x in (_bookings_part(p, baseline, s, d), _sla_part(p, baseline, s, d),
+                         _rate_part(p, baseline, s, d, "mql_to_sql_rate", "MQL -> SQL")) if x]
+    parts = [x for x in found if not x.startswith(UNSURE)]
+    unsure = [x.removeprefix(UNSURE) for x in found if x.startswith(UNSURE)]
+    if unsure:      # one clause for every change the intervals cannot settle
+        parts.append(UNSURE + (unsure[0] if len(unsure) == 1 else ", ".join(unsure[:-1]) + " or " + unsure[-1]))
     util = float(s.get((p, "rep_utilisation"), math.nan))
-    tail = f"; reps at {pct(util)} utilisation ({pct(s.get((baseline, 'rep_utilisation'), math.nan))} under {baseline}" \
-        if math.isfinite(util) else ""
-    if tail and (p, "rep_utilisation") in d.index:
-        r = d.loc[(p, "rep_utilisation")]
-        tail += f"; difference {_ci_pp(r['lower'], r['upper'])}"
-    tail += ")" if tail else ""
+    tail = ""
+    if math.isfinite(util):
+        r = _row(d, (p, "rep_utilisation"))
+        tail = f"; reps at {pct(util)} utilisation ({pct(s.get((baseline, 'rep_utilisation'), math.nan))} under {baseline}"
+        if r is not None and not F.missing(r.get("lower")):
+            tail += f"; difference 95% CI {F.interval(r['lower'], r['upper'], 'share', diff=True)}"
+        tail += ")"
     if not parts:
         return f"{p}: no paired differences from {baseline}."
-    lead = parts[0] if len(parts) < 2 else f"{parts[0]} while {parts[1]}"
-    rest = "".join(f", {x}" for x in parts[2:])
-    return f"{p} {lead}{rest}{tail}."
+    if parts[0].startswith(UNSURE):
+        return f"{p}: {parts[0]}{tail}."
+    lead = parts[0] if len(parts) < 2 or parts[1].startswith(UNSURE) else f"{parts[0]} while {parts[1]}"
+    rest = "".join(f"; {x}" if x.startswith(UNSURE) else f", {x}" for x in parts[(1 if lead == parts[0] else 2):])
+    who = f"{p}" if lead.startswith(("raises", "lowers", "leaves")) else f"Under {p},"
+    return f"{who} {lead}{rest}{tail}."
 
 
-def level_sentence(p: str, s: pd.Series) -> str:
-    """One policy on its own: volumes, conversion, speed and load."""
-    g = lambda k: float(s.get((p, k), math.nan))  # noqa: E731
-    return (f"Under {p}: {fmt(g('mqls'), 'int')} MQLs from {fmt(g('leads'), 'int')} leads ({pct(g('lead_to_mql_rate'))}), "
-            f"MQL -> SQL {pct(g('mql_to_sql_rate'))}, bookings {fmt(g('bookings'), 'money')}, "
-            f"SLA met for {pct(g('sla_compliance'))} of MQL episodes, reps {pct(g('rep_utilisation'))} busy.")
+def level_sentence(p: str, s: pd.Series, rows: pd.DataFrame | None = None) -> str:
+    """One policy on its own: volumes, conversion, speed and load, each with its half-width when
+    `rows` (the summary indexed by policy, kpi) is given."""
+    def g(k: str, sentence: bool = True) -> str:
+        r = _row(rows, (p, k)) if rows is not None else None
+        _, kind, unit = F.kpi_format(k)
+        if r is not None:
+            return F.cell(r, kind, unit)
+        v = float(s.get((p, k), math.nan))
+        return pct(v) if kind == "share" else F.value(v, kind, unit)
+    return (f"Under {p}: {g('mqls')} MQLs from {g('leads')} leads (lead -> MQL {g('lead_to_mql_rate')}), "
+            f"MQL -> SQL {g('mql_to_sql_rate')}, bookings {g('bookings')}, "
+            f"SLA met for {g('sla_compliance')} of MQL episodes, reps {g('rep_utilisation')} busy.")
 
 
 def _value(v: float) -> str:
-    return fmt(v, "num") if abs(v or 0) < 1e4 or not math.isfinite(v) else fmt(v, "money")
+    """One rule for a value and its interval ends (not '9970.02 to 11,839')."""
+    return F.number(v)
 
 
 def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
@@ -193,19 +342,27 @@ def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | Non
     span = (f"{show(vals[0])} to {show(vals[-1])}" if numeric and len(vals) > 2 else
             ", ".join(map(show, vals[:-1])) + f" and {show(vals[-1])}")
     parts = []
+    one = s[s["kpi"] == "bookings"].drop_duplicates(factor).set_index(factor) \
+        if (s[s["kpi"] == "bookings"].groupby(factor).size() == 1).all() else None
+
+    def money(v, at) -> str:
+        """Bookings at one swept value, with its half-width when the value is one row of the table."""
+        r = None if one is None or at not in one.index or "lower" not in one else one.loc[at]
+        return F.money(v) if r is None else F.cell(r, "money")
     if "bookings" in m and m["bookings"].notna().any():
         b = m["bookings"]
         if b.max() - b.min() <= 0.005 * abs(b.max()):
-            parts.append(f"bookings about the same at every value ({fmt(b.max(), 'money')})")
+            parts.append(f"bookings about the same at every value ({F.money(b.max())})")
         else:
-            parts.append(f"bookings are highest at {show(b.idxmax())} ({fmt(b.max(), 'money')}) and lowest at "
-                         f"{show(b.idxmin())} ({fmt(b.min(), 'money')})")
+            parts.append(f"bookings are highest at {show(b.idxmax())} ({money(b.max(), b.idxmax())}) and lowest at "
+                         f"{show(b.idxmin())} ({money(b.min(), b.idxmin())})")
     for k, label, tail in (("mql_to_sql_rate", "MQL -> SQL", ""), ("sla_compliance", "SLA compliance", ""),
                            ("rep_utilisation", "reps", " busy")):
         if k in m and m[k].notna().any():
             lo, hi = pct(m[k].min()), pct(m[k].max())
             parts.append(f"{label} {lo}{tail} throughout" if lo == hi else f"{label} {lo} to {hi}{tail}")
-    return f"Across {name} {span} ({policy}): " + "; ".join(parts) + "." if parts else None
+    ranges = " (means; every setting's interval is in the table below)" if len(parts) > 1 else ""
+    return f"Across {name} {span} ({policy}): " + "; ".join(parts) + ranges + "." if parts else None
 
 
 def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
@@ -217,6 +374,7 @@ def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies
     KPIs move across the first swept setting."""
     at = f"At {where}, " if where else ""
     s = summary.groupby(["policy", "kpi"], sort=False)["mean"].mean()
+    rows = summary.drop_duplicates(["policy", "kpi"]).set_index(["policy", "kpi"]) if "lower" in summary else None
     out: list[str] = []
     rec = recommendation_sentence(recommendation, factors or [])
     if rec:
@@ -226,20 +384,23 @@ def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies
         if moved:
             out.append(moved)
     if len(policies) > 1 and differences is not None and len(differences):
-        d = differences.groupby(["policy", "kpi"], sort=False)[["diff", "lower", "upper"]].mean()
-        d["significant"] = differences.groupby(["policy", "kpi"], sort=False)["significant"].all()
-        out.append(_joined(at, level_sentence(baseline, s)))
-        out += [at + policy_sentence(p, baseline, s, d) for p in policies if p != baseline]
+        d = differences.drop_duplicates(["policy", "kpi"]).set_index(["policy", "kpi"])
+        out.append(_joined(at, level_sentence(baseline, s, rows)))
+        out += [_joined(at, policy_sentence(p, baseline, s, d)) for p in policies if p != baseline]
     else:
-        out += [_joined(at, level_sentence(p, s)) for p in policies]
-    bad = [f for f in flags if f.level != "ok"]
+        out += [_joined(at, level_sentence(p, s, rows)) for p in policies]
+    bad = [f for f in flags if f.level in ("bad", "warn")]
+    unsure = [f for f in flags if f.level == "inconclusive"]
     if bad:
-        worst = "; ".join(f"{f.policy}: {f.message} ({pct(f.value) if f.kpi != 'first_touch_p50_business_hours' else f'{f.value:.1f} h'})"
-                          for f in bad[:4])
+        worst = "; ".join(f"{f.policy}: {f.message} ({f.shown()})" for f in bad[:4])
         more = f"; and {len(bad) - 4} more (see Health checks)" if len(bad) > 4 else ""
-        out.append(f"{len(bad)} health flag{'s' if len(bad) > 1 else ''}: {worst}{more}.")
-    else:
+        out.append(f"{F.plural(len(bad), 'health flag')}: {worst}{more}.")
+    elif not unsure:
         out.append("Every health check is within the published benchmarks.")
+    if unsure:
+        names = ", ".join(dict.fromkeys(pretty(f.kpi) for f in unsure))
+        out.append(f"{F.plural(len(unsure), 'health check')} inconclusive (the interval straddles the benchmark, or "
+                   f"too few worlds): {names}; more replications would settle {'it' if len(unsure) == 1 else 'them'}.")
     if replications < 2:
         out.append("One replication only: the numbers are an anecdote, with no intervals. Run more replications.")
     return out

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from sim import format as F
 from sim.present import kpi_rows
 from sim.report.narrative import Flag
 
@@ -37,6 +37,7 @@ th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #
 td small{color:var(--muted)}th.left,td.left{text-align:left}
 .sig{background:#fbeee6;font-weight:600}
 .flag-bad{color:var(--bad);font-weight:700}.flag-warn{color:#9a6300;font-weight:700}.flag-ok{color:var(--ok)}
+.flag-unsure{color:#555;font-weight:700}.warnings li{color:#9a6300}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.35em;vertical-align:-1px}
 figure{margin:1.2em 0 2em}figure img{max-width:100%;height:auto;display:block;border:1px solid #eee}
 figcaption{color:var(--muted);font-size:.92em;margin-top:.4em;max-width:70em}
@@ -85,11 +86,15 @@ def kpi_table(summary: pd.DataFrame, diffs: pd.DataFrame, palette: dict[str, str
     head += "".join(f"<th>{_e(p)} &minus; {_e(policies[0])}</th>" for p in policies[1:])
     rows = []
     for label, means, deltas in kpi_rows(summary, diffs if diffs is not None else pd.DataFrame()):
-        cells = [f"<td>{_e(m)}<br><small>[{_e(lo)}, {_e(hi)}]</small></td>" for m, lo, hi in means]
-        cells += [f"<td{SIG if sig else ''}>{_e(m)}<br><small>[{_e(lo)}, {_e(hi)}]</small></td>"
-                  for m, lo, hi, sig in deltas]
+        cells = [f"<td>{_cell(m, ci, note)}</td>" for m, ci, note in means]
+        cells += [f"<td{SIG if sig else ''}>{_cell(m + (' *' if sig else ''), ci, note)}</td>" for m, ci, note, sig in deltas]
         rows.append(f"<tr><td>{_e(label)}</td>{''.join(cells)}</tr>")
     return f"<table><thead><tr><th>KPI</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _cell(value: str, ci: str, note: str) -> str:
+    """A value, its interval below it (small) and a note ('n=7 of 10') when there is one."""
+    return _e(value) + (f"<br><small>{_e(ci)}</small>" if ci else "") + (f"<br><small>{_e(note)}</small>" if note else "")
 
 
 def _swatch(palette: dict[str, str], p: str) -> str:
@@ -100,17 +105,19 @@ def _swatch(palette: dict[str, str], p: str) -> str:
 CHECKS = {"mql_to_sql_rate": ("MQL -> SQL", "25-40% healthy; under 20% loose or not worked; 5% or less broken"),
           "mql_to_sal_rate": ("MQL -> SAL (accepted)", "over 50%, best 60-70%"),
           "rejection_rate": ("Rejected by sales", "under 20% of reached MQLs"),
-          "first_touch_p50_business_hours": ("Median first touch (touched MQLs)", "under 8 business hours"),
+          "first_touch_p50_business_hours": ("Median first touch (touched MQLs, business hours)", "under 8 business hours"),
           "never_touched_share": ("MQLs never touched", "at most 5% (our rule of thumb)"),
           "rep_utilisation": ("Rep utilisation", "at or under 85%"),
           "lead_to_mql_rate": ("Lead -> MQL", "15-40% of leads")}
 
 
 def flags_table(flags: list[Flag], palette: dict[str, str]) -> str:
-    """Checks as rows, policies as columns: the value, ok / check / problem, and why when not ok."""
+    """Checks as rows, policies as columns: the value with its interval, ok / check / problem /
+    inconclusive (the interval straddles the benchmark), and why when not ok."""
     if not flags:
         return "<p>No KPI available to check.</p>"
-    mark = {"bad": ("flag-bad", "&#9888; problem"), "warn": ("flag-warn", "&#9888; check"), "ok": ("flag-ok", "&#10003; ok")}
+    mark = {"bad": ("flag-bad", "&#9888; problem"), "warn": ("flag-warn", "&#9888; check"), "ok": ("flag-ok", "&#10003; ok"),
+            "inconclusive": ("flag-unsure", "? inconclusive")}
     policies = list(dict.fromkeys(f.policy for f in flags))
     by = {(f.kpi, f.policy): f for f in flags}
     rows = []
@@ -123,13 +130,21 @@ def flags_table(flags: list[Flag], palette: dict[str, str]) -> str:
                 cells.append("<td>-</td>")
                 continue
             cls, word = mark[f.level]
-            v = f"{f.value:.1f} h" if f.kpi.endswith("hours") else f"{100 * f.value:.1f}%"
+            v = f.shown()
             why = "" if f.level == "ok" else f"<br><small>{_e(f.message)}</small>"
             cells.append(f'<td class="left">{_e(v)} <span class="{cls}">{word}</span>{why}</td>')
         rows.append(f"<tr><td>{_e(label)}</td><td class=\"left note\">{_e(bench)}</td>{''.join(cells)}</tr>")
     head = "".join(f'<th class="left">{_swatch(palette, p)}{_e(p)}</th>' for p in policies)
     return (f'<table><thead><tr><th>check</th><th class="left">benchmark</th>{head}</tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
+
+
+def manifest_warnings(warnings) -> str:
+    """Warnings recorded with the results (`manifest["warnings"]`, one line each), if any."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    return f'<h3>Warnings recorded with these results</h3><ul class="warnings">{items}</ul>'
 
 
 def key_value_table(rows: list[tuple[str, list]], columns: list[str], palette: dict[str, str] | None = None) -> str:
@@ -149,7 +164,7 @@ def flatten(d, prefix: str = "") -> dict[str, str]:
         for i, v in enumerate(d):
             out.update(flatten(v, f"{prefix}{i}."))
     else:
-        out[prefix[:-1]] = json.dumps(d) if isinstance(d, (list, bool)) or d is None else str(d)
+        out[prefix[:-1]] = F.setting(d)
     return out
 
 
@@ -188,7 +203,9 @@ def page(title: str, lede: str, summary_items: list[str], health: str, assumptio
 <header><h1>{_e(title)}</h1><p class="lede">{_e(lede)}</p>{warn}<nav>{nav}</nav></header>
 <section id="summary"><h2>Executive summary</h2><ul class="summary">{items}</ul></section>
 <section id="health"><h2>Health checks</h2><p class="note">KPIs against published benchmarks (seed MQL guides,
-2026; funnel benchmark ranges; definitions vary). A flag is a prompt to look closer, not a verdict.</p>{health}</section>
+2026; funnel benchmark ranges; definitions vary). Each check compares the KPI's 95% interval with the benchmark:
+inconclusive = the interval straddles it (more replications would settle it). A flag is a prompt to look closer, not a
+verdict.</p>{health}</section>
 <section id="assumptions"><h2>Assumptions</h2>{assumptions}</section>
 <section id="figures"><h2>Figures</h2>{figs}</section>
 <section id="kpis"><h2>Key figures with intervals</h2>{kpis}</section>

@@ -8,12 +8,13 @@ figure, so importing or using this package changes nothing for the user's own pl
 from __future__ import annotations
 
 import contextlib
-import math
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import matplotlib
 from matplotlib.figure import Figure
+
+from sim import format as F
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Yellow last: it is weak on white.
@@ -78,30 +79,59 @@ def close(fig: Figure) -> None:
 
 
 def pct(x: float, digits: int = 0) -> str:
-    """0.123 -> '12%' (n/a for NaN)."""
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
+    """0.123 -> '12%' (n/a for NaN), for sentences and figure labels."""
+    return F.share(x, digits)
 
 
 def pretty(name: str) -> str:
-    """A KPI or setting name in plain words: 'policy.mql.threshold' -> 'MQL threshold (points)',
-    'routing.discipline' -> 'routing discipline'."""
-    name = str(name)
-    short = name.removeprefix("policy.").removeprefix("scenario.")
-    if name in LABELS or short in LABELS:
-        return LABELS.get(name, LABELS.get(short, name))
-    parts = short.split(".")
-    if short.startswith("sla.targets.") and len(parts) == 3:
-        return f"{parts[2].replace('_', '-')}-tier SLA target"
-    return " ".join(parts[-2:]).replace("_", " ")
+    """A KPI or setting name in plain words (see `sim.format.setting_name`)."""
+    return F.setting_name(name)
 
 
-LABELS = {
-    "policy.mql.threshold": "MQL threshold (points)", "mql.threshold": "MQL threshold (points)",
-    "scenario.sales.reps": "SDRs (headcount)", "sales.reps": "SDRs (headcount)", "policy.reps": "SDRs (headcount)",
-    "reps": "SDRs (headcount)", "mqls": "MQLs", "bookings": "Bookings", "mql_to_sql_rate": "MQL -> SQL",
-    "sla_compliance": "SLA compliance (all tiers)", "sla_compliance_standard": "SLA compliance, standard tier",
-    "rep_utilisation": "Rep utilisation", "mql_precision": "MQL precision", "buyer_recall": "Buyer recall",
-    "mql.high_intent": "high-intent tier from (points)", "arrivals.leads_per_year": "leads per year",
-    "response.decay": "response decay curve", "sla.breach_action": "action on SLA breach",
-    "cadence.max_attempts": "attempts per MQL", "sales.mql_time_share": "share of SDR time on MQLs",
-}
+def value_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at the swept values when they are whole numbers (SDRs 2, 3, 4: never 2.5); many
+    values get integer-only ticks instead."""
+    from matplotlib.ticker import MaxNLocator
+    vals = sorted({float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    if not vals or any(v != round(v) for v in vals):
+        return
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if len(vals) <= 12:
+        target.set_ticks(vals, [f"{v:,.0f}" for v in vals])
+    else:
+        target.set_major_locator(MaxNLocator(integer=True))
+
+
+def overlaps(fig: Figure, texts) -> list[tuple[int, int]]:
+    """Pairs of texts (indices) whose drawn boxes overlap (renders the figure once)."""
+    r = renderer(fig)
+    boxes = [t.get_window_extent(r) for t in texts]
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def declutter(fig: Figure, annotations, gap: float = 2.0) -> None:
+    """Move annotations (text offset in points from their anchor) down, one after another, until no
+    two overlap: labels of policies at the same spot stack instead of printing over each other."""
+    if len(annotations) < 2:
+        return
+    r = renderer(fig)
+    placed = []
+    for a in annotations:
+        for _ in range(50):
+            box = a.get_window_extent(r)
+            hit = next((b for b in placed if box.overlaps(b)), None)
+            if hit is None:
+                break
+            shift = (box.y1 - hit.y0 + gap) * 72.0 / fig.dpi      # pixels -> points
+            x, y = a.xyann
+            a.xyann = (x, y - shift)
+        placed.append(a.get_window_extent(r))
+
+
+def renderer(fig: Figure):
+    """Lay the figure out and draw it once (Agg, off screen); the renderer measures text boxes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
