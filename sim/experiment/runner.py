@@ -10,7 +10,7 @@ import pandas as pd
 
 from sim.experiment.executors import make_executor, run_tasks
 from sim.experiment.plan import Plan, Source, build_plan
-from sim.experiment.recommend import Constraint, parse_constraint, recommend
+from sim.experiment.recommend import Constraint, parse_constraint, recommend_from_spec
 from sim.experiment.results import Results, load_results
 from sim.experiment.store import provenance
 from sim.experiment.task import TaskResult
@@ -94,10 +94,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
 
 
 def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
-    if not spec or runs.empty:
-        return None
-    cons = [parse_constraint(c) if isinstance(c, str) else c for c in spec.get("constraints", [])]
-    return recommend(runs, spec["kpi"], cons, factors, maximise=spec.get("direction", "max") == "max")
+    return recommend_from_spec(runs, spec, factors)
 
 
 # ---- Python API -------------------------------------------------------------------------------
