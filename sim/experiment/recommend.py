@@ -164,8 +164,7 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     warnings = constraint_warnings(constraints)
     cands = runs[KEYS].drop_duplicates().reset_index(drop=True)
     k = len(cands)
-    idx = {tuple(r): i for i, r in enumerate(cands.itertuples(index=False, name=None))}
-    col = runs[KEYS].apply(tuple, axis=1).map(idx).to_numpy()
+    col = runs.groupby(KEYS, sort=False, dropna=False).ngroup().to_numpy()     # numbered in order of appearance
     reps = np.sort(runs["replication"].unique())
     row = {r: j for j, r in enumerate(reps)}
     rr = runs["replication"].map(row).to_numpy()

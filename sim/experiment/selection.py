@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
+from scipy.special import ndtri, stdtrit
 
 MAX_PAIRS = 300     # above this many settings, rivals are the top MAX_PAIRS by mean (conservative)
 
@@ -66,23 +67,20 @@ class Selection:
         return self.best is not None and self.probability >= 1 - self.alpha - 1e-12
 
 
-def _pair(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    """(mean, sd, n) of the paired differences x - y over replications where both are finite."""
-    m = np.isfinite(x) & np.isfinite(y)
-    n = int(m.sum())
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    d = x[m] - y[m]
-    return float(d.mean()), float(d.std(ddof=1)) if n > 1 else float("nan"), n
-
-
-def _tail(gap: float, sd: float, n: int) -> float:
-    """P(T_{n-1} > gap / (sd / sqrt n)): the chance the paired interval misses by `gap`."""
-    if n < 2 or not math.isfinite(sd):
-        return 1.0
-    if sd == 0:
-        return 0.0 if gap >= 0 else 1.0
-    return float(stats.t.sf(gap / (sd / math.sqrt(n)), n - 1))
+def _claim(b: np.ndarray, others: np.ndarray, delta: float) -> float:
+    """Largest confidence (Bonferroni) of 'mu_b >= mu_l - delta for every l': one minus the summed
+    chances that each paired t bound misses ``mean(b - l) + delta``."""
+    D = b[:, None] - others
+    ok = np.isfinite(D)
+    nn = ok.sum(axis=0)
+    if (nn < 2).any():
+        return 0.0
+    d = np.where(ok, D, 0.0).sum(axis=0) / nn
+    sd = np.sqrt((np.where(ok, D - d, 0.0) ** 2).sum(axis=0) / (nn - 1))
+    gap = d + delta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, gap / (sd / np.sqrt(nn)), np.where(gap >= 0, np.inf, -np.inf))
+    return max(0.0, 1.0 - float(stats.t.sf(z, nn - 1).sum()))
 
 
 def select_best(X: np.ndarray, maximise: bool = True, delta: float = 0.0, alpha: float = 0.05,
@@ -131,56 +129,37 @@ def select_best(X: np.ndarray, maximise: bool = True, delta: float = 0.0, alpha:
     m = len(compared)
     if m == 1:
         return Selection(best, sign * means, n, [best], 1.0, delta, alpha)
-    # pairwise paired statistics (rivals limited to the top MAX_PAIRS by mean for very large k:
-    # fewer rivals can only exclude fewer settings, so cannot_exclude stays a superset)
+    # pairwise paired statistics, one row per candidate against the rivals (limited to the top
+    # MAX_PAIRS by mean for very large k: fewer rivals can only exclude fewer settings, so
+    # cannot_exclude stays a superset)
     top = [i for i in compared if i in set(rivals)][:MAX_PAIRS]
-    stat = {}
-    for i in compared:
-        for l in top:
-            if l != i:
-                stat[i, l] = _pair(Y[:, i], Y[:, l])
-    tq = {}
-
-    def t(nn: int) -> float:
-        if nn not in tq:
-            tq[nn] = float(stats.t.ppf(1 - alpha / (m - 1), nn - 1)) if nn >= 2 else math.inf
-        return tq[nn]
-
-    def width(i: int, l: int) -> float:
-        _, sd, nn = stat[i, l]
-        if nn < 2 or not math.isfinite(sd):
-            return math.inf
-        return t(nn) * sd / math.sqrt(nn)
-
-    keep = []
-    for i in compared:
-        out = False
-        for l in top:
-            if l == i:
-                continue
-            d, _, _ = stat[i, l]            # mean of Y_i - Y_l
-            if math.isfinite(d) and -d - width(i, l) > delta:
-                out = True
-                break
-        if not out:
-            keep.append(i)
-    miss = sum(_tail(stat[best, l][0] + delta, stat[best, l][1], stat[best, l][2])
-               for l in compared if l != best and (best, l) in stat)
-    missing = [l for l in compared if l != best and (best, l) not in stat]
-    probability = 0.0 if missing else max(0.0, 1.0 - miss)
-    needed = {}
+    Yt = Y[:, top]
+    keep, needed = [], {}
+    probability = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i in compared:
+            D = Y[:, [i]] - Yt                                     # Y_i - Y_l per replication
+            ok = np.isfinite(D)
+            nn = ok.sum(axis=0)
+            Dz = np.where(ok, D, 0.0)
+            d = Dz.sum(axis=0) / np.maximum(nn, 1)
+            var = (np.where(ok, D - d, 0.0) ** 2).sum(axis=0) / np.maximum(nn - 1, 1)
+            sd = np.where(nn >= 2, np.sqrt(var), np.nan)
+            self_ = np.array([l == i for l in top])
+            tq = np.where(nn >= 2, stdtrit(np.maximum(nn - 1, 1), 1 - alpha / (m - 1)), np.inf)
+            w = np.where(np.isfinite(sd), tq * sd / np.sqrt(np.maximum(nn, 1)), np.inf)
+            beaten = (nn > 0) & ~self_ & (-d - w > delta)
+            if not beaten.any():
+                keep.append(i)
+            if i == best:     # against every setting that may be feasible, rivals or not
+                probability = _claim(Y[:, best], Y[:, [l for l in compared if l != best]], delta)
+            if delta > 0:
+                others = ~self_ & (nn > 0)
+                worst = np.nanmax(sd[others]) if others.any() and np.isfinite(sd[others]).any() else math.nan
+                needed[i] = max(int(n[i]), 2 if not math.isfinite(worst) else
+                                replications_for(worst, delta, alpha / (m - 1)))
     if delta > 0:
-        for i in keep:
-            req = 0
-            for l in keep:
-                if l == i or (i, l) not in stat:
-                    continue
-                _, sd, nn = stat[i, l]
-                if nn < 2 or not math.isfinite(sd):
-                    req = max(req, 2)
-                    continue
-                req = max(req, replications_for(sd, delta, alpha / (m - 1)))
-            needed[i] = max(req, int(n[i]))
+        needed = {i: v for i, v in needed.items() if i in keep}
     return Selection(best, sign * means, n, keep, probability, delta, alpha, needed)
 
 
@@ -254,8 +233,20 @@ def replications_for(sd: float, half_width: float, a: float, cap: int = 1_000_00
         return cap if not sd == 0 else 2
     if sd == 0:
         return 2
-    z = float(stats.norm.ppf(1 - a))
-    n = max(2, math.ceil((z * sd / half_width) ** 2))
-    while n < cap and float(stats.t.ppf(1 - a, n - 1)) * sd / math.sqrt(n) > half_width:
-        n = max(n + 1, math.ceil(n * 1.02))
-    return min(n, cap)
+    def enough(nn: int) -> bool:     # monotone in nn: the bound tightens as nn grows
+        return float(stdtrit(nn - 1, 1 - a)) * sd / math.sqrt(nn) <= half_width
+
+    lo = max(2, math.ceil((float(ndtri(1 - a)) * sd / half_width) ** 2))   # the normal answer: a lower bound
+    if lo >= cap:
+        return cap
+    if enough(lo):
+        return lo
+    hi = lo
+    while not enough(hi):
+        if hi >= cap:
+            return cap
+        lo, hi = hi, min(cap, 2 * hi)
+    while hi - lo > 1:                # enough(hi), not enough(lo)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi
