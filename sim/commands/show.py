@@ -117,7 +117,8 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
         return
     click.echo(f"  {rec.get('message', '')}")
     reps = rec.get("replications") or {}
-    held = f"{reps.get('report')} replications not used to choose it" if reps.get("report") else \
+    held = f"{reps.get('report')} replication{'s' if reps.get('report') != 1 else ''} not used to choose it" \
+        if reps.get("report") else \
         f"all {reps.get('choose')} replications: " + reps.get("split", "")
     if "mean" in best and best.get("mean") is not None and not (isinstance(best["mean"], float) and math.isnan(best["mean"])):
         kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec["objective"])

@@ -195,6 +195,12 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
               "met" if all(f.status == "met" for f in fs) else "undecided" for fs in feas]
     met = [i for i in range(k) if status[i] == "met"]
     undecided = [i for i in range(k) if status[i] == "undecided"]
+    provisional = False
+    if not met:     # nothing known feasible: a provisional pick among those meeting the bounds on average
+        on_average = [i for i in undecided if all(c.holds(f.mean) for c, f in zip(constraints, feas[i]))]
+        if on_average:
+            provisional, met = True, on_average
+            undecided = [i for i in undecided if i not in on_average]
     direction = "max" if maximise else "min"
     if decisions:
         p0, up0 = decisions[0]
@@ -205,8 +211,8 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
         "objective": primary, "direction": direction,
         "objectives": [{"name": p, "direction": "max" if up else "min", "kind": "setting"} for p, up in decisions]
         + ([{"name": objective, "direction": "max" if maximise else "min", "kind": "kpi"}] if objective else []),
-        "constraints": [str(c) for c in constraints], "candidates": k, "feasible": len(met),
-        "undecided": len(undecided), "alpha": alpha, "confidence": 1 - alpha,
+        "constraints": [str(c) for c in constraints], "candidates": k, "feasible": 0 if provisional else len(met),
+        "undecided": status.count("undecided"), "alpha": alpha, "confidence": 1 - alpha,
         "tolerances": {str(c): tolerance(c) for c in constraints},
         "replications": {"choose": n_choose, "report": int(report.sum()) if report is not choose else 0,
                          "split": "even replications choose, odd ones report" if report is not choose else
@@ -260,8 +266,9 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     else:
         best, keep, p_sel, needed = pool[0], list(pool), 1.0, {}
     keep = [*ahead, *[i for i in keep if i not in ahead]]
-    probability = None if ahead else max(0.0, p_sel - a_feas)
+    probability = None if ahead or provisional else max(0.0, p_sel - a_feas)
     result["probability"] = probability
+    result["provisional"] = provisional
     result["claim"] = bool(probability is not None and probability >= 1 - alpha - 1e-12)
     result["best"] = _best(entry(best), best, objective, constraints, W, choose, report)
     result["cannot_exclude"] = [entry(i, {"selection_mean": _m(W[objective][choose, i]) if objective else None})
@@ -293,7 +300,7 @@ def _best(e: dict, i: int, objective, constraints, W, choose, report) -> dict:
     checks = []
     for c in constraints:
         cm, clo, chi, _ = mean_ci(W[c.kpi][report, i])
-        sure = c.holds(clo) and c.holds(chi) if np.isfinite(clo) else c.holds(cm)
+        sure = bool(np.isfinite(clo) and c.holds(clo) and c.holds(chi))
         checks.append({"constraint": str(c), "mean": cm, "lower": clo, "upper": chi, "met": c.holds(cm),
                        "met_across_interval": bool(sure)})
     out["constraints"] = checks
@@ -324,6 +331,11 @@ def headline(rec: dict) -> str:
     ce = rec.get("cannot_exclude") or []
     kpi = next((o["name"] for o in rec.get("objectives", []) if o["kind"] == "kpi"), None)
     dl = f"{_short(rec.get('delta', 0))} {kpi}" if kpi else "its value"
+    more = (rec.get("more_replications") or {}).get("per_setting") or 0
+    add = f" Up to {more} more replications per setting would settle it." if more else ""
+    if rec.get("provisional"):
+        return (f"No setting is known to meet every constraint at {conf} ({rec.get('undecided', 0)} undecided); "
+                f"provisionally {best['label']}: it meets them on average and has the best estimate.{add}")
     dec = [o for o in rec.get("objectives", []) if o["kind"] == "setting"]
     if dec:
         what = " then ".join(f"{'smallest' if o['direction'] == 'min' else 'largest'} {o['name']}" for o in dec)
@@ -333,8 +345,6 @@ def headline(rec: dict) -> str:
             others = [c["label"] for c in ce if c["label"] != best["label"]]
             alike = f"; cannot be told apart from {_list(others)}" if others else ""
             return f"{best['label']} is the {what}{cons}{tie} with probability >= {conf}{alike}."
-        more = (rec.get("more_replications") or {}).get("per_setting") or 0
-        add = f" Up to {more} more replications per setting would settle it." if more else ""
         return (f"{best['label']} is the {what} known to meet every constraint, but it cannot be named at {conf}: "
                 f"{len(ce)} settings cannot be excluded ({_list([c['label'] for c in ce])}).{add}")
     if rec.get("claim") and rec.get("distinguished"):
@@ -343,8 +353,6 @@ def headline(rec: dict) -> str:
         others = [c["label"] for c in ce if c["label"] != best["label"]]
         return (f"{best['label']} is within {dl} of the best with probability >= {conf}; "
                 f"{len(ce)} settings cannot be told apart within {dl}: {_list([best['label'], *others])}.")
-    more = (rec.get("more_replications") or {}).get("per_setting") or 0
-    add = f" Up to {more} more replications per setting would settle it." if more else ""
     return (f"No setting can be named the best at {conf}: {len(ce)} cannot be excluded "
             f"({_list([c['label'] for c in ce])}); {best['label']} has the best estimate.{add}")
 
