@@ -157,3 +157,25 @@ def test_sweep_curves_ring_the_indistinguishable_points():
     ce = [{"scenario": "s", "point": p, "policy": "p", "mql.threshold": t} for p, t in enumerate((40, 60, 80))]
     fig = sweep_figure(s, "mql.threshold", {"best": ce[2], "cannot_exclude": ce[1:]})
     assert len(by_gid(fig, "indistinguishable")) == 5          # the 60 point, on each of five panels
+
+
+def test_identical_settings_end_to_end(tmp_path):
+    """Sweeping an inert field (the rep's hourly cost changes no bookings) on common worlds gives
+    five identical settings: all of them cannot be excluded and no single winner is claimed."""
+    import sim
+    res = sim.sweep("workshop", "seed-example", {"costs.rep_hourly": [40, 45, 50, 55, 60]}, replications=4, seed=1,
+                    maximise="bookings", leads=1500, days=7)
+    rec = res.recommendation
+    assert sorted(c["costs.rep_hourly"] for c in rec["cannot_exclude"]) == [40, 45, 50, 55, 60]
+    assert not rec["distinguished"] and "5 settings cannot be told apart" in rec["message"]
+    assert "win_share" not in rec
+
+
+def test_python_api_takes_decision_variables():
+    import sim
+    with pytest.raises(ValueError, match="only when it is in `vary`"):
+        sim.sweep("workshop", "seed-example", {"mql.threshold": [40]}, minimise="sales.reps")
+    res = sim.sweep("workshop", "seed-example", {"sales.reps": [1, 6]}, replications=2, minimise="sales.reps",
+                    subject_to=["sla_compliance_standard>=0.5"], leads=1500, days=7)
+    assert res.recommendation["objectives"][0] == {"name": "sales.reps", "direction": "min", "kind": "setting"}
+    assert res.recommendation["best"]["sales.reps"] in (1, 6)

@@ -112,23 +112,29 @@ def compare(scenario: Source, policies: list[Source], replications: int = 20, se
 
 
 def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
-          seed: int = 20260105, *, sets: list[str] = (), maximise: str | None = None,
-          subject_to: list[str] = (), out: str | Path | None = None, workers: int = 1,
-          dask: str | None = None, **kw: Any) -> Results:
+          seed: int = 20260105, *, sets: list[str] = (), maximise: str | list[str] | None = None,
+          subject_to: list[str] = (), minimise: str | list[str] | None = None, delta: str | float | None = None,
+          out: str | Path | None = None, workers: int = 1, dask: str | None = None, **kw: Any) -> Results:
     """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
     worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
-    results carry a `.recommendation`."""
+    results carry a `.recommendation` (`minimise="sales.reps"`: the smallest feasible team;
+    `delta`: the indifference zone, see docs/how-to/choose-a-setting.md)."""
+    from sim.config.experiment import Objective
     from sim.experiment.design import factor, grid, manifest_factors
     factors = [factor(path, vals, f"vary {path}") for path, vals in vary.items()]
-    objective = {"kpi": maximise, "direction": "max",
-                 "constraints": [str(parse_constraint(c)) for c in subject_to]} if maximise else None
+    objective = Objective(maximise=maximise, minimise=minimise, delta=delta,
+                          subject_to=[str(parse_constraint(c)).replace(" ", "") for c in subject_to]).spec() \
+        if (maximise or minimise) else None
+    unswept = [d["path"] for d in (objective or {}).get("decisions", []) if d["path"] not in vary]
+    if unswept:
+        raise ValueError(f"{', '.join(unswept)}: a setting can be an objective only when it is in `vary`")
     pols = policy if isinstance(policy, list) else [policy]
     plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
                       factors=manifest_factors(factors), points=grid(factors),
                       objective=objective, **kw)
     call = _call("sweep", [_name(scenario), [_name(p) for p in pols], dict(vary)],
                  {"replications": replications, "seed": seed, "sets": list(sets), "maximise": maximise,
-                  "subject_to": list(subject_to), **kw})
+                  "minimise": minimise, "subject_to": list(subject_to), "delta": delta, **kw})
     return _finish(plan, out, workers, dask, call)
 
 
