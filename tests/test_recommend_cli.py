@@ -179,3 +179,15 @@ def test_python_api_takes_decision_variables():
                     subject_to=["sla_compliance_standard>=0.5"], leads=1500, days=7)
     assert res.recommendation["objectives"][0] == {"name": "sales.reps", "direction": "min", "kind": "setting"}
     assert res.recommendation["best"]["sales.reps"] in (1, 6)
+
+
+def test_narrative_states_the_guarantee_or_the_caveat():
+    from sim.report.narrative import recommendation_sentence
+    best = {"scenario": "s", "point": 1, "policy": "p", "x": 1, "label": "x=1", "mean": 10.0, "lower": 9.0, "upper": 11.0}
+    rec = {"objective": "bookings", "direction": "max", "constraints": [], "best": best, "claim": True,
+           "cannot_exclude": [best], "message": "x=1 is the best setting (within 0.5 bookings) with probability >= 95%.",
+           "replications": {"choose": 5, "report": 5}}
+    text = recommendation_sentence(rec, ["x"])
+    assert "with probability >= 95%" in text and "from 5 replications not used to choose it" in text
+    assert "not yet a pick" not in text
+    assert "not yet a pick at 95%" in recommendation_sentence({**rec, "claim": False}, ["x"])

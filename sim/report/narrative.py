@@ -165,7 +165,8 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
     where = ", ".join(f"{pretty(f).split(' (')[0]} = {best[f]:g}" if isinstance(best.get(f), (int, float)) else
                       f"{pretty(f)} = {best.get(f)}" for f in factors if f in best)
     who = f" under {best['policy']}" if best.get("policy") else ""
-    out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who} (goal: {goal}{subject})."
+    caveat = "" if rec.get("claim", True) else "; the best estimate, not yet a pick at 95%"
+    out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who} (goal: {goal}{subject}{caveat})."
     if rec.get("message") and "cannot_exclude" in rec:
         out += " " + rec["message"]
     else:       # a recommendation.json from before the selection procedure
@@ -174,7 +175,8 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
     m = best.get("mean", math.nan)
     if m is not None and math.isfinite(m):
         reps = rec.get("replications") or {}
-        src = f" (from {reps['report']} replications not used to choose it)" if reps.get("report") else ""
+        k = reps.get("report")
+        src = f" (from {k} replication{'s' if k != 1 else ''} not used to choose it)" if k else ""
         kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec.get("objective"))
         out += f" Its {pretty(kpi).lower()}: {_value(m)} on average, 95% CI {_value(best.get('lower', math.nan))} " \
                f"to {_value(best.get('upper', math.nan))}{src}."
