@@ -134,7 +134,7 @@ def select_best(X: np.ndarray, maximise: bool = True, delta: float = 0.0, alpha:
     # cannot_exclude stays a superset)
     top = [i for i in compared if i in set(rivals)][:MAX_PAIRS]
     Yt = Y[:, top]
-    keep, needed = [], {}
+    keep, needed, sds = [], {}, {}
     probability = 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         for i in compared:
@@ -153,13 +153,15 @@ def select_best(X: np.ndarray, maximise: bool = True, delta: float = 0.0, alpha:
                 keep.append(i)
             if i == best:     # against every setting that may be feasible, rivals or not
                 probability = _claim(Y[:, best], Y[:, [l for l in compared if l != best]], delta)
-            if delta > 0:
-                others = ~self_ & (nn > 0)
-                worst = np.nanmax(sd[others]) if others.any() and np.isfinite(sd[others]).any() else math.nan
-                needed[i] = max(int(n[i]), 2 if not math.isfinite(worst) else
-                                replications_for(worst, delta, alpha / (m - 1)))
-    if delta > 0:
-        needed = {i: v for i, v in needed.items() if i in keep}
+            sds[i] = sd
+    if delta > 0:       # replications for W <= delta between the settings left in contention
+        pos = {l: j for j, l in enumerate(top)}
+        for i in keep:
+            cols = [pos[l] for l in keep if l != i and l in pos]
+            sd = sds[i][cols] if cols else np.array([])
+            worst = float(np.nanmax(sd)) if sd.size and np.isfinite(sd).any() else math.nan
+            needed[i] = max(int(n[i]), replications_for(worst, delta, alpha / (m - 1)) if math.isfinite(worst)
+                            else (2 if sd.size else int(n[i])))
     return Selection(best, sign * means, n, keep, probability, delta, alpha, needed)
 
 
