@@ -15,7 +15,7 @@ from sim.inputs import find_any, list_files, load_file, split_sets
 from sim.present import console, single_run_table
 
 from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
-                                 common_options, fail, progress_bar)
+                                 common_options, fail, given, precision_options, precision_spec, progress_bar)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,16 +32,22 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print KPIs as one JSON object on stdout and nothing else")
 @click.option("--out", type=click.Path(path_type=Path), help="write the results folder (tables, report.html) here")
 @click.option("--check", is_flag=True, help="debug mode: verify every invariant of the run")
+@precision_options
 @common_options
-def run(scenario, policies, replications, as_json, out, check, sets, leads, reps, days, seed):
+def run(scenario, policies, replications, as_json, out, check, precision, max_replications, sets, leads, reps, days,
+        seed):
     """Run SCENARIO under each --policy on the same world(s) and print the KPIs side by side.
 
     SCENARIO and each policy are names (`funnelsim list`) or paths to .toml files."""
+    from sim.commands.experiment import check_kpis, print_precision
     from sim.experiment.plan import build_plan
     try:
         plan = build_plan("run", f"run-{Path(scenario).stem if scenario.endswith('.toml') else scenario}",
                           [scenario], list(policies), sets=sets, leads=leads, reps=reps, days=days,
-                          replications=replications, seed=seed, check=check)
+                          replications=replications, seed=seed, check=check,
+                          precision=precision_spec(precision, max_replications,
+                                                   replications if given("replications") else None))
+        check_kpis(plan)
         if out is not None:
             check_out(out)
     except ConfigError as e:
@@ -50,11 +56,12 @@ def run(scenario, policies, replications, as_json, out, check, sets, leads, reps
     if as_json:
         from sim.experiment.store import dumps
         click.echo(dumps(kpis_json(res)))
-    elif replications == 1:
+    elif res.runs["replication"].nunique() == 1:
         _print_single(res)
     else:
         from sim.commands.show import print_results
         print_results(res, False)
+        print_precision(res.manifest)
     if out is not None and not as_json:
         click.echo(f"results written to {out}")
         if (out / "report.html").is_file():
@@ -81,24 +88,32 @@ def _execute(plan, out: Path | None, quiet: bool):
 
 
 def kpis_json(res) -> dict:
-    """{policy: KPIs}. One replication: the KPI values, `terminal_states` and `rejection_reasons`
-    as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval), and the nested
-    counts as {name: {mean, lower, upper, n}}. NaN becomes null when serialised."""
+    """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
+    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n} (95% interval),
+    and the nested counts as {name: {mean, lower, upper, n}}. `diagnostics`: warm-up and steady state
+    per policy (`sim.measure.steady`). NaN becomes null when serialised."""
     from sim.experiment.task import unflatten
+    from sim.measure.steady import diagnostics
     kpis = res.kpi_names
     if res.runs["replication"].nunique() == 1:
-        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
+        return {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)} \
+            | {"diagnostics": diagnostics(res)}
     out: dict = {}
     for p, df in res.summary().groupby("policy", sort=False):
         out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n)}
                              for r in df.itertuples()})
-    return out
+    if "precision" in res.manifest:
+        out["precision"] = res.manifest["precision"]
+    return out | {"diagnostics": diagnostics(res)}
 
 
 def _print_single(res) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
     kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
     console().print(single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
+    from sim.measure.steady import flagged_lines
+    for line in flagged_lines(res):
+        click.echo(f"warning: {line}")
 
 
 @main.command()

@@ -95,7 +95,7 @@ def test_empty_file_is_all_defaults(runner, tmp_path):
     f.write_text("")
     result = invoke(runner, "run", "workshop", "-p", f, *FAST, "--json")
     assert result.exit_code == 0, result.output
-    assert list(json.loads(result.stdout)) == ["empty"]
+    assert list(json.loads(result.stdout)) == ["empty", "diagnostics"]
     assert invoke(runner, "validate", f).exit_code == 0
 
 
@@ -207,8 +207,8 @@ def test_json_is_one_object_with_the_kpis(runner):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)            # the whole of stdout is one JSON document
     assert result.stdout.count("\n") == 1 and result.stderr == ""
-    assert list(data) == ["seed-example", "volume"]
-    for kpis in data.values():
+    assert list(data) == ["seed-example", "volume", "diagnostics"]
+    for kpis in (data["seed-example"], data["volume"]):
         assert set(REQUIRED) <= set(kpis)
         states = kpis["terminal_states"]
         assert set(states) == set(TERMINAL_STATES) and all(isinstance(v, int) for v in states.values())
@@ -396,4 +396,4 @@ def test_subprocess_json_stdout_is_only_json(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     data = json.loads(r.stdout)
-    assert list(data) == ["seed-example"]
+    assert list(data) == ["seed-example", "diagnostics"]

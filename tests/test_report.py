@@ -22,10 +22,11 @@ FIGURES = ("funnel", "comparison", "speed", "decay", "load", "quality", "rejecti
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """`funnelsim compare ... --out` as a user types it: the report is built with the results."""
+    """`funnelsim compare ... --out` as a user types it: the report is built with the results (5 worlds:
+    the fewest that get intervals)."""
     folder = tmp_path_factory.mktemp("rep") / "cmp"
     r = CliRunner().invoke(main, ["compare", "workshop", "-p", "seed-example", "-p", "volume", "-p", "fit-and-intent",
-                                  "-n", "3", "--leads", "3000", "--days", "28", "--seed", "7", "--out", str(folder)])
+                                  "-n", "5", "--leads", "3000", "--days", "28", "--seed", "7", "--out", str(folder)])
     assert r.exit_code == 0, r.output
     assert f"report: {folder / 'report.html'}" in r.stdout
     return folder, folder / "report.html"

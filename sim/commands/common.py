@@ -71,3 +71,30 @@ def progress_bar(total: int, label: str, quiet: bool):
     """A progress bar on stderr (hidden with --json or when quiet)."""
     return Progress(TextColumn(escape(label)), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeRemainingColumn(), console=console(stderr=True), transient=True, disable=quiet)
+
+
+def precision_options(f):
+    """`--precision` and `--max-replications`, on every command that runs replications."""
+    f = click.option("--max-replications", "max_replications", type=click.IntRange(5, 10_000), default=200,
+                     show_default=True, help="with --precision: stop here even if a target is not reached")(f)
+    f = click.option("--precision", "precision", multiple=True, metavar="KPI:HALF_WIDTH",
+                     help="run replications in batches until this KPI's 95%% interval (and each paired "
+                          "difference's) is this narrow, e.g. bookings:5%% or mql_to_sql_rate:0.01 (repeatable)")(f)
+    return f
+
+
+def precision_spec(targets: tuple[str, ...], maximum: int, replications: int | None):
+    """The Precision of `--precision` (None without it); `-n`, when given, is the first batch (at
+    least 5). Raises ConfigError for a malformed target."""
+    from sim.experiment.precision import precision_from
+    try:
+        return precision_from(targets, maximum, replications)
+    except ValueError as e:
+        raise ConfigError("--precision", [str(e)]) from None
+
+
+def given(name: str) -> bool:
+    """Whether the user typed option `name` (rather than taking its default)."""
+    from click.core import ParameterSource
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from sim.commands.common import (EXIT_BAD_INPUT, check_out, command_line, common_options, fail,
-                                 progress_bar)
+from sim.commands.common import (EXIT_BAD_INPUT, check_out, command_line, common_options, fail, given,
+                                 precision_options, precision_spec, progress_bar)
 from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.plan import Plan, build_plan
@@ -104,6 +104,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         sys.exit(EXIT_INTERRUPTED)
     print_results(outcome.results, as_json)
     if not as_json:
+        print_precision(outcome.results.manifest)
         click.echo(f"results written to {folder}")
         if (folder / "report.html").is_file():
             click.echo(f"report: {folder / 'report.html'}")
@@ -113,12 +114,22 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         sys.exit(EXIT_RUN_FAILED)
 
 
+def print_precision(manifest: dict) -> None:
+    """What --precision reached, one line per target."""
+    if "precision" in manifest:
+        from sim.experiment.precision import lines
+        for line in lines(manifest["precision"]):
+            click.echo(line)
+
+
 def check_kpis(plan: Plan) -> None:
     """KPI names in the design (shown KPIs, objective, constraints) must exist."""
     import difflib
     from sim.experiment.recommend import parse_constraint
     from sim.experiment.task import kpi_names
     wanted = list(plan.kpis)
+    if plan.precision:
+        wanted += [t.kpi for t in plan.precision.targets]
     if plan.objective:
         wanted += [*([plan.objective["kpi"]] if plan.objective.get("kpi") else []),
                    *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
@@ -152,15 +163,18 @@ def report_hook(folder: Path) -> None:
 @click.option("--replications", "-n", type=click.IntRange(2, 10_000), default=20, show_default=True,
               help="worlds; every policy meets the same ones")
 @engine_options
+@precision_options
 @common_options
 def compare(scenario, policies, replications, workers, dask, as_json, out, resume, events, check,
-            sets, leads, reps, days, seed):
+            precision, max_replications, sets, leads, reps, days, seed):
     """Every --policy on the same N worlds of SCENARIO: means with 95% intervals and each policy's
     paired difference from the first."""
     try:
         plan = build_plan("compare", f"compare-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
                           leads=leads, reps=reps, days=days, replications=replications, seed=seed,
-                          events=events, check=check)
+                          events=events, check=check,
+                          precision=precision_spec(precision, max_replications,
+                                                   replications if given("replications") else None))
     except ConfigError as e:
         fail(e)
     execute(plan, out, resume, workers, dask, as_json)
@@ -175,9 +189,10 @@ def compare(scenario, policies, replications, workers, dask, as_json, out, resum
               help="worlds per point (the same worlds at every point)")
 @objective_options
 @engine_options
+@precision_options
 @common_options
 def sweep(scenario, policies, varies, replications, maximise, minimise, subject_to, delta, workers, dask, as_json,
-          out, resume, events, check, sets, leads, reps, days, seed):
+          out, resume, events, check, precision, max_replications, sets, leads, reps, days, seed):
     """A full factorial grid over any scenario or policy field, e.g. --vary mql.threshold=40:90:5
     --vary sales.reps=4,6,8, on common worlds; optionally recommend the best point."""
     from sim.experiment.design import grid, manifest_factors, parse_vary
@@ -187,7 +202,9 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
         plan = build_plan("sweep", f"sweep-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
                           leads=leads, reps=reps, days=days, replications=replications, seed=seed,
                           factors=manifest_factors(factors),
-                          points=grid(factors), objective=objective, events=events, check=check)
+                          points=grid(factors), objective=objective, events=events, check=check,
+                          precision=precision_spec(precision, max_replications,
+                                                   replications if given("replications") else None))
     except ConfigError as e:
         fail(e)
     warn_constraints(objective)
@@ -203,11 +220,14 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
 @click.option("--reps", type=click.IntRange(0, 10_000), help="number of SDRs (overrides scenarios and policies)")
 @click.option("--leads", type=click.FloatRange(0, 50_000_000), help="lead arrivals per year (channels scaled in proportion)")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="override any field, after the file's `set`")
-def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed, days, reps, leads, sets):
+@precision_options
+def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed, days, reps, leads, sets,
+               precision, max_replications):
     """Run the design in an experiment FILE (name or path): scenarios x policies x grid or Latin
     hypercube x replications, with an optional objective."""
     try:
-        plan = plan_from_file(file, replications, seed, events, check, sets=sets, leads=leads, reps=reps, days=days)
+        plan = plan_from_file(file, replications, seed, events, check, sets=sets, leads=leads, reps=reps, days=days,
+                              precision=precision_spec(precision, max_replications, replications))
     except ConfigError as e:
         fail(e)
     warn_constraints(plan.objective)
@@ -216,7 +236,7 @@ def experiment(file, replications, workers, dask, as_json, out, resume, events, 
 
 def plan_from_file(file: Path, replications: int | None, seed: int | None, events: bool, check: bool,
                    sets: tuple[str, ...] = (), leads: float | None = None, reps: int | None = None,
-                   days: int | None = None) -> Plan:
+                   days: int | None = None, precision=None) -> Plan:
     from sim.config.experiment import Experiment
     from sim.experiment.design import check_factor_path, factor, grid, latin_hypercube, manifest_factors
     from sim.inputs import relative_to
@@ -240,7 +260,8 @@ def plan_from_file(file: Path, replications: int | None, seed: int | None, event
     return build_plan("experiment", ex.name, scen, pols, sets=[*ex.set, *sets], leads=leads, reps=team, days=days,
                       replications=n, seed=sd, factors=factors,
                       points=points, method=method, kpis=ex.kpis,
-                      objective=ex.objective.spec() if ex.objective else None, events=events, check=check)
+                      objective=ex.objective.spec() if ex.objective else None, events=events, check=check,
+                      precision=precision)
 
 
 def resolve_experiment(name: str) -> Path:

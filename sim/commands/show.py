@@ -51,8 +51,12 @@ def results_json(res: Results) -> dict:
         out.update({k: points[0][k] for k in ("scenario", "policies", "differences")} if points else {})
     if res.recommendation is not None:
         out["recommendation"] = res.recommendation
+    if "precision" in res.manifest:
+        out["precision"] = res.manifest["precision"]
     if res.errors:
         out["errors"] = res.errors
+    from sim.measure.steady import diagnostics
+    out["diagnostics"] = diagnostics(res)
     return out
 
 
@@ -75,6 +79,9 @@ def print_results(res: Results, as_json: bool) -> None:
                                   escape(f"{scen}: {s_df['point'].nunique()} points x {n} replications")))
     if res.recommendation is not None:
         print_recommendation(res.recommendation, False)
+    from sim.measure.steady import flagged_lines
+    for line in flagged_lines(res):
+        click.echo(f"warning: {line}")
 
 
 def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], title: str) -> Table:

@@ -15,6 +15,7 @@ from sim.config.loading import ConfigError, apply_overrides, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.design import point_sets
+from sim.experiment.precision import Precision
 from sim.experiment.task import TaskSpec
 from sim.inputs import check_size, load_policy, load_scenario, split_sets
 
@@ -37,6 +38,7 @@ class Plan:
     method: str = "grid"
     kpis: list[str] = field(default_factory=list)
     objective: dict | None = None
+    precision: Precision | None = None          # run replications in batches until these hold
 
     @property
     def baseline(self) -> str:
@@ -85,14 +87,19 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
                sets: tuple[str, ...] | list[str] = (), leads: float | None = None, reps: int | None = None,
                days: int | None = None, factors: list[dict] | None = None, points: list[dict] | None = None,
                replications: int = 20, seed: int = 0, method: str = "grid", kpis: list[str] | None = None,
-               objective: dict | None = None, events: bool = False, check: bool = False) -> Plan:
-    """Validate everything and list the tasks. Raises ConfigError for any bad input."""
+               objective: dict | None = None, events: bool = False, check: bool = False,
+               precision: Precision | None = None) -> Plan:
+    """Validate everything and list the tasks. Raises ConfigError for any bad input. With
+    `precision`, tasks are listed up to its maximum of replications and the runner decides how many
+    of them run."""
     if not scenarios:
         raise ConfigError("scenarios", ["no scenario given"])
     if not policies:
         raise ConfigError("--policy", ["no policy given (at least one --policy)"])
     base = split_sets(list(sets), leads, reps, days)
     points = points if points is not None else [{}]
+    if precision is not None:
+        replications = precision.maximum
     sc_base = {}
     for s in scenarios:
         obj = _materialise(Scenario, s, base.scenario)
@@ -111,7 +118,8 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
         raise ConfigError("design", [f"{n_tasks:,} worlds to run (scenarios x points x replications); at most "
                                      f"{MAX_TASKS:,}: use fewer points or replications"])
     plan = Plan(name, kind, {k: v for k, (_, v) in sc_base.items()}, {k: v for k, (_, v) in pol_base.items()},
-                factors or [], points, replications, seed, method=method, kpis=kpis or [], objective=objective)
+                factors or [], points, replications, seed, method=method, kpis=kpis or [], objective=objective,
+                precision=precision)
     for si, (sname, (ssrc, sobj)) in enumerate(sc_base.items()):
         for pi, values in enumerate(points):
             extra = split_sets(point_sets(values)) if values else None

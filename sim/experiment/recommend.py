@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,22 +89,15 @@ def parse_delta(text: str | float | None) -> tuple[float, bool]:
     return v, rel
 
 
-# ---- what values a KPI can take (one place, to re-point at the KPI registry) -----------------
-
-_SHARE_WORDS = re.compile(r"(rate|share|compliance|utilisation|precision|recall|_p_wait|cleared)$|^sla_")
-
+# ---- what values a KPI can take (one place: the KPI registry) -----------------------------------
 
 def kpi_range(kpi: str) -> tuple[float, float] | None:
-    """(low, high) a KPI can take: shares 0..1, counts and money >= 0; None if unknown."""
-    from sim.commands.show import KINDS
-    kind = KINDS.get(kpi)
-    if kind == "pct" or (kind is None and _SHARE_WORDS.search(kpi)):
-        return 0.0, 1.0
-    if kind in ("int", "money") or kpi.startswith(("state_", "reason_", "buyers_")):
-        return 0.0, math.inf
-    if kind == "num" and ("hours" in kpi or "minutes" in kpi or "days" in kpi or kpi.startswith("queue")):
-        return 0.0, math.inf
-    return None
+    """(low, high) a KPI can take: shares 0..1, counts, money, durations and ratios >= 0
+    (`sim.measure.registry`); None for a name the registry does not know."""
+    from sim.measure.registry import KPIS, kpi as entry
+    if kpi not in KPIS and entry(kpi).kind == "number":
+        return None
+    return entry(kpi).bounds
 
 
 def constraint_warnings(constraints: list[Constraint]) -> list[str]:

@@ -9,10 +9,13 @@ Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `
                         run_id, scenario, policy, point, replication, seed, one column per swept
                         factor (named by its dotted path, e.g. "policy.mql.threshold"), then every
                         KPI (flat: state_<s>, reason_<r> for the nested counts)
-    summary.csv         scenario, policy, point, factors..., kpi, mean, lower, upper, half_width, n
+    summary.csv         scenario, policy, point, factors..., kpi, mean, lower, upper, half_width, n,
+                        n_total, status (ok / too_few / undefined), method, count (pooled
+                        denominator of a share), n_to_halve (see sim.measure.stats)
     differences.csv     paired on replication within (scenario, point), each policy vs the baseline
                         policy: scenario, point, factors..., policy, baseline, kpi, diff, lower,
-                        upper, n, relative, significant
+                        upper, n, relative, relative_lower, relative_upper, p_value, p_holm,
+                        significant (Holm-adjusted over the table), status, method
     timeseries.parquet  daily series per run: run_id, scenario, policy, point, replication, date,
                         day, in_window, arrivals, mql_episodes, touches, queue_mean,
                         queue_at_midnight, oldest_wait_hours, oldest_wait_business_hours,
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.measure.stats import paired, summarise
+from sim.measure.stats import adjust_significance, paired, summarise
 
 RUN_KEYS = ("run_id", "scenario", "policy", "point", "replication", "seed")
 COMPLETE = "COMPLETE"
@@ -47,6 +50,7 @@ class Results:
     recommendation: dict | None = None
     errors: list = field(default_factory=list)
     complete: bool = True
+    _tables: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def factors(self) -> list[str]:
@@ -66,12 +70,17 @@ class Results:
         return list(dict.fromkeys(self.runs["policy"]))
 
     def summary(self) -> pd.DataFrame:
-        """Mean and 95% interval per (scenario, point, policy) and KPI."""
-        return summary_table(self.runs, self.kpi_names, self.factors)
+        """Estimate and 95% interval per (scenario, point, policy) and KPI (computed once)."""
+        if "summary" not in self._tables:
+            self._tables["summary"] = summary_table(self.runs, self.kpi_names, self.factors)
+        return self._tables["summary"]
 
     def differences(self) -> pd.DataFrame:
-        """Each policy minus the baseline policy, paired on replication, per (scenario, point)."""
-        return differences_table(self.runs, self.kpi_names, self.factors, self.baseline)
+        """Each policy minus the baseline policy, paired on replication, per (scenario, point)
+        (computed once)."""
+        if "differences" not in self._tables:
+            self._tables["differences"] = differences_table(self.runs, self.kpi_names, self.factors, self.baseline)
+        return self._tables["differences"]
 
 
 def kpi_columns(columns, factors: list[str]) -> list[str]:
@@ -95,7 +104,8 @@ def summary_table(runs: pd.DataFrame, kpis: list[str], factors: list[str]) -> pd
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(out):
         out["half_width"] = (out["upper"] - out["lower"]) / 2
-        out = out[["scenario", "policy", "point", *factors, "kpi", "mean", "lower", "upper", "half_width", "n"]]
+        out = out[["scenario", "policy", "point", *factors, "kpi", "mean", "lower", "upper", "half_width", "n",
+                   "n_total", "status", "method", "count", "n_to_halve"]]
     return out
 
 
@@ -106,8 +116,10 @@ def differences_table(runs: pd.DataFrame, kpis: list[str], factors: list[str], b
             parts.append(paired(df, kpis, baseline).assign(**key, **extra))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(out):
+        out = adjust_significance(out)      # Holm over every comparison of a KPI: policies and points
         out = out[["scenario", "point", *factors, "policy", "baseline", "kpi", "diff", "lower", "upper", "n",
-                   "relative", "significant"]]
+                   "relative", "relative_lower", "relative_upper", "p_value", "p_holm", "significant", "status",
+                   "method"]]
     return out
 
 

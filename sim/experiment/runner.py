@@ -10,9 +10,10 @@ import pandas as pd
 
 from sim.experiment.executors import make_executor, run_tasks
 from sim.experiment.plan import Plan, Source, build_plan
+from sim.experiment.precision import precision_from
 from sim.experiment.recommend import Constraint, parse_constraint, recommend_from_spec
 from sim.experiment.results import Results, load_results
-from sim.experiment.store import provenance
+from sim.experiment.store import provenance, write_json
 from sim.experiment.task import TaskResult
 from sim.experiment.writer import ResultsWriter
 
@@ -34,6 +35,7 @@ def manifest(plan: Plan, command: list[str] | None) -> dict:
         "policies": {k: v.model_dump(mode="json") for k, v in plan.policies.items()},
         "design": plan.design(), "kpis": plan.kpis, "objective": plan.objective,
         "tasks": len(plan.tasks), "runs": plan.runs_total, "fingerprint": plan.fingerprint(),
+        **({"precision": plan.precision.spec()} if plan.precision else {}),
         **provenance(),
     }
 
@@ -73,17 +75,30 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
             if progress:
                 progress(npol)
 
-        run_tasks(ex, [t for t in plan.tasks if t.id not in done], parallelism, on_result)
+        todo = [t for t in plan.tasks if t.id not in done]
+        if plan.precision is None:
+            run_tasks(ex, todo, parallelism, on_result)
+        else:
+            def so_far() -> pd.DataFrame:
+                return writer.runs() if writer is not None else _assemble(rows, ids)
+            used = _run_until_precise(plan, todo, lambda batch: run_tasks(ex, batch, parallelism, on_result),
+                                      so_far, errors)
+            mf.update(replications=used["replications"], precision={**mf["precision"], **used},
+                      tasks=len(plan.tasks) // plan.replications * used["replications"])
+            mf["runs"] = mf["tasks"] * npol
+            if writer is not None:
+                write_json(out / "manifest.json", mf)
     errors.sort(key=lambda e: ids.index(e["task"]))
     factors = plan.factor_paths
     rec_spec = plan.objective
     if writer is None:
         # re-assembled in task order, whatever the order of completion
-        runs = pd.DataFrame([r for t in ids for r in rows.get(t, [])])
+        runs = _used(_assemble(rows, ids), plan, mf)
         ts = pd.concat([series[t] for t in ids if t in series], ignore_index=True) if series else pd.DataFrame()
+        ts = _used(ts, plan, mf)
         rec = _recommend(runs, rec_spec, factors)
         return Outcome(Results(None, mf, runs, ts, rec, errors, complete=not errors), errors)
-    runs = writer.runs()
+    runs = _used(writer.runs(), plan, mf)
     rec = _recommend(runs, rec_spec, factors)
     writer.finish(runs, factors, plan.baseline, errors, rec)
     if on_finished is not None:
@@ -91,6 +106,43 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     if not errors:
         writer.mark_complete()
     return Outcome(load_results(out), errors)
+
+
+def _used(df: pd.DataFrame, plan: Plan, mf: dict) -> pd.DataFrame:
+    """The rows of the replications a precision run settled on (a resumed run may hold more)."""
+    if plan.precision is None or df.empty or "replication" not in df:
+        return df
+    return df[df["replication"] < mf["replications"]].reset_index(drop=True)
+
+
+def _assemble(rows: dict[str, list[dict]], ids: list[str]) -> pd.DataFrame:
+    """In-memory rows in task order, whatever the order of completion."""
+    return pd.DataFrame([r for t in ids for r in rows.get(t, [])])
+
+
+def _run_until_precise(plan: Plan, todo: list, run_batch: Callable[[list], None],
+                       so_far: Callable[[], pd.DataFrame], errors: list[dict]) -> dict:
+    """Batches of replications until every precision target holds or the maximum is reached
+    (the procedure is described in `sim.experiment.precision`); returns the precision report."""
+    from sim.experiment import precision as pr
+    from sim.experiment.results import differences_table, kpi_columns, summary_table
+    want = plan.precision
+    n, lo = min(want.start, want.maximum), 0
+    factors = plan.factor_paths
+    while True:
+        run_batch([t for t in todo if lo <= t.replication < n])
+        runs = so_far()
+        if errors or runs.empty:
+            return pr.report([], n, want.maximum)
+        runs = runs[runs["replication"] < n]
+        kpis = kpi_columns(runs.columns, factors)
+        checks = pr.assess(summary_table(runs, kpis, factors),
+                           differences_table(runs, kpis, factors, plan.baseline) if len(plan.policies) > 1 else None,
+                           want.targets)
+        nxt = pr.next_replications(n, checks, want.maximum)
+        if nxt == n:
+            return pr.report(checks, n, want.maximum)
+        lo, n = n, nxt
 
 
 def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
@@ -101,24 +153,30 @@ def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dic
 
 def compare(scenario: Source, policies: list[Source], replications: int = 20, seed: int = 20260105, *,
             sets: list[str] = (), out: str | Path | None = None, workers: int = 1, dask: str | None = None,
-            **kw: Any) -> Results:
+            precision: list[str] = (), max_replications: int = 200, **kw: Any) -> Results:
     """Every policy on the same `replications` worlds of the scenario. Returns Results
-    (`.runs`, `.summary()`, `.differences()`); with `out`, also writes a results folder there."""
+    (`.runs`, `.summary()`, `.differences()`); with `out`, also writes a results folder there.
+    With `precision=["bookings:5%"]`, replications run in batches (the first of `replications`, at
+    least 5) until each target holds or `max_replications` is reached; see
+    `results.manifest["precision"]`."""
     plan = build_plan("compare", _name(scenario), [scenario], list(policies), sets=sets, replications=replications,
-                      seed=seed, **kw)
+                      seed=seed, precision=precision_from(precision, max_replications, replications), **kw)
     call = _call("compare", [_name(scenario), [_name(p) for p in policies]],
-                 {"replications": replications, "seed": seed, "sets": list(sets), **kw})
+                 {"replications": replications, "seed": seed, "sets": list(sets), "precision": list(precision),
+                  **kw})
     return _finish(plan, out, workers, dask, call)
 
 
 def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
           seed: int = 20260105, *, sets: list[str] = (), maximise: str | list[str] | None = None,
           subject_to: list[str] = (), minimise: str | list[str] | None = None, delta: str | float | None = None,
-          out: str | Path | None = None, workers: int = 1, dask: str | None = None, **kw: Any) -> Results:
+          out: str | Path | None = None, workers: int = 1, dask: str | None = None, precision: list[str] = (),
+          max_replications: int = 200, **kw: Any) -> Results:
     """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
     worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
     results carry a `.recommendation` (`minimise="sales.reps"`: the smallest feasible team;
-    `delta`: the indifference zone, see docs/how-to/choose-a-setting.md)."""
+    `delta`: the indifference zone, see docs/how-to/choose-a-setting.md). `precision` as in
+    `compare`, at every point."""
     from sim.config.experiment import Objective
     from sim.experiment.design import factor, grid, manifest_factors
     factors = [factor(path, vals, f"vary {path}") for path, vals in vary.items()]
@@ -131,10 +189,12 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     pols = policy if isinstance(policy, list) else [policy]
     plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
                       factors=manifest_factors(factors), points=grid(factors),
-                      objective=objective, **kw)
+                      objective=objective, precision=precision_from(precision, max_replications, replications),
+                      **kw)
     call = _call("sweep", [_name(scenario), [_name(p) for p in pols], dict(vary)],
                  {"replications": replications, "seed": seed, "sets": list(sets), "maximise": maximise,
-                  "minimise": minimise, "subject_to": list(subject_to), "delta": delta, **kw})
+                  "minimise": minimise, "subject_to": list(subject_to), "delta": delta, "precision": list(precision),
+                  **kw})
     return _finish(plan, out, workers, dask, call)
 
 

@@ -72,6 +72,7 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["bookings"] = float(out.amount[c][out.won[c]].sum())
     k["pipeline"] = float(out.amount[c].sum())
     contacted = int((~np.isnan(out.contact_time[c])).sum())
+    k["contacted"] = contacted
     k["lead_to_mql_rate"] = ratio(n_mql, leads)
     k["mql_to_sal_rate"] = ratio(k["sals"], n_mql)
     k["mql_to_sql_rate"] = ratio(k["sqls"], n_mql)
@@ -89,8 +90,11 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["first_touch_p90_hours"] = _quantile_hours(wait, 0.9)
     k["first_touch_p50_business_hours"] = _quantile_hours(np.asarray(bwait), 0.5)
     k["first_touch_p90_business_hours"] = _quantile_hours(np.asarray(bwait), 0.9)
-    k["never_touched_share"] = ratio(int((mql & ~ever_touched(world, log)[c]).sum()), n_mql)
-    k["recycled_share"] = ratio(int((out.recycles[c] > 0).sum()), n_mql)
+    # the counts behind every share are KPIs too: intervals pool them over worlds (sim.measure.stats)
+    k["never_touched"] = int((mql & ~ever_touched(world, log)[c]).sum())
+    k["never_touched_share"] = ratio(k["never_touched"], n_mql)
+    k["recycled"] = int((out.recycles[c] > 0).sum())
+    k["recycled_share"] = ratio(k["recycled"], n_mql)
 
     # SLA compliance per tier, over every MQL episode of cohort leads (untouched = breach)
     deadline = sla_deadlines(cal, policy, log.ep_mql_time[ep], log.ep_tier[ep])
@@ -98,16 +102,22 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     for code, name in enumerate(TIERS):
         m = log.ep_tier[ep] == code
         k[f"sla_episodes_{name}"] = int(m.sum())
-        k[f"sla_compliance_{name}"] = ratio(int(met[m].sum()), int(m.sum()))
-    k["sla_compliance"] = ratio(int(met.sum()), int(ep.sum()))
+        k[f"sla_met_{name}"] = int(met[m].sum())
+        k[f"sla_compliance_{name}"] = ratio(k[f"sla_met_{name}"], k[f"sla_episodes_{name}"])
+    k["sla_met"] = int(met.sum())
+    k["sla_compliance"] = ratio(k["sla_met"], int(ep.sum()))
 
     # rep load over the measurement window
     ws, we = world.window_start, world.window_end
     reps = log.reps
     share = scenario.sales.mql_time_share
     avail = reps * cal.business_between(ws, we)
-    k["rep_utilisation"] = ratio(blocked_business(log, cal, share, ws, we), avail)
-    k["attempts_per_mql"] = ratio(int(cohort[log.at_lead].sum()), k["mql_episodes"])
+    busy = blocked_business(log, cal, share, ws, we)
+    k["rep_busy_hours"] = busy / HOUR
+    k["rep_available_hours"] = avail / HOUR
+    k["rep_utilisation"] = ratio(busy, avail)
+    k["attempts"] = int(cohort[log.at_lead].sum())
+    k["attempts_per_mql"] = ratio(k["attempts"], k["mql_episodes"])
     k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
     days = window_days(log, ws, we)
     days = days[[cal.is_working_day(int(d)) for d in days]] if days.size else days  # sample d closes day d
@@ -119,14 +129,16 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     # cost
     cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
     cost_reps = avail * share / HOUR * scenario.costs.rep_hourly
-    k["cost_per_mql"] = ratio(cost_leads + cost_reps, n_mql)
-    k["cost_per_won"] = ratio(cost_leads + cost_reps, k["won"])
+    k["cost_total"] = cost_leads + cost_reps
+    k["cost_per_mql"] = ratio(k["cost_total"], n_mql)
+    k["cost_per_won"] = ratio(k["cost_total"], k["won"])
 
     # ground truth the CRM never sees
     buyers = world.buyer[c]
     k["buyers"] = int(buyers.sum())
-    k["mql_precision"] = ratio(int((buyers & mql).sum()), n_mql)
-    k["buyer_recall"] = ratio(int((buyers & mql).sum()), int(buyers.sum()))
+    k["buyer_mqls"] = int((buyers & mql).sum())
+    k["mql_precision"] = ratio(k["buyer_mqls"], n_mql)
+    k["buyer_recall"] = ratio(k["buyer_mqls"], k["buyers"])
     k["buyers_in_nurture"] = int((buyers & ~mql).sum())
 
     states = np.bincount(out.state[c], minlength=len(TERMINAL_STATES))

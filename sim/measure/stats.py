@@ -1,53 +1,216 @@
-"""Confidence intervals over replications, and paired differences between policies on the same
-worlds (common random numbers): t-based 95% intervals via scipy.stats."""
+"""Estimates over replications, each KPI with the interval its kind calls for, and paired
+differences between policies on the same worlds (common random numbers).
+
+Which interval for which KPI (the formulas and their sources are in `sim.measure.intervals`):
+
+=====================  ===============================================  ==========================
+KPI kind (registry)    estimate                                         95% interval
+=====================  ===============================================  ==========================
+share with counts      pooled ratio sum(numerator) / sum(denominator)   Korn-Graubard, in [0, 1]
+share without counts   mean of the per-world shares                     Korn-Graubard, in [0, 1]
+ratio (cost per won)   pooled ratio                                     linearised t, >= 0
+count, money, ...      mean over worlds                                 Johnson's modified t, >= 0
+difference of shares   difference of pooled ratios, paired              MOVER, in [-1, 1]
+other differences      mean of the paired differences                   Johnson's modified t
+relative change        ratio of means (pooled ratios) minus 1           Fieller (log-delta), >= -100%
+=====================  ===============================================  ==========================
+
+A KPI defined in fewer than `MIN_WORLDS` worlds, or a share whose pooled denominator is under
+`MIN_EPISODES`, gets ``status = "too_few"``: its mean is kept, its interval is not given, because
+at that size no interval of these kinds has the coverage it claims. Significance of differences is
+Holm-adjusted over every comparison of the same KPI in a results table (`adjust_significance`).
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-LEVEL = 0.95
+from sim.measure import intervals as iv
+from sim.measure.registry import KPI, kpi
+
+LEVEL = iv.LEVEL
+MIN_WORLDS = 5          # fewer replications than this: "too few" (t and cluster intervals mislead)
+MIN_EPISODES = 30       # a share pooled over fewer items than this: "too few"
+NAN = float("nan")
 
 
 def mean_ci(x: np.ndarray, level: float = LEVEL) -> tuple[float, float, float, int]:
-    """(mean, lower, upper, n) of the finite values; the interval is NaN with fewer than 2."""
+    """(mean, lower, upper, n) of the finite values by the plain Student t interval; NaN interval
+    with fewer than 2. For callers that need a textbook interval of a sample (staffing tables)."""
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     n = x.size
     if n == 0:
-        return float("nan"), float("nan"), float("nan"), 0
+        return NAN, NAN, NAN, 0
     m = float(x.mean())
     if n < 2:
-        return m, float("nan"), float("nan"), n
-    if np.all(x == x[0]):
-        return m, m, m, n
-    lo, hi = stats.t.interval(level, n - 1, loc=m, scale=stats.sem(x))
-    return m, float(lo), float(hi), n
+        return m, NAN, NAN, n
+    hw = iv.t_quantile(n - 1, level) * float(x.std(ddof=1)) / math.sqrt(n)
+    return m, m - hw, m + hw, n
 
 
 def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a proportion k/n: real samples are often small, where
-    normal approximations mislead. NaN for n = 0."""
+    """Exact (Clopper-Pearson) interval of a proportion k/n of independent items (real samples are
+    often small, where normal approximations mislead). NaN for n = 0."""
     if n == 0:
-        return float("nan"), float("nan")
+        return NAN, NAN
+    from scipy import stats
     ci = stats.binomtest(int(k), int(n)).proportion_ci(level, method="exact")
     return float(ci.low), float(ci.high)
 
 
+def _counts(df: pd.DataFrame, info: KPI) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-world numerator and denominator of a pooled KPI, or None when the table lacks them
+    (results written before the counts were KPIs: then the per-world values are used)."""
+    if not info.pooled or info.numerator not in df or any(c not in df for c in info.denominator):
+        return None
+    a = df[info.numerator].to_numpy(float)
+    b = sum(df[c].to_numpy(float) for c in info.denominator)
+    return a, np.asarray(b, float)
+
+
+def _row(mean: float, lo: float, hi: float, n: int, n_total: int, status: str, method: str,
+         count: float = NAN) -> dict:
+    ok = status == "ok"
+    return {"mean": mean, "lower": lo if ok else NAN, "upper": hi if ok else NAN, "n": n, "n_total": n_total,
+            "status": status, "method": method, "count": count,
+            "n_to_halve": iv.n_to_halve(n) if ok and hi > lo else (max(MIN_WORLDS, n) if not ok else n)}
+
+
+def estimate(df: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
+    """The estimate of one KPI over the worlds in `df` (one row per replication): mean, lower,
+    upper, n (worlds that define it), n_total, status, method, count (pooled denominator of a
+    share), n_to_halve."""
+    info = kpi(name)
+    n_total = len(df)
+    counts = _counts(df, info)
+    if counts is not None:
+        a, b = counts
+        keep = np.isfinite(a) & np.isfinite(b) & (b > 0)
+        a, b = a[keep], b[keep]
+        n = int(keep.sum())
+        if n == 0:
+            return _row(NAN, NAN, NAN, 0, n_total, "undefined", "pooled ratio")
+        p, res = iv.pooled_ratio(a, b)
+        count = float(b.sum())
+        if n < MIN_WORLDS or (info.kind == "share" and count < MIN_EPISODES):
+            return _row(p, NAN, NAN, n, n_total, "too_few", "pooled ratio", count)
+        var = iv.cluster_variance(res)
+        if info.kind == "share":
+            lo, hi = iv.korn_graubard(p, var, count, n, level)
+            return _row(p, lo, hi, n, n_total, "ok", "pooled share, Korn-Graubard", count)
+        hw = iv.t_quantile(n - 1, level) * math.sqrt(var)
+        return _row(p, max(0.0, p - hw), p + hw, n, n_total, "ok", "pooled ratio, linearised t", count)
+    x = df[name].to_numpy(float) if name in df else np.zeros(0)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return _row(NAN, NAN, NAN, 0, n_total, "undefined", "mean over worlds")
+    m = float(x.mean())
+    if n < MIN_WORLDS:
+        return _row(m, NAN, NAN, n, n_total, "too_few", "mean over worlds")
+    if info.kind == "share":
+        lo, hi = iv.korn_graubard(m, float(x.var(ddof=1)) / n, n if np.all(x == x[0]) else math.inf, n, level)
+        return _row(m, lo, hi, n, n_total, "ok", "mean of world shares, Korn-Graubard")
+    m, lo, hi = iv.johnson_t(x, level)
+    low, high = info.bounds
+    return _row(m, max(lo, low), min(hi, high), n, n_total, "ok", "mean over worlds, Johnson t")
+
+
 def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.DataFrame:
-    """Mean and CI per group and KPI: long format (group, kpi, mean, lower, upper, n)."""
+    """Estimate per group and KPI, long format: group, kpi and the columns of `estimate`."""
     rows = []
     for g, df in runs.groupby(by, sort=False):
         for k in kpis:
-            m, lo, hi, n = mean_ci(df[k].to_numpy())
-            rows.append({by: g, "kpi": k, "mean": m, "lower": lo, "upper": hi, "n": n})
+            rows.append({by: g, "kpi": k, **estimate(df, k)})
     return pd.DataFrame(rows)
+
+
+def _diff_row(d: float, lo: float, hi: float, n: int, rel: float, rlo: float, rhi: float, p: float,
+              status: str, method: str) -> dict:
+    ok = status == "ok"
+    return {"diff": d, "lower": lo if ok else NAN, "upper": hi if ok else NAN, "n": n, "relative": rel,
+            "relative_lower": rlo if ok else NAN, "relative_upper": rhi if ok else NAN,
+            "p_value": p if ok else NAN, "status": status, "method": method}
+
+
+def difference(base: pd.DataFrame, other: pd.DataFrame, name: str, level: float = LEVEL) -> dict:
+    """`other` minus `base` for one KPI, both indexed by replication and aligned (same worlds):
+    diff, lower, upper, n, relative (change of the mean), its interval, p_value (unadjusted), status."""
+    info = kpi(name)
+    cb, co = _counts(base, info), _counts(other, info)
+    if cb is not None and co is not None:
+        return _pooled_difference(*co, *cb, info, level)
+    if info.kind == "share":
+        ones = np.ones(len(base))
+        return _pooled_difference(other[name].to_numpy(float), ones, base[name].to_numpy(float), ones, info, level,
+                                  per_world=True)
+    x, y = other[name].to_numpy(float), base[name].to_numpy(float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = x.size
+    if n == 0:
+        return _diff_row(NAN, NAN, NAN, 0, NAN, NAN, NAN, NAN, "undefined", "paired mean")
+    dd = x - y
+    my = float(y.mean())
+    rel = float(x.mean()) / my - 1 if my > 0 else NAN
+    if n < MIN_WORLDS:
+        return _diff_row(float(dd.mean()), NAN, NAN, n, rel, NAN, NAN, NAN, "too_few", "paired mean")
+    m, lo, hi = iv.johnson_t(dd, level)
+    rlo, rhi = iv.fieller(x, y, level, nonnegative=np.isfinite(info.bounds[0]) and info.bounds[0] >= 0)
+    return _diff_row(m, lo, hi, n, rel, rlo - 1, rhi - 1, iv.t_p_value(dd), "ok", "paired mean, Johnson t")
+
+
+def _pooled_difference(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, info: KPI,
+                       level: float, per_world: bool = False) -> dict:
+    keep = np.isfinite(a1) & np.isfinite(b1) & np.isfinite(a2) & np.isfinite(b2) & (b1 > 0) & (b2 > 0)
+    a1, b1, a2, b2 = a1[keep], b1[keep], a2[keep], b2[keep]
+    n = int(keep.sum())
+    method = "paired world shares, MOVER" if per_world else (
+        "paired pooled shares, MOVER" if info.kind == "share" else "paired pooled ratios, linearised t")
+    if n == 0:
+        return _diff_row(NAN, NAN, NAN, 0, NAN, NAN, NAN, NAN, "undefined", method)
+    p1, r1 = iv.pooled_ratio(a1, b1)
+    p2, r2 = iv.pooled_ratio(a2, b2)
+    d = p1 - p2
+    rel = p1 / p2 - 1 if p2 > 0 else NAN
+    few = n < MIN_WORLDS or (info.kind == "share" and not per_world and min(b1.sum(), b2.sum()) < MIN_EPISODES)
+    if few:
+        return _diff_row(d, NAN, NAN, n, rel, NAN, NAN, NAN, "too_few", method)
+    t = iv.t_quantile(n - 1, level)
+    var_d = iv.cluster_variance(r1 - r2)
+    p_value = _p_from(d, var_d, n)
+    if info.kind == "share":
+        v1, v2 = iv.cluster_variance(r1), iv.cluster_variance(r2)
+        c1 = math.inf if per_world and v1 > 0 else float(b1.sum())
+        c2 = math.inf if per_world and v2 > 0 else float(b2.sum())
+        l1, u1 = iv.korn_graubard(p1, v1, c1, n, level)
+        l2, u2 = iv.korn_graubard(p2, v2, c2, n, level)
+        lo, hi = iv.mover(p1, l1, u1, p2, l2, u2, iv.correlation(r1, r2))
+        lo, hi = max(lo, -1.0), min(hi, 1.0)
+    else:
+        hw = t * math.sqrt(var_d)
+        lo, hi = d - hw, d + hw
+    rlo = rhi = NAN
+    if p1 > 0 and p2 > 0:                           # log of the ratio of ratios, by the delta method
+        se = math.sqrt(iv.cluster_variance(r1 / p1 - r2 / p2))
+        rlo, rhi = math.exp(math.log(p1 / p2) - t * se) - 1, math.exp(math.log(p1 / p2) + t * se) - 1
+    return _diff_row(d, lo, hi, n, rel, rlo, rhi, p_value, "ok", method)
+
+
+def _p_from(d: float, var: float, n: int) -> float:
+    if not var > 0:
+        return 1.0 if d == 0 else 0.0
+    from scipy import stats
+    return float(2 * stats.t.sf(abs(d) / math.sqrt(var), n - 1))
 
 
 def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy",
            pair_on: str = "replication") -> pd.DataFrame:
-    """Each group's difference from `baseline`, paired on the replication (same world): mean
-    difference, its CI, the relative change, and whether the CI excludes zero."""
+    """Each group's difference from `baseline`, paired on the replication (same world). The
+    `significant` column here is unadjusted; `adjust_significance` applies Holm over a table."""
     wide = runs.set_index([pair_on, by])
     base = wide.xs(baseline, level=by)
     rows = []
@@ -56,12 +219,19 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
             continue
         other = wide.xs(g, level=by)
         common = base.index.intersection(other.index)
+        b, o = base.loc[common], other.loc[common]
         for k in kpis:
-            d = other.loc[common, k].to_numpy(float) - base.loc[common, k].to_numpy(float)
-            m, lo, hi, n = mean_ci(d)
-            bv = base.loc[common, k].to_numpy(float)
-            b = float(bv[np.isfinite(bv)].mean()) if np.isfinite(bv).any() else float("nan")
-            rows.append({by: g, "baseline": baseline, "kpi": k, "diff": m, "lower": lo, "upper": hi, "n": n,
-                         "relative": m / b if b else float("nan"),
-                         "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0))})
-    return pd.DataFrame(rows)
+            rows.append({by: g, "baseline": baseline, "kpi": k, **difference(b, o, k)})
+    out = pd.DataFrame(rows)
+    return adjust_significance(out) if len(out) else out
+
+
+def adjust_significance(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Holm-adjusted p-values (`p_holm`) over every comparison of the same KPI in the table
+    (policies vs the baseline, at every point), and `significant` = p_holm < 1 - LEVEL."""
+    out = diffs.copy()
+    out["p_holm"] = NAN
+    for _, idx in out.groupby("kpi", sort=False).groups.items():
+        out.loc[idx, "p_holm"] = iv.holm(out.loc[idx, "p_value"].to_numpy(float))
+    out["significant"] = (out["p_holm"] < 1 - LEVEL).fillna(False).astype(bool)
+    return out

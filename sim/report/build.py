@@ -19,6 +19,7 @@ from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_f
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
+from sim.measure.steady import flags as steady_flags
 from sim.report.style import close, colours, empty_figure, pretty, save
 
 FIGURES = "figures"
@@ -244,7 +245,7 @@ def _page(res: Results, folder: Path, policies: list[str], palette: dict[str, st
     d_at = _at(diffs, scen, point)
     factors = [f for f in res.factors if f in summary]
     n = int(res.runs["replication"].nunique())
-    flags = health_flags(s_at, policies)
+    flags = health_flags(s_at, policies) + steady_flags(res, scen, point)
     where = _where(res, scen, point, factors).removeprefix(". Shown at ")
     s_scen = summary[summary["scenario"] == scen] if "scenario" in summary else summary
     items = executive_summary(s_at, d_at, policies, res.baseline, n, flags, res.recommendation, factors, where,

@@ -1,0 +1,142 @@
+"""The KPI registry: every KPI's name, label, kind, unit and, for shares and ratios, the counts it
+is a ratio of. One source read by the statistics (which interval suits which kind), the terminal
+tables, the JSON, the report and the health checks, so a KPI is described once.
+
+Kinds decide the interval (see `sim.measure.stats`):
+
+- ``count``: a number of things per world (leads, won deals); >= 0.
+- ``money``: an amount per world (bookings, pipeline); >= 0, often heavy-tailed.
+- ``duration``: a time per world (a p90 wait), with its `unit`; >= 0.
+- ``number``: any other per-world level (a time-weighted queue length); >= 0.
+- ``share``: a proportion in [0, 1]. With `numerator` and `denominator` it is estimated from the
+  counts pooled over worlds (a ratio estimator); without them from the per-world shares.
+- ``ratio``: a ratio of two per-world totals that is not a share (attempts per MQL, cost per won
+  deal); >= 0, pooled like a share but unbounded above.
+
+Importing this module is cheap (no numpy or pandas): the CLI reads it at start-up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.vocab import TIERS
+
+KINDS = ("count", "money", "duration", "number", "share", "ratio")
+
+
+@dataclass(frozen=True)
+class KPI:
+    """What a KPI is. `denominator` may name several columns that add up (won + lost)."""
+
+    name: str
+    label: str
+    kind: str
+    unit: str = ""                       # durations: "clock hours", "business hours", "minutes", "days"
+    numerator: str | None = None
+    denominator: tuple[str, ...] = ()
+    higher_is_better: bool | None = None
+    help: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the KPI can take: shares in [0, 1], everything else in [0, inf)."""
+        return (0.0, 1.0) if self.kind == "share" else (0.0, float("inf"))
+
+    @property
+    def pooled(self) -> bool:
+        """Estimated from counts pooled over worlds (a ratio estimator)."""
+        return self.numerator is not None and bool(self.denominator)
+
+
+def _share(name: str, label: str, num: str, *den: str, better: bool | None = None, help: str = "") -> KPI:
+    return KPI(name, label, "share", numerator=num, denominator=den, higher_is_better=better, help=help)
+
+
+def _registry() -> dict[str, KPI]:
+    k: list[KPI] = [
+        KPI("leads", "Leads (cohort)", "count", help="leads created in the measurement window"),
+        KPI("mqls", "MQLs", "count", help="cohort leads that became MQLs at least once"),
+        KPI("mql_episodes", "MQL episodes", "count", help="times cohort leads entered the sales queue"),
+        _share("lead_to_mql_rate", "Lead -> MQL", "mqls", "leads"),
+        KPI("sals", "SALs", "count", higher_is_better=True),
+        _share("mql_to_sal_rate", "MQL -> SAL", "sals", "mqls", better=True),
+        KPI("rejected", "Rejected MQLs", "count", higher_is_better=False),
+        _share("rejection_rate", "Rejected (of reached)", "rejected", "contacted", better=False),
+        KPI("sqls", "SQLs", "count", higher_is_better=True),
+        _share("mql_to_sql_rate", "MQL -> SQL", "sqls", "mqls", better=True),
+        _share("sal_to_sql_rate", "SAL -> SQL", "sqls", "sals", better=True),
+        KPI("opportunities", "Opportunities", "count", higher_is_better=True),
+        _share("sql_to_opportunity_rate", "SQL -> opportunity", "opportunities", "sqls", better=True),
+        KPI("won", "Won", "count", higher_is_better=True),
+        KPI("lost", "Lost", "count"),
+        _share("win_rate", "Win rate", "won", "won", "lost", better=True),
+        _share("mql_to_won_rate", "MQL -> won", "won", "mqls", better=True),
+        KPI("bookings", "Bookings", "money", higher_is_better=True, help="value of deals won"),
+        KPI("pipeline", "Pipeline", "money", higher_is_better=True, help="value of opportunities opened"),
+        KPI("first_touch_p50_hours", "First touch p50", "duration", "clock hours", higher_is_better=False),
+        KPI("first_touch_p90_hours", "First touch p90", "duration", "clock hours", higher_is_better=False),
+        KPI("first_touch_p50_business_hours", "First touch p50", "duration", "business hours", higher_is_better=False),
+        KPI("first_touch_p90_business_hours", "First touch p90", "duration", "business hours", higher_is_better=False),
+        *[_share(f"sla_compliance_{t}", f"SLA met: {t.replace('_', ' ')}", f"sla_met_{t}", f"sla_episodes_{t}",
+                 better=True) for t in TIERS],
+        *[KPI(f"sla_episodes_{t}", f"MQL episodes: {t.replace('_', ' ')}", "count") for t in TIERS],
+        *[KPI(f"sla_met_{t}", f"SLA met episodes: {t.replace('_', ' ')}", "count") for t in TIERS],
+        _share("sla_compliance", "SLA met: all tiers", "sla_met", "mql_episodes", better=True),
+        _share("never_touched_share", "Never touched", "never_touched", "mqls", better=False),
+        _share("recycled_share", "Recycled", "recycled", "mqls"),
+        _share("rep_utilisation", "Rep utilisation", "rep_busy_hours", "rep_available_hours"),
+        KPI("rep_busy_hours", "Rep hours on MQL work", "duration", "business hours"),
+        KPI("rep_available_hours", "Rep hours available", "duration", "business hours"),
+        KPI("attempts_per_mql", "Attempts per MQL episode", "ratio", numerator="attempts",
+            denominator=("mql_episodes",)),
+        KPI("attempts", "Attempts", "count"),
+        KPI("contacted", "MQLs reached", "count"),
+        KPI("never_touched", "MQLs never touched", "count", higher_is_better=False),
+        KPI("recycled", "MQLs recycled", "count"),
+        KPI("sla_met", "SLA met episodes", "count"),
+        KPI("queue_mean", "Queue (mean)", "number", "MQLs", higher_is_better=False),
+        KPI("queue_max", "Queue (max)", "count", higher_is_better=False),
+        KPI("backlog_age_mean_business_hours", "Oldest wait (mean)", "duration", "business hours",
+            higher_is_better=False),
+        KPI("backlog_age_max_business_hours", "Oldest wait (max)", "duration", "business hours",
+            higher_is_better=False),
+        KPI("overload_days", "Overload days", "count", higher_is_better=False),
+        KPI("cost_total", "Cost (leads + rep time)", "money"),
+        KPI("cost_per_mql", "Cost per MQL", "ratio", numerator="cost_total", denominator=("mqls",),
+            higher_is_better=False),
+        KPI("cost_per_won", "Cost per won deal", "ratio", numerator="cost_total", denominator=("won",),
+            higher_is_better=False),
+        KPI("buyers", "Buyers (truth)", "count"),
+        KPI("buyer_mqls", "MQLs that were buyers (truth)", "count"),
+        _share("mql_precision", "MQL precision (truth)", "buyer_mqls", "mqls", better=True),
+        _share("buyer_recall", "Buyer recall (truth)", "buyer_mqls", "buyers", better=True),
+        KPI("buyers_in_nurture", "Buyers left in nurture", "count", higher_is_better=False),
+        # queueing mode only (teaching): the simulated queue next to Erlang C / A
+        KPI("queue_p_wait", "Queue: P(wait) simulated", "share"),
+        KPI("erlang_p_wait", "Queue: P(wait) Erlang", "share"),
+        KPI("queue_mean_wait_minutes", "Queue: mean wait simulated", "duration", "minutes"),
+        KPI("erlang_mean_wait_minutes", "Queue: mean wait Erlang", "duration", "minutes"),
+        KPI("queue_service_level", "Queue: touched within SLA simulated", "share"),
+        KPI("erlang_service_level", "Queue: touched within SLA Erlang", "share"),
+        KPI("queue_p_abandon", "Queue: P(abandon) simulated", "share"),
+        KPI("erlang_p_abandon", "Queue: P(abandon) Erlang", "share"),
+        # campaign spikes
+        KPI("spike_backlog_peak", "Spike backlog peak", "number", "MQLs", higher_is_better=False),
+        KPI("spike_normal_queue", "Normal queue at midnight", "number", "MQLs"),
+        KPI("spike_cleared", "Spike backlog cleared (share of worlds)", "share", higher_is_better=True),
+        KPI("spike_clear_days", "Days to clear the spike backlog", "duration", "days", higher_is_better=False),
+    ]
+    return {x.name: x for x in k}
+
+
+KPIS: dict[str, KPI] = _registry()
+
+
+def kpi(name: str) -> KPI:
+    """The registry entry of `name`; KPIs not registered (detail counts such as `ttft_demo_0_5m`,
+    `state_won`, `reason_wrong_title`) are counts when their name says so, else plain numbers."""
+    if name in KPIS:
+        return KPIS[name]
+    count_like = name.startswith(("state_", "reason_", "ttft_", "touched_", "sql_", "buyers_", "recycled_",
+                                  "episodes_", "abandoned_", "re_mql_"))
+    return KPI(name, name.replace("_", " "), "count" if count_like else "number")
