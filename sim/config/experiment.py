@@ -55,7 +55,9 @@ class Objective(Strict):
             raise ValueError("give maximise or minimise (a KPI, or a swept setting such as sales.reps)")
         kpis = [n for n in names if "." not in n]
         if len(kpis) > 1:
-            raise ValueError(f"one KPI objective at most (got {', '.join(kpis)}); add the others as constraints")
+            raise ValueError(f"exactly one of maximise or minimise can name a KPI (got {', '.join(kpis)}): one KPI "
+                             "objective at most; put the others in subject_to (swept settings such as sales.reps "
+                             "may be added)")
         if len(set(names)) < len(names):
             raise ValueError("an objective is given twice")
         if isinstance(self.delta, str):
