@@ -191,3 +191,19 @@ def test_narrative_states_the_guarantee_or_the_caveat():
     assert "with probability >= 95%" in text and "from 5 replications not used to choose it" in text
     assert "not yet a pick" not in text
     assert "not yet a pick at 95%" in recommendation_sentence({**rec, "claim": False}, ["x"])
+
+
+def test_experiment_file_with_a_decision_variable_and_a_tie_breaking_kpi(tmp_path):
+    f = tmp_path / "e.toml"
+    f.write_text('name = "smallest-team"\nscenarios = ["workshop"]\npolicies = ["seed-example"]\nreplications = 2\n'
+                 'set = ["horizon.window=7d", "arrivals.leads_per_year=1500"]\n'
+                 '[grid]\n"sales.reps" = [1, 2]\n"mql.threshold" = [50, 60]\n'
+                 '[objective]\nminimise = "sales.reps"\nmaximise = "bookings"\n'
+                 'subject_to = ["sla_compliance_standard>=0.5"]\ndelta = "2%"\n')
+    out = tmp_path / "o"
+    r = invoke("experiment", f, "--out", out)
+    assert r.exit_code == 0, r.output
+    rec = load_results(out).recommendation
+    assert [o["kind"] for o in rec["objectives"]] == ["setting", "kpi"]
+    assert rec["objective"] == "sales.reps" and rec["best"] is not None
+    assert load_results(out).manifest["objective"]["delta"] == "2%"
