@@ -33,25 +33,41 @@ def engine_options(f):
 
 
 def objective_options(f):
+    f = click.option("--delta", metavar="X|X%",
+                     help="indifference zone for the KPI objective: differences smaller than this do not matter "
+                          "(a number in its units, or a % of its scale; default 5%)")(f)
     f = click.option("--subject-to", "subject_to", multiple=True, metavar="KPI>=VALUE",
                      help="constraint for --maximise/--minimise, e.g. sla_compliance_standard>=0.9 (repeatable)")(f)
-    f = click.option("--minimise", metavar="KPI", help="recommend the setting that minimises this KPI")(f)
-    f = click.option("--maximise", metavar="KPI", help="recommend the setting that maximises this KPI")(f)
+    f = click.option("--minimise", multiple=True, metavar="KPI|PATH",
+                     help="recommend the setting that minimises this KPI, or the smallest value of a swept "
+                          "setting such as sales.reps (repeatable: settings first, a KPI breaks ties)")(f)
+    f = click.option("--maximise", multiple=True, metavar="KPI|PATH",
+                     help="recommend the setting that maximises this KPI (or swept setting)")(f)
     return f
 
 
-def objective_spec(maximise, minimise, subject_to) -> dict | None:
+def objective_spec(maximise, minimise, subject_to, delta=None) -> dict | None:
     from sim.config.experiment import Objective
+    maximise, minimise = list(maximise or ()), list(minimise or ())
     if not (maximise or minimise):
         if subject_to:
             raise ConfigError("--subject-to", ["constraints need --maximise KPI or --minimise KPI"])
         return None
     from pydantic import ValidationError
     try:
-        return Objective(maximise=maximise, minimise=minimise, subject_to=list(subject_to)).spec()
-    except ValidationError as e:
-        msgs = [err["msg"].removeprefix("Value error, ") for err in e.errors()]
-        raise ConfigError("--maximise/--minimise/--subject-to", msgs) from None
+        return Objective(maximise=maximise or None, minimise=minimise or None, subject_to=list(subject_to),
+                         delta=delta).spec()
+    except (ValidationError, ValueError) as e:
+        msgs = [err["msg"].removeprefix("Value error, ") for err in e.errors()] if isinstance(e, ValidationError) \
+            else [str(e)]
+        raise ConfigError("--maximise/--minimise/--subject-to/--delta", msgs) from None
+
+
+def warn_constraints(spec: dict | None) -> None:
+    """Constraint bounds outside what their KPI can be (a share >= 90), on stderr before running."""
+    from sim.experiment.recommend import constraint_warnings, parse_constraint
+    for w in constraint_warnings([parse_constraint(c) for c in (spec or {}).get("constraints", [])]):
+        click.echo(f"warning: {w}", err=True)
 
 
 def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, dask: str | None,
@@ -116,7 +132,14 @@ def check_kpis(plan: Plan) -> None:
     if plan.precision:
         wanted += [t.kpi for t in plan.precision.targets]
     if plan.objective:
-        wanted += [plan.objective["kpi"], *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
+        wanted += [*([plan.objective["kpi"]] if plan.objective.get("kpi") else []),
+                   *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
+        swept = plan.factor_paths
+        bad = [d["path"] for d in plan.objective.get("decisions", []) if d["path"] not in swept]
+        if bad:
+            raise ConfigError("--maximise/--minimise", [f"{b!r} is not swept here; a setting can be an objective "
+                                                        f"only when it is varied (swept: {', '.join(swept) or 'none'})"
+                                                        for b in bad])
     if not wanted or not plan.tasks:
         return
     known = kpi_names(plan.tasks[0])
@@ -169,14 +192,14 @@ def compare(scenario, policies, replications, workers, dask, as_json, out, resum
 @engine_options
 @precision_options
 @common_options
-def sweep(scenario, policies, varies, replications, maximise, minimise, subject_to, workers, dask, as_json, out,
-          resume, events, check, precision, max_replications, sets, leads, reps, days, seed):
+def sweep(scenario, policies, varies, replications, maximise, minimise, subject_to, delta, workers, dask, as_json,
+          out, resume, events, check, precision, max_replications, sets, leads, reps, days, seed):
     """A full factorial grid over any scenario or policy field, e.g. --vary mql.threshold=40:90:5
     --vary sales.reps=4,6,8, on common worlds; optionally recommend the best point."""
     from sim.experiment.design import grid, manifest_factors, parse_vary
     try:
         factors = [parse_vary(v) for v in varies]
-        objective = objective_spec(maximise, minimise, subject_to)
+        objective = objective_spec(maximise, minimise, subject_to, delta)
         plan = build_plan("sweep", f"sweep-{scenario_stem(scenario)}", [scenario], list(policies), sets=sets,
                           leads=leads, reps=reps, days=days, replications=replications, seed=seed,
                           factors=manifest_factors(factors),
@@ -185,6 +208,7 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
                                                    replications if given("replications") else None))
     except ConfigError as e:
         fail(e)
+    warn_constraints(objective)
     execute(plan, out, resume, workers, dask, as_json)
 
 
@@ -207,6 +231,7 @@ def experiment(file, replications, workers, dask, as_json, out, resume, events, 
                               precision=precision_spec(precision, max_replications, replications))
     except ConfigError as e:
         fail(e)
+    warn_constraints(plan.objective)
     execute(plan, out, resume, workers, dask, as_json)
 
 
@@ -253,24 +278,56 @@ def scenario_stem(s: str) -> str:
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @objective_options
+@click.option("--add", is_flag=True,
+              help="run the replications the recommendation asks for (the settings that cannot be told apart, "
+                   "on new worlds) and recommend again; writes a new results folder (--out)")
+@click.option("--confirm", type=click.IntRange(0, 10_000), default=0,
+              help="with --add, also run at least this many fresh replications of every setting still in contention")
+@click.option("--max-add", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="with --add, at most this many new replications per setting")
+@click.option("--out", type=click.Path(path_type=Path), help="with --add: the new results folder (default FOLDER-more)")
+@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
+              help="with --add: local worker processes")
 @click.option("--json", "as_json", is_flag=True, help="print the recommendation as JSON")
-def recommend(folder, maximise, minimise, subject_to, as_json):
-    """Recommend the best setting in a saved sweep or experiment FOLDER: the point (and policy) that
-    maximises a KPI subject to constraints, with the share of replications it wins."""
-    from sim.experiment.recommend import parse_constraint, recommend as best
+def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_add, out, workers, as_json):
+    """Recommend the best setting in a saved sweep or experiment FOLDER by ranking and selection:
+    the setting that is within --delta of the best with probability >= 95%, or the settings that
+    cannot be told apart and how many more replications would settle it (--add runs them)."""
+    from sim.experiment.recommend import recommend_from_spec
     from sim.experiment.results import load_results
     try:
-        spec = objective_spec(maximise, minimise, subject_to)
-        if spec is None:
-            raise ConfigError("--maximise", ["give --maximise KPI or --minimise KPI"])
+        spec = objective_spec(maximise, minimise, subject_to, delta)
         res = load_results(folder)
+        if spec is None:
+            spec = res.manifest.get("objective")
+            if spec is None:
+                raise ConfigError("--maximise", ["give --maximise KPI or --minimise KPI (these results have no objective)"])
+            if delta is not None:
+                spec = {**spec, "delta": delta}
     except ConfigError as e:
         fail(e)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     try:
-        rec = best(res.runs, spec["kpi"], [parse_constraint(c) for c in spec["constraints"]], res.factors,
-                   maximise=spec["direction"] == "max")
+        rec = recommend_from_spec(res.runs, spec, res.factors)
     except ValueError as e:
         fail(str(e), EXIT_BAD_INPUT)
+    for w in rec.get("warnings") or []:
+        click.echo(f"warning: {w}", err=True)
+    if add:
+        from sim.experiment.more import add_replications
+        target = out if out is not None else folder.with_name(folder.name + "-more")
+        try:
+            check_out(target)
+        except ConfigError as e:
+            fail(e)
+        if not as_json:
+            print_recommendation(rec, False)
+        try:
+            res2, added = add_replications(res, rec, spec, target, max_add=max_add, confirm=confirm, workers=workers)
+        except ValueError as e:
+            fail(str(e), EXIT_BAD_INPUT)
+        if not as_json:
+            click.echo(f"added {added} runs; results written to {target}")
+        rec = res2.recommendation
     print_recommendation(rec, as_json)

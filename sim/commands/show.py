@@ -140,36 +140,55 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], titl
 
 
 def print_recommendation(rec: dict, as_json: bool) -> None:
+    """The recommendation: the guarantee (or what cannot be told apart), the recommended setting's
+    numbers from the replications that did not choose it, and how many more replications would
+    settle it. (Its `warnings` go to stderr from the commands.)"""
     if as_json:
         click.echo(dumps(rec))
         return
-    goal = f"{'maximise' if rec['direction'] == 'max' else 'minimise'} {rec['objective']}"
+    goals = rec.get("objectives") or [{"name": rec["objective"], "direction": rec["direction"]}]
+    goal = ", then ".join(f"{'maximise' if o['direction'] == 'max' else 'minimise'} {o['name']}" for o in goals)
     cons = "; subject to " + ", ".join(rec["constraints"]) if rec["constraints"] else ""
-    click.echo(f"recommendation ({goal}{cons}): {rec['feasible']} of {rec['candidates']} settings feasible")
+    und = f" ({rec['undecided']} undecided)" if rec.get("undecided") else ""
+    click.echo(f"recommendation ({goal}{cons}): {rec['feasible']} of {rec['candidates']} settings feasible{und}")
     best = rec.get("best")
     if best is None:
         click.echo(f"  {rec.get('message', 'nothing feasible')}")
+        _print_more(rec)
         return
-    click.echo(f"  best: {describe(best)}: {rec['objective']} {num(best['mean'])} "
-               f"(95% CI {num(best['lower'])} to {num(best['upper'])})")
-    share = rec.get("win_share")
-    if share is not None and math.isfinite(share):
-        used, total = rec.get("win_share_replications"), rec.get("replications")
-        left = f"; {total - used} left out: an undefined {rec['objective']}" if used is not None and total and used < total else ""
-        of = f" of {used} replications" if used is not None else " of the replications"
-        click.echo(f"  it is the best feasible setting in {share:.0%}{of} (same worlds{left})")
+    click.echo(f"  {rec.get('message', '')}")
+    reps = rec.get("replications") or {}
+    held = f"{reps.get('report')} replication{'s' if reps.get('report') != 1 else ''} not used to choose it" \
+        if reps.get("report") else \
+        f"all {reps.get('choose')} replications: " + reps.get("split", "")
+    if "mean" in best and best.get("mean") is not None and not (isinstance(best["mean"], float) and math.isnan(best["mean"])):
+        kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec["objective"])
+        click.echo(f"  best: {describe(best)}: {kpi} {num(best['mean'])} "
+                   f"(95% CI {num(best.get('lower'))} to {num(best.get('upper'))}; from {held})")
+    else:
+        click.echo(f"  best: {describe(best)} (numbers from {held})")
     for c in best.get("constraints", []):
         sure = "holds across its interval" if c["met_across_interval"] else "met on average only: borderline"
         click.echo(f"    {c['constraint']}: {num(c['mean'])} (95% CI {num(c['lower'])} to {num(c['upper'])}; {sure})")
-    if "runner_up" in rec:
-        g = rec["gap_to_runner_up"]
-        verdict = "a real difference" if g["significant"] else "not distinguishable with these replications"
-        click.echo(f"  runner-up: {describe(rec['runner_up'])}: {num(rec['runner_up']['mean'])}; gap "
-                   f"{num(g['mean'])} (95% CI {num(g['lower'])} to {num(g['upper'])}), {verdict}")
+    ce = rec.get("cannot_exclude") or []
+    if len(ce) > 1:
+        within = f" (may be within delta = {num(rec.get('delta'))} of the best)" if rec.get("delta") else ""
+        click.echo(f"  cannot be told apart{within}: "
+                   + "; ".join(c.get("label", describe(c)) for c in ce[:12]) + (" ..." if len(ce) > 12 else ""))
+    _print_more(rec)
+
+
+def _print_more(rec: dict) -> None:
+    more = rec.get("more_replications") or {}
+    if more.get("per_setting"):
+        click.echo(f"  to settle it: up to {more['per_setting']} more replications for each of "
+                   f"{len(more['settings'])} settings ({more['total']} in all); run them with "
+                   "`funnelsim recommend FOLDER --add`")
 
 
 def describe(c: dict) -> str:
-    skip = {"scenario", "point", "policy", "mean", "lower", "upper", "n", "feasible", "constraints"}
+    skip = {"scenario", "point", "policy", "mean", "lower", "upper", "n", "feasible", "constraints", "label",
+            "feasibility", "selection_mean", "more"}
     vals = ", ".join(f"{k}={v}" for k, v in c.items() if k not in skip)
     return f"{c['policy']}" + (f" with {vals}" if vals else "") + f" ({c['scenario']})"
 

@@ -117,6 +117,48 @@ def simulated_sl(scenario_name: str, policy_name: str, c: int, rate: float, hand
     return mean, (hi - lo) / 2
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def why_they_differ(scenario, policy, c: int, lam: float, mu: float, time_share: float, sla: Duration) -> str:
+    """One line on why the 24/7 formula and the simulation disagree, computed from the scenario
+    and the policy: the working hours (and the wait of MQLs arriving outside them), the share of
+    rep time on MQLs, the follow-up attempts of the cadence, the decay of contact with the wait,
+    and what a business-time SLA means in clock time. `lam`, `mu` per minute."""
+    cal, cad, resp = scenario.calendar, policy.cadence, scenario.response
+    day = (cal.close.hour * 60 + cal.close.minute) - (cal.open.hour * 60 + cal.open.minute)
+    days = sorted({WEEKDAYS.index(d) for d in cal.workdays})
+    open_share = len(days) * day / (7 * 1440)
+    # a minute grid over one week: the wait from each minute to the next opening
+    working = np.zeros(7 * 1440, bool)
+    start = cal.open.hour * 60 + cal.open.minute
+    for d in days:
+        working[d * 1440 + start: d * 1440 + start + day] = True
+    idx = np.flatnonzero(working)
+    m = np.arange(7 * 1440)
+    nxt = idx[np.searchsorted(idx, m) % idx.size]
+    wait = np.where(working, 0, (nxt - m) % (7 * 1440))
+    closed = ~working
+    p = resp.contact_rate
+    attempts = sum((1 - p) ** k for k in range(cad.max_attempts))
+    capacity = open_share * time_share / attempts          # of the 24/7 formula's capacity per rep
+    load = lam / (c * mu * capacity)
+    parts = [f"the formula's team works 168 h a week on first touches only; in {scenario.name} a rep works "
+             f"{len(days) * day / 60:.0f} of 168 h ({open_share:.0%})",
+             f"{time_share:.0%} of it on MQLs" if time_share < 1 else None,
+             f"and {policy.name}'s cadence makes about {attempts:.1f} attempts per MQL (up to {cad.max_attempts}, "
+             f"{p:.0%} reached per attempt at {resp.reference_delay}, less as the wait grows: response decay "
+             f"{resp.decay if isinstance(resp.decay, str) else 'curve'})",
+             f"so {c} rep{'s' if c != 1 else ''} give{'' if c != 1 else 's'} {capacity:.0%} of the capacity the "
+             f"formula counts (load {load:.0%}{': the queue grows without bound' if load >= 1 else ''})",
+             f"{closed.mean():.0%} of MQLs arrive out of hours and wait {wait[closed].mean() / 60:.0f} h on average "
+             "for the next opening"]
+    if sla.is_business:
+        parts.append(f"and {sla} is {sla.business_minutes(day) / 60:g} working hours in the simulation but "
+                     f"{sla.business_minutes(24 * 60) / 60:g} clock hours in the formula")
+    return "why the columns differ: " + "; ".join(x for x in parts if x) + "."
+
+
 def sla_minutes(sla: Duration, cal) -> float:
     """The SLA in the minutes it is measured in: business minutes of this calendar, or clock minutes."""
     return sla.business_minutes(cal.workday_minutes)
@@ -210,6 +252,9 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
     con.print(f"analytic minimum team (*): {best} reps (24/7, {model}).")
     if no_sim:
         return
+    from sim.inputs import load_policy, load_scenario
+    con.print(why_they_differ(load_scenario(scenario_name), load_policy(policy_name), sizes[0], lam, mu, time_share,
+                              sla), highlight=False)
 
     def meets(c: int) -> tuple[bool, float, float]:
         mean, hw = simulated_sl(scenario_name, policy_name, c, mql_rate, handle_time, patience, sla, days,

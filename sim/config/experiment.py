@@ -31,17 +31,40 @@ class LatinHypercube(Strict):
 
 
 class Objective(Strict):
-    """What to recommend: the setting that maximises (or minimises) one KPI subject to constraints."""
+    """What to recommend: the setting that maximises (or minimises) a KPI and/or swept settings
+    (decision variables, written as their dotted path: `minimise = "sales.reps"`) subject to
+    constraints. Swept settings are optimised first, in the order given, the KPI breaks ties."""
 
-    maximise: str | None = Field(None, description="KPI to maximise, e.g. bookings")
-    minimise: str | None = Field(None, description="KPI to minimise, e.g. cost_per_won")
+    maximise: str | list[str] | None = Field(None, description="KPI or swept setting(s) to maximise, e.g. bookings")
+    minimise: str | list[str] | None = Field(None, description="KPI or swept setting(s) to minimise, e.g. "
+                                                               "cost_per_won or sales.reps")
     subject_to: list[str] = Field(default_factory=list,
                                   description='constraints like "sla_compliance_standard>=0.9" or "mql_to_sql_rate<=40%"')
+    delta: float | str | None = Field(None, description='indifference zone: differences in the KPI objective smaller '
+                                                        'than this do not matter; a number in its units or "2%" of '
+                                                        'its scale (default 5%)')
+
+    @staticmethod
+    def _names(v: str | list[str] | None) -> list[str]:
+        return [] if v is None else [v] if isinstance(v, str) else list(v)
 
     @model_validator(mode="after")
     def _one_goal(self) -> "Objective":
-        if (self.maximise is None) == (self.minimise is None):
-            raise ValueError("give exactly one of maximise or minimise")
+        names = [*self._names(self.maximise), *self._names(self.minimise)]
+        if not names:
+            raise ValueError("give maximise or minimise (a KPI, or a swept setting such as sales.reps)")
+        kpis = [n for n in names if "." not in n]
+        if len(kpis) > 1:
+            raise ValueError(f"exactly one of maximise or minimise can name a KPI (got {', '.join(kpis)}): one KPI "
+                             "objective at most; put the others in subject_to (swept settings such as sales.reps "
+                             "may be added)")
+        if len(set(names)) < len(names):
+            raise ValueError("an objective is given twice")
+        if isinstance(self.delta, str):
+            from sim.experiment.recommend import parse_delta
+            parse_delta(self.delta)
+        elif self.delta is not None and not self.delta >= 0:
+            raise ValueError("delta must be zero or more")
         return self
 
     @field_validator("subject_to")
@@ -53,11 +76,24 @@ class Objective(Strict):
         return v
 
     @property
-    def kpi(self) -> str:
-        return self.maximise or self.minimise  # type: ignore[return-value]
+    def kpi(self) -> str | None:
+        """The KPI objective (a name without a dot), if any."""
+        return next((n for n in [*self._names(self.maximise), *self._names(self.minimise)] if "." not in n), None)
 
     def spec(self) -> dict:
-        return {"kpi": self.kpi, "direction": "max" if self.maximise else "min", "constraints": list(self.subject_to)}
+        """Plain data for the plan and the manifest: the KPI objective and its direction, the
+        decision variables (swept settings) in order, the constraints and delta."""
+        up = self._names(self.maximise)
+        decisions = [{"path": n, "direction": "max" if n in up else "min"}
+                     for n in [*up, *self._names(self.minimise)] if "." in n]
+        kpi = self.kpi
+        out = {"kpi": kpi, "direction": "max" if kpi is None or kpi in up else "min",
+               "constraints": list(self.subject_to)}
+        if decisions:
+            out["decisions"] = decisions
+        if self.delta is not None:
+            out["delta"] = self.delta
+        return out
 
 
 class Experiment(Strict):

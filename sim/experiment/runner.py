@@ -11,7 +11,7 @@ import pandas as pd
 from sim.experiment.executors import make_executor, run_tasks
 from sim.experiment.plan import Plan, Source, build_plan
 from sim.experiment.precision import precision_from
-from sim.experiment.recommend import Constraint, parse_constraint, recommend
+from sim.experiment.recommend import Constraint, parse_constraint, recommend_from_spec
 from sim.experiment.results import Results, load_results
 from sim.experiment.store import provenance, write_json
 from sim.experiment.task import TaskResult
@@ -147,10 +147,7 @@ def _run_until_precise(plan: Plan, todo: list, run_batch: Callable[[list], None]
 
 
 def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
-    if not spec or runs.empty:
-        return None
-    cons = [parse_constraint(c) if isinstance(c, str) else c for c in spec.get("constraints", [])]
-    return recommend(runs, spec["kpi"], cons, factors, maximise=spec.get("direction", "max") == "max")
+    return recommend_from_spec(runs, spec, factors)
 
 
 # ---- Python API -------------------------------------------------------------------------------
@@ -172,16 +169,24 @@ def compare(scenario: Source, policies: list[Source], replications: int = 20, se
 
 
 def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
-          seed: int = 20260105, *, sets: list[str] = (), maximise: str | None = None,
-          subject_to: list[str] = (), out: str | Path | None = None, workers: int = 1,
-          dask: str | None = None, precision: list[str] = (), max_replications: int = 200, **kw: Any) -> Results:
+          seed: int = 20260105, *, sets: list[str] = (), maximise: str | list[str] | None = None,
+          subject_to: list[str] = (), minimise: str | list[str] | None = None, delta: str | float | None = None,
+          out: str | Path | None = None, workers: int = 1, dask: str | None = None, precision: list[str] = (),
+          max_replications: int = 200, **kw: Any) -> Results:
     """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
     worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
-    results carry a `.recommendation`. `precision` as in `compare`, at every point."""
+    results carry a `.recommendation` (`minimise="sales.reps"`: the smallest feasible team;
+    `delta`: the indifference zone, see docs/how-to/choose-a-setting.md). `precision` as in
+    `compare`, at every point."""
+    from sim.config.experiment import Objective
     from sim.experiment.design import factor, grid, manifest_factors
     factors = [factor(path, vals, f"vary {path}") for path, vals in vary.items()]
-    objective = {"kpi": maximise, "direction": "max",
-                 "constraints": [str(parse_constraint(c)) for c in subject_to]} if maximise else None
+    objective = Objective(maximise=maximise, minimise=minimise, delta=delta,
+                          subject_to=[str(parse_constraint(c)).replace(" ", "") for c in subject_to]).spec() \
+        if (maximise or minimise) else None
+    unswept = [d["path"] for d in (objective or {}).get("decisions", []) if d["path"] not in vary]
+    if unswept:
+        raise ValueError(f"{', '.join(unswept)}: a setting can be an objective only when it is in `vary`")
     pols = policy if isinstance(policy, list) else [policy]
     plan = build_plan("sweep", _name(scenario), [scenario], pols, sets=sets, replications=replications, seed=seed,
                       factors=manifest_factors(factors), points=grid(factors),
@@ -189,7 +194,8 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
                       **kw)
     call = _call("sweep", [_name(scenario), [_name(p) for p in pols], dict(vary)],
                  {"replications": replications, "seed": seed, "sets": list(sets), "maximise": maximise,
-                  "subject_to": list(subject_to), "precision": list(precision), **kw})
+                  "minimise": minimise, "subject_to": list(subject_to), "delta": delta, "precision": list(precision),
+                  **kw})
     return _finish(plan, out, workers, dask, call)
 
 

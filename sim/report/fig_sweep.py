@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from sim.measure.detail import BUYER_FATES
@@ -89,6 +90,38 @@ def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, 
     return out
 
 
+def indistinguishable(recommendation: dict | None, factors: list[str], policy: str | None = None) -> list[dict]:
+    """The settings the recommendation cannot tell apart from the best (its `cannot_exclude`), as
+    {factor: value, 'policy': name}, for one policy if given."""
+    out = []
+    for c in (recommendation or {}).get("cannot_exclude") or []:
+        if all(f in c for f in factors) and (policy is None or c.get("policy") in (None, policy)):
+            out.append({**{f: c[f] for f in factors}, "policy": c.get("policy")})
+    return out
+
+
+def colour_limits(values: np.ndarray, half_width: float, kpi: str) -> tuple[float, float, bool]:
+    """Colour range of a heatmap that does not paint noise: the range of the means, widened to at
+    least +/- 2 typical 95% half-widths around its middle (kept inside the KPI's possible values),
+    so that cells whose differences are inside the noise get nearly the same colour. Returns
+    (vmin, vmax, widened)."""
+    from sim.experiment.recommend import kpi_range
+    v = values[np.isfinite(values)]
+    if not v.size:
+        return 0.0, 1.0, False
+    lo, hi = float(v.min()), float(v.max())
+    if not (np.isfinite(half_width) and hi - lo < 4 * half_width):
+        return lo, hi, False
+    mid = (lo + hi) / 2
+    lo, hi = mid - 2 * half_width, mid + 2 * half_width
+    rng = kpi_range(kpi)
+    if rng is not None:
+        shift_up = max(0.0, rng[0] - lo)
+        shift_down = max(0.0, hi - rng[1])
+        lo, hi = lo + shift_up - shift_down, hi + shift_up - shift_down
+    return lo, hi, True
+
+
 def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None = None,
                  by: str = "policy", palette: dict[str, str] | None = None) -> Figure:
     """The key KPIs against one swept setting: mean line and 95% band per `by` group (policy, or a
@@ -99,6 +132,9 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
     col = palette if palette and all(g in palette for g in groups) else \
         {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     rec = recommended_point(recommendation, [factor] + ([by] if by != "policy" else []))
+    keys = [factor] + ([by] if by != "policy" else [])
+    alike = [c for c in indistinguishable(recommendation, keys)
+             if rec is None or any(c[f] != rec[f] for f in keys) or (by == "policy" and c.get("policy") != rec.get("policy"))]
     bounds = constraint_bounds(recommendation)
     panels = list(SWEEP_KPIS)
     sla = [k for k in bounds if k.startswith("sla_compliance_")]
@@ -129,6 +165,16 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
                     ax.plot([xmap[rec[factor]]], [scale * float(pick["mean"].iloc[0])], marker="*", ms=20,
                             color="black", mfc="#F0E442", mew=1.5, ls="none", zorder=5, label="recommended",
                             gid="recommended")
+            for c in alike:
+                if c[factor] not in xmap:
+                    continue
+                pick = w[w[factor].map(xmap) == xmap[c[factor]]]
+                want = c.get("policy") if by == "policy" else c.get(by)
+                if want is not None and (pick[by] == want).any():
+                    pick = pick[pick[by] == want]
+                if len(pick):
+                    ax.plot([xmap[c[factor]]], [scale * float(pick["mean"].iloc[0])], marker="o", ms=15, mfc="none",
+                            mec="black", mew=1.5, ls="none", zorder=5, gid="indistinguishable")
             for op, bound in bounds.get(kpi, []):
                 ax.axhline(scale * bound, color="#D55E00", ls=":", lw=2, gid=f"constraint:{kpi}")
                 ax.annotate(f"constraint {op} {scale * bound:g}{'%' if scale == 100 else ''}", (1, scale * bound),
@@ -147,6 +193,9 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
             handles.append(Line2D([], [], marker="*", ms=16, color="black", mfc="#F0E442", ls="none",
                                   label="recommended: " + ", ".join(
                                       f"{pretty(f)} = {show(rec[f])}" for f in [factor, by] if f in rec)))
+        if alike:
+            handles.append(Line2D([], [], marker="o", ms=12, mfc="none", mec="black", ls="none",
+                                  label="cannot be told apart from the recommended"))
         handles.append(Line2D([], [], color="#888", lw=8, alpha=0.3, label="95% interval"))
         legend_ax.legend(handles=handles, loc="center", frameon=False, title=pretty(by) if by != "policy" else "policy")
         fig.suptitle(f"How the key KPIs move with {pretty(factor).split(' (')[0]} (mean, band = 95% interval)")
@@ -174,18 +223,22 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
     grid = grid.reindex(sorted(grid.columns), axis=1)
     if grid.empty:
         return empty_figure("Two-way sweep", f"No {value} values to draw.")
+    hw = (s[s["kpi"] == value]["upper"] - s[s["kpi"] == value]["lower"]) / 2
+    vmin, vmax, widened = colour_limits(grid.to_numpy(float), float(np.nanmedian(hw)) if hw.notna().any() else np.nan,
+                                        value)
     with styled():
         fig, axes = new_figure(width=11, height=6.8)
         ax = axes[0, 0]
         xs, ys = list(grid.columns), list(grid.index)
         mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, grid.to_numpy(float),
-                             cmap="cividis", shading="flat")
+                             cmap="cividis", shading="flat", vmin=vmin, vmax=vmax)
         cb = fig.colorbar(mesh, ax=ax, format=FuncFormatter(money) if value == "bookings" else None)
-        cb.set_label(f"{pretty(value)} (mean)")
+        cb.set_label(f"{pretty(value)} (mean)" + ("\nscale widened to +/- 2 typical CI half-widths: "
+                                                  "differences inside the noise look alike" if widened else ""))
         cgrid = s[s["kpi"] == contour].pivot_table(index=y, columns=x, values="mean").reindex(index=grid.index,
                                                                                              columns=grid.columns)
         cname = "SLA" if contour.startswith("sla_compliance") else pretty(contour)
-        mid = np.nanmean(grid.to_numpy(float))
+        mid = (vmin + vmax) / 2
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v, c = grid.iat[i, j], cgrid.iat[i, j]
@@ -204,6 +257,13 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
                 if not (0 <= ni < meets.shape[0] and 0 <= nj < meets.shape[1] and meets[ni, nj]):
                     ax.plot(*seg, color="#D55E00", lw=3.5, solid_capstyle="projecting", gid="sla-outline")
         rec = recommended_point(recommendation, [x, y])
+        alike = 0
+        for c in indistinguishable(recommendation, [x, y], policy):
+            if c[x] in xs and c[y] in ys and not (rec is not None and (c[x], c[y]) == (rec[x], rec[y])):
+                j, i = xs.index(c[x]), ys.index(c[y])
+                ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, hatch="//", edgecolor="white",
+                                       lw=2, ls="--", gid="indistinguishable", zorder=4))
+                alike += 1
         if rec is not None and rec[x] in xs and rec[y] in ys:
             # in the cell's corner, clear of its numbers
             ax.plot([xs.index(rec[x]) - 0.34], [ys.index(rec[y]) + 0.3], marker="*", ms=24, mew=2,
@@ -216,7 +276,8 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
         ax.set_ylim(-0.5, len(ys) - 0.5)
         ax.set_title(f"{pretty(value)} by {pretty(x).split(' (')[0]} and {pretty(y).split(' (')[0]} ({policy})")
         ax.set_xlabel(pretty(x) + f"\ncells: mean {pretty(value).lower()} and {pretty(contour).split(' (')[0]}; "
-                      f"orange outline: {cname} at least {100 * level:.0f}%" + ("; star: recommended" if rec else ""))
+                      f"orange outline: {cname} at least {100 * level:.0f}%" + ("; star: recommended" if rec else "")
+                      + ("; hatched: cannot be told apart from it" if alike else ""))
     return fig
 
 

@@ -297,10 +297,15 @@ def _value(v: float) -> str:
 
 
 def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
-    """The sweep's recommended setting in words, or why there is none."""
+    """The sweep's recommended setting in words: what the selection procedure can say (within delta
+    of the best with probability >= 95%, or which settings cannot be told apart), and its numbers
+    from the replications that did not choose it; or why there is none."""
     if not rec:
         return None
-    goal = f"{'maximises' if rec.get('direction', 'max') == 'max' else 'minimises'} {pretty(rec.get('objective', '?')).lower()}"
+    goals = rec.get("objectives") or [{"name": rec.get("objective", "?"), "direction": rec.get("direction", "max"),
+                                       "kind": "kpi"}]
+    goal = ", then ".join(f"{'maximises' if o['direction'] == 'max' else 'minimises'} {pretty(o['name']).lower()}"
+                          for o in goals)
     cons = rec.get("constraints") or []
     subject = f" subject to {', '.join(cons)}" if cons else ""
     best = rec.get("best")
@@ -309,17 +314,21 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
     where = ", ".join(f"{pretty(f).split(' (')[0]} = {best[f]:g}" if isinstance(best.get(f), (int, float)) else
                       f"{pretty(f)} = {best.get(f)}" for f in factors if f in best)
     who = f" under {best['policy']}" if best.get("policy") else ""
-    out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who}: it {goal}{subject} " \
-          f"({_value(best.get('mean', math.nan))} on average, 95% CI {_value(best.get('lower', math.nan))} to " \
-          f"{_value(best.get('upper', math.nan))}"
-    ws = rec.get("win_share")
-    out += f"; best in {pct(ws)} of replications)" if ws is not None and math.isfinite(ws) else ")"
-    gap = rec.get("gap_to_runner_up")
-    if gap and rec.get("runner_up"):
-        out += "; clearly ahead of the runner-up." if gap.get("significant") else \
-            "; the runner-up is not clearly worse (its interval overlaps)."
-    else:
-        out += "."
+    caveat = "" if rec.get("claim", True) else "; the best estimate, not yet a pick at 95%"
+    out = f"Recommended setting: {where or 'point ' + str(best.get('point'))}{who} (goal: {goal}{subject}{caveat})."
+    if rec.get("message") and "cannot_exclude" in rec:
+        out += " " + rec["message"]
+    else:       # a recommendation.json from before the selection procedure
+        ws = rec.get("win_share")
+        out += f" Best in {pct(ws)} of replications." if ws is not None and math.isfinite(ws) else ""
+    m = best.get("mean", math.nan)
+    if m is not None and math.isfinite(m):
+        reps = rec.get("replications") or {}
+        k = reps.get("report")
+        src = f" (from {k} replication{'s' if k != 1 else ''} not used to choose it)" if k else ""
+        kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec.get("objective"))
+        out += f" Its {pretty(kpi).lower()}: {_value(m)} on average, 95% CI {_value(best.get('lower', math.nan))} " \
+               f"to {_value(best.get('upper', math.nan))}{src}."
     return out
 
 
