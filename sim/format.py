@@ -244,6 +244,8 @@ def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:
     hw = (float(hi) - float(lo)) / 2
     ref = max(abs(float(m)), hw) if not missing(m) else hw
     head = signed(m, kind, unit, ref) if diff else value(m, kind, unit, ref)
+    if hw == 0:                     # every world gave the same value: say so, not '± 0.0' (a claim of certainty)
+        return f"{head} (every world)" + n_note(n, n_total)
     if asymmetric(m, lo, hi):       # '100.0% ± 7.6 pp' would claim 107.6%: give the ends instead
         for u in (" pp", " h", " min", " d"):        # the unit once, at the end: '0.1 (0.0–0.2 h)'
             head = head.removesuffix(u)
