@@ -14,12 +14,12 @@ from sim.config.scenario import Scenario
 from sim.inputs import find_any, list_files, load_file, split_sets
 from sim.present import console, print_tables, single_run_table
 
-from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, _Main, check_out, command_line,
+from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, MainGroup, check_out, command_line,
                                  common_options, fail, given, precision_options, precision_spec, print_warnings,
                                  progress_bar)
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="funnelsim")
 def main() -> None:
     """Simulate a B2B marketing and sales funnel under alternative policies, on the same random world."""
@@ -200,15 +200,7 @@ def list_cmd():
             con.print(f"  {escape(name):<22} {escape(desc)}", soft_wrap=True)
 
 
-# Commands defined in sim/commands/ (one module each) are registered here, one line per command.
-from sim.commands.experiment import compare, experiment, recommend, sweep  # noqa: E402
-main.add_command(compare); main.add_command(sweep); main.add_command(experiment); main.add_command(recommend)  # noqa: E702
-from sim.commands.crm import import_crm; main.add_command(import_crm)  # noqa: E402,E702
-from sim.commands.crm import calibrate; main.add_command(calibrate)  # noqa: E402,E702
-from sim.commands.crm import backtest; main.add_command(backtest)  # noqa: E402,E702
-from sim.commands.crm import fit_scoring; main.add_command(fit_scoring)  # noqa: E402,E702
-from sim.commands.report import report; main.add_command(report)  # noqa: E402,E702
-from sim.commands.staffing import staffing; main.add_command(staffing)  # noqa: E402,E702
+# Commands defined in sim/commands/ (one module each) are registered lazily: see MainGroup.LAZY.
 
 
 if __name__ == "__main__":  # pragma: no cover

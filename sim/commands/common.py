@@ -25,9 +25,48 @@ def fail(err: Exception | str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
-class _Main(click.Group):
+class MainGroup(click.Group):
     """The command group; remembers the raw arguments for the manifest's command line, and gives
     click's own usage errors the same 'error: ' prefix as ours (click prints 'Error: ')."""
+
+    # Commands in sim/commands/ are imported only when used (a lazy group, as in click's docs), so
+    # `funnelsim --help`, `list`, `validate` and `schema` never pay for pandas, scipy or SimPy:
+    # name -> (module, function, the summary `--help` lists; a test keeps it equal to the docstring's).
+    LAZY: dict[str, tuple[str, str, str]] = {
+        "compare": ("sim.commands.experiment", "compare", "Every --policy on the same N worlds of SCENARIO"),
+        "sweep": ("sim.commands.experiment", "sweep", "A full factorial grid over any scenario or policy field"),
+        "experiment": ("sim.commands.experiment", "experiment", "Run the design in an experiment FILE"),
+        "recommend": ("sim.commands.experiment", "recommend", "Recommend the best setting in a saved sweep"),
+        "import-crm": ("sim.commands.crm", "import_crm", "Read a CRM export through a mapping"),
+        "calibrate": ("sim.commands.crm", "calibrate", "Fit a scenario to the export"),
+        "backtest": ("sim.commands.crm", "backtest", "Score real historical leads with each policy"),
+        "fit-scoring": ("sim.commands.crm", "fit_scoring", "Fit a points table by logistic regression"),
+        "report": ("sim.commands.report", "report", "Build OUTPUT_DIR/report.html"),
+        "staffing": ("sim.commands.staffing", "staffing", "How many SDRs for a service level"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+            module, attr, _ = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `--help`, without importing the lazy commands."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))          # as click.Group does
+        rows = []
+        for name in names:
+            if name in self.LAZY and name not in self.commands:
+                rows.append((name, self.LAZY[name][2]))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["funnelsim.argv"] = list(args)
