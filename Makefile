@@ -18,10 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/funnelsim demo
 
-# The whole suite, slow statistical tests included, on every core (pytest-xdist), with branch
-# coverage of sim/ enforced at 90%; then the documentation site, built strictly (a broken link,
-# page or generated reference fails).
+# Lint (ruff), then the whole suite, slow statistical tests included, on every core (pytest-xdist),
+# with branch coverage of sim/ enforced at 90%; then the documentation site, built strictly (a
+# broken link, page or generated reference fails).
 test: $(STAMP) browser
+	$(BIN)/ruff check sim tests benchmarks docs/hooks
 	$(BIN)/python -m pytest -q -n auto --cov=sim --cov-branch --cov-report=term:skip-covered --cov-fail-under=90
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet   # the documentation site, into the git-ignored site/
 

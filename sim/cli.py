@@ -8,15 +8,26 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
+from sim.commands.common import (
+    DEFAULT_SEED,
+    EXIT_BAD_INPUT,
+    EXIT_WRITE_FAILED,
+    MainGroup,
+    check_out,
+    command_line,
+    common_options,
+    fail,
+    given,
+    precision_options,
+    precision_spec,
+    print_warnings,
+    progress_bar,
+)
 from sim.config.loading import ConfigError
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.inputs import find_any, list_files, load_file, split_sets
 from sim.present import console, print_tables, single_run_table
-
-from sim.commands.common import (DEFAULT_SEED, EXIT_BAD_INPUT, EXIT_WRITE_FAILED, MainGroup, check_out, command_line,
-                                 common_options, fail, given, precision_options, precision_spec, print_warnings,
-                                 progress_bar)
 
 
 @click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -196,7 +207,7 @@ def list_cmd():
         files = list_files(kind)
         if not files:
             con.print("  (none found)")
-        for name, path, desc in files:
+        for name, _path, desc in files:
             con.print(f"  {escape(name):<22} {escape(desc)}", soft_wrap=True)
 
 

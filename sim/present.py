@@ -208,7 +208,7 @@ def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
     """The headline KPIs as formatted cells for the report: yields (label, [(mean, interval, note)]
     per policy, [(diff, interval, note, significant)] per later policy vs the first); `note` is
     'too few (n=..)', 'n=7 of 10' or ''. Shared with the terminal's rules via `sim.format`."""
-    for key, label, kind, unit, rows, deltas in headline_values(summary, diffs):
+    for _key, label, kind, unit, rows, deltas in headline_values(summary, diffs):
         means = [_report_cell(r, kind, unit, diff=False) for r in rows]
         cells = []
         for r in deltas:

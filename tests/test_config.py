@@ -12,14 +12,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.config.loading import (
+    ConfigError,
+    apply_overrides,
+    check_path,
+    kind_of,
+    load_model,
+    parse_value,
+    read_toml,
+    validate_data,
+)
 from sim.config.messages import _describe
-from sim.config.loading import (ConfigError, apply_overrides, check_path, kind_of, load_model,
-                                parse_value, read_toml, validate_data)
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.store import atomic_folder, dumps, json_safe, safe_name, timestamped
-from sim.inputs import (MAX_LEADS_PER_WORLD, check_size, find_any, list_files, load_policy, load_scenario,
-                        resolve, split_sets)
+from sim.inputs import (
+    MAX_LEADS_PER_WORLD,
+    check_size,
+    find_any,
+    list_files,
+    load_policy,
+    load_scenario,
+    resolve,
+    split_sets,
+)
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "x.toml") -> Path:

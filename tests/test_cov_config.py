@@ -8,8 +8,8 @@ import os
 import pytest
 from test_config import error_of as config_error_of
 
-from sim.config.loading import apply_overrides, check_path, read_toml, validate_data
 from sim.config.experiment import Experiment
+from sim.config.loading import apply_overrides, check_path, read_toml, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import short_repr
@@ -70,7 +70,7 @@ def test_durations_convert_both_ways():
     d = Duration.parse("3d")
     assert Duration.parse(d) is d and d.minutes == 3 * 1440
     with pytest.raises(ValueError, match="business time"):
-        Duration.parse("2bh").minutes
+        _ = Duration.parse("2bh").minutes
 
 
 @pytest.mark.parametrize("model, data, words", [

@@ -7,9 +7,9 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from test_cli import assert_bad_input
 
 from sim.cli import main
-from test_cli import assert_bad_input
 
 TINY = ["--days", "14", "--leads", "1000"]
 

@@ -86,6 +86,7 @@ def test_cycle_sigma_sets_the_spread_of_the_opportunity_to_close_time():
 def test_outcome_delays_need_clock_time_and_dispersion_has_a_floor():
     import pytest
     from pydantic import ValidationError
+
     from sim.config.scenario import Outcomes
     for field in ("sql_delay", "opportunity_delay", "cycle"):
         with pytest.raises(ValidationError, match="business time"):

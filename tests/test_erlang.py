@@ -13,8 +13,16 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.measure.erlang import (erlang_a, erlang_b, erlang_c, mmc_mean_queue, mmc_mean_wait,
-                                mmc_service_level, offered_load, staffing_for_service_level)
+from sim.measure.erlang import (
+    erlang_a,
+    erlang_b,
+    erlang_c,
+    mmc_mean_queue,
+    mmc_mean_wait,
+    mmc_service_level,
+    offered_load,
+    staffing_for_service_level,
+)
 
 
 def b_factorial(c: int, a) -> float:

@@ -348,8 +348,9 @@ def test_paired_differences_are_at_least_twice_as_narrow(path, a, b):
     MQL->SQL: the staffing and SLA decisions users ask about. (Changes of the MQL definition pair
     less well, ~1.2-2.7x, because the policies work different leads; docs/background/common-random-numbers.md
     states the figures.)"""
-    from sim.measure.stats import mean_ci
     from scipy import stats
+
+    from sim.measure.stats import mean_ci
     n = 10
     res = sim.sweep("baseline", "seed-example", {path: [a, b]}, replications=2 * n, seed=11)
     r = res.runs

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
-
 from results_fixture import comparison_folder, sweep_folder
+
 from sim.experiment.results import load_results
 from sim.measure.detail import BUYER_FATES, DELAY_BUCKETS, RECYCLE_CAUSES, TTFT_BUCKETS, TTFT_NEVER
+from sim.present import significant
 from sim.report.fig_compare import KEY_KPIS, STAGES, comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
-from sim.present import significant
 from sim.report.style import PALETTE, colours, save
 from sim.vocab import TIERS
 from sim.world.response import PRESETS

@@ -19,14 +19,14 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cli import assert_bad_input, tree
+from test_properties import leaves
 
 from sim.cli import main
 from sim.config.experiment import Experiment
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.store import safe_name, timestamped
-from test_cli import assert_bad_input, tree
-from test_properties import leaves
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

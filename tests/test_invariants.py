@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from test_funnel import _nest as nest  # noqa: E402  (one nesting helper for the test modules)
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
@@ -18,8 +19,6 @@ from sim.measure.invariants import InvariantError, kpi_violations, violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN
 from sim.sales.outcomes import STATE
 from sim.world.generate import generate_world
-
-from test_funnel import _nest as nest  # noqa: E402  (one nesting helper for the test modules)
 
 SMALL = {"horizon": {"warmup": "14d", "window": "42d", "runout": "90d"},
          "arrivals": {"leads_per_year": 8000}, "sales": {"reps": 2}}

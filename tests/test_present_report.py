@@ -124,8 +124,9 @@ def _in_view(ax, t, axis: str) -> bool:
 def test_no_label_of_any_report_figure_overlaps_another(tmp_path, monkeypatch):
     """Every figure of a real report, drawn: annotations anywhere in a figure, and the visible tick
     labels of each axis, have pairwise disjoint boxes (two policies share a threshold of 60)."""
-    import sim.report.build as build
     from results_fixture import comparison_folder
+
+    import sim.report.build as build
     from sim.experiment.results import load_results
     folder = comparison_folder(tmp_path / "c", replications=5, policies=("seed-example", "speed-first"))
     figs = {}

@@ -43,7 +43,6 @@ def scenario(data: dict | None = None) -> Scenario:
 
 from test_world import _merge  # noqa: E402  (one deep-merge helper for the test modules)
 
-
 # ------------------------------------------------------------------------------------------
 # Common random numbers: exact, per lead
 # ------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import shutil
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from results_fixture import sweep_folder
+
 from sim.cli import main
 from sim.report import build_report
 from sim.report.narrative import executive_summary, health_flags, policy_sentence

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser import find_chromium, inspect, pdf
 from results_fixture import comparison_folder
+
 from sim.report import build_report
 from sim.report.page import SECTIONS
 

@@ -6,9 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config.scenario import DecayCurve, DECAY_PRESETS, Response
-from sim.world.response import (PRESET_TARGETS, PRESETS, ExpMixture, Hyperbolic, ResponseModel, bucket_mean,
-                                decay_curve, reproduce, split)
+from sim.config.scenario import DECAY_PRESETS, DecayCurve, Response
+from sim.world.response import (
+    PRESET_TARGETS,
+    PRESETS,
+    ExpMixture,
+    Hyperbolic,
+    ResponseModel,
+    bucket_mean,
+    decay_curve,
+    reproduce,
+    split,
+)
 
 TARGETS = [(name, t) for name, ts in PRESET_TARGETS.items() for t in ts]
 GRID = np.concatenate([[0.0], np.geomspace(1e-3, 30 * 1440, 2000)])

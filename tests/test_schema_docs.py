@@ -87,7 +87,9 @@ def test_the_walk_catches_a_bare_field():
 def test_schema_shows_duration_defaults_as_file_text():
     """`funnelsim schema` shows "5bm", the text a file uses, not the Duration's internal fields."""
     import json
+
     from click.testing import CliRunner
+
     from sim.cli import main
     for kind in ("policy", "scenario"):
         out = CliRunner().invoke(main, ["schema", kind]).stdout

@@ -14,8 +14,7 @@ from sim.config.policy import Policy
 from sim.decisions.mql import compile_policy, contribution_table
 from sim.decisions.oracle import first_mql, next_mql, score_lead
 from sim.decisions.scoring import score_events, score_world
-from sim.vocab import (COMPANY_SIZES, EMAIL_KINDS, EVENT_CODE, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES,
-                       TIER_CODE)
+from sim.vocab import COMPANY_SIZES, EMAIL_KINDS, EVENT_CODE, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, TIER_CODE
 from sim.world.model import Luck, World
 
 DAY = 1440.0

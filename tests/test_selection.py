@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment.recommend import (constraint_warnings, kpi_range, parse_constraint, parse_delta, recommend,
-                                      recommend_from_spec)
+from sim.experiment.recommend import (
+    constraint_warnings,
+    kpi_range,
+    parse_constraint,
+    parse_delta,
+    recommend,
+    recommend_from_spec,
+)
 from sim.experiment.selection import feasibility, replications_for, select_best
 
 

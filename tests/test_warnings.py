@@ -15,7 +15,7 @@ from sim.config import warnings as w
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.plan import build_plan
-from sim.inputs import find_any, known_names, load_file, file_warnings
+from sim.inputs import file_warnings, find_any, known_names, load_file
 
 FAST = ["--days", "14", "--leads", "2000"]
 POLICIES = ["seed-example", "volume", "fit-and-intent", "speed-first"]

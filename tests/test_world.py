@@ -16,8 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.config.scenario import Scenario
-from sim.vocab import (CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_CODE, EVENT_TYPES, HAND_RAISERS, INDUSTRIES,
-                       REGIONS, SENIORITIES, WEEKDAYS)
+from sim.vocab import (
+    CHANNELS,
+    COMPANY_SIZES,
+    EMAIL_KINDS,
+    EVENT_CODE,
+    EVENT_TYPES,
+    HAND_RAISERS,
+    INDUSTRIES,
+    REGIONS,
+    SENIORITIES,
+    WEEKDAYS,
+)
 from sim.world.arrivals import arrival_grid, horizon_bounds
 from sim.world.generate import generate_world
 from sim.world.luck import LUCK_FIELDS

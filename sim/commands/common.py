@@ -76,13 +76,13 @@ class MainGroup(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.ClickException as e:
-            raise _lower_prefix(e)
+            raise _lower_prefix(e) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
-            raise _lower_prefix(e)
+            raise _lower_prefix(e) from None
 
 
 def _lower_prefix(e: click.ClickException) -> click.ClickException:

@@ -157,7 +157,7 @@ def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
 
 
 def _calibration_report(tmp: Path, cal, result, win_notes, sim, text, policy, imp) -> None:
-    from sim.crm.figures import (arrivals_figure, close_figure, conversion_figure, html_page, save, table_html)
+    from sim.crm.figures import arrivals_figure, close_figure, conversion_figure, html_page, save, table_html
     from sim.crm.simcheck import comparison_table
     from sim.crm.tomlout import dumps
     from sim.experiment.store import write_json

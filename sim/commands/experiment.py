@@ -7,8 +7,18 @@ from pathlib import Path
 
 import click
 
-from sim.commands.common import (EXIT_BAD_INPUT, check_out, command_line, common_options, fail, given,
-                                 precision_options, precision_spec, print_warnings, progress_bar)
+from sim.commands.common import (
+    EXIT_BAD_INPUT,
+    check_out,
+    command_line,
+    common_options,
+    fail,
+    given,
+    precision_options,
+    precision_spec,
+    print_warnings,
+    progress_bar,
+)
 from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.plan import Plan, build_plan
@@ -126,6 +136,7 @@ def print_precision(manifest: dict) -> None:
 def check_kpis(plan: Plan) -> None:
     """KPI names in the design (shown KPIs, objective, constraints) must exist."""
     import difflib
+
     from sim.experiment.recommend import parse_constraint
     from sim.experiment.task import kpi_names
     wanted = list(plan.kpis)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.config.messages import M, ConfigError, kind_of, validate_data
+from sim.config.messages import ConfigError, M, kind_of, validate_data
 from sim.config.schema_walk import _MISSING, _child, _fields_of, _is_section
 
 MAX_FILE_BYTES = 2_000_000

@@ -12,8 +12,16 @@ from pydantic import BaseModel, ValidationError
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.config.schema_walk import (_MISSING, _clean_loc, _fields_of, _members, _type_at, _value_at, format_path,
-                                    short_repr)
+from sim.config.schema_walk import (
+    _MISSING,
+    _clean_loc,
+    _fields_of,
+    _members,
+    _type_at,
+    _value_at,
+    format_path,
+    short_repr,
+)
 from sim.config.units import MINUTES, Duration
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,7 +157,7 @@ def _problems(model: type[BaseModel], data: dict[str, Any], errors: list[dict]) 
             by_union.setdefault(format_path(parts[:union_at]), []).append(i)
     drop: set[int] = set()
     suffix: dict[int, str] = {}
-    for upath, idx in by_union.items():
+    for _upath, idx in by_union.items():
         branches = {described[i][3] for i in idx}
         if len(branches) < 2:
             continue

@@ -256,7 +256,7 @@ class Engagement(Strict):
     @field_validator("entry_event")
     @classmethod
     def _entry(cls, v: dict) -> dict:
-        for ch, mix in v.items():
+        for mix in v.values():
             check_mix(mix)
         return v
 

@@ -127,7 +127,7 @@ def sla_difference_warnings(policies: list[tuple[str, str, Policy]], scenarios: 
     textbook = bool(scenarios) and all(sc.queueing.textbook for sc in scenarios)
     base_label, _, base = policies[0]
     out = []
-    for label, source, pol in policies[1:]:
+    for _label, source, pol in policies[1:]:
         acts = set() if textbook else {base.sla.breach_action, pol.sla.breach_action}
         for t in TIERS:
             a, b = getattr(pol.sla.targets, t), getattr(base.sla.targets, t)

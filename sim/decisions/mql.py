@@ -40,8 +40,7 @@ from typing import Any
 import numpy as np
 
 from sim.config.policy import EventPoints, Policy
-from sim.vocab import (COMPANY_SIZES, EMAIL_KINDS, EVENT_CODE, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES,
-                       TIER_CODE)
+from sim.vocab import COMPANY_SIZES, EMAIL_KINDS, EVENT_CODE, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, TIER_CODE
 from sim.world.model import World
 
 TOL = 1e-9  # float sums must hit ties: a threshold equal to the points qualifies

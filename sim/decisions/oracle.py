@@ -20,8 +20,17 @@ from typing import Iterator
 import numpy as np
 
 from sim.config.policy import Policy
-from sim.decisions.mql import (Rules, compile_policy, decay_factor, fit_points, in_icp, passes_gates, rule_holds,
-                               threshold_of, tier_code)
+from sim.decisions.mql import (
+    Rules,
+    compile_policy,
+    decay_factor,
+    fit_points,
+    in_icp,
+    passes_gates,
+    rule_holds,
+    threshold_of,
+    tier_code,
+)
 from sim.vocab import DEMO_REQUEST, EMAIL_OPEN
 from sim.world.model import World
 

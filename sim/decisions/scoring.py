@@ -25,8 +25,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config.policy import Policy
-from sim.decisions.mql import (N_TYPES, STANDARD, Rules, compile_policy, contribution_table, decay_factor, fit_points, in_icp,
-                               passes_gates, rule_holds, threshold_of, tier_code)
+from sim.decisions.mql import (
+    N_TYPES,
+    STANDARD,
+    Rules,
+    compile_policy,
+    contribution_table,
+    decay_factor,
+    fit_points,
+    in_icp,
+    passes_gates,
+    rule_holds,
+    threshold_of,
+    tier_code,
+)
 from sim.vocab import DEMO_REQUEST, EMAIL_OPEN
 from sim.world.model import World
 

@@ -17,10 +17,10 @@ import numpy as np
 from scipy.stats import qmc
 
 from sim.config.loading import ConfigError, parse_value
+from sim.config.paths import route
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import _child, _members
-from sim.config.paths import route
 from sim.inputs import split_sets
 
 MAX_POINTS = 10_000

@@ -19,7 +19,6 @@ from typing import Callable, Iterable, Iterator
 
 from sim.experiment.task import TaskResult, TaskSpec, execute
 
-
 CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
 
 

@@ -17,8 +17,17 @@ from sim.config.scenario import Scenario
 from sim.experiment.design import point_sets, policy_labels
 from sim.experiment.precision import Precision
 from sim.experiment.task import TaskSpec
-from sim.inputs import (Variant, check_size, is_variant, load_policy, load_scenario, load_variant, parse_variant,
-                        resolve, split_sets)
+from sim.inputs import (
+    Variant,
+    check_size,
+    is_variant,
+    load_policy,
+    load_scenario,
+    load_variant,
+    parse_variant,
+    resolve,
+    split_sets,
+)
 
 MAX_TASKS = 200_000
 

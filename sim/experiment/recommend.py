@@ -94,7 +94,8 @@ def parse_delta(text: str | float | None) -> tuple[float, bool]:
 def kpi_range(kpi: str) -> tuple[float, float] | None:
     """(low, high) a KPI can take: shares 0..1, counts, money, durations and ratios >= 0
     (`sim.measure.registry`); None for a name the registry does not know."""
-    from sim.measure.registry import KPIS, kpi as entry
+    from sim.measure.registry import KPIS
+    from sim.measure.registry import kpi as entry
     if kpi not in KPIS and entry(kpi).kind == "number":
         return None
     return entry(kpi).bounds

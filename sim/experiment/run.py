@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+
 import pandas as pd
 
 from sim.calendar import BusinessCalendar

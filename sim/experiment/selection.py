@@ -145,19 +145,19 @@ def select_best(X: np.ndarray, maximise: bool = True, delta: float = 0.0, alpha:
             d = Dz.sum(axis=0) / np.maximum(nn, 1)
             var = (np.where(ok, D - d, 0.0) ** 2).sum(axis=0) / np.maximum(nn - 1, 1)
             sd = np.where(nn >= 2, np.sqrt(var), np.nan)
-            self_ = np.array([l == i for l in top])
+            self_ = np.array([k == i for k in top])
             tq = np.where(nn >= 2, stdtrit(np.maximum(nn - 1, 1), 1 - alpha / (m - 1)), np.inf)
             w = np.where(np.isfinite(sd), tq * sd / np.sqrt(np.maximum(nn, 1)), np.inf)
             beaten = (nn > 0) & ~self_ & (-d - w > delta)
             if not beaten.any():
                 keep.append(i)
             if i == best:     # against every setting that may be feasible, rivals or not
-                probability = _claim(Y[:, best], Y[:, [l for l in compared if l != best]], delta)
+                probability = _claim(Y[:, best], Y[:, [k for k in compared if k != best]], delta)
             sds[i] = sd
     if delta > 0:       # replications for W <= delta between the settings left in contention
-        pos = {l: j for j, l in enumerate(top)}
+        pos = {k: j for j, k in enumerate(top)}
         for i in keep:
-            cols = [pos[l] for l in keep if l != i and l in pos]
+            cols = [pos[k] for k in keep if k != i and k in pos]
             sd = sds[i][cols] if cols else np.array([])
             worst = float(np.nanmax(sd)) if sd.size and np.isfinite(sd).any() else math.nan
             needed[i] = max(int(n[i]), replications_for(worst, delta, alpha / (m - 1)) if math.isfinite(worst)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
 import secrets
-import math
 import shutil
 import subprocess
 from contextlib import contextmanager

@@ -15,8 +15,8 @@ from sim.config.scenario import Scenario
 from sim.measure.kpis import ever_touched, sla_deadlines
 from sim.measure.queueing import queueing_kpis
 from sim.sales.episode import ABANDONED, BREACHED, OPEN, TRIAGED, UNREACHED
-from sim.sales.outcomes import LeadOutcomes
 from sim.sales.log import SalesLog
+from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import TIERS
 from sim.world.model import World
 

@@ -50,8 +50,8 @@ from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
 from sim.measure.kpi_checks import kpi_context, kpi_violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
-from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.sales.log import SalesLog
+from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.vocab import TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
 

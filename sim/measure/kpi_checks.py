@@ -9,8 +9,8 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.measure.detail import BUYER_FATES
 from sim.measure.kpis import window_days
-from sim.sales.outcomes import LeadOutcomes
 from sim.sales.log import SalesLog
+from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import TERMINAL_STATES, TIERS
 from sim.world.model import World
 

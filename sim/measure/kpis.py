@@ -12,8 +12,8 @@ import numpy as np
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.sales.outcomes import LeadOutcomes
 from sim.sales.log import SalesLog
+from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
 from sim.world.model import World
 

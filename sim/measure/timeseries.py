@@ -10,8 +10,8 @@ import pandas as pd
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Scenario
 from sim.measure.kpis import backlog_business_age
-from sim.sales.outcomes import LeadOutcomes
 from sim.sales.log import SalesLog
+from sim.sales.outcomes import LeadOutcomes
 from sim.world.model import World
 
 

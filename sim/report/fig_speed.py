@@ -7,7 +7,6 @@ so their intervals are intervals over replications like every other KPI.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure

@@ -7,7 +7,6 @@ kpi, mean, lower, upper) for one scenario, and the recommendation (`recommendati
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure

@@ -16,8 +16,16 @@ from scipy.special import ndtri
 from sim.config.scenario import Scenario
 from sim.sales.episode import ABANDONED, CONTACTED, OPEN
 from sim.sales.log import SalesLog
-from sim.vocab import (CHANNELS, COMPANY_SIZES, EMAIL_KINDS, REGIONS, REJECTION_REASONS, SENIORITIES, TERMINAL_STATES,
-                       codes)
+from sim.vocab import (
+    CHANNELS,
+    COMPANY_SIZES,
+    EMAIL_KINDS,
+    REGIONS,
+    REJECTION_REASONS,
+    SENIORITIES,
+    TERMINAL_STATES,
+    codes,
+)
 from sim.world.model import World
 
 STATE = codes(TERMINAL_STATES)
