@@ -1,4 +1,4 @@
-"""Presentation (issue 12 item 5, issue 11): one formatting module, honest cells ('too few (n=..)'
+"""Presentation: one formatting module, honest cells ('too few (n=..)'
 instead of an interval a KPI cannot have), Holm-adjusted marks said so, replications to halve the
 widest interval, terminal tables within 100 columns, and the same rules in the JSON and report.
 Tables are built directly with the statistics layer's columns (status, n_total, p_holm, ...)."""

@@ -1,4 +1,4 @@
-"""`staffing` says why the 24/7 formula and the simulation disagree (issue 12), from the scenario."""
+"""`staffing` says why the 24/7 formula and the simulation disagree, from the scenario."""
 from __future__ import annotations
 
 from click.testing import CliRunner
