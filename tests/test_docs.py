@@ -214,3 +214,13 @@ def test_every_directive_renders():
         md = page.read_text(encoding="utf-8")
         out = hook.on_page_markdown(md, None, None, None)
         assert "::: funnelsim-" not in out, _id(page)
+
+
+def test_no_comment_cites_a_file_or_issue_a_reader_cannot_open():
+    """Code says the fact itself; design notes and issue numbers live outside the repository."""
+    root = Path(__file__).resolve().parent.parent
+    cite = re.compile("DESIGN" + r"\.md|REFERENCES" + r"\.md|\bissue" + r" \d+")
+    bad = [f"{p.relative_to(root)}:{i}" for folder in ("sim", "tests", "benchmarks")
+           for p in sorted((root / folder).rglob("*.py"))
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if cite.search(line)]
+    assert not bad, bad
