@@ -163,13 +163,15 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
         f"all {reps.get('choose')} replications: " + reps.get("split", "")
     if "mean" in best and best.get("mean") is not None and not (isinstance(best["mean"], float) and math.isnan(best["mean"])):
         kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec["objective"])
-        click.echo(f"  best: {describe(best)}: {kpi} {num(best['mean'])} "
-                   f"(95% CI {num(best.get('lower'))} to {num(best.get('upper'))}; from {held})")
+        click.echo(f"  best: {describe(best)}: {kpi} {by_kpi(best['mean'], kpi)} "
+                   f"(95% CI {by_kpi(best.get('lower'), kpi)} to {by_kpi(best.get('upper'), kpi)}; from {held})")
     else:
         click.echo(f"  best: {describe(best)} (numbers from {held})")
     for c in best.get("constraints", []):
         sure = "holds across its interval" if c["met_across_interval"] else "met on average only: borderline"
-        click.echo(f"    {c['constraint']}: {num(c['mean'])} (95% CI {num(c['lower'])} to {num(c['upper'])}; {sure})")
+        k = c.get("kpi") or str(c["constraint"]).split()[0].split(">")[0].split("<")[0]
+        click.echo(f"    {c['constraint']}: {by_kpi(c['mean'], k)} (95% CI {by_kpi(c['lower'], k)} to "
+                   f"{by_kpi(c['upper'], k)}; {sure})")
     ce = rec.get("cannot_exclude") or []
     if len(ce) > 1:
         within = f" (may be within delta = {num(rec.get('delta'))} of the best)" if rec.get("delta") else ""
@@ -188,9 +190,17 @@ def _print_more(rec: dict) -> None:
 
 def describe(c: dict) -> str:
     skip = {"scenario", "point", "policy", "mean", "lower", "upper", "n", "feasible", "constraints", "label",
-            "feasibility", "selection_mean", "more"}
+            "feasibility", "selection_mean", "more", "status"}
     vals = ", ".join(f"{k}={v}" for k, v in c.items() if k not in skip)
     return f"{c['policy']}" + (f" with {vals}" if vals else "") + f" ({c['scenario']})"
+
+
+def by_kpi(x, name: str) -> str:
+    """A KPI's value formatted by its kind (a share as '99.4%', money as '1.57M')."""
+    if F.missing(x):
+        return "n/a"
+    _, kind, unit = F.kpi_format(name)
+    return F.value(x, kind, unit)
 
 
 def num(x) -> str:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from sim.config.experiment import CONSTRAINT
 from sim.experiment.selection import feasibility, select_best
-from sim.measure.stats import mean_ci
+from sim.measure.stats import estimate
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 ALPHA = 0.05                 # 95% statements
@@ -263,7 +263,11 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     result["probability"] = probability
     result["provisional"] = provisional
     result["claim"] = bool(probability is not None and probability >= 1 - alpha - 1e-12)
-    result["best"] = _best(entry(best), best, objective, constraints, W, choose, report)
+    def held_out(i: int) -> pd.DataFrame:          # candidate i's runs on the reporting replications
+        return runs[(col == i) & report[rr]]
+
+    result["best"] = _best(entry(best), objective, constraints, W[objective][choose, best] if objective else None,
+                           held_out(best))
     result["cannot_exclude"] = [entry(i, {"selection_mean": _m(W[objective][choose, i]) if objective else None})
                                 for i in keep]
     result["distinguished"] = keep == [best]
@@ -282,20 +286,24 @@ def tolerance(c: Constraint) -> float:
     return SHARE_TOLERANCE if rng == (0.0, 1.0) else RELATIVE_TOLERANCE * abs(c.bound)
 
 
-def _best(e: dict, i: int, objective, constraints, W, choose, report) -> dict:
-    """The recommended setting's numbers, from the replications that did not choose it."""
+def _best(e: dict, objective, constraints, chosen_on: np.ndarray | None, held: pd.DataFrame) -> dict:
+    """The recommended setting's numbers, from the replications that did not choose it (`held`),
+    each with the interval of its KPI kind (`sim.measure.stats.estimate`: a share stays in [0, 1]);
+    `selection_mean` is the biased mean on the choosing replications, for comparison."""
     out = dict(e)
     if objective:
-        m, lo, hi, n = mean_ci(W[objective][report, i])
-        out.update(mean=m, lower=lo, upper=hi, n=n, selection_mean=_m(W[objective][choose, i]))
+        est = estimate(held, objective)
+        out.update(mean=est["mean"], lower=est["lower"], upper=est["upper"], n=est["n"], status=est["status"],
+                   selection_mean=_m(chosen_on))
     else:
-        out.update(mean=math.nan, lower=math.nan, upper=math.nan, n=int(report.sum()))
+        out.update(mean=math.nan, lower=math.nan, upper=math.nan, n=len(held))
     checks = []
     for c in constraints:
-        cm, clo, chi, _ = mean_ci(W[c.kpi][report, i])
+        est = estimate(held, c.kpi)
+        clo, chi = est["lower"], est["upper"]
         sure = bool(np.isfinite(clo) and c.holds(clo) and c.holds(chi))
-        checks.append({"constraint": str(c), "mean": cm, "lower": clo, "upper": chi, "met": c.holds(cm),
-                       "met_across_interval": bool(sure)})
+        checks.append({"constraint": str(c), "kpi": c.kpi, "mean": est["mean"], "lower": clo, "upper": chi,
+                       "met": c.holds(est["mean"]), "met_across_interval": sure, "status": est["status"]})
     out["constraints"] = checks
     out["feasible"] = True
     return out
