@@ -99,11 +99,11 @@ def _row(mean: float, lo: float, hi: float, n: int, n_total: int, status: str, m
             "n_to_halve": iv.n_to_halve(n) if ok and hi > lo else (max(MIN_WORLDS, n) if not ok else n)}
 
 
-def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL) -> dict:
+def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL, info: KPI | None = None) -> dict:
     """The estimate of one KPI over the worlds in `df` (one row per replication): mean, lower,
     upper, n (worlds that define it), n_total, status, method, count (pooled denominator of a
     share), n_to_halve."""
-    info = kpi(name)
+    info = info or kpi(name)
     df = columns(df)
     n_total = _rows(df)
     counts = _counts(df, info)
@@ -165,6 +165,13 @@ def _poisson_floor(df: Columns, info: KPI, x: np.ndarray, m: float, level: float
             lo, hi = iv.garwood(k_eff, level)
             return m * lo / k_eff, m * hi / k_eff
     return None
+
+
+def share_estimate(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> dict:
+    """A pooled share from per-world counts a / b that are not a registered KPI (a figure's
+    bucket shares): the same estimate and interval as a share KPI's."""
+    return estimate({"_a": np.asarray(a, float), "_b": np.asarray(b, float)}, "_share", level,
+                    info=KPI("_share", "", "share", numerator="_a", denominator=("_b",)))
 
 
 def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.DataFrame:

@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 from sim import format as F
 from sim.config.units import Duration
 from sim.measure.detail import DELAY_BUCKETS, TTFT_BUCKETS, TTFT_NEVER, bucket_lower_edges
-from sim.measure.stats import mean_ci
+from sim.measure.stats import estimate, share_estimate
 from sim.report.style import GREY, SPIKE, colours, empty_figure, new_figure, styled
 from sim.vocab import TIERS
 from sim.world.response import bucket_mean, shift_odds
@@ -28,13 +28,18 @@ RUNOUT_SHOWN = 28        # days of run-out drawn in the load figure
 LAST_BUCKET_SPAN = 4.0   # the open-ended last bucket is averaged over [lower, 4 x lower] for the curve
 
 
-def _ci_per_policy(runs: pd.DataFrame, policies: list[str], values) -> dict[str, np.ndarray]:
-    """{policy: array[k, 3]} of (mean, lower, upper) over replications of per-run values."""
+def _ci_per_policy(runs: pd.DataFrame, policies: list[str], counts) -> dict[str, np.ndarray]:
+    """{policy: array[k, 3]} of (share, lower, upper) in %: `counts(df)` gives per-run numerators
+    and denominators (arrays [runs, k]), each column pooled over worlds with the share interval of
+    `sim.measure.stats` (inside 0-100%; NaN when too few)."""
     out = {}
     for p in policies:
-        df = runs[runs["policy"] == p]
-        v = values(df)                      # array [runs, k]
-        out[p] = np.array([mean_ci(v[:, j])[:3] for j in range(v.shape[1])]).reshape(-1, 3)
+        num, den = counts(runs[runs["policy"] == p])
+        rows = []
+        for j in range(num.shape[1]):
+            e = share_estimate(num[:, j], den[:, j])
+            rows.append([100 * e["mean"], 100 * e["lower"], 100 * e["upper"]])
+        out[p] = np.array(rows, float).reshape(-1, 3)
     return out
 
 
@@ -46,14 +51,10 @@ def _target_position(minutes: float, edges: np.ndarray) -> float:
     return j - 0.5 + (minutes - edges[j]) / (edges[j + 1] - edges[j])
 
 
-def _met(values: pd.Series, policy: str) -> str:
-    """'seed-example 40% ± 27 pp' (or 'too few (n=1)'): the tier's SLA compliance over the worlds
-    that have its episodes, with its half-width."""
-    v = values.to_numpy(float)
-    m, lo, hi, n = mean_ci(v[np.isfinite(v)])
-    few = n < min(F.MIN_N, len(v))
-    return f"{policy} " + F.cell({"mean": m, "lower": lo, "upper": hi, "n": n, "n_total": len(v),
-                                  "status": "too_few" if few else "ok"}, "share")
+def _met(runs: pd.DataFrame, kpi: str, policy: str) -> str:
+    """'seed-example 40% ± 27 pp' (or 'too few (n=1)'): the tier's SLA compliance with the interval
+    the summary tables give it."""
+    return f"{policy} " + F.cell(estimate(runs, kpi), "share")
 
 
 def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policies: list[str] | None = None,
@@ -73,16 +74,15 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
         for ax, tier in zip(axes[:, 0], tiers):
             cols = [f"ttft_{tier}_{b}" for b in names]
 
-            def shares(df: pd.DataFrame, cols=cols) -> np.ndarray:
-                c = df[cols].to_numpy(float)
-                tot = c.sum(axis=1, keepdims=True)
-                return 100 * np.divide(c, tot, out=np.full_like(c, np.nan), where=tot > 0)
+            def counts(df: pd.DataFrame, cols=cols) -> tuple[np.ndarray, np.ndarray]:
+                c = df[cols].to_numpy(float)                    # share of the tier's episodes per bucket
+                return c, np.repeat(c.sum(axis=1, keepdims=True), c.shape[1], axis=1)
 
-            stats = _ci_per_policy(runs, policies, shares)
+            stats = _ci_per_policy(runs, policies, counts)
             x = np.arange(len(names))
             w = 0.8 / len(policies)
             for i, p in enumerate(policies):
-                m, lo, hi = np.clip(stats[p].T, 0, 100)
+                m, lo, hi = stats[p].T
                 err = np.vstack([np.nan_to_num(m - lo), np.nan_to_num(hi - m)]).clip(min=0)
                 ax.bar(x + (i - (len(policies) - 1) / 2) * w, np.nan_to_num(m), w, yerr=err, capsize=2,
                        color=col[p], label=p, error_kw={"elinewidth": 1, "ecolor": "#444"})
@@ -100,7 +100,7 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
                 ax.annotate(f"SLA target {target}" + ("" if d.is_business else " (clock)") + ("" if same or len(policies) == 1 else f" ({p})"),
                             (pos, 1), xycoords=("data", "axes fraction"), xytext=(5, -4 - 15 * i),
                             textcoords="offset points", color=c, fontsize=10.5, va="top")
-            met = [_met(runs.loc[runs["policy"] == p, f"sla_compliance_{tier}"], p) for p in policies
+            met = [_met(runs.loc[runs["policy"] == p], f"sla_compliance_{tier}", p) for p in policies
                    if f"sla_compliance_{tier}" in runs and runs.loc[runs["policy"] == p, f"sla_compliance_{tier}"].notna().any()]
             ax.set_title(f"{tier.replace('_', '-')} tier" + (f"  (SLA met: {', '.join(met)})" if met else ""),
                          loc="left", fontsize=12)
@@ -124,10 +124,8 @@ def decay_figure(runs: pd.DataFrame, curve=None, curve_name: str = "", reference
     if f"touched_{names[0]}" not in runs:
         return empty_figure("Qualification by response time", "These results have no delay-bucket KPIs.")
 
-    def rates(df: pd.DataFrame) -> np.ndarray:
-        t = df[[f"touched_{b}" for b in names]].to_numpy(float)
-        s = df[[f"sql_{b}" for b in names]].to_numpy(float)
-        return 100 * np.divide(s, t, out=np.full_like(s, np.nan), where=t > 0)
+    def rates(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return df[[f"sql_{b}" for b in names]].to_numpy(float), df[[f"touched_{b}" for b in names]].to_numpy(float)
 
     stats = _ci_per_policy(runs, policies, rates)
     x = np.arange(len(names))
@@ -136,7 +134,7 @@ def decay_figure(runs: pd.DataFrame, curve=None, curve_name: str = "", reference
         ax = axes[0, 0]
         w = 0.8 / len(policies)
         for i, p in enumerate(policies):
-            m, lo, hi = np.clip(stats[p].T, 0, 100)
+            m, lo, hi = stats[p].T
             err = np.vstack([np.nan_to_num(m - lo), np.nan_to_num(hi - m)]).clip(min=0)
             ax.bar(x + (i - (len(policies) - 1) / 2) * w, np.nan_to_num(m), w, yerr=err, capsize=2, color=col[p],
                    label=p, error_kw={"elinewidth": 1, "ecolor": "#444"})
