@@ -1,9 +1,10 @@
-"""Where waiting MQLs sit and which one a free rep takes next (the routing discipline).
+"""Where waiting work items sit, in the order a free worker takes them (the ordering rules of
+`sim.sales.routing` build these).
 
 Two implementations with one interface (`push`, `pop`, `escalate`, `remove`, `oldest_ready_time`,
-`live`), chosen by `make_queue`:
+`live`):
 
-* `FifoQueue` (fifo, round_robin): an OrderedDict in push order. Episodes only become ready "now"
+* `FifoQueue` (fifo): an OrderedDict in push order. Episodes only become ready "now"
   (an MQL arrives, a follow-up falls due), so push order is ready-time order and FIFO needs no
   heap: push, pop and removal are O(1). Escalated episodes move to a small heap of their own.
 * `HeapQueue` (priority, freshest): one heap with lazy deletion: an escalated or removed episode
@@ -20,23 +21,7 @@ from typing import Callable
 
 from sim.sales.episode import Episode
 
-KeyFn = Callable[[Episode, float], tuple]
-
-
-def _fifo(ep: Episode, ready: float) -> tuple:
-    return (ready,)
-
-
-def _priority(ep: Episode, ready: float) -> tuple:
-    return (ep.tier, -ep.score, ready)
-
-
-def _freshest(ep: Episode, ready: float) -> tuple:
-    return (-ep.mql_time, ready)
-
-
-KEYS: dict[str, KeyFn] = {"fifo": _fifo, "priority": _priority, "freshest": _freshest, "round_robin": _fifo}
-
+KeyFn = Callable[[Episode, float], tuple]   # (episode, ready time) -> sort key, smallest first
 
 
 def oldest_ready(age: list[tuple]) -> float:
@@ -48,6 +33,7 @@ def oldest_ready(age: list[tuple]) -> float:
             return t
         heapq.heappop(age)
     return float("inf")
+
 
 class _Escalated:
     """The escalated episodes of a queue: a heap by deadline, and a heap by ready time (for the age)."""
@@ -123,14 +109,14 @@ class FifoQueue:
 
 
 class HeapQueue:
-    """A priority queue of episodes ready for their next attempt, ordered by the discipline's key."""
+    """A priority queue of episodes ready for their next attempt, ordered by a key function."""
 
     __slots__ = ("_heap", "_key", "_seq", "_age", "live")
 
-    def __init__(self, discipline: str):
+    def __init__(self, key: KeyFn):
         self._heap: list[tuple] = []
         self._age: list[tuple] = []  # (ready time, push id, seq, episode): finds the longest wait
-        self._key = KEYS[discipline]
+        self._key = key
         self._seq = itertools.count()
         self.live = 0  # episodes waiting (not stale)
 
@@ -174,10 +160,3 @@ class HeapQueue:
 
 
 WorkQueue = FifoQueue | HeapQueue
-
-
-def make_queue(discipline: str) -> WorkQueue:
-    """The queue for a routing discipline (fifo and round_robin share the O(1) FIFO)."""
-    if discipline not in KEYS:
-        raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(KEYS)}")
-    return FifoQueue() if KEYS[discipline] is _fifo else HeapQueue(discipline)
