@@ -8,9 +8,8 @@ import typing
 
 import pytest
 
-from sim.config.policy import Routing, Sla
+from sim.config.policy import Policy, Routing, Sla
 from sim.config.scenario import Scenario
-from sim.config.policy import Policy
 from sim.experiment.run import run_replication
 from sim.sales import routing as routing_mod
 from sim.sales.episode import Episode

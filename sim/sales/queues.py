@@ -17,11 +17,27 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Protocol
 
-from sim.sales.episode import Episode
 
-KeyFn = Callable[[Episode, float], tuple]   # (episode, ready time) -> sort key, smallest first
+class WorkItem(Protocol):
+    """What a team's queues, routing and log touch on a work item: entity-neutral (an MQL episode,
+    `sim.sales.episode.Episode`, today; an account's next). `lead` is the entity's id."""
+
+    lead: int
+    tier: int            # ordering fields
+    score: float
+    mql_time: float      # when the item arrived
+    attempts: int
+    status: int
+    rep: int             # assigned worker (round robin), else -1
+    ready: float         # queue bookkeeping: when it last became ready, ...
+    queued: bool
+    version: int
+    pushes: int
+
+
+KeyFn = Callable[[WorkItem, float], tuple]   # (item, ready time) -> sort key, smallest first
 
 
 def oldest_ready(age: list[tuple]) -> float:
@@ -54,13 +70,13 @@ class FifoQueue:
     __slots__ = ("_order", "_esc", "_esc_heap", "_seq", "live")
 
     def __init__(self) -> None:
-        self._order: OrderedDict[Episode, None] = OrderedDict()
+        self._order: OrderedDict[WorkItem, None] = OrderedDict()
         self._esc = _Escalated()
         self._esc_heap = self._esc.heap
         self._seq = itertools.count()
         self.live = 0  # episodes waiting
 
-    def push(self, ep: Episode, ready: float) -> None:
+    def push(self, ep: WorkItem, ready: float) -> None:
         ep.version += 1
         ep.pushes += 1
         ep.queued = True
@@ -74,7 +90,7 @@ class FifoQueue:
         t = first.ready if first is not None else float("inf")
         return min(t, self._esc.oldest()) if self._esc.age else t
 
-    def escalate(self, ep: Episode, deadline: float) -> None:
+    def escalate(self, ep: WorkItem, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
         if not ep.queued:
             return
@@ -84,7 +100,7 @@ class FifoQueue:
         heapq.heappush(self._esc_heap, (deadline, seq, ep.version, ep))
         heapq.heappush(self._esc.age, (ep.ready, ep.pushes, seq, ep))
 
-    def remove(self, ep: Episode) -> None:
+    def remove(self, ep: WorkItem) -> None:
         """Take a waiting episode out (recycled while waiting)."""
         if ep.queued:
             ep.queued = False
@@ -92,7 +108,7 @@ class FifoQueue:
             self.live -= 1
             self._order.pop(ep, None)
 
-    def pop(self) -> Episode | None:
+    def pop(self) -> WorkItem | None:
         heap = self._esc_heap
         while heap:
             _, _, version, ep = heapq.heappop(heap)
@@ -120,7 +136,7 @@ class HeapQueue:
         self._seq = itertools.count()
         self.live = 0  # episodes waiting (not stale)
 
-    def push(self, ep: Episode, ready: float) -> None:
+    def push(self, ep: WorkItem, ready: float) -> None:
         ep.version += 1
         ep.pushes += 1
         ep.queued = True
@@ -134,21 +150,21 @@ class HeapQueue:
         """Since when the longest-waiting episode has been waiting (inf if none), amortised O(log n)."""
         return oldest_ready(self._age)
 
-    def escalate(self, ep: Episode, deadline: float) -> None:
+    def escalate(self, ep: WorkItem, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
         if not ep.queued:
             return
         ep.version += 1
         heapq.heappush(self._heap, (0, (deadline,), next(self._seq), ep.version, ep))
 
-    def remove(self, ep: Episode) -> None:
+    def remove(self, ep: WorkItem) -> None:
         """Take a waiting episode out (recycled while waiting)."""
         if ep.queued:
             ep.queued = False
             ep.version += 1
             self.live -= 1
 
-    def pop(self) -> Episode | None:
+    def pop(self) -> WorkItem | None:
         heap = self._heap
         while heap:
             _, _, _, version, ep = heapq.heappop(heap)

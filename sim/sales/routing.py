@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, ClassVar
 
-from sim.sales.episode import Episode
-from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkQueue
+from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkItem, WorkQueue
 
 if TYPE_CHECKING:
     from sim.sales.team import Team
@@ -67,7 +66,7 @@ class Priority(KeyOrdering):
     """Best tier first (demo, high intent, ...), then highest score, then oldest."""
 
     @staticmethod
-    def key(ep: Episode, ready: float) -> tuple:
+    def key(ep: WorkItem, ready: float) -> tuple:
         return (ep.tier, -ep.score, ready)
 
 
@@ -76,7 +75,7 @@ class Freshest(KeyOrdering):
     """Newest MQL first (a fresh lead is likelier to answer)."""
 
     @staticmethod
-    def key(ep: Episode, ready: float) -> tuple:
+    def key(ep: WorkItem, ready: float) -> tuple:
         return (-ep.mql_time, ready)
 
 
@@ -95,16 +94,16 @@ class Assignment:
     def queue_count(workers: int) -> int:
         return 1
 
-    def assign(self, item: Episode) -> None:
+    def assign(self, item: WorkItem) -> None:
         """Called once when the item is created (before it is first queued)."""
 
-    def queue_of(self, item: Episode) -> WorkQueue:
+    def queue_of(self, item: WorkItem) -> WorkQueue:
         return self.queues[0]
 
     def queue_for(self, worker: int) -> WorkQueue:
         return self.queues[0]
 
-    def wake_for(self, item: Episode, team: Team) -> None:
+    def wake_for(self, item: WorkItem, team: Team) -> None:
         """Wake a worker who can take the item just queued (the calendar is open)."""
         raise NotImplementedError
 
@@ -129,7 +128,7 @@ def assignment(name: str) -> Callable[[type[Assignment]], type[Assignment]]:
 class Pooled(Assignment):
     """One shared queue; a new item wakes the worker who went idle last."""
 
-    def wake_for(self, item: Episode, team: Team) -> None:
+    def wake_for(self, item: WorkItem, team: Team) -> None:
         stack, idle = team.idle_stack, team.idle
         while stack:
             r = stack.pop()
@@ -154,18 +153,18 @@ class RoundRobin(Assignment):
     def queue_count(workers: int) -> int:
         return max(workers, 1)
 
-    def assign(self, item: Episode) -> None:
+    def assign(self, item: WorkItem) -> None:
         if self.workers:
             item.rep = self.next
             self.next = (self.next + 1) % self.workers
 
-    def queue_of(self, item: Episode) -> WorkQueue:
+    def queue_of(self, item: WorkItem) -> WorkQueue:
         return self.queues[item.rep] if item.rep >= 0 else self.queues[0]
 
     def queue_for(self, worker: int) -> WorkQueue:
         return self.queues[worker]
 
-    def wake_for(self, item: Episode, team: Team) -> None:
+    def wake_for(self, item: WorkItem, team: Team) -> None:
         if item.rep >= 0:
             team.wake(item.rep)
 

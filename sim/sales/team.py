@@ -15,7 +15,7 @@ import simpy
 from simpy.events import Timeout
 
 from sim.calendar import DAY, BusinessCalendar
-from sim.sales.episode import Episode
+from sim.sales.queues import WorkItem
 from sim.sales.routing import Assignment
 
 FreeCallback = Callable[[simpy.Event | None], None]
@@ -101,7 +101,7 @@ class Team:
         return self.is_open(t) and self.routing.would_wake(self)
 
     # -- queue ------------------------------------------------------------------------------
-    def push(self, item: Episode, ready: float) -> None:
+    def push(self, item: WorkItem, ready: float) -> None:
         """Queue an item that is ready now (`ready` is now, or an arrival opened ahead of the clock
         that then wakes no worker) and wake an idle worker if the calendar is open."""
         self.routing.queue_of(item).push(item, ready)
@@ -109,13 +109,13 @@ class Team:
         if self.is_open(ready):
             self.routing.wake_for(item, self)
 
-    def withdraw(self, item: Episode) -> None:
+    def withdraw(self, item: WorkItem) -> None:
         """Take an item out of its queue now, if it is waiting."""
         if item.queued:
             self.routing.queue_of(item).remove(item)
             self.log.dequeued(self.env.now)
 
-    def escalate(self, item: Episode) -> None:
+    def escalate(self, item: WorkItem) -> None:
         """Move a waiting item to the front, deadline now (SLA breached, action escalate)."""
         self.routing.queue_of(item).escalate(item, self.env.now)
 
