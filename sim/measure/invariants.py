@@ -15,9 +15,10 @@ The invariants, by family (the names are the prefixes of the messages):
   unreached => touched at least once; breach_recycled, triaged and abandoned => never touched; only
   breach action recycle breaches, only triage triages (never a demo-tier MQL), only queueing mode
   with a patience abandons); attempts <= max_attempts;
-  end time set exactly when the episode is closed. These read the parameters the engine ran with
-  (`EngineParams`: in textbook queueing mode one attempt, no breach action, no triage). Given the scoring, every MQL it found before the
-  end of the run is exactly one lead's first episode, with the same time, tier and score.
+  end time set exactly when the episode is closed (these read the parameters the engine ran with,
+  `EngineParams`: in textbook queueing mode one attempt, no breach action, no triage). Given the
+  scoring, every MQL it found before the end of the run is exactly one lead's first episode, with
+  the same time, tier and score.
 * ``attempts``: the attempt log and the episodes agree (same number per lead); each episode's
   attempts lie in [its MQL, its end]; the first is its first touch; a contacted episode ends at
   its one reaching attempt, which is its last; follow-ups respect the cadence spacing; every
