@@ -39,6 +39,9 @@ class Breach:
 
     name: ClassVar[str] = "none"
 
+    def __init__(self, p: EngineParams, cal: BusinessCalendar, at: At, team: Team, withdraw: Withdraw):
+        pass
+
     def opened(self, item: Episode, t: float) -> None:
         """A new item is queued at t."""
 
@@ -91,13 +94,12 @@ class RecycleUntouched(Breach):
             self.withdraw(item, UNREACHED)
 
 
-BREACH_ACTIONS: dict[str, type[Breach]] = {"escalate": Escalate, "recycle": RecycleUntouched}
+# the schema's `sla.breach_action` values: a new action is one class here and its name there
+BREACH_ACTIONS: dict[str, type[Breach]] = {c.name: c for c in (Breach, Escalate, RecycleUntouched)}
 
 
 def breach_rule(p: EngineParams, cal: BusinessCalendar, at: At, team: Team, withdraw: Withdraw) -> Breach:
-    """The component for `p.breach_action` (the schema's `sla.breach_action`)."""
-    if p.breach_action == "none":
-        return Breach()
+    """The component for `p.breach_action`."""
     return BREACH_ACTIONS[p.breach_action](p, cal, at, team, withdraw)
 
 
