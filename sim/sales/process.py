@@ -155,8 +155,8 @@ class SalesProcess:
         env, team, p, luck = self.env, self.team, self.params, self.luck
         queue = team.routing.queue_for(r)
         log = team.log
-        dequeued, is_open = log.dequeued, team.is_open
-        take = queue.pop if self.triage is None else self.triage.taker(queue, env, dequeued, self.recycle)
+        q_time, q_change, is_open = log.q_time.append, log.q_change.append, team.is_open
+        take = queue.pop if self.triage is None else self.triage.taker(queue, env, log.dequeued, self.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)
@@ -173,7 +173,8 @@ class SalesProcess:
                 idle[r] = True
                 idle_stack.append(r)
                 return
-            dequeued(now)
+            q_time(now)             # log.dequeued(now), inline: once per attempt
+            q_change(-1)
             k = ep.attempts
             if ep.row >= 0 and k < pre:
                 i = ep.row + k

@@ -85,6 +85,7 @@ class Assignment:
     queued item wakes."""
 
     name: ClassVar[str]
+    shared: ClassVar[bool] = False    # every item waits in queues[0] (lets the team bind it once)
 
     def __init__(self, workers: int, order: Ordering):
         self.workers = workers
@@ -127,6 +128,8 @@ def assignment(name: str) -> Callable[[type[Assignment]], type[Assignment]]:
 @assignment("pooled")
 class Pooled(Assignment):
     """One shared queue; a new item wakes the worker who went idle last."""
+
+    shared = True
 
     def wake_for(self, item: WorkItem, team: Team) -> None:
         stack, idle = team.idle_stack, team.idle

@@ -67,6 +67,7 @@ class Team:
         self.shut_lo, self.shut_hi = 0.0, 0.0     # the last closed stretch found: [t, next opening)
         self.on_free: list[FreeCallback] = []
         self._next_open = 0.0
+        self.push = self._pusher()
 
     # -- calendar ---------------------------------------------------------------------------
     def is_open(self, t: float) -> bool:
@@ -101,13 +102,24 @@ class Team:
         return self.is_open(t) and self.routing.would_wake(self)
 
     # -- queue ------------------------------------------------------------------------------
-    def push(self, item: WorkItem, ready: float) -> None:
-        """Queue an item that is ready now (`ready` is now, or an arrival opened ahead of the clock
-        that then wakes no worker) and wake an idle worker if the calendar is open."""
-        self.routing.queue_of(item).push(item, ready)
-        self.log.queued(ready)
-        if self.is_open(ready):
-            self.routing.wake_for(item, self)
+    def _pusher(self) -> Callable[[WorkItem, float], None]:
+        """`push(item, ready)`: queue an item that is ready now (`ready` is now, or an arrival opened
+        ahead of the clock that then wakes no worker) and wake an idle worker if the calendar is
+        open. A closure over locals (it runs once per MQL and per follow-up): one shared queue is
+        bound directly, the open period is checked inline, the log's appends are bound."""
+        routing, is_open, team = self.routing, self.is_open, self
+        queue_of, wake_for = routing.queue_of, routing.wake_for
+        shared = routing.queues[0] if routing.shared else None
+        q_time, q_change = self.log.q_time.append, self.log.q_change.append
+
+        def push(item: WorkItem, ready: float) -> None:
+            (shared if shared is not None else queue_of(item)).push(item, ready)
+            q_time(ready)
+            q_change(1)
+            if team.open_lo <= ready < team.open_hi or is_open(ready):
+                wake_for(item, team)
+
+        return push
 
     def withdraw(self, item: WorkItem) -> None:
         """Take an item out of its queue now, if it is waiting."""
