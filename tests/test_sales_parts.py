@@ -76,3 +76,59 @@ def test_a_new_ordering_is_one_class(monkeypatch):
     first = {r: log.at_lead.tolist() for r, log in logs.items()}
     assert first["lowest_score"] != first["fifo"] and first["lowest_score"] != first["priority"]
     assert sorted(logs["lowest_score"].ep_lead.tolist()) == sorted(logs["fifo"].ep_lead.tolist())
+
+
+class Account:
+    """A work item that is not a lead: what a second stage (account work) would queue."""
+
+    __slots__ = ("lead", "tier", "score", "mql_time", "attempts", "status", "rep", "ready", "queued",
+                 "version", "pushes")
+
+    def __init__(self, ident: int, tier: int, score: float):
+        self.lead, self.tier, self.score, self.mql_time = ident, tier, score, 0.0
+        self.attempts = self.status = self.version = self.pushes = 0
+        self.rep, self.ready, self.queued = -1, 0.0, False
+
+
+@pytest.mark.parametrize("discipline", ["priority", "round_robin"])
+def test_a_team_is_reusable_for_another_kind_of_work(discipline):
+    """A Team with its own routing and log works items of another stage: the stage only supplies
+    the worker callbacks (here: 30 minutes per account)."""
+    import simpy
+    from simpy.events import Timeout
+
+    from sim.calendar import BusinessCalendar
+    from sim.sales.team import Team
+
+    sc = Scenario.model_validate(nest({"queueing": {"enabled": True}}))      # a 24/7 calendar
+    env = simpy.Environment()
+    team = Team(env, BusinessCalendar.from_scenario(sc), 2, routing(discipline, 2), end=600.0)
+
+    def worker(r: int):
+        queue = team.routing.queue_for(r)
+
+        def free(_ev=None):
+            item = queue.pop()
+            if item is None:
+                team.idle[r] = True
+                team.idle_stack.append(r)
+                return
+            team.log.dequeued(env.now)
+            team.log.item.append(item.lead)
+            team.log.worker.append(r)
+            team.log.start.append(env.now)
+            Timeout(env, 30.0).callbacks.append(free)
+        return free
+
+    accounts = [Account(i, tier=i % 3, score=float(i)) for i in range(6)]
+    for a in accounts:
+        team.routing.assign(a)
+        team.push(a, 0.0)
+    team.start([worker(r) for r in range(2)])
+    env.run(until=600.0)
+    log = team.log
+    assert sorted(log.item) == list(range(6)) and sum(log.q_change) == 0 and log.day_queue == []
+    if discipline == "priority":     # best tier first, then highest score, two at a time
+        assert log.item == [3, 0, 4, 1, 5, 2] and log.start == [0.0, 0.0, 30.0, 30.0, 60.0, 60.0]
+    else:                            # in turn: worker 0 gets accounts 0, 2, 4, oldest first
+        assert [a for a, w in zip(log.item, log.worker) if w == 0] == [0, 2, 4]
