@@ -164,7 +164,8 @@ class SalesProcess:
             log.item.append, log.worker.append, log.start.append, log.handle.append, log.contact.append)
         idle, idle_stack, recycle = team.idle, team.idle_stack, self.recycle
         pre, u_contact, h_reached, h_missed = luck.pre, luck.u_contact, luck.h_reached, luck.h_missed
-        max_attempts, next_due, follow_up, end = self.cadence.max_attempts, self.cadence.next_due, self._on_follow_up, self.end
+        max_attempts, next_due = self.cadence.max_attempts, self.cadence.next_due
+        follow_up, end = self._on_follow_up, self.end
 
         def free(_ev: simpy.Event | None = None) -> None:
             now = env.now
