@@ -183,26 +183,30 @@ def test_precomputed_attempt_draws_equal_the_scalar_draws():
     """The vectorised draws for first episodes are the same luck as the scalar path of later
     episodes: a policy that re-MQLs a lead cannot shift another lead's outcomes."""
     from sim.sales.episode import Episode
-    from sim.sales.process import ATTEMPTS_PER_EPISODE, SalesProcess
+    from sim.sales.process import ATTEMPTS_PER_EPISODE, EngineParams, Mqls, SalesProcess
     from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, lead_uniform
 
     r = run_replication(scenario(), [policy(name="p")], seed=12)
     w, s = r.world, r.runs["p"].scored
-    proc = SalesProcess(w, s.mql_time, s.mql_tier, s.mql_score, policy(name="p"), scenario(), r.calendar,
-                        lambda t: 0.5, lambda lead, after: None)
-    first = proc._first[0].tolist()                 # leads in the order of their first MQL
+    params = EngineParams.resolve(policy(name="p"), scenario(), lambda t: 0.5)
+    proc = SalesProcess(w, Mqls(s.mql_time, s.mql_tier, s.mql_score), params, r.calendar, lambda lead, after: None)
+    luck = proc.luck
+    first = proc.first[0].tolist()                 # leads in the order of their first MQL
     for pos in range(0, len(first), max(1, len(first) // 50)):
         lead = first[pos]
-        ep = Episode(lead, 0, 0.0, 2, 0.0, row=pos * proc._pre)
-        assert ep.row >= 0 and proc._pre == 3
+        ep = Episode(lead, 0, 0.0, 2, 0.0, row=pos * luck.pre)
+        assert ep.row >= 0 and luck.pre == 3
         for a in range(3):
             ep.attempts = a
-            u, h1, h0 = proc._draws(ep)
+            i = ep.row + a
+            u, h1, h0 = luck.u_contact[i], luck.h_reached[i], luck.h_missed[i]     # pre-drawn
+            su, sh1, sh0 = luck.later(ep)                                             # the scalar path
+            assert u == su and h1 == pytest.approx(sh1, rel=1e-12) and h0 == pytest.approx(sh0, rel=1e-12)
             key = int(w.luck.key[lead])
             assert u == lead_uniform(key, PURPOSE_CONTACT, a)
             uh = lead_uniform(key, PURPOSE_HANDLE, a)
-            assert h1 == pytest.approx(proc.handle(uh, True), rel=1e-12)
-            assert h0 == pytest.approx(proc.handle(uh, False), rel=1e-12)
+            assert h1 == pytest.approx(params.handle(uh, True), rel=1e-12)
+            assert h0 == pytest.approx(params.handle(uh, False), rel=1e-12)
     assert ATTEMPTS_PER_EPISODE >= 50  # cadence max_attempts fits in one episode's counter range
 
 

@@ -24,7 +24,7 @@ from sim.experiment.run import run_replication
 from sim.inputs import load_scenario
 from sim.measure import erlang
 from sim.sales.episode import ABANDONED
-from sim.sales.process import SalesProcess
+from sim.sales.process import Mqls, SalesProcess
 from sim.world.generate import generate_world
 
 HANDLE = 10.0          # minutes, mean handling time
@@ -85,8 +85,8 @@ def simulate(case: Case, replication: int, seed: int = 2026) -> erlang.Observed:
     world = generate_world(sc, seed, replication)
     cal = BusinessCalendar.from_scenario(sc)
     s = score_world(world, pol)
-    log = SalesProcess(world, s.mql_time, s.mql_tier, s.mql_score, pol, sc, cal,
-                       lambda t: 1.0, lambda lead, after: None).run()
+    log = SalesProcess.from_config(world, Mqls(s.mql_time, s.mql_tier, s.mql_score), pol, sc, cal,
+                                   lambda t: 1.0, lambda lead, after: None).run()
     m = (log.ep_mql_time >= world.window_start) & (log.ep_mql_time < world.window_end)
     left = np.where(log.ep_status == ABANDONED, log.ep_end_time, np.nan)
     return erlang.observe(log.ep_mql_time[m], log.ep_first_touch[m], left[m], case.sla, world.end)

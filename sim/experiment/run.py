@@ -22,7 +22,7 @@ from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes, play_out
-from sim.sales.process import SalesProcess
+from sim.sales.process import EngineParams, Mqls, SalesProcess
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
@@ -52,8 +52,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
-    process = SalesProcess(world, scored.mql_time, scored.mql_tier, scored.mql_score, policy, scenario, cal,
-                           response.scalar_contact_probability(), lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
+    params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
+    process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
+                           lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
     outcomes = play_out(world, scenario, log, response.qualify_probability)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)

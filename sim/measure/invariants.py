@@ -15,8 +15,10 @@ The invariants, by family (the names are the prefixes of the messages):
   unreached => touched at least once; breach_recycled, triaged and abandoned => never touched; only
   breach action recycle breaches, only triage triages (never a demo-tier MQL), only queueing mode
   with a patience abandons); attempts <= max_attempts;
-  end time set exactly when the episode is closed. Given the scoring, every MQL it found before the
-  end of the run is exactly one lead's first episode, with the same time, tier and score.
+  end time set exactly when the episode is closed (these read the parameters the engine ran with,
+  `EngineParams`: in textbook queueing mode one attempt, no breach action, no triage). Given the
+  scoring, every MQL it found before the end of the run is exactly one lead's first episode, with
+  the same time, tier and score.
 * ``attempts``: the attempt log and the episodes agree (same number per lead); each episode's
   attempts lie in [its MQL, its end]; the first is its first touch; a contacted episode ends at
   its one reaching attempt, which is its last; follow-ups respect the cadence spacing; every
@@ -52,6 +54,7 @@ from sim.measure.kpi_checks import kpi_context, kpi_violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import STATE, LeadOutcomes
+from sim.sales.params import EngineParams
 from sim.vocab import TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
 
@@ -80,12 +83,13 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     With `scored` (the policy's scoring), also: every MQL the scoring found before the end of the
     run entered the sales process exactly once, as that lead's first episode, with its time, tier
     and score (no MQL lost or invented between the two)."""
-    problems = _episodes(world, scenario, policy, log)
+    params = EngineParams.resolve(policy, scenario, lambda _delay: 1.0)   # what the engine ran with
+    problems = _episodes(world, params, log)
     if problems:            # the later checks index attempts by episode: they need sane episodes
         return problems
     if scored is not None:
         problems += _scored(world, log, scored)
-    problems += _attempts(scenario, policy, cal, log)
+    problems += _attempts(params, cal, log)
     if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
         problems += _queue(world, policy, cal, log)
     problems += _outcomes(world, log, out)
@@ -107,7 +111,7 @@ def _episode_order(log: SalesLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, pos, last
 
 
-def _episodes(world: World, scenario: Scenario, policy: Policy, log: SalesLog) -> list[str]:
+def _episodes(world: World, params: EngineParams, log: SalesLog) -> list[str]:
     p: list[str] = []
     lead, st, n = log.ep_lead, log.ep_status, log.ep_lead.size
     p += _msg("episodes", (lead < 0) | (lead >= world.n), "lead index outside the world", np.arange(n), "episode")
@@ -116,8 +120,8 @@ def _episodes(world: World, scenario: Scenario, policy: Policy, log: SalesLog) -
     order, pos, last = _episode_order(log)
     sl = lead[order]
     p += _msg("episodes", log.ep_index[order] != pos, "episode numbers of a lead are not 0, 1, 2, ...", sl)
-    p += _msg("episodes", pos >= policy.recycle.max_recycles,
-              f"more than recycle.max_recycles = {policy.recycle.max_recycles} episodes", sl)
+    p += _msg("episodes", pos >= params.max_recycles,
+              f"more than recycle.max_recycles = {params.max_recycles} episodes", sl)
     p += _msg("episodes", ~last & ~np.isin(st[order], ENDED),
               "an episode other than the lead's last was not recycled", sl)
     t = log.ep_mql_time
@@ -131,21 +135,20 @@ def _episodes(world: World, scenario: Scenario, policy: Policy, log: SalesLog) -
     p += _msg("episodes", (log.ep_index > 0) & ~re_tier, "a re-MQL outside the demo and re_engaged tiers", lead)
     p += _msg("episodes", (log.ep_tier < 0) | (log.ep_tier >= len(TIERS)), "unknown tier", lead)
     a = log.ep_attempts
-    p += _msg("episodes", (a < 0) | (a > policy.cadence.max_attempts),
-              f"attempts outside [0, cadence.max_attempts = {policy.cadence.max_attempts}]", lead)
+    p += _msg("episodes", (a < 0) | (a > params.max_attempts),
+              f"attempts outside [0, cadence.max_attempts = {params.max_attempts}]", lead)
     p += _msg("episodes", ~np.isin(st, (OPEN, CONTACTED, *ENDED)), "unknown status", lead)
     p += _msg("episodes", np.isin(st, (CONTACTED, UNREACHED)) & (a < 1), "contacted or unreached without a touch", lead)
     p += _msg("episodes", np.isin(st, (BREACHED, TRIAGED, ABANDONED)) & (a != 0),
               "breach-recycled, triaged or abandoned after a touch", lead)
-    q = scenario.queueing
-    p += _msg("episodes", (st == ABANDONED) & (not q.enabled or q.patience is None),
+    p += _msg("episodes", (st == ABANDONED) & (params.patience is None),
               "abandoned although queueing.patience is not set", lead)
-    p += _msg("episodes", (st == BREACHED) & (policy.sla.breach_action != "recycle"),
+    p += _msg("episodes", (st == BREACHED) & (params.breach_action != "recycle"),
               "breach-recycled although sla.breach_action is not recycle", lead)
-    p += _msg("episodes", (st == TRIAGED) & ((policy.routing.triage_backlog is None) | (log.ep_tier == TIER_CODE["demo"])),
+    p += _msg("episodes", (st == TRIAGED) & ((params.triage_backlog is None) | (log.ep_tier == TIER_CODE["demo"])),
               "triaged without triage, or a demo-tier MQL triaged", lead)
-    unreached_early = (st == UNREACHED) & (a < policy.cadence.max_attempts)
-    p += _msg("episodes", unreached_early & (policy.sla.breach_action != "recycle"),
+    unreached_early = (st == UNREACHED) & (a < params.max_attempts)
+    p += _msg("episodes", unreached_early & (params.breach_action != "recycle"),
               "unreached before max_attempts although follow-ups cannot expire", lead)
     touched = ~np.isnan(log.ep_first_touch)
     p += _msg("episodes", touched != (a > 0), "first touch set but no attempt, or the reverse", lead)
@@ -191,7 +194,7 @@ def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
     return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
 
 
-def _attempts(scenario: Scenario, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> list[str]:
     p: list[str] = []
     m = log.at_lead.size
     per_lead_at = np.bincount(log.at_lead, minlength=1)
@@ -206,7 +209,7 @@ def _attempts(scenario: Scenario, policy: Policy, cal: BusinessCalendar, log: Sa
               log.at_lead)
     p += _msg("attempts", ~is_open(cal, log.at_start), "touch outside the working hours", log.at_lead)
     # a rep does one thing at a time: each attempt blocks it for handle / mql_time_share
-    share = scenario.sales.mql_time_share
+    share = params.time_share
     by_rep = np.lexsort((log.at_start, log.at_rep))
     r, s, h = log.at_rep[by_rep], log.at_start[by_rep], log.at_handle[by_rep]
     same = r[1:] == r[:-1]
@@ -232,7 +235,7 @@ def _attempts(scenario: Scenario, policy: Policy, cal: BusinessCalendar, log: Sa
               "a contacted episode does not end at its reaching attempt", lead)
     follow = np.flatnonzero(~first)
     if follow.size:
-        due = cal.add(start[follow - 1], policy.cadence.spacing)
+        due = cal.add(start[follow - 1], params.spacing)
         p += _msg("attempts", start[follow] < due - TOL, "a follow-up earlier than the cadence spacing", lead[follow])
     return p
 

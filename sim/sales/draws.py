@@ -1,5 +1,6 @@
 """Per-attempt chances of the sales process: handling-time draws from a lead's uniforms, and the
-compact storage of pre-drawn luck. Pure functions of uniforms, so every policy sees the same luck."""
+attempt luck of every item (pre-drawn in bulk for first episodes, scalar for the rest). Pure
+functions of counter-based uniforms, so every policy sees the same luck on the same attempt."""
 from __future__ import annotations
 
 import math
@@ -8,6 +9,11 @@ from statistics import NormalDist
 
 import numpy as np
 from scipy.special import ndtri
+
+from sim.sales.episode import Episode
+from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, lead_uniform, lead_uniforms
+
+ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
 
 _INV_CDF = NormalDist().inv_cdf
 
@@ -49,3 +55,41 @@ class Handle:
         if self.dist == "exponential":
             return -self.means[contact] * math.log1p(-u)
         return math.exp(self.mus[contact] + self.sigma * _INV_CDF(u))
+
+
+class AttemptLuck:
+    """The luck of every attempt: contact uniform, handling time if reached / not reached, and the
+    patience of each episode (queueing mode).
+
+    The first `pre` attempts of every first MQL episode (the vast majority) are drawn here in bulk,
+    as flat `array('d')`s indexed by `Episode.row + attempt` (`row` = position in arrival order x
+    `pre`): the worker loop reads them inline. Every other attempt comes from `later`, the scalar
+    path on the same counter-based uniforms, so both give the same floats."""
+
+    def __init__(self, keys: np.ndarray, handle: Handle, first_leads: np.ndarray, pre: int,
+                 patience: float | None):
+        self.keys, self.handle, self.pre, self.mean_patience = keys, handle, pre, patience
+        k = np.arange(pre, dtype=np.uint64)[None, :]
+        lk = keys[first_leads][:, None]
+        uh = lead_uniforms(lk, PURPOSE_HANDLE, k)
+        self.u_contact = doubles(lead_uniforms(lk, PURPOSE_CONTACT, k))
+        self.h_reached = doubles(handle.vector(uh, True))
+        self.h_missed = doubles(handle.vector(uh, False))
+        self._patience = array("d")
+        if patience is not None:    # each first episode's patience (exponential)
+            u = np.clip(lead_uniforms(keys[first_leads], PURPOSE_PATIENCE, 0), 0.0, 1 - 1e-12)
+            self._patience = doubles(-patience * np.log1p(-u))
+
+    def later(self, ep: Episode) -> tuple[float, float, float]:
+        """(contact uniform, handling time if reached, if not) of an attempt that was not pre-drawn."""
+        key = int(self.keys[ep.lead])
+        k = ep.index * ATTEMPTS_PER_EPISODE + ep.attempts
+        uh = lead_uniform(key, PURPOSE_HANDLE, k)
+        return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
+
+    def patience(self, ep: Episode) -> float:
+        """How long the episode waits for its first touch before it leaves (queueing mode)."""
+        if ep.row >= 0:
+            return self._patience[ep.row // max(self.pre, 1)]
+        u = min(lead_uniform(int(self.keys[ep.lead]), PURPOSE_PATIENCE, ep.index), 1 - 1e-12)
+        return -self.mean_patience * math.log1p(-u)

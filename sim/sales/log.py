@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.sales.team import TeamLog
 
 
 @dataclass(frozen=True)
@@ -36,27 +40,24 @@ class SalesLog:
     reps: int
 
 
-def build_log(episodes: list, attempts: tuple[list, list, list, list, list], q_change_time: list[float],
-              q_change: list[int], day_queue: list[int], day_oldest: list[float], reps: int) -> SalesLog:
-    """The SalesLog of a finished run from the process's lists: episode objects (read once, column
-    by column), the attempt columns (lead, rep, start, handle, contact), the queue changes (time,
-    +1/-1; the level starts at 0 at time 0) and the midnight samples."""
+def build_log(episodes: list, team: TeamLog) -> SalesLog:
+    """The SalesLog of a finished run: the episode objects (read once, column by column) and the
+    team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples)."""
     f8, i8 = np.float64, np.int64
 
     def col(attr: str, dtype) -> np.ndarray:
         return np.fromiter(map(attrgetter(attr), episodes), dtype=dtype, count=len(episodes))
 
-    a_lead, a_rep, a_start, a_handle, a_contact = attempts
-    q_len = np.zeros(len(q_change) + 1, dtype=i8)
-    np.cumsum(q_change, out=q_len[1:])
+    q_len = np.zeros(len(team.q_change) + 1, dtype=i8)
+    np.cumsum(team.q_change, out=q_len[1:])
     return SalesLog(
         ep_lead=col("lead", i8), ep_index=col("index", i8), ep_mql_time=col("mql_time", f8),
         ep_tier=col("tier", np.int8), ep_score=col("score", f8), ep_attempts=col("attempts", i8),
         ep_first_touch=col("first_touch", f8), ep_end_time=col("end_time", f8),
         ep_status=col("status", np.int8),
-        at_lead=np.array(a_lead, i8), at_rep=np.array(a_rep, i8), at_start=np.array(a_start, f8),
-        at_handle=np.array(a_handle, f8), at_contact=np.array(a_contact, bool),
-        q_time=np.array([0.0, *q_change_time], f8), q_len=q_len,
-        day_queue=np.array(day_queue, i8), day_oldest_age=np.array(day_oldest, f8),
-        reps=reps,
+        at_lead=np.array(team.item, i8), at_rep=np.array(team.worker, i8), at_start=np.array(team.start, f8),
+        at_handle=np.array(team.handle, f8), at_contact=np.array(team.contact, bool),
+        q_time=np.array([0.0, *team.q_time], f8), q_len=q_len,
+        day_queue=np.array(team.day_queue, i8), day_oldest_age=np.array(team.day_oldest, f8),
+        reps=team.workers,
     )

@@ -1,9 +1,10 @@
-"""Where waiting MQLs sit and which one a free rep takes next (the routing discipline).
+"""Where waiting work items sit, in the order a free worker takes them (the ordering rules of
+`sim.sales.routing` build these).
 
 Two implementations with one interface (`push`, `pop`, `escalate`, `remove`, `oldest_ready_time`,
-`live`), chosen by `make_queue`:
+`live`):
 
-* `FifoQueue` (fifo, round_robin): an OrderedDict in push order. Episodes only become ready "now"
+* `FifoQueue` (fifo): an OrderedDict in push order. Episodes only become ready "now"
   (an MQL arrives, a follow-up falls due), so push order is ready-time order and FIFO needs no
   heap: push, pop and removal are O(1). Escalated episodes move to a small heap of their own.
 * `HeapQueue` (priority, freshest): one heap with lazy deletion: an escalated or removed episode
@@ -16,27 +17,27 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import OrderedDict
-from typing import Callable
-
-from sim.sales.episode import Episode
-
-KeyFn = Callable[[Episode, float], tuple]
+from typing import Callable, Protocol
 
 
-def _fifo(ep: Episode, ready: float) -> tuple:
-    return (ready,)
+class WorkItem(Protocol):
+    """What a team's queues, routing and log touch on a work item: entity-neutral (an MQL episode,
+    `sim.sales.episode.Episode`, today; an account's next). `lead` is the entity's id."""
+
+    lead: int
+    tier: int            # ordering fields
+    score: float
+    mql_time: float      # when the item arrived
+    attempts: int
+    status: int
+    rep: int             # assigned worker (round robin), else -1
+    ready: float         # queue bookkeeping: when it last became ready, ...
+    queued: bool
+    version: int
+    pushes: int
 
 
-def _priority(ep: Episode, ready: float) -> tuple:
-    return (ep.tier, -ep.score, ready)
-
-
-def _freshest(ep: Episode, ready: float) -> tuple:
-    return (-ep.mql_time, ready)
-
-
-KEYS: dict[str, KeyFn] = {"fifo": _fifo, "priority": _priority, "freshest": _freshest, "round_robin": _fifo}
-
+KeyFn = Callable[[WorkItem, float], tuple]   # (item, ready time) -> sort key, smallest first
 
 
 def oldest_ready(age: list[tuple]) -> float:
@@ -48,6 +49,7 @@ def oldest_ready(age: list[tuple]) -> float:
             return t
         heapq.heappop(age)
     return float("inf")
+
 
 class _Escalated:
     """The escalated episodes of a queue: a heap by deadline, and a heap by ready time (for the age)."""
@@ -68,13 +70,13 @@ class FifoQueue:
     __slots__ = ("_order", "_esc", "_esc_heap", "_seq", "live")
 
     def __init__(self) -> None:
-        self._order: OrderedDict[Episode, None] = OrderedDict()
+        self._order: OrderedDict[WorkItem, None] = OrderedDict()
         self._esc = _Escalated()
         self._esc_heap = self._esc.heap
         self._seq = itertools.count()
         self.live = 0  # episodes waiting
 
-    def push(self, ep: Episode, ready: float) -> None:
+    def push(self, ep: WorkItem, ready: float) -> None:
         ep.version += 1
         ep.pushes += 1
         ep.queued = True
@@ -88,7 +90,7 @@ class FifoQueue:
         t = first.ready if first is not None else float("inf")
         return min(t, self._esc.oldest()) if self._esc.age else t
 
-    def escalate(self, ep: Episode, deadline: float) -> None:
+    def escalate(self, ep: WorkItem, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
         if not ep.queued:
             return
@@ -98,7 +100,7 @@ class FifoQueue:
         heapq.heappush(self._esc_heap, (deadline, seq, ep.version, ep))
         heapq.heappush(self._esc.age, (ep.ready, ep.pushes, seq, ep))
 
-    def remove(self, ep: Episode) -> None:
+    def remove(self, ep: WorkItem) -> None:
         """Take a waiting episode out (recycled while waiting)."""
         if ep.queued:
             ep.queued = False
@@ -106,7 +108,7 @@ class FifoQueue:
             self.live -= 1
             self._order.pop(ep, None)
 
-    def pop(self) -> Episode | None:
+    def pop(self) -> WorkItem | None:
         heap = self._esc_heap
         while heap:
             _, _, version, ep = heapq.heappop(heap)
@@ -123,18 +125,18 @@ class FifoQueue:
 
 
 class HeapQueue:
-    """A priority queue of episodes ready for their next attempt, ordered by the discipline's key."""
+    """A priority queue of episodes ready for their next attempt, ordered by a key function."""
 
     __slots__ = ("_heap", "_key", "_seq", "_age", "live")
 
-    def __init__(self, discipline: str):
+    def __init__(self, key: KeyFn):
         self._heap: list[tuple] = []
         self._age: list[tuple] = []  # (ready time, push id, seq, episode): finds the longest wait
-        self._key = KEYS[discipline]
+        self._key = key
         self._seq = itertools.count()
         self.live = 0  # episodes waiting (not stale)
 
-    def push(self, ep: Episode, ready: float) -> None:
+    def push(self, ep: WorkItem, ready: float) -> None:
         ep.version += 1
         ep.pushes += 1
         ep.queued = True
@@ -148,21 +150,21 @@ class HeapQueue:
         """Since when the longest-waiting episode has been waiting (inf if none), amortised O(log n)."""
         return oldest_ready(self._age)
 
-    def escalate(self, ep: Episode, deadline: float) -> None:
+    def escalate(self, ep: WorkItem, deadline: float) -> None:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
         if not ep.queued:
             return
         ep.version += 1
         heapq.heappush(self._heap, (0, (deadline,), next(self._seq), ep.version, ep))
 
-    def remove(self, ep: Episode) -> None:
+    def remove(self, ep: WorkItem) -> None:
         """Take a waiting episode out (recycled while waiting)."""
         if ep.queued:
             ep.queued = False
             ep.version += 1
             self.live -= 1
 
-    def pop(self) -> Episode | None:
+    def pop(self) -> WorkItem | None:
         heap = self._heap
         while heap:
             _, _, _, version, ep = heapq.heappop(heap)
@@ -174,10 +176,3 @@ class HeapQueue:
 
 
 WorkQueue = FifoQueue | HeapQueue
-
-
-def make_queue(discipline: str) -> WorkQueue:
-    """The queue for a routing discipline (fifo and round_robin share the O(1) FIFO)."""
-    if discipline not in KEYS:
-        raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(KEYS)}")
-    return FifoQueue() if KEYS[discipline] is _fifo else HeapQueue(discipline)

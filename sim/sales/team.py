@@ -1,0 +1,174 @@
+"""A team of workers: who is idle, when they may work (the business calendar), the queues they take
+work items from (through an assignment rule), and the team's own log. Nothing in here knows what the
+work is (reaching a lead, calling an account): the stage that owns the team supplies one callback
+per worker, "worker r is free", and does the work; a second stage gets a second Team.
+
+Speed: the opener (wakes idle workers at the start of each working period) and the midnight monitor
+are chains of SimPy timeouts with callbacks, not generator processes; the calendar state is cached
+per open period and per closed stretch (`open_lo`/`open_hi` are read inline by the worker loops).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import simpy
+from simpy.events import Timeout
+
+from sim.calendar import DAY, BusinessCalendar
+from sim.sales.queues import WorkItem
+from sim.sales.routing import Assignment
+
+FreeCallback = Callable[[simpy.Event | None], None]
+
+
+class TeamLog:
+    """What a team did, as growing columns: one row per attempt, every change of the number of
+    items waiting (time, +1 / -1; the level starts at 0 at time 0), one sample per midnight."""
+
+    __slots__ = ("workers", "item", "worker", "start", "handle", "contact", "q_time", "q_change",
+                 "day_queue", "day_oldest")
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.item: list[int] = []          # the attempt's entity (a lead)
+        self.worker: list[int] = []
+        self.start: list[float] = []
+        self.handle: list[float] = []
+        self.contact: list[bool] = []
+        self.q_time: list[float] = []
+        self.q_change: list[int] = []
+        self.day_queue: list[int] = []
+        self.day_oldest: list[float] = []
+
+    def queued(self, t: float) -> None:
+        self.q_time.append(t)
+        self.q_change.append(1)
+
+    def dequeued(self, t: float) -> None:
+        self.q_time.append(t)
+        self.q_change.append(-1)
+
+
+class Team:
+    """Workers, their calendar and availability, their queues and their log."""
+
+    def __init__(self, env: simpy.Environment, calendar: BusinessCalendar, workers: int,
+                 routing: Assignment, end: float):
+        self.env = env
+        self.cal = calendar
+        self.workers = workers
+        self.routing = routing
+        self.queues = routing.queues
+        self.end = end
+        self.log = TeamLog(workers)
+        self.idle = [False] * workers
+        self.idle_stack: list[int] = []    # workers that went idle, most recent last (may hold stale entries)
+        self.open_lo, self.open_hi = 0.0, 0.0     # the last working period found open: [lo, hi)
+        self.shut_lo, self.shut_hi = 0.0, 0.0     # the last closed stretch found: [t, next opening)
+        self.on_free: list[FreeCallback] = []
+        self._next_open = 0.0
+        self.push = self._pusher()
+
+    # -- calendar ---------------------------------------------------------------------------
+    def is_open(self, t: float) -> bool:
+        """calendar.is_open(t), remembering the last open period and the last closed stretch
+        (most checks fall inside one of them)."""
+        if self.open_lo <= t < self.open_hi:
+            return True
+        if self.shut_lo <= t < self.shut_hi:
+            return False
+        cal = self.cal
+        if not cal.is_open(t):
+            self.shut_lo, self.shut_hi = t, cal.next_open(t)   # no opening in between
+            return False
+        base = int(t // DAY) * DAY          # the expressions is_open compares with (float-exact)
+        self.open_lo, self.open_hi = base + cal.open_minute, base + cal.close_minute
+        return True
+
+    # -- availability -----------------------------------------------------------------------
+    def wake(self, r: int) -> None:
+        """An idle worker becomes free now, after the events already due now (as a triggered event
+        would be): at once if no other event is due now, else through a zero-delay timeout."""
+        if self.idle[r]:
+            self.idle[r] = False
+            env = self.env
+            if env.peek() > env.now:
+                self.on_free[r]()
+            else:
+                Timeout(env, 0.0).callbacks.append(self.on_free[r])
+
+    def would_wake(self, t: float) -> bool:
+        """Would an item queued at t wake an idle worker?"""
+        return self.is_open(t) and self.routing.would_wake(self)
+
+    # -- queue ------------------------------------------------------------------------------
+    def _pusher(self) -> Callable[[WorkItem, float], None]:
+        """`push(item, ready)`: queue an item that is ready now (`ready` is now, or an arrival opened
+        ahead of the clock that then wakes no worker) and wake an idle worker if the calendar is
+        open. A closure over locals (it runs once per MQL and per follow-up): one shared queue is
+        bound directly, the open period is checked inline, the log's appends are bound."""
+        routing, is_open, team = self.routing, self.is_open, self
+        queue_of, wake_for = routing.queue_of, routing.wake_for
+        shared = routing.queues[0] if routing.shared else None
+        q_time, q_change = self.log.q_time.append, self.log.q_change.append
+
+        def push(item: WorkItem, ready: float) -> None:
+            (shared if shared is not None else queue_of(item)).push(item, ready)
+            q_time(ready)
+            q_change(1)
+            if team.open_lo <= ready < team.open_hi or is_open(ready):
+                wake_for(item, team)
+
+        return push
+
+    def withdraw(self, item: WorkItem) -> None:
+        """Take an item out of its queue now, if it is waiting."""
+        if item.queued:
+            self.routing.queue_of(item).remove(item)
+            self.log.dequeued(self.env.now)
+
+    def escalate(self, item: WorkItem) -> None:
+        """Move a waiting item to the front, deadline now (SLA breached, action escalate)."""
+        self.routing.queue_of(item).escalate(item, self.env.now)
+
+    # -- actors -----------------------------------------------------------------------------
+    def start(self, on_free: list[FreeCallback]) -> None:
+        """Start the opener, the midnight monitor and the workers (in this order, at time 0):
+        `on_free[r]` is called whenever worker r is free."""
+        self.on_free = on_free
+        self._open_from(self.cal.next_open(0.0))
+        self._on_midnight(None)
+        for free in on_free:
+            free()
+
+    def _open_from(self, t: float) -> None:
+        """Wait for the working period starting at t (the opener)."""
+        env = self.env
+        if t < self.end:
+            self._next_open = t
+            if t > env.now:
+                Timeout(env, t - env.now).callbacks.append(self._on_open)
+            else:
+                self._on_open(None)
+
+    def _on_open(self, _ev: simpy.Event | None) -> None:
+        """Wake idle workers at the start of every working period."""
+        t, cal = self._next_open, self.cal
+        self.idle_stack.clear()
+        for r in range(self.workers):
+            self.wake(r)
+        nxt = cal.next_open(cal.period_end(t))
+        if not nxt > t:
+            raise RuntimeError(f"business calendar does not advance past t={t}")
+        self._open_from(nxt)
+
+    def _on_midnight(self, ev: simpy.Event | None) -> None:
+        """Sample the queues at each midnight: how many wait, and for how long the longest-waiting
+        one has waited (since it became ready: its arrival, or its next attempt falling due)."""
+        env = self.env
+        if ev is not None:
+            oldest = min(q.oldest_ready_time() for q in self.queues)
+            self.log.day_queue.append(sum(q.live for q in self.queues))
+            self.log.day_oldest.append(env.now - oldest if oldest < env.now else 0.0)
+        if env.now + DAY <= self.end:
+            Timeout(env, DAY).callbacks.append(self._on_midnight)
