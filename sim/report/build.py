@@ -134,7 +134,9 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
             "Two-way sweep: bookings and SLA compliance",
             "Colour and numbers: mean bookings and SLA compliance at each combination; the orange outline encloses the "
             "settings that meet the SLA level (the sweep's constraint, else 80%). "
-            "The star marks the recommended setting." + (f" Further swept settings ({', '.join(factors[2:])}) are averaged."
+            "The star marks the recommended setting; hatched cells cannot be told apart from it (ranking and "
+            "selection with the sweep's indifference zone). When the cells differ by less than the noise, the colour "
+            "scale is widened so that noise is not painted as a difference." + (f" Further swept settings ({', '.join(factors[2:])}) are averaged."
                                                         if len(factors) > 2 else ""))
     add("funnel", lambda: funnel_figure(s_at, policies, palette), "Funnel per policy",
         f"Left: leads reaching each stage (log scale). Right: conversion from each stage to the next. Bars = mean over "
