@@ -163,15 +163,17 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
         f"all {reps.get('choose')} replications: " + reps.get("split", "")
     if "mean" in best and best.get("mean") is not None and not (isinstance(best["mean"], float) and math.isnan(best["mean"])):
         kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec["objective"])
-        click.echo(f"  best: {describe(best)}: {kpi} {by_kpi(best['mean'], kpi)} "
-                   f"(95% CI {by_kpi(best.get('lower'), kpi)} to {by_kpi(best.get('upper'), kpi)}; from {held})")
+        ci = (f"95% CI {by_kpi(best.get('lower'), kpi)} to {by_kpi(best.get('upper'), kpi)}"
+              if not F.missing(best.get("lower")) else f"too few for an interval (n={best.get('n')})")
+        click.echo(f"  best: {describe(best)}: {kpi} {by_kpi(best['mean'], kpi)} ({ci}; from {held})")
     else:
         click.echo(f"  best: {describe(best)} (numbers from {held})")
     for c in best.get("constraints", []):
         sure = "holds across its interval" if c["met_across_interval"] else "met on average only: borderline"
         k = c.get("kpi") or str(c["constraint"]).split()[0].split(">")[0].split("<")[0]
-        click.echo(f"    {c['constraint']}: {by_kpi(c['mean'], k)} (95% CI {by_kpi(c['lower'], k)} to "
-                   f"{by_kpi(c['upper'], k)}; {sure})")
+        ci = (f"95% CI {by_kpi(c['lower'], k)} to {by_kpi(c['upper'], k)}" if not F.missing(c["lower"])
+              else "too few for an interval")
+        click.echo(f"    {c['constraint']}: {by_kpi(c['mean'], k)} ({ci}; {sure})")
     ce = rec.get("cannot_exclude") or []
     if len(ce) > 1:
         within = f" (may be within delta = {num(rec.get('delta'))} of the best)" if rec.get("delta") else ""
