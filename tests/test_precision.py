@@ -53,7 +53,10 @@ def test_run_sweep_and_experiment_take_precision(tmp_path):
                         "--precision", "lead_to_mql_rate:0.05", "--max-replications", "20", "--json",
                         "--out", tmp_path / "s"))
     assert data["precision"]["reached"] and len(data["points"]) == 2
-    data = _json(invoke("experiment", "threshold-sweep", "--days", "14", "--leads", "1500", "--precision",
+    exp = tmp_path / "two-points.toml"
+    exp.write_text('name = "two-points"\nscenarios = ["workshop"]\npolicies = ["seed-example"]\n'
+                   'replications = 5\n[grid]\n"mql.threshold" = [50, 70]\n', encoding="utf-8")
+    data = _json(invoke("experiment", exp, "--days", "14", "--leads", "1500", "--precision",
                         "lead_to_mql_rate:0.08", "--max-replications", "10", "--json", "--out", tmp_path / "e"))
     assert 5 <= data["precision"]["replications"] <= 10
 
