@@ -218,13 +218,17 @@ def _get(row: Any, key: str, default: Any = None) -> Any:
 
 
 def too_few(n: Any, n_total: Any = None, count: Any = None) -> str:
-    """'too few (n=2)': too few worlds define it; 'too few (12 items)': every world does, but a
-    share pooled over too few episodes (the stats layer's rule); else plain 'too few'."""
+    """'too few (n=2)': too few worlds define it; 'too few (12 items)': enough worlds, but a share
+    pooled over too few episodes (the stats layer's rule), with 'n=5 of 8' when only some worlds
+    define it; else plain 'too few'."""
     if missing(n):
         return "too few"
-    if missing(n_total) or int(n) < int(n_total) or int(n) < MIN_N:
+    if int(n) < MIN_N:
         return f"too few (n={int(n)})"
-    return f"too few ({count:,.0f} items)" if not missing(count) else "too few"
+    if missing(count):
+        return "too few"
+    of = "" if missing(n_total) or int(n) >= int(n_total) else f", n={int(n)} of {int(n_total)}"
+    return f"too few ({count:,.0f} items{of})"
 
 
 def cell(row: Any, kind: str, unit: str = "", diff: bool = False) -> str:

@@ -38,7 +38,8 @@ def _ci_per_policy(runs: pd.DataFrame, policies: list[str], counts) -> dict[str,
         rows = []
         for j in range(num.shape[1]):
             e = share_estimate(num[:, j], den[:, j])
-            rows.append([100 * e["mean"], 100 * e["lower"], 100 * e["upper"]])
+            m = e["mean"] if e["status"] == "ok" else np.nan     # no bar without its interval
+            rows.append([100 * m, 100 * e["lower"], 100 * e["upper"]])
         out[p] = np.array(rows, float).reshape(-1, 3)
     return out
 
