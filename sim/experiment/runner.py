@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
@@ -15,6 +15,9 @@ from sim.experiment.results import Results, load_results
 from sim.experiment.store import provenance, write_json
 from sim.experiment.task import TaskResult
 from sim.experiment.writer import ResultsWriter
+
+if TYPE_CHECKING:   # re-exported; imported on use (module __getattr__) as sim.experiment.recommend loads scipy.stats
+    from sim.experiment.recommend import Constraint
 
 
 @dataclass

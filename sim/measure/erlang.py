@@ -121,7 +121,8 @@ class ErlangA:
         a 1-D integral of a log-concave function, done in log space around its peak.
         SL(inf) = 1 - p_abandon; theta -> 0 gives Erlang C's 1 - C exp(-(c mu - lam) t).
         """
-        from scipy import integrate, optimize     # imported when used: every run imports this module
+        # imported when used (queueing mode only), not at the top: every run imports this module
+        from scipy import integrate, optimize
         t = _num("target time t", t, zero_ok=True, inf_ok=True)
         p = self.state_probs
         p_free = float(p[: self.c].sum())

@@ -160,7 +160,8 @@ def theil_sen(y: np.ndarray) -> tuple[float, float, float]:
     Sen's (1968) interval, with scipy's arithmetic step for step (tests/test_startup.py checks they
     are equal), written out because importing scipy.stats would cost every `run` a few tenths of a
     second for this one call. x = 0, 1, ... has no ties; ties in y widen the interval."""
-    from scipy.special import ndtri        # what scipy's norm.ppf calls; loaded by the engine anyway
+    # what scipy's norm.ppf calls (scipy.special is loaded by the engine anyway)
+    from scipy.special import ndtri
     x = np.arange(y.size, dtype=float)
     dx, dy = x[:, np.newaxis] - x, y[:, np.newaxis] - y
     slopes = dy[dx > 0] / dx[dx > 0]
@@ -189,7 +190,8 @@ def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
     m = float(x.mean())
     if x.size == 1:
         return m, math.nan, math.nan
-    from scipy import stats                # several replications only: `run` with one does not pay for it
+    # several replications only: `run` with one does not pay for scipy.stats
+    from scipy import stats
     h = float(stats.t.ppf(0.5 + LEVEL / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return m, m - h, m + h
 
