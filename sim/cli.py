@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from sim.commands.common import (
     DEFAULT_SEED,
@@ -23,11 +22,9 @@ from sim.commands.common import (
     print_warnings,
     progress_bar,
 )
-from sim.config.loading import ConfigError
-from sim.config.policy import Policy
-from sim.config.scenario import Scenario
-from sim.inputs import find_any, list_files, load_file, split_sets
-from sim.present import console, print_tables, single_run_table
+
+# Everything else is imported in the command that uses it: `funnelsim --help` (and the lazy
+# commands of MainGroup) load neither pydantic and the config models nor rich's console.
 
 
 @click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,6 +49,7 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
 
     SCENARIO and each policy are names (`funnelsim list`) or paths to .toml files."""
     from sim.commands.experiment import check_kpis, print_precision
+    from sim.config.loading import ConfigError
     from sim.experiment.plan import build_plan
     try:
         plan = build_plan("run", f"run-{Path(scenario).stem if scenario.endswith('.toml') else scenario}",
@@ -59,7 +57,8 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
                           replications=replications, seed=seed, check=check,
                           precision=precision_spec(precision, max_replications,
                                                    replications if given("replications") else None))
-        check_kpis(plan)
+        if plan.kpis or plan.precision or plan.objective:   # else check_kpis has nothing to check (and
+            check_kpis(plan)                                  # would import scipy.stats for nothing)
         if out is not None:
             check_out(out)
     except ConfigError as e:
@@ -130,6 +129,9 @@ def kpis_json(res) -> dict:
 
 def _print_single(res) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
+    from rich.markup import escape
+
+    from sim.present import console, print_tables, single_run_table
     kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
     print_tables(console(), single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
     from sim.measure.steady import flagged_lines
@@ -145,6 +147,7 @@ def demo(replications, seed):
 
     Writes ./outputs/demo-<timestamp>/ (report.html inside) under the current folder."""
     from sim.commands.show import print_results
+    from sim.config.loading import ConfigError
     from sim.experiment.plan import build_plan
     from sim.experiment.store import timestamped
     try:
@@ -167,7 +170,8 @@ def validate(files, sets):
     """Check scenario and policy FILES (paths or names); print ok or the problems for each and
     exit 2 if any is invalid. Valid but probably unintended settings are printed as warnings
     (stderr; exit 0)."""
-    from sim.inputs import file_warnings, is_variant, load_policy
+    from sim.config.loading import ConfigError
+    from sim.inputs import file_warnings, find_any, is_variant, load_file, load_policy, split_sets
     try:
         o = split_sets(list(sets))
     except ConfigError as e:
@@ -193,14 +197,21 @@ def validate(files, sets):
 def schema(kind):
     """Print the JSON Schema of scenario or policy files."""
     import json
-    model = Scenario if kind == "scenario" else Policy
+
+    from sim.config.policy import Policy
+    from sim.config.scenario import Scenario
     from sim.config.units import SchemaGenerator
+    model = Scenario if kind == "scenario" else Policy
     click.echo(json.dumps(model.model_json_schema(schema_generator=SchemaGenerator), indent=2))
 
 
 @main.command(name="list")
 def list_cmd():
     """The scenarios and policies found, with their one-line descriptions."""
+    from rich.markup import escape
+
+    from sim.inputs import list_files
+    from sim.present import console
     con = console()
     for kind in ("scenarios", "policies"):
         con.print(f"[bold]{kind}[/bold]")

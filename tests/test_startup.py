@@ -36,3 +36,55 @@ def test_each_lazy_summary_is_the_start_of_its_commands_help():
         cmd = main.get_command(ctx, name)
         assert cmd is not None and cmd.name == name
         assert " ".join(cmd.help.split()).startswith(summary), (name, summary, cmd.help)
+
+
+# What one `run` (one replication, no --out, no --json) needs is the engine (numpy, scipy.special,
+# SimPy), pandas (the task results and daily series are DataFrames; pandas itself loads pyarrow
+# when it is installed) and rich. Not these: scipy.stats alone costs more than the simulation.
+NOT_ON_RUN = ("scipy.stats", "scipy.optimize", "scipy.integrate", "scipy.spatial", "scipy.linalg", "matplotlib",
+              "dask", "distributed", "sim.report", "sim.experiment.recommend", "sim.experiment.selection",
+              "sim.crm", "jinja2")
+
+
+def _loaded_after(args: list[str], names: tuple[str, ...]) -> list[str]:
+    code = (f"import sys; sys.argv = ['funnelsim', *{args!r}]; from sim.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            f"print('LOADED:', ' '.join(m for m in {names!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return out.rstrip().rsplit("LOADED:", 1)[1].split()
+
+
+def test_single_replication_run_loads_only_what_it_needs():
+    assert _loaded_after(["run", "workshop", "-p", "seed-example", "--days", "30"], NOT_ON_RUN) == []
+
+
+def test_help_loads_no_config_models_and_no_rich_console():
+    assert _loaded_after(["--help"], ("pydantic", "sim.config.loading", "rich.console", "rich.progress", "numpy")) == []
+
+
+def test_theil_sen_is_scipys_theilslopes():
+    """steady.theil_sen copies scipy.stats.theilslopes so that `run` need not import scipy.stats;
+    it must give the very same numbers (ties in y included, which change Sen's interval)."""
+    import numpy as np
+    from scipy import stats
+
+    from sim.measure.steady import LEVEL, theil_sen
+    rng = np.random.default_rng(7)
+    series = [rng.normal(size=n).cumsum() for n in (3, 4, 7, 12, 40)]
+    series += [np.round(rng.normal(size=n) * 2) for n in (5, 9, 30)]          # many ties
+    series += [np.array([1.0, 1.0, 2.0]), np.arange(10.0) ** 2, np.array([3.0, 1.0, 2.0, 2.0, 2.0, 5.0])]
+    for y in series:
+        s, _, lo, hi = stats.theilslopes(y, np.arange(y.size), alpha=LEVEL)
+        assert theil_sen(y) == (float(s), float(lo), float(hi)), y
+
+
+def test_package_version_is_importlib_metadatas():
+    from importlib import metadata
+
+    from sim.experiment.store import PACKAGES, package_version
+    for name in (*PACKAGES, "no-such-package-startup"):
+        try:
+            want = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            want = None
+        assert package_version(name) == want, name

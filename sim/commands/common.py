@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from sim.config.loading import ConfigError
-from sim.present import console
+# pydantic and the config models (ConfigError's module), rich's console and progress bar are imported
+# where used, so that `funnelsim --help` loads none of them.
 
 DEFAULT_SEED = 20260105
 EXIT_BAD_INPUT = 2
@@ -130,6 +128,7 @@ def print_warnings(warnings: list[str]) -> None:
 
 def check_out(out: Path) -> None:
     """Refuse an output folder that exists or cannot be created, before anything runs."""
+    from sim.config.loading import ConfigError
     if os.path.lexists(out):
         raise ConfigError(str(out), ["already exists; results are never overwritten (choose a new folder)"])
     anc = out.absolute().parent
@@ -143,6 +142,10 @@ def check_out(out: Path) -> None:
 
 def progress_bar(total: int, label: str, quiet: bool):
     """A progress bar on stderr (hidden with --json or when quiet)."""
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.present import console
     return Progress(TextColumn(escape(label)), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeRemainingColumn(), console=console(stderr=True), transient=True, disable=quiet)
 
@@ -160,6 +163,7 @@ def precision_options(f):
 def precision_spec(targets: tuple[str, ...], maximum: int, replications: int | None):
     """The Precision of `--precision` (None without it); `-n`, when given, is the first batch (at
     least 5). Raises ConfigError for a malformed target."""
+    from sim.config.loading import ConfigError
     from sim.experiment.precision import precision_from
     try:
         return precision_from(targets, maximum, replications)

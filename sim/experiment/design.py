@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.config.loading import ConfigError, parse_value
 from sim.config.paths import route
@@ -118,6 +117,8 @@ def grid(factors: list[Factor]) -> list[dict[str, Any]]:
 
 def latin_hypercube(ranges: dict[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, Any]]:
     """`samples` points spread over the ranges (scipy.stats.qmc.LatinHypercube); integer fields rounded."""
+    # here, not at the top: scipy.stats would cost every `run` a few tenths of a second
+    from scipy.stats import qmc
     paths = list(ranges)
     lo = np.array([ranges[p][0] for p in paths], float)
     hi = np.array([ranges[p][1] for p in paths], float)

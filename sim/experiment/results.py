@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.measure.stats import adjust_significance, paired, summarise
+# sim.measure.stats is imported in the table functions: a single `run` computes no summary
 
 RUN_KEYS = ("run_id", "scenario", "policy", "point", "replication", "seed")
 COMPLETE = "COMPLETE"
@@ -97,6 +97,7 @@ def _groups(runs: pd.DataFrame, factors: list[str]):
 
 
 def summary_table(runs: pd.DataFrame, kpis: list[str], factors: list[str]) -> pd.DataFrame:
+    from sim.measure.stats import summarise
     parts = []
     for key, extra, df in _groups(runs, factors):
         s = summarise(df, kpis)
@@ -110,6 +111,7 @@ def summary_table(runs: pd.DataFrame, kpis: list[str], factors: list[str]) -> pd
 
 
 def differences_table(runs: pd.DataFrame, kpis: list[str], factors: list[str], baseline: str) -> pd.DataFrame:
+    from sim.measure.stats import adjust_significance, paired
     parts = []
     for key, extra, df in _groups(runs, factors):
         if baseline in set(df["policy"]) and df["policy"].nunique() > 1:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
 from sim.experiment.executors import make_executor, run_tasks
 from sim.experiment.plan import Plan, Source, build_plan
 from sim.experiment.precision import precision_from
-from sim.experiment.recommend import Constraint, parse_constraint, recommend_from_spec
 from sim.experiment.results import Results, load_results
 from sim.experiment.store import provenance, write_json
 from sim.experiment.task import TaskResult
 from sim.experiment.writer import ResultsWriter
+
+if TYPE_CHECKING:   # re-exported; imported on use (module __getattr__) as sim.experiment.recommend loads scipy.stats
+    from sim.experiment.recommend import Constraint
 
 
 @dataclass
@@ -147,6 +149,9 @@ def _run_until_precise(plan: Plan, todo: list, run_batch: Callable[[list], None]
 
 
 def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
+    if not spec:            # as recommend_from_spec, without importing it (and scipy.stats) for nothing
+        return None
+    from sim.experiment.recommend import recommend_from_spec
     return recommend_from_spec(runs, spec, factors)
 
 
@@ -180,6 +185,7 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     `compare`, at every point."""
     from sim.config.experiment import Objective
     from sim.experiment.design import factor, grid, manifest_factors
+    from sim.experiment.recommend import parse_constraint
     factors = [factor(path, vals, f"vary {path}") for path, vals in vary.items()]
     objective = Objective(maximise=maximise, minimise=minimise, delta=delta,
                           subject_to=[str(parse_constraint(c)).replace(" ", "") for c in subject_to]).spec() \
@@ -216,6 +222,15 @@ def _finish(plan: Plan, out, workers: int, dask: str | None, command: list[str] 
 
 def _name(src: Source) -> str:
     return src if isinstance(src, str) else src.name
+
+
+def __getattr__(name: str):
+    """`Constraint` (re-exported) without importing sim.experiment.recommend, and its scipy.stats,
+    on every run."""
+    if name == "Constraint":
+        from sim.experiment.recommend import Constraint
+        return Constraint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["compare", "sweep", "load_results", "run_plan", "build_plan", "Results", "Outcome", "Constraint"]

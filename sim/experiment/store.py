@@ -94,18 +94,28 @@ def _git_dirty() -> bool | None:
     return None if out is None else bool(out)
 
 
+def package_version(name: str) -> str | None:
+    """`importlib.metadata.version(name)` (None if not installed), from the header lines of the
+    package's METADATA only: `metadata.version` parses the whole file, long description included
+    (about 10 ms a package, a tenth of a second per `run` for the nine of PACKAGES)."""
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return None
+    for line in (dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "").splitlines():
+        if not line.strip():                # the end of the headers
+            break
+        if line.startswith("Version:"):
+            return line[len("Version:"):].strip()
+    return dist.version
+
+
 def provenance() -> dict:
     """When, with what and from which commit results were made."""
-    versions = {}
-    for p in PACKAGES:
-        try:
-            versions[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            versions[p] = None
     return {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": {p: package_version(p) for p in PACKAGES},
         "git_commit": _git_commit(),
         "git_dirty": _git_dirty(),
     }

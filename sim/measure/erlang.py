@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import integrate, optimize
-from scipy.special import gammaln, logsumexp
 
 TAIL_TOL = 1e-12          # Erlang A chain is cut where the remaining mass is below this
 _LOG_RANGE = 60.0         # service-level integrand below exp(-60) of its peak is dropped
@@ -123,6 +121,8 @@ class ErlangA:
         a 1-D integral of a log-concave function, done in log space around its peak.
         SL(inf) = 1 - p_abandon; theta -> 0 gives Erlang C's 1 - C exp(-(c mu - lam) t).
         """
+        # imported when used (queueing mode only), not at the top: every run imports this module
+        from scipy import integrate, optimize
         t = _num("target time t", t, zero_ok=True, inf_ok=True)
         p = self.state_probs
         p_free = float(p[: self.c].sum())
@@ -161,6 +161,7 @@ def erlang_a(c: int, lam: float, mu: float, theta: float, t: float | None = None
     tiny theta with lam > c mu needs ~ (lam - c mu) / theta states; use Erlang C for theta = 0).
     P(abandon) = theta Lq / lam and mean wait = Lq / lam (Little's law on the queue).
     """
+    from scipy.special import gammaln, logsumexp
     c, lam, mu = _servers(c), _num("arrival rate lam", lam), _num("service rate mu", mu)
     theta = _num("abandonment rate theta", theta)
     cap = c + 2_000_000 if max_states is None else _servers(max_states)

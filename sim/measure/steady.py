@@ -52,7 +52,7 @@ Analysis*, 5th ed., ch. 9 (warm-up, replication/deletion); K. Hoad, S. Robinson,
 "Automating warm-up length estimation", *JORS* 61.
 
 Pure functions on the timeseries DataFrame and the manifest's scenario dicts (numpy, pandas,
-scipy); `diagnostics(res)` and `flags(res)` are the thin entry points for a `Results`.
+scipy, imported where used); `diagnostics(res)` and `flags(res)` are the thin entry points for a `Results`.
 """
 from __future__ import annotations
 
@@ -62,7 +62,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 BATCH_DAYS = 7               # MSER-7: one batch = one full weekly cycle
 SPIKE_SETTLE_DAYS = 14       # weeks from a spike's start to this long after its end are left out of MSER
@@ -153,8 +152,33 @@ def trend(weekly: np.ndarray) -> tuple[float, float, float]:
     w = w[np.isfinite(w)]
     if w.size < 3 or np.ptp(w) == 0:
         return (0.0, 0.0, 0.0) if w.size >= 3 else (math.nan,) * 3
-    s, _, lo, hi = stats.theilslopes(w, np.arange(w.size), alpha=LEVEL)
-    return float(s), float(lo), float(hi)
+    return theil_sen(w)
+
+
+def theil_sen(y: np.ndarray) -> tuple[float, float, float]:
+    """`scipy.stats.theilslopes(y, np.arange(len(y)), alpha=LEVEL)`: the median pairwise slope and
+    Sen's (1968) interval, with scipy's arithmetic step for step (tests/test_startup.py checks they
+    are equal), written out because importing scipy.stats would cost every `run` a few tenths of a
+    second for this one call. x = 0, 1, ... has no ties; ties in y widen the interval."""
+    # what scipy's norm.ppf calls (scipy.special is loaded by the engine anyway)
+    from scipy.special import ndtri
+    x = np.arange(y.size, dtype=float)
+    dx, dy = x[:, np.newaxis] - x, y[:, np.newaxis] - y
+    slopes = dy[dx > 0] / dx[dx > 0]
+    slopes.sort()
+    med = np.median(slopes)
+    alpha = 1.0 - LEVEL if LEVEL > 0.5 else LEVEL
+    z = ndtri(alpha / 2.0)
+    _, counts = np.unique(y, return_counts=True)
+    n, nt = y.size, slopes.size
+    sigsq = 1 / 18. * (n * (n - 1) * (2 * n + 5) - sum(k * (k - 1) * (2 * k + 5) for k in counts[counts > 1]))
+    try:
+        sigma = np.sqrt(sigsq)
+        hi = min(int(np.round((nt - z * sigma) / 2.)), nt - 1)
+        lo = max(int(np.round((nt + z * sigma) / 2.)) - 1, 0)
+        return float(med), float(slopes[lo]), float(slopes[hi])
+    except (ValueError, IndexError):
+        return float(med), math.nan, math.nan
 
 
 def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
@@ -166,6 +190,8 @@ def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
     m = float(x.mean())
     if x.size == 1:
         return m, math.nan, math.nan
+    # several replications only: `run` with one does not pay for scipy.stats
+    from scipy import stats
     h = float(stats.t.ppf(0.5 + LEVEL / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return m, m - h, m + h
 
