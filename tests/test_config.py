@@ -248,7 +248,7 @@ def test_generated_unknown_keys_are_named(which, data, key):
     model, base = (Scenario, SCENARIO_DUMP) if which == "scenario" else (Policy, POLICY_DUMP)
     d = _copy(base)
     tables = [()] + [p for p in (SCENARIO_PATHS if which == "scenario" else POLICY_PATHS)
-                     if isinstance(_get(d, p), dict) and _is_section(model, p)]
+                     if isinstance(_get(d, p), dict) and is_section(model, p)]
     table = data.draw(st.sampled_from(tables))
     node = _get(d, table)
     if key in node:
@@ -265,7 +265,7 @@ def _get(d, path):
     return d
 
 
-def _is_section(model, path):
+def is_section(model, path):
     try:
         check_path(model, ".".join(path) + ".zzz_probe")
     except ConfigError as e:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.config.messages import ConfigError, M, kind_of, validate_data
-from sim.config.schema_walk import _MISSING, _child, _fields_of, _is_section
+from sim.config.schema_walk import MISSING, child_type, fields_of, is_section
 
 MAX_FILE_BYTES = 2_000_000
 
@@ -76,12 +76,12 @@ def check_path(model: type[BaseModel], path: str) -> list[str]:
     tp: Any = model
     for i, k in enumerate(keys):
         here = ".".join(keys[:i]) or model.__name__.lower()
-        if i > 0 and not _is_section(tp):
+        if i > 0 and not is_section(tp):
             raise ConfigError(src, [f"{'.'.join(keys[:i])} is a single value, not a section: "
                                     f"write --set {'.'.join(keys[:i])}=VALUE"])
-        child = _child(tp, k)
-        if child is _MISSING:
-            fields = _fields_of(tp)
+        child = child_type(tp, k)
+        if child is MISSING:
+            fields = fields_of(tp)
             if fields:
                 close = difflib.get_close_matches(k, fields, 1, 0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""

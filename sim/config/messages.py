@@ -13,14 +13,14 @@ from pydantic import BaseModel, ValidationError
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import (
-    _MISSING,
-    _clean_loc,
-    _fields_of,
-    _members,
-    _type_at,
-    _value_at,
+    MISSING,
+    clean_loc,
+    fields_of,
     format_path,
+    member_types,
     short_repr,
+    type_at,
+    value_at,
 )
 from sim.config.units import MINUTES, Duration
 
@@ -79,7 +79,7 @@ def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) ->
     kind = err["type"]
     msg = str(err.get("msg", ""))
     ctx = err.get("ctx") or {}
-    inp = err.get("input", _MISSING)
+    inp = err.get("input", MISSING)
     path = format_path(parts)
 
     if key_error:
@@ -94,7 +94,7 @@ def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) ->
         return table, text
 
     if kind == "extra_forbidden":
-        allowed = _fields_of(_type_at(model, parts[:-1]))
+        allowed = fields_of(type_at(model, parts[:-1]))
         name = str(parts[-1]) if parts else "?"
         text = "unknown field"
         close = difflib.get_close_matches(name, allowed, 1, 0.6)
@@ -125,7 +125,7 @@ def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) ->
         text = msg.replace("Input should", "should")
         text = text[0].lower() + text[1:] if text else kind
 
-    if inp is not _MISSING and (not isinstance(inp, (dict, BaseModel)) or kind in _EXPECTED):
+    if inp is not MISSING and (not isinstance(inp, (dict, BaseModel)) or kind in _EXPECTED):
         got = short_repr(inp)
         try:
             raw = repr(inp)
@@ -138,7 +138,7 @@ def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) ->
 
 def _describe(err: dict, model: type[BaseModel] = Scenario) -> str:
     """One pydantic error as `path: what is wrong (got value)`."""
-    parts, key_error, _, _ = _clean_loc(model, tuple(err["loc"]))
+    parts, key_error, _, _ = clean_loc(model, tuple(err["loc"]))
     path, text = _message(err, parts, key_error, model)
     return f"{path}: {text}" if path else text
 
@@ -147,7 +147,7 @@ def _problems(model: type[BaseModel], data: dict[str, Any], errors: list[dict]) 
     """(path, message) per problem: union branches merged, duplicates removed."""
     described = []
     for err in errors:
-        parts, key_error, union_at, branch_is_model = _clean_loc(model, tuple(err["loc"]))
+        parts, key_error, union_at, branch_is_model = clean_loc(model, tuple(err["loc"]))
         described.append((parts, key_error, union_at, branch_is_model, err))
 
     # Errors from the alternatives of one union: keep the branch matching what the user wrote.
@@ -162,12 +162,12 @@ def _problems(model: type[BaseModel], data: dict[str, Any], errors: list[dict]) 
         if len(branches) < 2:
             continue
         upath_parts = described[idx[0]][0][: described[idx[0]][2]]
-        wrote_table = isinstance(_value_at(data, upath_parts), dict)
+        wrote_table = isinstance(value_at(data, upath_parts), dict)
         for i in idx:
             if described[i][3] != wrote_table:
                 drop.add(i)
         if not wrote_table:
-            fields = _fields_of(_type_at(model, upath_parts))
+            fields = fields_of(type_at(model, upath_parts))
             if fields:
                 keep = [i for i in idx if i not in drop]
                 if keep:
@@ -310,10 +310,10 @@ def _bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> 
         for i, v in enumerate(data):
             yield from _bad_types(model, v, parts + [i])
         return
-    tp = _type_at(model, parts)
-    if tp is _MISSING:
+    tp = type_at(model, parts)
+    if tp is MISSING:
         return
-    members = _members(tp)
+    members = member_types(tp)
     if Any in members:
         return
     number = isinstance(data, (int, float)) and not isinstance(data, bool)

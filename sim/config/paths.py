@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.config.messages import ConfigError
-from sim.config.schema_walk import _is_model, _members
+from sim.config.schema_walk import is_model, member_types
 
 WILD = "*"      # a dict key or a list index in an enumerated schema path
 PREFIXES = ("scenario", "policy")
@@ -34,8 +34,8 @@ def _models() -> dict[str, type[BaseModel]]:
 def _walk(tp: Any, prefix: tuple, out: list[tuple], depth: int) -> None:
     if depth > 8:
         return
-    for m in _members(tp):
-        if _is_model(m):
+    for m in member_types(tp):
+        if is_model(m):
             for name, f in m.model_fields.items():
                 path = prefix + (name,)
                 out.append(path)
@@ -84,8 +84,8 @@ def describe(full: str) -> str:
     desc = ""
     for k in rest.split("."):
         nxt = None
-        for m in _members(tp):
-            if _is_model(m) and k in m.model_fields:
+        for m in member_types(tp):
+            if is_model(m) and k in m.model_fields:
                 nxt, desc = m.model_fields[k].annotation, m.model_fields[k].description or ""
             elif typing.get_origin(m) in (dict, list, tuple) and typing.get_args(m):
                 nxt, desc = typing.get_args(m)[-1], ""

@@ -13,36 +13,36 @@ from pydantic import BaseModel
 
 _REPR_LIMIT = 60
 
-_MISSING = object()
+MISSING = object()
 
 
-def _is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _members(tp: Any) -> list[Any]:
+def member_types(tp: Any) -> list[Any]:
     """The alternatives of a type: [tp] for a plain type, the non-None members of a union."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
+        return member_types(typing.get_args(tp)[0])
     if origin in (typing.Union, types.UnionType):
         out = []
         for a in typing.get_args(tp):
             if a is not type(None):
-                out.extend(_members(a))
+                out.extend(member_types(a))
         return out
     return [tp]
 
 
-def _is_section(tp: Any) -> bool:
+def is_section(tp: Any) -> bool:
     """Can a value of this type hold named or indexed children (a table or a list)?"""
-    return any(_is_model(m) or typing.get_origin(m) in (dict, list, tuple) for m in _members(tp))
+    return any(is_model(m) or typing.get_origin(m) in (dict, list, tuple) for m in member_types(tp))
 
 
-def _child(tp: Any, key: Any) -> Any:
-    """The type of `key` inside a value of type `tp`, or _MISSING."""
-    for m in _members(tp):
-        if _is_model(m):
+def child_type(tp: Any, key: Any) -> Any:
+    """The type of `key` inside a value of type `tp`, or MISSING."""
+    for m in member_types(tp):
+        if is_model(m):
             if isinstance(key, str) and key in m.model_fields:
                 return m.model_fields[key].annotation
         elif typing.get_origin(m) is dict:
@@ -57,14 +57,14 @@ def _child(tp: Any, key: Any) -> Any:
                 return args[i] if typing.get_origin(m) is tuple and len(args) > 1 and i < len(args) else args[0]
         elif m is Any:
             return Any
-    return _MISSING
+    return MISSING
 
 
-def _fields_of(tp: Any) -> list[str]:
+def fields_of(tp: Any) -> list[str]:
     """Field names of the model(s) a type may be."""
     out: list[str] = []
-    for m in _members(tp):
-        if _is_model(m):
+    for m in member_types(tp):
+        if is_model(m):
             out.extend(f for f in m.model_fields if f not in out)
     return out
 
@@ -72,7 +72,7 @@ def _fields_of(tp: Any) -> list[str]:
 _UNION_TAG = re.compile(r"^[A-Za-z_-]+\[.*\]$")
 
 
-def _clean_loc(model: type[BaseModel], loc: tuple) -> tuple[list, bool, int | None, bool]:
+def clean_loc(model: type[BaseModel], loc: tuple) -> tuple[list, bool, int | None, bool]:
     """A pydantic error location as the user's path. Returns (parts, is_key_error, union_at,
     branch_is_model): pydantic puts a tag for the union member into the location
     (`literal[...]`, `function-after[..., DecayCurve]`); those are dropped, and `union_at` tells
@@ -86,19 +86,19 @@ def _clean_loc(model: type[BaseModel], loc: tuple) -> tuple[list, bool, int | No
         if part == "[key]":
             key_error = True
             continue
-        members = _members(tp) if tp is not _MISSING else []
-        if isinstance(part, str) and len(members) > 1 and _child(tp, part) is _MISSING:
+        members = member_types(tp) if tp is not MISSING else []
+        if isinstance(part, str) and len(members) > 1 and child_type(tp, part) is MISSING:
             # a union member tag
             union_at = len(parts)
-            chosen = next((m for m in members if _is_model(m) and m.__name__ in part), None)
+            chosen = next((m for m in members if is_model(m) and m.__name__ in part), None)
             branch_is_model = chosen is not None
-            tp = chosen if chosen is not None else _MISSING
+            tp = chosen if chosen is not None else MISSING
             continue
-        if tp is _MISSING and isinstance(part, str) and _UNION_TAG.match(part):
+        if tp is MISSING and isinstance(part, str) and _UNION_TAG.match(part):
             union_at = len(parts)
             continue
         parts.append(part)
-        tp = _child(tp, part) if tp is not _MISSING else _MISSING
+        tp = child_type(tp, part) if tp is not MISSING else MISSING
     return parts, key_error, union_at, branch_is_model
 
 
@@ -113,16 +113,16 @@ def format_path(parts: Iterable) -> str:
     return out
 
 
-def _type_at(model: type[BaseModel], parts: list) -> Any:
+def type_at(model: type[BaseModel], parts: list) -> Any:
     tp: Any = model
     for p in parts:
-        if tp is _MISSING:
-            return _MISSING
-        tp = _child(tp, p)
+        if tp is MISSING:
+            return MISSING
+        tp = child_type(tp, p)
     return tp
 
 
-def _value_at(data: Any, parts: list) -> Any:
+def value_at(data: Any, parts: list) -> Any:
     node = data
     for p in parts:
         if isinstance(node, dict) and p in node:
@@ -130,7 +130,7 @@ def _value_at(data: Any, parts: list) -> Any:
         elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
             node = node[p]
         else:
-            return _MISSING
+            return MISSING
     return node
 
 

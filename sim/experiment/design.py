@@ -19,7 +19,7 @@ from sim.config.loading import ConfigError, parse_value
 from sim.config.paths import route
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.config.schema_walk import _child, _members
+from sim.config.schema_walk import child_type, member_types
 from sim.inputs import split_sets
 
 MAX_POINTS = 10_000
@@ -99,7 +99,7 @@ def _leaf_type(path: str) -> Any:
     kind, rest = route(path, f"lhs.ranges.{path}")       # the same routing as --set
     tp: Any = Scenario if kind == "scenario" else Policy
     for k in rest.split("."):
-        tp = _child(tp, k)
+        tp = child_type(tp, k)
     return tp
 
 
@@ -124,7 +124,7 @@ def latin_hypercube(ranges: dict[str, tuple[float, float]], samples: int, seed: 
     hi = np.array([ranges[p][1] for p in paths], float)
     unit = qmc.LatinHypercube(d=len(paths), seed=np.random.default_rng(seed)).random(samples)
     pts = qmc.scale(unit, lo, hi) if len(paths) else unit
-    ints = [int in _members(_leaf_type(p)) and float not in _members(_leaf_type(p)) for p in paths]  # int | None too
+    ints = [int in member_types(_leaf_type(p)) and float not in member_types(_leaf_type(p)) for p in paths]  # int | None too
     out = []
     for row in pts:
         out.append({p: (int(round(v)) if is_int else float(round(v, 6))) for p, v, is_int in zip(paths, row, ints)})
