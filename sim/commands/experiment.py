@@ -335,7 +335,8 @@ def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_a
         if not as_json:
             print_recommendation(rec, False)
         try:
-            res2, added = add_replications(res, rec, spec, target, max_add=max_add, confirm=confirm, workers=workers)
+            res2, added = add_replications(res, rec, spec, target, max_add=max_add, confirm=confirm, workers=workers,
+                                           on_finished=report_hook)
         except ValueError as e:
             fail(str(e), EXIT_BAD_INPUT)
         if not as_json:

@@ -3,6 +3,7 @@ policies x a grid or Latin hypercube over settings x replications, the seed, the
 an optional objective with constraints for a recommendation."""
 from __future__ import annotations
 
+import math
 import re
 
 from pydantic import Field, field_validator, model_validator
@@ -11,6 +12,28 @@ from sim.config.base import Strict
 
 # KPI, comparison, bound (a % suffix means hundredths): "sla_compliance_standard>=0.9", "mql_to_sql_rate<=40%"
 CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+%?)\s*$")
+
+
+DEFAULT_DELTA = "5%"         # of the largest |mean| of the KPI objective among feasible settings
+
+
+def parse_delta(text: str | float | None) -> tuple[float, bool]:
+    """(value, relative): "5%" -> (0.05, True); "20000" or 20000 -> (20000.0, False)."""
+    if text is None:
+        text = DEFAULT_DELTA
+    if isinstance(text, (int, float)):
+        v, rel = float(text), False
+    else:
+        s = str(text).strip()
+        rel = s.endswith("%")
+        try:
+            v = float(s[:-1]) / 100 if rel else float(s)
+        except ValueError:
+            raise ValueError(f"--delta {text!r}: give a number in the objective's units or a percentage "
+                             "like 5%") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"--delta {text!r}: must be zero or more")
+    return v, rel
 
 
 class LatinHypercube(Strict):
@@ -61,7 +84,6 @@ class Objective(Strict):
         if len(set(names)) < len(names):
             raise ValueError("an objective is given twice")
         if isinstance(self.delta, str):
-            from sim.experiment.recommend import parse_delta
             parse_delta(self.delta)
         elif self.delta is not None and not self.delta >= 0:
             raise ValueError("delta must be zero or more")

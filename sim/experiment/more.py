@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -28,7 +29,7 @@ def wanted(rec: dict, confirm: int = 0, max_add: int = 200) -> dict[tuple[str, i
 
 
 def add_replications(res: Results, rec: dict, spec: dict, out: Path, *, max_add: int = 200, confirm: int = 0,
-                     workers: int = 1, report: bool = True) -> tuple[Results, int]:
+                     workers: int = 1, on_finished: Callable[[Path], None] | None = None) -> tuple[Results, int]:
     """Run the replications `rec` asks for and write `out` = old runs + new runs, with a fresh
     recommendation. Returns (the new results, runs added)."""
     from sim.config.policy import Policy
@@ -70,8 +71,7 @@ def add_replications(res: Results, rec: dict, spec: dict, out: Path, *, max_add:
     ts = [t for t in (res.timeseries, outcome.results.timeseries) if t is not None and len(t)]
     if ts:
         pd.concat(ts, ignore_index=True).to_parquet(out / "timeseries.parquet", index=False)
-    if report:
-        from sim.report import build_report
-        build_report(out)
+    if on_finished is not None:          # e.g. the report, built by the interface layer
+        on_finished(out)
     w.mark_complete()
     return load_results(out), len(new)

@@ -32,13 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.config.experiment import CONSTRAINT
+from sim.config.experiment import CONSTRAINT, DEFAULT_DELTA, parse_delta  # noqa: F401 (re-exported)
 from sim.experiment.selection import feasibility, select_best
 from sim.measure.stats import estimate
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 ALPHA = 0.05                 # 95% statements
-DEFAULT_DELTA = "5%"         # of the largest |mean| of the KPI objective among feasible settings
 SHARE_TOLERANCE = 0.01       # constraints on shares: 1 percentage point of tolerance
 RELATIVE_TOLERANCE = 0.01    # other constraints: 1% of the bound
 KEYS = ["scenario", "point", "policy"]
@@ -68,25 +67,6 @@ def parse_constraint(text: str) -> Constraint:
     except ValueError:
         raise ValueError(f"{text!r}: {raw!r} is not a number") from None
     return Constraint(kpi, op, bound)
-
-
-def parse_delta(text: str | float | None) -> tuple[float, bool]:
-    """(value, relative): "5%" -> (0.05, True); "20000" or 20000 -> (20000.0, False)."""
-    if text is None:
-        text = DEFAULT_DELTA
-    if isinstance(text, (int, float)):
-        v, rel = float(text), False
-    else:
-        s = str(text).strip()
-        rel = s.endswith("%")
-        try:
-            v = float(s[:-1]) / 100 if rel else float(s)
-        except ValueError:
-            raise ValueError(f"--delta {text!r}: give a number in the objective's units or a percentage "
-                             "like 5%") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"--delta {text!r}: must be zero or more")
-    return v, rel
 
 
 # ---- what values a KPI can take (one place: the KPI registry) -----------------------------------

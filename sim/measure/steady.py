@@ -368,7 +368,7 @@ def diagnose(timeseries: pd.DataFrame, scenarios: dict[str, dict] | None = None)
     return out
 
 
-def _scenarios(manifest: dict) -> dict[str, dict]:
+def scenario_dumps(manifest: dict) -> dict[str, dict]:
     s = manifest.get("scenarios")
     if isinstance(s, dict):
         return s
@@ -378,13 +378,13 @@ def _scenarios(manifest: dict) -> dict[str, dict]:
 
 def diagnostics(res) -> list[dict]:
     """The diagnostics of a `Results` as plain dicts (for `--json`'s `diagnostics`)."""
-    return [d.as_dict() for d in diagnose(res.timeseries, _scenarios(res.manifest))]
+    return [d.as_dict() for d in diagnose(res.timeseries, scenario_dumps(res.manifest))]
 
 
 def flagged_lines(res) -> list[str]:
     """One line per diagnostic that is not "ok", for the terminal."""
     out = []
-    for d in diagnose(res.timeseries, _scenarios(res.manifest)):
+    for d in diagnose(res.timeseries, scenario_dumps(res.manifest)):
         if d.verdict != "ok":
             at = f", point {d.point}" if res.factors else ""
             out.append(f"{d.scenario}{at}, {d.policy}: {d.message}")
@@ -395,24 +395,3 @@ GROWTH_CHECK = "queue growth across the window (share of its mean; steady state)
 WARMUP_CHECK = "warm-up transient (shift of the window's mean queue)"
 
 
-def flags(res, scenario: str | None = None, point=None) -> list:
-    """Health-check flags (`sim.report.narrative.Flag`) for the report, two per policy of the
-    (scenario, point) shown (every one when not given): the queue's growth across the window at its
-    second-half rate, as a share of its mean ("bad": no steady state), and the shift of the window's
-    mean queue by the initial transient ("warn": warm-up too short)."""
-    from sim.report.narrative import Flag
-    out = []
-    for d in diagnose(res.timeseries, _scenarios(res.manifest)):
-        if (scenario is not None and d.scenario != scenario) or (point is not None and d.point != int(point)):
-            continue
-        weeks = d.window_days // BATCH_DAYS
-        growth = d.trend_late * max(weeks - 1, 1) / d.queue_level if d.queue_level else math.nan
-        if math.isfinite(growth):
-            bad = d.verdict == "no_steady_state"
-            out.append(Flag(d.policy, GROWTH_CHECK, growth, "bad" if bad else "ok",
-                            d.message if bad else "the queue is steady across the window"))
-        if d.warmup_bias is not None and math.isfinite(d.warmup_bias):
-            short = d.verdict == "warmup_too_short"
-            out.append(Flag(d.policy, WARMUP_CHECK, d.warmup_bias, "warn" if short else "ok",
-                            d.message if short else "the warm-up covers the initial transient"))
-    return out

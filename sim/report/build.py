@@ -14,7 +14,6 @@ import pandas as pd
 
 from sim import format as F
 from sim.experiment.results import Results, load_results
-from sim.measure.steady import flags as steady_flags
 from sim.present import halve_note, holm_note, with_status
 from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
@@ -22,6 +21,7 @@ from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_f
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
+from sim.report.steady_flags import steady_flags
 from sim.report.style import close, colours, empty_figure, pretty, save
 
 FIGURES = "figures"
