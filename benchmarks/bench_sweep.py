@@ -1,0 +1,93 @@
+"""Benchmark a sweep end to end, as a user runs it: the issue's 600-world sweep (`baseline`,
+`seed-example`, `--vary mql.threshold=40:78:2`, 30 replications, 2 workers: 20 points x 30 worlds),
+or a smaller variant, through the CLI in a fresh process (imports, engine, KPIs, writing, summary
+tables and report included). Prints wall time, CPU seconds of the process tree, peak RSS of the
+largest process and the load average. Run by hand, not in the test suite.
+
+    python benchmarks/bench_sweep.py                  # the issue's sweep: -n 30, 2 workers
+    python benchmarks/bench_sweep.py --small          # -n 6 --days 56 (about a tenth of the work)
+    python benchmarks/bench_sweep.py --src /tmp/before --small   # another checkout's `sim/` (before/after)
+    python benchmarks/bench_sweep.py --small --keep out/ --compare other/   # runs tables identical?
+
+`--src DIR` runs `DIR/sim` (e.g. `git archive <commit> sim scenarios policies mappings | tar -x -C DIR`)
+with this interpreter, so before and after are measured on the same machine back to back.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def command(a: argparse.Namespace, out: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", a.scenario, "-p", a.policy, "--vary", a.vary,
+           "-n", str(a.replications), "--workers", str(a.workers), "--out", str(out)]
+    if a.days:
+        cmd += ["--days", str(a.days)]
+    return cmd
+
+
+def run_once(a: argparse.Namespace, out: Path) -> tuple[float, float, float]:
+    env = dict(os.environ)
+    if a.src:
+        env["PYTHONPATH"] = str(Path(a.src).resolve())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(command(a, out), check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   cwd=a.src or None)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, after.ru_maxrss / 1024
+
+
+def same_runs(a: Path, b: Path) -> bool:
+    import pandas as pd
+    ra, rb = pd.read_parquet(a / "runs.parquet"), pd.read_parquet(b / "runs.parquet")
+    return ra.equals(rb)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="-n 6 --days 56 instead of -n 30")
+    ap.add_argument("-n", "--replications", type=int, default=None)
+    ap.add_argument("--days", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--scenario", default="baseline")
+    ap.add_argument("--policy", default="seed-example")
+    ap.add_argument("--vary", default="mql.threshold=40:78:2")
+    ap.add_argument("--src", help="folder holding another `sim/` package to run instead of the installed one")
+    ap.add_argument("--keep", type=Path, help="keep the (last) results folder here")
+    ap.add_argument("--compare", type=Path, help="check the runs table equals this results folder's, exactly")
+    a = ap.parse_args()
+    if a.replications is None:
+        a.replications = 6 if a.small else 30
+    if a.small and a.days is None:
+        a.days = 56
+    print(f"{' '.join(command(a, Path('OUT'))[1:])}\ncores: {os.cpu_count()}; src: {a.src or 'installed'}; "
+          f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+    best = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(a.repeat):
+            out = Path(tmp) / f"run{i}"
+            wall, cpu, rss = run_once(a, out)
+            print(f"  run {i + 1}: wall {wall:6.1f} s   CPU {cpu:6.1f} s   peak RSS {rss:5.0f} MiB   "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            best = min(best or wall, wall)
+        print(f"best wall: {best:.1f} s")
+        if a.compare:
+            print(f"runs table identical to {a.compare}: {same_runs(out, a.compare)}")
+        if a.keep:
+            shutil.rmtree(a.keep, ignore_errors=True)
+            shutil.copytree(out, a.keep)
+
+
+if __name__ == "__main__":
+    main()
