@@ -112,7 +112,8 @@ def execute_group(specs: tuple[TaskSpec, ...] | list[TaskSpec]) -> list[TaskResu
     if not specs:
         return []
     first = specs[0]
-    if any(world_key(s) != world_key(first) for s in specs[1:]):
+    key = world_key(first)
+    if any(world_key(s) != key for s in specs[1:]):
         raise ValueError("execute_group: the tasks do not share one world")
     try:
         scenario = Scenario.model_validate(first.scenario)
