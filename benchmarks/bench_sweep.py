@@ -27,6 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+try:
+    import psutil  # noqa: F401 - optional: the workers' CPU seconds
+    HAVE_PSUTIL = True
+except ImportError:
+    HAVE_PSUTIL = False
+
 
 def command(a: argparse.Namespace, out: Path) -> list[str]:
     cmd = [sys.executable, "-m", "sim.cli", "sweep", a.scenario, "-p", a.policy, "--vary", a.vary,
@@ -106,7 +112,8 @@ def main() -> None:
         for i in range(a.repeat):
             out = Path(tmp) / f"run{i}"
             wall, cpu, workers, rss = run_once(a, out)
-            print(f"  run {i + 1}: wall {wall:6.1f} s   CPU: main {cpu:5.1f} s + workers {workers:6.1f} s   "
+            wk = f"{workers:6.1f} s" if HAVE_PSUTIL else "n/a (no psutil)"
+            print(f"  run {i + 1}: wall {wall:6.1f} s   CPU: main {cpu:5.1f} s + workers {wk}   "
                   f"main peak RSS {rss:4.0f} MiB   load {os.getloadavg()[0]:.2f}", flush=True)
             best = min(best or wall, wall)
         print(f"best wall: {best:.1f} s")
