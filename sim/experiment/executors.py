@@ -7,19 +7,23 @@
   through `distributed.Client.get_executor()`; needs the optional extra `funnelsim[dask]`.
 
 `run_tasks` keeps a bounded number of tasks in flight and hands results back by task id, so the
-order of completion never changes the results.
+order of completion never changes the results. Tasks that play on the same world (a sweep's points
+that change only policies, in one replication) are sent as one group, so the world is generated
+once and the results cross between processes once (see `chunks`).
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import sys
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
-from sim.experiment.task import TaskResult, TaskSpec, execute
+from sim.experiment.task import TaskResult, TaskSpec, execute_group, world_key
 
 CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
+MAX_GROUP = 10             # tasks per group at most: progress stays visible, results stay small
 
 
 class SequentialExecutor(Executor):
@@ -79,32 +83,58 @@ def make_executor(workers: int = 1, dask: str | None = None) -> Iterator[tuple[E
         yield SequentialExecutor(), 1
 
 
+def chunks(tasks: list[TaskSpec], parallelism: int, group: bool = True) -> list[tuple[TaskSpec, ...]]:
+    """The tasks as groups sent to the executor, in order of their first task: tasks sharing a
+    world (`world_key`) together, split evenly into groups of at most MAX_GROUP tasks and, with
+    several workers, small enough that there are about 4 groups per worker. `group=False`: one task
+    per group."""
+    if not group:
+        return [(t,) for t in tasks]
+    by_world: dict[str, list[TaskSpec]] = {}
+    for t in tasks:
+        by_world.setdefault(world_key(t), []).append(t)
+    cap = MAX_GROUP if parallelism <= 1 else min(MAX_GROUP, math.ceil(len(tasks) / (4 * parallelism)))
+    cap = max(1, cap)
+    out = []
+    for same in by_world.values():
+        k = math.ceil(len(same) / cap)
+        size, extra = divmod(len(same), k)
+        i = 0
+        for j in range(k):
+            n = size + (j < extra)
+            out.append(tuple(same[i:i + n]))
+            i += n
+    return out
+
+
 def run_tasks(executor: Executor, tasks: Iterable[TaskSpec], parallelism: int,
-              on_result: Callable[[TaskResult], None]) -> None:
-    """Run every task with at most 2 x parallelism in flight; `on_result` sees each result (in
-    completion order; callers key by id). A task whose worker dies becomes an error result."""
-    pending: dict[Future, str] = {}
+              on_result: Callable[[TaskResult], None], group: bool = True) -> None:
+    """Run every task with at most 2 x parallelism groups (see `chunks`) in flight; `on_result`
+    sees each result (in completion order; callers key by id). A task whose worker dies becomes an
+    error result."""
+    pending: dict[Future, tuple[str, ...]] = {}
     limit = max(1, 2 * parallelism)
-    it = iter(tasks)
+    it = iter(chunks(list(tasks), parallelism, group))
     exhausted = False
     try:
         while True:
             while not exhausted and len(pending) < limit:
-                spec = next(it, None)
-                if spec is None:
+                specs = next(it, None)
+                if specs is None:
                     exhausted = True
                     break
-                pending[executor.submit(execute, spec)] = spec.id
+                pending[executor.submit(execute_group, specs)] = tuple(s.id for s in specs)
             if not pending:
                 return
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for f in done:
-                tid = pending.pop(f)
+                tids = pending.pop(f)
                 try:
-                    res = f.result()
+                    results = f.result()
                 except Exception as e:  # noqa: BLE001 - e.g. a worker process killed
-                    res = TaskResult(tid, error=f"{type(e).__name__}: {e}")
-                on_result(res)
+                    results = [TaskResult(tid, error=f"{type(e).__name__}: {e}") for tid in tids]
+                for res in results:
+                    on_result(res)
     except BaseException:
         for f in pending:
             f.cancel()

@@ -83,14 +83,17 @@ class Replication:
 
 
 def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
-                    on_policy_done: Callable[[str], None] | None = None, check: bool = False) -> Replication:
+                    on_policy_done: Callable[[str], None] | None = None, check: bool = False,
+                    world: World | None = None, calendar: BusinessCalendar | None = None) -> Replication:
     """Every policy on the same world (same seed and replication): a paired comparison.
-    `on_policy_done(name)` is called after each policy (for progress bars)."""
+    `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
+    when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
+    (a sweep reuses them across points that change only policies; the engine never modifies them)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
-    world = generate_world(scenario, seed, replication)
-    cal = BusinessCalendar.from_scenario(scenario)
+    world = world if world is not None else generate_world(scenario, seed, replication)
+    cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
     runs = {}
     for p in policies:
         runs[p.name] = run_policy(world, scenario, p, cal, check=check)

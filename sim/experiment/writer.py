@@ -1,7 +1,8 @@
 """Writing a results folder incrementally, so an interrupted experiment can be resumed.
 
 While running, the folder holds `manifest.json`, an `INCOMPLETE` marker and one part per finished
-task in `parts/`. At the end the parts are assembled into the tables of the layout documented in
+group of tasks in `parts/` (named after the group's first task; its rows' `run_id` say which tasks
+it holds). At the end the parts are assembled into the tables of the layout documented in
 `sim/experiment/results.py`, and `COMPLETE` is written last. Ctrl-C (or a failed task) leaves the
 folder marked incomplete, never one that looks complete; `--resume DIR` runs only the missing tasks
 of the same design (checked by fingerprint).
@@ -12,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.experiment.results import COMPLETE, differences_table, kpi_columns, summary_table
@@ -32,6 +34,11 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _task_id(run_ids: pd.Series) -> pd.Series:
+    """The task id of each run id (`<task id>:<policy>`; task ids hold no colon)."""
+    return run_ids.astype(str).str.split(":", n=1).str[0]
+
+
 class ResultsWriter:
     """One results folder: parts while running, tables and the completion marker at the end."""
 
@@ -39,6 +46,7 @@ class ResultsWriter:
         self.folder = folder
         self.parts = folder / PARTS
         self.order = {tid: i for i, tid in enumerate(task_ids)}
+        self._pending: list[TaskResult] = []     # results of a group not yet saved
 
     @classmethod
     def create(cls, folder: Path, manifest: dict, task_ids: list[str]) -> "ResultsWriter":
@@ -68,7 +76,14 @@ class ResultsWriter:
         w.parts.mkdir(exist_ok=True)
         for stale in w.parts.glob("*.tmp"):
             stale.unlink()
-        done = {p.name[: -len(".runs.parquet")] for p in w.parts.glob("*.runs.parquet")}
+        done: set[str] = set()
+        stems = set()
+        for p in w.parts.glob("*.runs.parquet"):
+            stems.add(p.name[: -len(".runs.parquet")])
+            done.update(_task_id(pd.read_parquet(p, columns=["run_id"])["run_id"]).unique())
+        for ts in w.parts.glob("*.ts.parquet"):     # a group interrupted between its two files
+            if ts.name[: -len(".ts.parquet")] not in stems:
+                ts.unlink()
         for f in (COMPLETE, "errors.json"):
             (folder / f).unlink(missing_ok=True)
         w._mark_incomplete("running (resumed)")
@@ -80,21 +95,60 @@ class ResultsWriter:
             "command plus --resume <this folder>.\n", encoding="utf-8")
 
     def add(self, res: TaskResult) -> None:
-        """Save one finished task (its daily series, optional event logs, then its rows: the rows
-        file appearing, atomically, is what marks the task done)."""
-        if res.timeseries is not None:
-            _atomic_parquet(res.timeseries, self.parts / f"{res.id}.ts.parquet")
-        if res.events:
-            ev = self.folder / "events"
-            ev.mkdir(exist_ok=True)
-            for rid, df in res.events.items():
-                _atomic_parquet(df, ev / f"{rid.replace(':', '__')}.parquet")
-        _atomic_parquet(pd.DataFrame(res.rows), self.parts / f"{res.id}.runs.parquet")
+        """Take one finished task; a group's tasks are saved together when its `last` result
+        arrives (results of a group arrive one after the other)."""
+        self._pending.append(res)
+        if res.last:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Save the pending tasks as one part: daily series, optional event logs, then rows (the
+        rows file appearing, atomically, is what marks its tasks done)."""
+        group, self._pending = self._pending, []
+        if not group:
+            return
+        name = group[0].id
+        series = [r.timeseries for r in group if r.timeseries is not None]
+        if series:
+            _atomic_parquet(pd.concat(series, ignore_index=True) if len(series) > 1 else series[0],
+                            self.parts / f"{name}.ts.parquet")
+        for res in group:
+            if res.events:
+                ev = self.folder / "events"
+                ev.mkdir(exist_ok=True)
+                for rid, df in res.events.items():
+                    _atomic_parquet(df, ev / f"{rid.replace(':', '__')}.parquet")
+        _atomic_parquet(pd.DataFrame([row for r in group for row in r.rows]), self.parts / f"{name}.runs.parquet")
 
     def _read(self, suffix: str) -> pd.DataFrame:
+        """Every part's table, rows in task order (a part may hold several tasks)."""
+        self._flush()
         files = sorted(self.parts.glob(f"*{suffix}"),
                        key=lambda p: self.order.get(p.name[: -len(suffix)], len(self.order)))
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+        if not files:
+            return pd.DataFrame()
+        parts = [pd.read_parquet(f) for f in files]
+        if all("run_id" in df for df in parts):
+            parts = self._in_task_order(parts)
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+    def _in_task_order(self, parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        """The parts cut into runs of one task each, ordered by task (stable): one copy at the
+        concat, instead of a concat and then a sort."""
+        pieces = []
+        for i, df in enumerate(parts):
+            if df.empty:
+                continue
+            ids = df["run_id"].to_numpy()
+            uniq = pd.unique(ids)
+            rank_of = dict(zip(uniq, (self.order.get(t, len(self.order)) for t in _task_id(pd.Series(uniq)))))
+            rank = np.fromiter((rank_of[r] for r in ids), dtype=np.int64, count=len(ids))
+            cuts = np.flatnonzero(np.diff(rank)) + 1
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ids)]):
+                pieces.append((int(rank[lo]), i, int(lo), df.iloc[lo:hi]))
+        if [p[:3] for p in pieces] == sorted(p[:3] for p in pieces):
+            return parts                     # already in order (one task per part)
+        return [p[3] for p in sorted(pieces, key=lambda p: p[:3])]
 
     def runs(self) -> pd.DataFrame:
         """Every finished task's rows, in task order."""

@@ -1,0 +1,128 @@
+"""Benchmark a sweep end to end, as a user runs it: the issue's 600-world sweep (`baseline`,
+`seed-example`, `--vary mql.threshold=40:78:2`, 30 replications, 2 workers: 20 points x 30 worlds),
+or a smaller variant, through the CLI in a fresh process (imports, engine, KPIs, writing, summary
+tables and report included). Prints wall time, CPU seconds of the main process and of its worker
+processes (sampled with psutil every 0.2 s, if installed: the workers are children of the
+forkserver, which the operating system does not count for us), peak RSS of the main process and the
+load average. CPU seconds depend much less on the load of a shared machine than wall time. Run by
+hand, not in the test suite.
+
+    python benchmarks/bench_sweep.py                  # the issue's sweep: -n 30, 2 workers
+    python benchmarks/bench_sweep.py --small          # -n 6 --days 56 (about a tenth of the work)
+    python benchmarks/bench_sweep.py --src /tmp/before --small   # another checkout's `sim/` (before/after)
+    python benchmarks/bench_sweep.py --small --keep out/ --compare other/   # runs tables identical?
+
+`--src DIR` runs `DIR/sim` (e.g. `git archive <commit> sim scenarios policies mappings | tar -x -C DIR`)
+with this interpreter, so before and after are measured on the same machine back to back.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+try:
+    import psutil  # noqa: F401 - optional: the workers' CPU seconds
+    HAVE_PSUTIL = True
+except ImportError:
+    HAVE_PSUTIL = False
+
+
+def command(a: argparse.Namespace, out: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", a.scenario, "-p", a.policy, "--vary", a.vary,
+           "-n", str(a.replications), "--workers", str(a.workers), "--out", str(out)]
+    if a.days:
+        cmd += ["--days", str(a.days)]
+    return cmd
+
+
+def _descendants_cpu(pid: int, seen: dict[int, float]) -> None:
+    """Record the CPU seconds so far of every descendant of `pid` (the last value seen per process)."""
+    try:
+        import psutil
+    except ImportError:
+        return
+    try:
+        kids = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for k in kids:
+        try:
+            c = k.cpu_times()
+            seen[k.pid] = c.user + c.system
+        except psutil.Error:
+            pass
+
+
+def run_once(a: argparse.Namespace, out: Path) -> tuple[float, float, float, float]:
+    """Wall seconds, main-process CPU seconds, worker CPU seconds (sampled), main-process peak MiB."""
+    env = dict(os.environ)
+    if a.src:
+        env["PYTHONPATH"] = str(Path(a.src).resolve())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.Popen(command(a, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=a.src or None)
+    seen: dict[int, float] = {}
+    while proc.poll() is None:
+        _descendants_cpu(proc.pid, seen)
+        time.sleep(0.2)
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        raise SystemExit(f"the sweep failed (exit {proc.returncode})")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, sum(seen.values()), after.ru_maxrss / 1024
+
+
+def same_runs(a: Path, b: Path) -> bool:
+    import pandas as pd
+    ra, rb = pd.read_parquet(a / "runs.parquet"), pd.read_parquet(b / "runs.parquet")
+    return ra.equals(rb)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="-n 6 --days 56 instead of -n 30")
+    ap.add_argument("-n", "--replications", type=int, default=None)
+    ap.add_argument("--days", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--scenario", default="baseline")
+    ap.add_argument("--policy", default="seed-example")
+    ap.add_argument("--vary", default="mql.threshold=40:78:2")
+    ap.add_argument("--src", help="folder holding another `sim/` package to run instead of the installed one")
+    ap.add_argument("--keep", type=Path, help="keep the (last) results folder here")
+    ap.add_argument("--compare", type=Path, help="check the runs table equals this results folder's, exactly")
+    a = ap.parse_args()
+    if a.replications is None:
+        a.replications = 6 if a.small else 30
+    if a.small and a.days is None:
+        a.days = 56
+    print(f"{' '.join(command(a, Path('OUT'))[1:])}\ncores: {os.cpu_count()}; src: {a.src or 'installed'}; "
+          f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+    best = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(a.repeat):
+            out = Path(tmp) / f"run{i}"
+            wall, cpu, workers, rss = run_once(a, out)
+            wk = f"{workers:6.1f} s" if HAVE_PSUTIL else "n/a (no psutil)"
+            print(f"  run {i + 1}: wall {wall:6.1f} s   CPU: main {cpu:5.1f} s + workers {wk}   "
+                  f"main peak RSS {rss:4.0f} MiB   load {os.getloadavg()[0]:.2f}", flush=True)
+            best = min(best or wall, wall)
+        print(f"best wall: {best:.1f} s")
+        if a.compare:
+            print(f"runs table identical to {a.compare}: {same_runs(out, a.compare)}")
+        if a.keep:
+            shutil.rmtree(a.keep, ignore_errors=True)
+            shutil.copytree(out, a.keep)
+
+
+if __name__ == "__main__":
+    main()
