@@ -110,11 +110,6 @@ class Overrides:
     team: int | None = None
 
 
-SCENARIO_KEYS = set(Scenario.model_fields)
-POLICY_KEYS = set(Policy.model_fields)
-SHARED_KEYS = SCENARIO_KEYS & POLICY_KEYS
-
-
 def split_override(item: str, src: str) -> tuple[str, Any]:
     """`PATH=VALUE` -> (path, parsed TOML value), or ConfigError."""
     if "=" not in item:

@@ -35,14 +35,6 @@ HEADLINE_KPIS = [
 KEY_KPIS = ("bookings", "won", "mqls", "mql_to_sql_rate", "sla_compliance", "rep_utilisation")
 
 
-def headline() -> list[tuple[str, str, str]]:
-    """(kpi, label, kind) of the headline KPIs (registry labels, durations with their unit)."""
-    return [(k, *F.kpi_format(k)[:2]) for k in HEADLINE_KPIS]
-
-
-HEADLINE = headline()
-
-
 def fmt(value: float, kind: str) -> str:
     """One number by kind (old kind names accepted): see `sim.format`."""
     return F.value(value, kind)
