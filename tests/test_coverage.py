@@ -28,7 +28,7 @@ POOL = 1000
 SCENARIO = str(Path(__file__).parent / "fixtures" / "scenarios" / "coverage.toml")
 TWO_SIDED = ["mql_to_sql_rate", "bookings", "won", "rep_utilisation"]
 ONE_SIDED = ["sla_compliance_standard", "never_touched_share", "mql_to_won_rate"]
-DIFFS = ["mql_to_sql_rate", "bookings", "sla_compliance_standard", "rep_utilisation"]
+DIFFS = ["mql_to_sql_rate", "bookings", "won", "sla_compliance_standard", "rep_utilisation"]
 
 pytestmark = pytest.mark.slow
 

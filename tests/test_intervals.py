@@ -97,6 +97,15 @@ def test_identical_policies_differ_by_exactly_zero():
     assert difference(df, df, "mqls")["lower"] == 0 == difference(df, df, "mqls")["upper"]
 
 
+def test_equal_rare_counts_are_not_proof_of_no_difference():
+    """A deal or two per world, the same under both policies in every world: luck, not a zero
+    effect; the paired interval still has width (the Poisson floor), unlike an inert change."""
+    df = _runs(won=[1., 0, 1, 0, 1], bookings=[90e3, 0, 40e3, 0, 120e3])
+    for k in ("won", "bookings"):
+        d = difference(df, df, k)
+        assert d["diff"] == 0 and d["lower"] < 0 < d["upper"], (k, d)
+
+
 def test_relative_change_interval_is_fieller_and_never_below_minus_100_percent():
     rng = np.random.default_rng(1)
     y = rng.gamma(2, 50_000, 12)
