@@ -10,7 +10,7 @@ What is measured (the engine is hybrid for speed: vectorised world, scoring and 
 for the MQLs competing for reps):
 
 * One replication of the baseline scenario under one policy (`seed-example` by default), through the
-  real entry point `sim.experiment.run.run_replication`. Scenario/policy loading (TOML + validation)
+  real entry point `sim.experiment.replication.run_replication`. Scenario/policy loading (TOML + validation)
   and imports are outside the timings.
 * Size = leads in the world, in total. The baseline horizon is kept (28d warm-up + 182d window +
   180d run-out = 390 days), so `arrivals.leads_per_year` is set so that the *expected* number of
@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sim.experiment.run as run_mod  # noqa: E402
+import sim.experiment.replication as run_mod  # noqa: E402
 from sim.inputs import load_policy, load_scenario  # noqa: E402
 from sim.world.arrivals import arrival_grid, horizon_bounds  # noqa: E402
 
@@ -170,7 +170,7 @@ def timed_stages(timer):
              "detail_kpis", "next_mql")
     missing = [n for n in names if not hasattr(run_mod, n)]
     if missing:
-        raise SystemExit(f"bench_engine: sim/experiment/run.py no longer uses {missing}; update the stage wrappers")
+        raise SystemExit(f"bench_engine: sim/experiment/replication.py no longer uses {missing}; update the stage wrappers")
     saved = {n: getattr(run_mod, n) for n in names}
     real_process = saved["SalesProcess"]
 

@@ -12,8 +12,8 @@ import time
 
 import pandas as pd
 
-from sim.experiment.plan import build_plan
-from sim.experiment.runner import run_plan
+from sim.experiment.execution import run_plan
+from sim.experiment.task_plan import build_plan
 
 POLICIES = ["seed-example", "volume", "fit-and-intent", "speed-first"]
 

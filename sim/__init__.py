@@ -7,7 +7,7 @@ valid but probably not meant are listed in `results.manifest["warnings"]`."""
 
 __version__ = "0.1.0"
 
-_API = {"compare": "sim.experiment.runner", "sweep": "sim.experiment.runner",
+_API = {"compare": "sim.experiment.api", "sweep": "sim.experiment.api",
         "load_results": "sim.experiment.results", "Results": "sim.experiment.results"}
 
 

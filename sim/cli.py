@@ -50,7 +50,7 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
     SCENARIO and each policy are names (`funnelsim list`) or paths to .toml files."""
     from sim.commands.experiment import check_kpis, print_precision
     from sim.config.loading import ConfigError
-    from sim.experiment.plan import build_plan
+    from sim.experiment.task_plan import build_plan
     try:
         plan = build_plan("run", f"run-{Path(scenario).stem if scenario.endswith('.toml') else scenario}",
                           [scenario], list(policies), sets=sets, leads=leads, reps=reps, days=days,
@@ -82,7 +82,7 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
 def _execute(plan, out: Path | None, quiet: bool):
     """Run a plan with a progress bar; write the folder (report included) when `out` is given."""
     from sim.commands.experiment import report_hook
-    from sim.experiment.runner import run_plan
+    from sim.experiment.execution import run_plan
     print_warnings(plan.warnings)
     from sim.format import plural
     with progress_bar(plan.runs_total, f"{plan.name}: {plural(len(plan.policies), 'policy', 'policies')} x "
@@ -107,7 +107,7 @@ def kpis_json(res) -> dict:
     counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`);
     `precision`: what --precision reached; inputs valid but probably not meant add a top-level
     `warnings` list (only when there are some). NaN becomes null when serialised."""
-    from sim.experiment.task import unflatten
+    from sim.experiment.world_task import unflatten
     from sim.measure.steady import diagnostics
     kpis = res.kpi_names
     warnings = list(res.manifest.get("warnings") or [])
@@ -148,8 +148,8 @@ def demo(replications, seed):
     Writes ./outputs/demo-<timestamp>/ (report.html inside) under the current folder."""
     from sim.commands.show import print_results
     from sim.config.loading import ConfigError
-    from sim.experiment.plan import build_plan
     from sim.experiment.store import timestamped
+    from sim.experiment.task_plan import build_plan
     try:
         plan = build_plan("demo", "demo", ["baseline"], ["volume", "fit-and-intent"], replications=replications,
                           seed=seed)

@@ -322,7 +322,7 @@ def file_warnings(kind: str, obj: object, source: str) -> list[str]:
         return w.policy_warnings(obj, source)
     if kind != "experiment":
         return []
-    from sim.experiment.plan import build_plan  # the same checks as running it (its `set` applied)
+    from sim.experiment.task_plan import build_plan  # the same checks as running it (its `set` applied)
     base = Path(source).parent
     plan = build_plan("experiment", obj.name, [relative_to(base, s) for s in obj.scenarios],
                       [relative_to(base, p) for p in obj.policies], sets=obj.set, replications=1)

@@ -1,5 +1,5 @@
-"""The layers depend downwards only (config < world < decisions < sales < measure < experiment <
-interface), and modules talk through public names: no `from sim.x import _private`. Read from the
+"""The layers depend downwards only (config < world < decisions < sales < measure < checks <
+experiment < interface), and modules talk through public names: no `from sim.x import _private`. Read from the
 source with `ast`, so a new import that breaks either rule fails here."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 # layer of each top-level part of sim/; a module may import its own layer or lower ones
 # (crm reads and writes CRM exports and draws its own figures: an interface, like the CLI and the report)
 LAYER = {"vocab": 0, "config": 0, "calendar": 1, "world": 1, "decisions": 2, "sales": 3, "measure": 4,
-         "experiment": 5, "crm": 6, "format": 6, "present": 6, "report": 6, "commands": 6, "cli": 6}
+         "checks": 5, "experiment": 6, "crm": 7, "format": 7, "present": 7, "report": 7, "commands": 7, "cli": 7}
 
 
 def _imports(path: Path):

@@ -22,7 +22,7 @@ from sim.config.loading import (
     read_toml,
     validate_data,
 )
-from sim.config.messages import _describe
+from sim.config.messages import describe
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.store import atomic_folder, dumps, json_safe, safe_name, timestamped
@@ -184,7 +184,7 @@ def test_describe_does_not_repeat_got():
     """The old bug: value errors said "(got '5x')" twice."""
     err = {"type": "value_error", "loc": ("sla", "targets", "demo"), "input": "5x",
            "msg": "Value error, expected a duration such as \"5m\", got '5x'"}
-    text = _describe(err, Policy)
+    text = describe(err, Policy)
     assert text.count("'5x'") == 1 and text.startswith("sla.targets.demo: expected")
 
 

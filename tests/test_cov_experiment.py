@@ -57,7 +57,7 @@ def test_plans_from_objects_apply_and_validate_overrides():
     from sim.config.loading import ConfigError
     from sim.config.policy import Policy
     from sim.config.scenario import Scenario
-    from sim.experiment.plan import build_plan
+    from sim.experiment.task_plan import build_plan
 
     sc = Scenario.model_validate({"name": "mine", "horizon": {"window": "14d"}})
     pol = Policy(name="p")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.config.messages import ConfigError
+from sim.config.errors import ConfigError
 from sim.config.policy import Policy
 from sim.crm.backtest import backtest, gain_curve
 from sim.crm.fitscoring import fit_scoring

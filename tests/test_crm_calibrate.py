@@ -13,7 +13,7 @@ from scipy import stats
 
 from sim.cli import main
 from sim.crm.calibrate import fit_truncated_lognormal, rate_table
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.inputs import load_policy, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

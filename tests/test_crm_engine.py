@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim.config.scenario import Arrivals, Scenario
 from sim.crm.calibrate import every_lead_mql_policy
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.vocab import CHANNELS
 from sim.world.arrivals import arrival_grid, draw_arrivals
 from sim.world.luck import streams

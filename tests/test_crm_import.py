@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.config.messages import ConfigError
+from sim.config.errors import ConfigError
 from sim.crm.importer import import_leads
 from sim.crm.mapping import load_mapping
 

@@ -14,10 +14,10 @@ import sim
 from sim.cli import main
 from sim.config.loading import ConfigError
 from sim.experiment.design import Factor, grid, latin_hypercube, parse_vary
-from sim.experiment.plan import build_plan
+from sim.experiment.execution import run_plan
 from sim.experiment.recommend import parse_constraint, recommend
 from sim.experiment.results import load_results
-from sim.experiment.runner import run_plan
+from sim.experiment.task_plan import build_plan
 
 SMALL = dict(leads=2000, days=14)
 FAST = ["--days", "14", "--leads", "2000"]
@@ -115,7 +115,7 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_one_failing_world_loses_nothing_else(tmp_path, monkeypatch):
-    import sim.experiment.task as task
+    import sim.experiment.world_task as task
     real = task.run_replication
 
     def flaky(scenario, policies, seed, replication, **kw):

@@ -295,7 +295,7 @@ def test_speed_buckets_agree_with_sla_compliance(cmp):
 
 
 def test_no_buyer_is_touched_late_when_the_sla_cannot_be_missed():
-    from sim.experiment.run import run_replication
+    from sim.experiment.replication import run_replication
     from sim.inputs import load_policy, load_scenario, split_sets
     o = split_sets([f'sla.targets.{t}="400d"' for t in TIERS], 3000, None, 28)
     run = run_replication(load_scenario("workshop", o.scenario), [load_policy("seed-example", o.policy)], 3, 0)

@@ -288,7 +288,7 @@ def test_utilisation_stays_in_the_unit_interval(changes):
     """Blocked spans are clipped to the window (was 1.82 and 3.2 for these two before the fix)."""
     from sim.config.policy import Policy as P
     from sim.config.scenario import Scenario as S
-    from sim.experiment.run import run_replication
+    from sim.experiment.replication import run_replication
     data = {"horizon": {"warmup": "7d", "window": "21d", "runout": "21d"}, "arrivals": {"leads_per_year": 3000},
             **changes}
     k = run_replication(S.model_validate(data), [P(name="p")], seed=0, check=True).runs["p"].kpis

@@ -1,4 +1,4 @@
-"""Debug mode (the run invariants of sim/measure/invariants.py): every run of the shipped files and of the engine's corner
+"""Debug mode (the run invariants of sim/checks/invariants.py): every run of the shipped files and of the engine's corner
 features satisfies the invariants, and each invariant really fires when the run it checks is
 broken (a corrupted copy of a real run's log, outcomes or KPIs)."""
 from __future__ import annotations
@@ -13,9 +13,9 @@ from test_funnel import _nest as nest  # noqa: E402  (one nesting helper for the
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.run import run_policy, run_replication
+from sim.experiment.replication import run_policy, run_replication
 from sim.inputs import load_policy, load_scenario, split_sets
-from sim.measure.invariants import InvariantError, kpi_violations, violations
+from sim.checks.invariants import InvariantError, kpi_violations, violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN
 from sim.sales.outcomes import STATE
 from sim.world.generate import generate_world
@@ -108,7 +108,7 @@ def test_nan_only_where_the_denominator_is_zero(changes, undefined):
 
 
 def test_check_flag_raises_on_a_broken_run(monkeypatch):
-    import sim.experiment.run as run_mod
+    import sim.experiment.replication as run_mod
     monkeypatch.setattr(run_mod, "violations", lambda *a: ["queue: something broke"])
     sc = scenario()
     with pytest.raises(InvariantError, match="policy 'p': queue: something broke"):

@@ -15,8 +15,8 @@ import pytest
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.run import run_policy
-from sim.measure.invariants import queue_area, queue_stays
+from sim.experiment.replication import run_policy
+from sim.checks.invariants import queue_area, queue_stays
 from sim.world.generate import generate_world
 
 LONG = {"horizon": {"warmup": "28d", "window": "364d", "runout": "14d"},

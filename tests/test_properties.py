@@ -5,7 +5,7 @@
 * Over replications, paired (same seeds), one-sided t tests with a stated margin: more reps never
   raise the mean time to first touch; a slower decay curve never lowers MQL->SQL.
 * Random valid scenarios and policies, generated from the JSON Schemas, always run and satisfy
-  every run invariant (debug mode, sim/measure/invariants.py).
+  every run invariant (debug mode, sim/checks/invariants.py).
 
 Hypothesis runs derandomized (same examples every run: reproducible in CI) with few examples.
 """
@@ -25,8 +25,8 @@ from sim.calendar import BusinessCalendar
 from sim.config.loading import ConfigError, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.run import run_policy
-from sim.measure.invariants import violations
+from sim.experiment.replication import run_policy
+from sim.checks.invariants import violations
 from sim.vocab import DEMO_REQUEST, TIER_CODE
 from sim.world.generate import generate_world
 from sim.world.response import ResponseModel

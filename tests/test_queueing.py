@@ -20,7 +20,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import score_world
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.inputs import load_scenario
 from sim.measure import erlang
 from sim.sales.episode import ABANDONED

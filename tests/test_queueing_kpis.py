@@ -3,7 +3,7 @@ queueing mode those KPIs do not exist. (The statistical agreement is tested in t
 import math
 
 from sim.config.policy import Policy
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.inputs import load_scenario
 
 NAMES = ("p_wait", "mean_wait_minutes", "service_level", "p_abandon")

@@ -11,7 +11,7 @@ from test_funnel import _nest as nest  # noqa: E402
 
 from sim.config.policy import Policy, Routing, Sla
 from sim.config.scenario import Scenario
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.sales import routing as routing_mod
 from sim.sales.episode import Episode
 from sim.sales.params import EngineParams

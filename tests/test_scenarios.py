@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.inputs import load_policy, load_scenario
 
 SEEDS = (1, 2, 3)

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 import sim.experiment.executors as executors
-import sim.experiment.task as task
+import sim.experiment.world_task as task
 from sim.experiment.design import factor, grid, manifest_factors
+from sim.experiment.execution import run_plan
 from sim.experiment.executors import MAX_GROUP, chunks
-from sim.experiment.plan import build_plan
-from sim.experiment.runner import run_plan
-from sim.experiment.task import execute, execute_group, world_key
+from sim.experiment.task_plan import build_plan
+from sim.experiment.world_task import execute, execute_group, world_key
 from sim.experiment.writer import ResultsWriter
 
 SMALL = dict(leads=2000, days=14)

@@ -5,7 +5,7 @@ import pytest
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.measure.kpis import blocked_business
 
 

@@ -16,7 +16,7 @@ import sim
 from sim.cli import main
 from sim.config.loading import ConfigError
 from sim.experiment.design import toml_value
-from sim.experiment.plan import build_plan
+from sim.experiment.task_plan import build_plan
 from sim.inputs import parse_variant, split_at, split_sets
 
 FAST = ["--days", "14", "--leads", "2000"]

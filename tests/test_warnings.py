@@ -14,7 +14,7 @@ from sim.cli import main
 from sim.config import warnings as w
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.plan import build_plan
+from sim.experiment.task_plan import build_plan
 from sim.inputs import file_warnings, find_any, known_names, load_file
 
 FAST = ["--days", "14", "--leads", "2000"]

@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.commands.common import DEFAULT_SEED, check_out, fail
-from sim.config.messages import ConfigError, validate_data
+from sim.config.errors import ConfigError
+from sim.config.messages import validate_data
 from sim.config.scenario import Scenario
 from sim.present import console
 

@@ -21,7 +21,7 @@ from sim.commands.common import (
 )
 from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
-from sim.experiment.plan import Plan, build_plan
+from sim.experiment.task_plan import Plan, build_plan
 
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -84,8 +84,8 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
             as_json: bool) -> None:
     """Check the output folder, run with a progress bar, save, report, print; exit 1 if a task
     failed (the others are saved), 130 on Ctrl-C (the folder stays marked incomplete)."""
+    from sim.experiment.execution import run_plan
     from sim.experiment.executors import EngineError
-    from sim.experiment.runner import run_plan
     from sim.experiment.store import timestamped
     from sim.experiment.writer import ResumeError
     try:
@@ -138,7 +138,7 @@ def check_kpis(plan: Plan) -> None:
     import difflib
 
     from sim.experiment.recommend import parse_constraint
-    from sim.experiment.task import kpi_names
+    from sim.experiment.world_task import kpi_names
     wanted = list(plan.kpis)
     if plan.precision:
         wanted += [t.kpi for t in plan.precision.targets]

@@ -91,7 +91,7 @@ def simulated_sl(scenario_name: str, policy_name: str, c: int, rate: float, hand
                  seed: int) -> tuple[float, float]:
     """(mean, 95% half-width over the replications) of P(first touch within the SLA) for a team of c under
     the scenario's calendar, cadence and decay, on the Poisson MQL stream. Untouched MQLs are misses."""
-    from sim.experiment.run import run_replication
+    from sim.experiment.replication import run_replication
     from sim.inputs import load_policy, load_scenario
 
     over = [("queueing.enabled", True), ("queueing.sales", "scenario"), ("queueing.mql_rate", rate),

@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.config.messages import ConfigError, M, kind_of, validate_data
+from sim.config.errors import ConfigError
+from sim.config.file_kind import kind_of
+from sim.config.messages import M, validate_data
 from sim.config.schema_walk import MISSING, child_type, fields_of, is_section
 
 MAX_FILE_BYTES = 2_000_000

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.config.messages import ConfigError
+from sim.config.errors import ConfigError
 from sim.config.schema_walk import is_model, member_types
 
 WILD = "*"      # a dict key or a list index in an enumerated schema path

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config.messages import ConfigError
+from sim.config.errors import ConfigError
 from sim.crm.mapping import Mapping
 
 MAX_CSV_BYTES = 500_000_000

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.config.base import Strict
+from sim.config.errors import ConfigError
 from sim.config.loading import load_model
-from sim.config.messages import ConfigError
 from sim.config.scenario import Channel, CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 AttributeName = Literal["seniority", "company_size", "industry", "region", "email_kind"]

@@ -14,7 +14,7 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from sim.config.messages import ConfigError
+from sim.config.errors import ConfigError
 from sim.config.policy import Policy
 from sim.crm.mapping import ATTRIBUTE_VALUES, Mapping
 from sim.decisions.scoring import score_events

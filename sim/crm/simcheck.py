@@ -16,7 +16,7 @@ from scipy import stats
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.crm.calibrate import Calibration
-from sim.experiment.run import run_replication
+from sim.experiment.replication import run_replication
 from sim.vocab import CHANNELS
 
 MINUTES_PER_DAY = 1440.0

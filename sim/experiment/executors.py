@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
-from sim.experiment.task import TaskResult, TaskSpec, execute_group, world_key
+from sim.experiment.world_task import TaskResult, TaskSpec, execute_group, world_key
 
 CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
 MAX_GROUP = 10             # tasks per group at most: progress stays visible, results stay small
@@ -73,7 +73,7 @@ def make_executor(workers: int = 1, dask: str | None = None) -> Iterator[tuple[E
         method = "forkserver" if sys.platform.startswith("linux") else "spawn"
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["sim.experiment.task"])
+            ctx.set_forkserver_preload(["sim.experiment.world_task"])
         ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
         try:
             yield ex, workers

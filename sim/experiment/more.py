@@ -34,10 +34,10 @@ def add_replications(res: Results, rec: dict, spec: dict, out: Path, *, max_add:
     recommendation. Returns (the new results, runs added)."""
     from sim.config.policy import Policy
     from sim.config.scenario import Scenario
-    from sim.experiment.plan import build_plan
+    from sim.experiment.execution import manifest as make_manifest
+    from sim.experiment.execution import run_plan
     from sim.experiment.recommend import recommend_from_spec
-    from sim.experiment.runner import manifest as make_manifest
-    from sim.experiment.runner import run_plan
+    from sim.experiment.task_plan import build_plan
     from sim.experiment.writer import ResultsWriter
 
     want = wanted(rec, confirm, max_add)

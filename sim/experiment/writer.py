@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.experiment.results import COMPLETE, differences_table, kpi_columns, summary_table
 from sim.experiment.store import write_json
-from sim.experiment.task import TaskResult
+from sim.experiment.world_task import TaskResult
 
 INCOMPLETE = "INCOMPLETE"
 PARTS = "parts"

@@ -17,7 +17,7 @@ from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
 from sim.measure.detail import detail_kpis
-from sim.measure.invariants import InvariantError, violations
+from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
 from sim.sales.log import SalesLog

@@ -50,7 +50,7 @@ from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
-from sim.measure.kpi_checks import kpi_context, kpi_violations
+from sim.checks.kpi_checks import kpi_context, kpi_violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import STATE, LeadOutcomes

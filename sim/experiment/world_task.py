@@ -21,7 +21,7 @@ import pandas as pd
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.experiment.run import Replication, run_replication
+from sim.experiment.replication import Replication, run_replication
 from sim.measure.spikes import spike_kpis
 from sim.world.generate import generate_world
 

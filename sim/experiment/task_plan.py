@@ -16,7 +16,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.design import point_sets, policy_labels
 from sim.experiment.precision import Precision
-from sim.experiment.task import TaskSpec
+from sim.experiment.world_task import TaskSpec
 from sim.inputs import (
     Variant,
     check_size,

@@ -1,4 +1,4 @@
-"""The ``kpis`` family of run invariants (see `sim.measure.invariants`): no NaN except where a KPI's
+"""The ``kpis`` family of run invariants (see `sim.checks.invariants`): no NaN except where a KPI's
 denominator is zero, no infinities, rates in [0, 1], counts consistent down the funnel."""
 from __future__ import annotations
 
