@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from sim.config.accounts import AccountRule
 from sim.config.base import Strict, require_clock, require_positive
 from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 from sim.config.units import Duration, dur
@@ -143,6 +144,10 @@ class Mql(Strict):
                                "(at or below the threshold: every non-demo MQL is high intent)")
     gates: Gates = Field(Gates(), description="hard conditions an MQL must meet whatever its score")
     fast_lane: FastLane = Field(FastLane(), description="demo requests that skip scoring")
+    unit: Literal["lead", "account", "hybrid"] = Field(
+        "lead", description="what qualifies: lead (MQL), account (MQA, by `account`), or hybrid (a lead MQL whose account "
+                            "is an MQA too); the demo fast lane applies in every mode")
+    account: AccountRule = Field(AccountRule(), description="the MQA rule (unit = account or hybrid)")
 
 
 
@@ -185,9 +190,10 @@ class Routing(Strict):
     Triage: when the backlog exceeds triage_backlog, reps skip (recycle) leads scoring below
     triage_min_score."""
 
-    discipline: Literal["fifo", "priority", "freshest", "round_robin"] = Field(
+    discipline: Literal["fifo", "priority", "freshest", "round_robin", "owner"] = Field(
         "fifo", description="which waiting MQL a free rep takes next: fifo (oldest), priority (tier, then score), "
-                            "freshest (newest) or round_robin (per-rep queues)")
+                            "freshest (newest), round_robin (per-rep queues) or owner (each account's "
+                            "owner rep)")
     triage_backlog: int | None = Field(None, ge=0, description="MQLs waiting above which reps triage (skip and recycle "
                                                                "low scorers); none = never triage")
     triage_min_score: float = Field(70, description="points; during triage, untouched non-demo MQLs scoring below "

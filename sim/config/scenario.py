@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.config.accounts import Accounts
 from sim.config.base import MIX_RULE, Strict, allow_zero_clock, check_mix, require_clock, weekday_profile_default
 from sim.config.response import DECAY_PRESETS, DecayCurve, Response  # noqa: F401  (part of the scenario schema)
 from sim.config.units import Duration, dur
@@ -387,3 +388,5 @@ class Scenario(Strict):
                                                        "opportunity, won/lost, deal size")
     costs: Costs = Field(Costs(), description="lead and rep costs")
     queueing: Queueing = Field(Queueing(), description="textbook queue mode (Erlang C / A validation); off by default")
+    accounts: Accounts | None = Field(None, description="a finite market of accounts with buying windows and buying groups "
+                                                        "(leads become their contacts); none = each lead is its own account")

@@ -11,15 +11,18 @@ from typing import Callable
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
+from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
-from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
+from sim.sales.accounts import account_outcomes
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes, play_out
 from sim.sales.process import EngineParams, Mqls, SalesProcess
@@ -53,12 +56,16 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
-    process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
-                           lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
+    entry = entries(world, policy, scored)   # lead MQLs, or what the account rule hands to sales
+    re_mql = ((lambda lead, after: next_mql(world, policy, lead, after, rules=rules)) if policy.mql.unit == "lead"
+              else (lambda lead, after: None))
+    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
     log = process.run()
-    outcomes = play_out(world, scenario, log, response.qualify_probability)
+    outcomes = account_outcomes(world, scenario, play_out(world, scenario, log, response.qualify_probability))
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
+    if world.accounts is not None:
+        kpis.update(account_kpis(world, scenario, cal, log, outcomes))
     if check:
         broken = violations(world, scenario, policy, cal, log, outcomes, kpis, scored)
         if broken:

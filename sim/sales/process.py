@@ -29,6 +29,7 @@ from simpy.events import Timeout
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
@@ -71,7 +72,8 @@ class SalesProcess:
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
-        self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers), end)
+        owners = lead_owners(world, p.workers) if p.routing == "owner" else None
+        self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers, owners), end)
         self.episodes: list[Episode] = []
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))

@@ -11,6 +11,7 @@ the same name in the `Literal` of `sim.config.policy.Routing.discipline` (a test
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkItem, WorkQueue
@@ -175,12 +176,32 @@ class RoundRobin(Assignment):
         return self.workers > 0 and team.idle[self.next]
 
 
+@assignment("owner")
+class Owner(RoundRobin):
+    """Named-account ownership: each item waits in the queue of its account's owner rep
+    (`owners[item.lead]`, see `sim.sales.accounts.lead_owners`; without them, lead id mod workers)."""
+
+    def __init__(self, workers: int, order: Ordering, owners: Sequence[int] | None = None):
+        super().__init__(workers, order)
+        self.owners = owners
+
+    def assign(self, item: WorkItem) -> None:
+        if self.workers:
+            item.rep = int(self.owners[item.lead]) if self.owners is not None else item.lead % self.workers
+
+    def would_wake(self, team: Team) -> bool:
+        return self.workers > 0 and any(team.idle)
+
+
 # the schema's values: an ordering from one pool, or an assignment worked oldest first
 DISCIPLINES: tuple[str, ...] = (*ORDERINGS, *(a for a in ASSIGNMENTS if a != "pooled"))
 
 
-def routing(discipline: str, workers: int) -> Assignment:
-    """The assignment (with its queues) for a schema value of `policy.routing.discipline`."""
+def routing(discipline: str, workers: int, owners: Sequence[int] | None = None) -> Assignment:
+    """The assignment (with its queues) for a schema value of `policy.routing.discipline`;
+    `owners` (rep per lead) for the owner rule."""
+    if discipline == "owner":
+        return Owner(workers, Fifo(), owners)
     if discipline in ORDERINGS:
         return Pooled(workers, ORDERINGS[discipline]())
     if discipline in ASSIGNMENTS:
