@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from sim.config.base import MIX_RULE, Strict, check_mix, require_clock
 from sim.config.units import Duration, dur
@@ -126,13 +126,15 @@ class Accounts(Strict):
             check_mix(mix)
         return v
 
-    @model_validator(mode="after")
-    def _groups_fit_the_cap(self) -> "Accounts":
-        over = [s for s, g in self.buying_group.items() if g > self.max_contacts]
+    @field_validator("max_contacts")
+    @classmethod
+    def _groups_fit_the_cap(cls, v: int, info: ValidationInfo) -> int:
+        groups = info.data.get("buying_group") or {}
+        over = [f"{s} ({g:g})" for s, g in groups.items() if g > v]
         if over:
-            raise ValueError(f"buying_group for {', '.join(over)} is larger than max_contacts = {self.max_contacts}; "
-                             f"raise max_contacts or lower the group size")
-        return self
+            raise ValueError(f"{v} is smaller than the mean buying group of {', '.join(over)}: raise max_contacts or "
+                             f"lower accounts.buying_group")
+        return v
 
     def largest_group(self) -> int:
         """The largest buying group this market can have (people)."""
@@ -172,3 +174,17 @@ class AccountRule(Strict):
                                "contact at the MQA (duplicate work, measured by duplicate_touches)")
 
     _clock = field_validator("engaged_window")(require_clock)
+
+
+def pair_problems(accounts: Accounts | None, unit: str, rule: AccountRule) -> list[str]:
+    """What makes an account rule impossible on a scenario's market (the scenario and the policy are
+    valid each on its own): a breadth requirement larger than any buying group can be."""
+    if unit == "lead" or rule.combine == "or":
+        return []
+    largest = accounts.largest_group() if accounts is not None else 1
+    if rule.min_engaged_contacts > largest:
+        where = ("accounts.max_contacts = " + str(largest)) if accounts is not None else \
+            "no [accounts] table, so every lead is its own account"
+        return [f"mql.account.min_engaged_contacts = {rule.min_engaged_contacts} is larger than any buying group "
+                f"({where}): no account could ever qualify; lower it, or set mql.account.combine = \"or\""]
+    return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.config.accounts import AccountRule
 from sim.config.base import Strict, require_clock, require_positive
@@ -223,4 +223,11 @@ class Policy(Strict):
     routing: Routing = Field(Routing(), description="which MQL a free rep takes next, and backlog triage")
     recycle: Recycle = Field(Recycle(), description="what happens to recycled MQLs")
     reps: int | None = Field(None, ge=0, le=10_000, description="headcount decided by this policy (overrides the scenario)")
+
+    @model_validator(mode="after")
+    def _account_rollup_decay(self) -> "Policy":
+        if self.mql.unit != "lead" and self.scoring.decay.mode not in ("none", "half_life"):
+            raise ValueError(f"mql.unit = {self.mql.unit!r} rolls contacts' scores up to the account, which needs "
+                             f"scoring.decay.mode none or half_life (got {self.scoring.decay.mode!r})")
+        return self
 

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.config.accounts import pair_problems
 from sim.config.loading import ConfigError, apply_overrides, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
@@ -167,6 +168,11 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
     labels = policy_labels([e.label_parts(o) for e, o in zip(entries, objs)])
     pol_base = {lb: (e, o if o.name == lb else o.model_copy(update={"name": lb}))
                 for lb, e, o in zip(labels, entries, objs)}
+    for sname, (_, sobj) in sc_base.items():   # an account rule no account of the market could meet
+        for lb, (_, pobj) in pol_base.items():
+            problems = pair_problems(sobj.accounts, pobj.mql.unit, pobj.mql.account)
+            if problems:
+                raise ConfigError(f"policy {lb!r} on scenario {sname!r}", problems)
     n_tasks = len(sc_base) * len(points) * replications
     if n_tasks > MAX_TASKS:
         raise ConfigError("design", [f"{n_tasks:,} worlds to run (scenarios x points x replications); at most "
