@@ -30,6 +30,10 @@ HEADLINE_KPIS = [
     # queueing mode only (teaching): the simulated queue next to Erlang C / A
     "queue_p_wait", "erlang_p_wait", "queue_mean_wait_minutes", "erlang_mean_wait_minutes", "queue_service_level",
     "erlang_service_level", "queue_p_abandon", "erlang_p_abandon",
+    # scenarios with [accounts] only
+    "accounts_engaged", "mqas", "mqa_to_opportunity_rate", "account_win_rate", "bookings_per_account",
+    "buying_group_coverage", "duplicate_touches", "account_first_touch_p50_hours", "account_precision",
+    "account_recall", "orphan_leads",
 ]
 # the intervals the "replications to halve it" note looks at
 KEY_KPIS = ("bookings", "won", "mqls", "mql_to_sql_rate", "sla_compliance", "rep_utilisation")

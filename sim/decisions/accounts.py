@@ -249,7 +249,30 @@ def account_mqas(world: World, policy: Policy, es: EventScores | None = None,
     ev = hit[first]
     tier = np.where(fast[ev], DEMO,
                     np.where(score[ev] >= rule.high_intent - TOL, HIGH_INTENT, STANDARD)).astype(np.int8)
-    return Mqas(acc_e[ev], t_e[ev], score[ev], lead_e[ev], tier)
+    lead_of = _most_engaged(acc_e, t_e, lead_e, value[order], ev, r)
+    return Mqas(acc_e[ev], t_e[ev], score[ev], np.where(fast[ev], lead_e[ev], lead_of), tier)
+
+
+def _most_engaged(acc: np.ndarray, t: np.ndarray, lead: np.ndarray, value: np.ndarray, ev: np.ndarray,
+                  r: Rules) -> np.ndarray:
+    """int64[len(ev)]: for each MQA event (position in the account-sorted events), the contact of its
+    account with the highest value at that moment, the one a rep would call first. Decay shrinks
+    every contact alike, so the highest value now is the highest of value x 2^(t/h) up to now."""
+    m = acc.shape[0]
+    seg = np.cumsum(np.concatenate(([True], acc[1:] != acc[:-1]))) - 1
+    limit = np.full(int(seg[-1]) + 1 if m else 0, -1, dtype=np.int64)
+    limit[seg[ev]] = ev
+    keep = np.flatnonzero(np.arange(m) <= limit[seg])
+    if r.decay_mode == "half_life":
+        key = np.log2(np.maximum(value[keep], 1e-300)) + t[keep] / r.half_life
+    else:
+        key = value[keep]
+    order = keep[np.lexsort((key, seg[keep]))]
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = seg[order][1:] != seg[order][:-1]
+    best = np.full(limit.shape[0], -1, dtype=np.int64)
+    best[seg[order][last]] = lead[order][last]
+    return best[seg[ev]]
 
 
 def entries(world: World, policy: Policy, scored: Scored) -> Entries:

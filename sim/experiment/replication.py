@@ -5,6 +5,7 @@ writes files: it takes validated Scenario/Policy objects and returns results in 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -67,7 +68,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     if world.accounts is not None:
         kpis.update(account_kpis(world, scenario, cal, log, outcomes))
     if check:
-        broken = violations(world, scenario, policy, cal, log, outcomes, kpis, scored)
+        entered = scored if policy.mql.unit == "lead" else dataclasses.replace(
+            scored, mql_time=entry.time, mql_tier=entry.tier, mql_score=entry.score)
+        broken = violations(world, scenario, policy, cal, log, outcomes, kpis, entered)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
     return PolicyRun(policy, scored, log, outcomes, kpis)

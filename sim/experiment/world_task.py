@@ -149,6 +149,8 @@ def collect(spec: TaskSpec, rep: Replication) -> TaskResult:
         series.append(d.assign(**{c: k[c] for c in ("run_id", "scenario", "policy", "point", "replication")}))
         if spec.events:
             events[run_id(spec, name)] = event_log(rep, name)
+            if rep.world.accounts is not None:      # the account layer: one row per engaged account too
+                events[run_id(spec, name) + ":accounts"] = accounts_log(rep, name)
     return TaskResult(spec.id, rows, pd.concat(series, ignore_index=True), events or None)
 
 
@@ -167,6 +169,19 @@ def event_log(rep: Replication, name: str) -> pd.DataFrame:
         "episodes": out.episodes[c], "recycles": out.recycles[c],
         "state": pd.Categorical.from_codes(out.state[c], TERMINAL_STATES),
     })
+
+
+def accounts_log(rep: Replication, name: str) -> pd.DataFrame:
+    """Per account with a lead in the measured cohort (worlds with accounts): see `account_table`."""
+    from sim.measure.accounts import ADVANCE, account_table
+    from sim.vocab import COMPANY_SIZES, INDUSTRIES, REGIONS
+    run = rep.runs[name]
+    t = account_table(rep.world, run.log, run.outcomes)
+    df = pd.DataFrame(t)
+    for col, names in (("company_size", COMPANY_SIZES), ("industry", INDUSTRIES), ("region", REGIONS),
+                       ("state", ADVANCE)):
+        df[col] = pd.Categorical.from_codes(t[col], names)
+    return df
 
 
 def kpi_names(spec: TaskSpec) -> list[str]:

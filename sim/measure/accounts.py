@@ -170,3 +170,38 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     for i, name in enumerate(ADVANCE):
         k[f"account_state_{name}"] = int(reached_states[i])
     return k
+
+
+def account_table(world: World, log: SalesLog, out: LeadOutcomes) -> dict[str, np.ndarray]:
+    """One row per account with a cohort lead (the `--events` accounts table): firmographics, how
+    many leads and buying-group members it had, when it was first handed to sales and touched,
+    whether it opened an opportunity and won, and where it ended (its most advanced lead)."""
+    book = world.accounts
+    assert book is not None
+    c = np.flatnonzero(world.in_cohort)
+    acc = book.lead_account[c]
+    ids, inv = np.unique(acc, return_inverse=True)
+    k = ids.size
+    first = (log.ep_index == 0) & world.in_cohort[log.ep_lead]
+    pos = np.searchsorted(ids, book.lead_account[log.ep_lead[first]])
+    handed = np.full(k, np.inf)
+    np.minimum.at(handed, pos, log.ep_mql_time[first])
+    touch = np.full(k, np.inf)
+    ft = log.ep_first_touch[first]
+    has = ~np.isnan(ft)
+    np.minimum.at(touch, pos[has], ft[has])
+    best = np.zeros(k, dtype=np.int64)
+    np.maximum.at(best, inv, _RANK[out.state[c]])
+    amount = np.zeros(k)
+    np.add.at(amount, inv, np.where(out.won[c], out.amount[c], 0.0))
+    return {
+        "account": ids, "company_size": book.size[ids], "industry": book.industry[ids], "region": book.region[ids],
+        "existing_customer": book.existing_customer[ids], "open_deal": book.open_deal[ids],
+        "leads": np.bincount(inv, minlength=k), "members": np.bincount(inv, weights=book.lead_window[c] >= 0,
+                                                                        minlength=k).astype(np.int64),
+        "orphans": np.bincount(inv, weights=book.orphan[c], minlength=k).astype(np.int64),
+        "handed": np.where(np.isfinite(handed), handed, np.nan), "first_touch": np.where(np.isfinite(touch), touch, np.nan),
+        "opportunity": np.bincount(inv, weights=out.opportunity[c], minlength=k) > 0,
+        "won": np.bincount(inv, weights=out.won[c], minlength=k) > 0, "bookings": amount,
+        "state": best,
+    }
