@@ -265,3 +265,20 @@ def test_a_coverage_rule_larger_than_any_buying_group_is_refused_before_running(
     with pytest.raises(ConfigError, match="min_engaged_contacts = 25"):
         build_plan("run", "x", [scenario()], [policy("big", unit="account", account={"min_engaged_contacts": 25})],
                    replications=1)
+
+
+# -- CRM side ---------------------------------------------------------------------------------
+def test_calibrate_reports_contacts_per_account_or_says_it_has_none():
+    import pandas as pd
+
+    from sim.crm.calibrate import account_fits
+    day = pd.Timestamp("2026-01-05")
+    leads = pd.DataFrame({"account": ["a", "a", "b", None, "c", "c", "c"],
+                          "created": [day, day + pd.Timedelta(days=3), day, day, day,
+                                      day + pd.Timedelta(days=40), day + pd.Timedelta(days=50)]})
+    fits = account_fits(leads)
+    assert fits["accounts"] == 3 and fits["match_rate"] == pytest.approx(6 / 7)
+    assert fits["contacts_per_account_mean"] == pytest.approx(2.0)
+    assert fits["share_with_several_contacts"] == pytest.approx(2 / 3)
+    assert fits["share_with_several_in_30_days"] == pytest.approx(1 / 3)
+    assert account_fits(leads.assign(account=pd.NA)) is None

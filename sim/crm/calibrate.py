@@ -135,6 +135,23 @@ def _team(leads: pd.DataFrame) -> tuple[int | None, dict]:
     return None, {}
 
 
+def account_fits(leads: pd.DataFrame) -> dict | None:
+    """Contacts per account and how often several contacts engage within 30 days, from the account
+    id column; None when the export has none (then the calibration is lead-only)."""
+    if "account" not in leads or leads["account"].isna().all():
+        return None
+    linked = leads.dropna(subset=["account"])
+    per = linked.groupby("account").size()
+    first = linked.groupby("account")["created"].transform("min")
+    recent = linked[(linked["created"] - first) <= pd.Timedelta(days=30)].groupby("account").size()
+    return {"leads_with_account": int(len(linked)), "match_rate": round(float(len(linked) / len(leads)), 6),
+            "accounts": int(per.size), "contacts_per_account_mean": round(float(per.mean()), 4),
+            "contacts_per_account_median": float(per.median()),
+            "contacts_per_account_p90": float(per.quantile(0.9)),
+            "share_with_several_contacts": round(float((per >= 2).mean()), 6),
+            "share_with_several_in_30_days": round(float((recent >= 2).mean()), 6)}
+
+
 def every_lead_mql_policy() -> Policy:
     """The policy under which every lead is an MQL at its entry event: what an MQL export records."""
     return Policy.model_validate({
@@ -205,6 +222,14 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
         cannot.append("team size: no owner or SDR column; the scenario keeps the default number of reps")
     if known.empty:
         cannot.append("conversion: the export has no outcome (no outcome column, no deals)")
+    acc = account_fits(leads)
+    if acc is None:
+        cannot.append("accounts: no account id column in the mapping (leads.account); calibrated lead-only")
+    else:
+        fits["accounts"] = acc
+        cannot.append("accounts: contacts per account, the share of accounts with several contacts and the match rate "
+                      "are reported (calibration.json, `accounts`); the scenario stays lead-only (add an [accounts] "
+                      "table with match_rate = " + f"{acc['match_rate']:.3g} to simulate accounts)")
     cannot += ["losses and lost reasons: the export records wins only" if wins_only and not known.empty else "",
                ("SQL / opportunity stages and contact attempts: " +
                 ("stage shares by channel are reported (calibration.json) but not simulated per channel"

@@ -7,7 +7,7 @@ fix the export or the mapping and see the effect.
 
 The clean table has one row per lead and canonical columns: lead_id, created (datetime64 or NaT),
 order, channel, source, won (bool, or missing when the export has no outcome), won_date, amount,
-owner, sdr, stage_<name> (datetime64), attr_<name> (vocabulary value), ev_<type> (occurrence count).
+owner, sdr, account (the account id, missing when unmatched or not mapped), stage_<name> (datetime64), attr_<name> (vocabulary value), ev_<type> (occurrence count).
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def parse_dates(s: pd.Series, fmt: str | None) -> pd.Series:
 def _lead_columns(m: Mapping) -> dict[str, str]:
     L = m.leads
     wanted = {"leads.id": L.id, "leads.source": L.source}
-    for f in ("created", "order", "outcome", "won_date", "amount", "owner"):
+    for f in ("created", "order", "outcome", "won_date", "amount", "owner", "account"):
         if getattr(L, f):
             wanted[f"leads.{f}"] = getattr(L, f)
     wanted.update({f"leads.stages.{k}": v for k, v in L.stages.items()})
@@ -147,6 +147,7 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
     out["won_date"] = parse_dates(raw[L.won_date], L.date_format) if L.won_date else pd.NaT
     out["amount"] = pd.to_numeric(raw[L.amount], errors="coerce") if L.amount else np.nan
     out["owner"] = raw[L.owner] if L.owner else pd.NA
+    out["account"] = raw[L.account].str.strip().replace("", pd.NA) if L.account else pd.NA
     out["sdr"] = pd.NA
 
     for aname, a in L.attributes.items():

@@ -75,6 +75,9 @@ class Leads(Strict):
     won_date: str | None = Field(None, description="column with the won (close) date")
     amount: str | None = Field(None, description="column with the deal amount")
     owner: str | None = Field(None, description="column with the owner (rep) id")
+    account: str | None = Field(None, description="column with the lead's account / company id (HubSpot company ID, "
+                                                  "Salesforce AccountId); empty values are leads not matched to an "
+                                                  "account")
     stages: dict[str, str] = Field(default_factory=dict,
                                    description="stage name -> column with the date the lead reached it (e.g. sql)")
     attributes: dict[AttributeName, AttributeMap] = Field(default_factory=dict)
