@@ -282,3 +282,17 @@ def test_calibrate_reports_contacts_per_account_or_says_it_has_none():
     assert fits["share_with_several_contacts"] == pytest.approx(2 / 3)
     assert fits["share_with_several_in_30_days"] == pytest.approx(1 / 3)
     assert account_fits(leads.assign(account=pd.NA)) is None
+
+
+def test_the_report_gets_an_account_view_only_for_account_runs(three_runs):
+    import pandas as pd
+
+    from sim.report.fig_accounts import accounts_figure, has_accounts
+    rows = [{"policy": name, "kpi": k, "mean": float(v), "lower": float(v) * 0.9, "upper": float(v) * 1.1}
+            for name, run in three_runs.runs.items() for k, v in run.kpis.items() if isinstance(v, (int, float))]
+    summary = pd.DataFrame(rows)
+    assert has_accounts(summary)
+    fig = accounts_figure(summary)
+    assert len(fig.axes) == 3
+    lead_only_summary = summary[~summary["kpi"].isin(ACCOUNT_KEYS)]
+    assert not has_accounts(lead_only_summary)

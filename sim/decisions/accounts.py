@@ -80,20 +80,29 @@ def _slice(world: World, a: int, z: int) -> World:
     return World(**out)  # type: ignore[arg-type]
 
 
-def event_scores(world: World, policy: Policy, rules: Rules) -> EventScores:
-    """`score_events` over the whole world, in chunks of leads (global lead indices)."""
+@dataclass(frozen=True, eq=False)
+class ContactScores:
+    """What the account roll-up reads from lead scoring, per event (global order) and per lead."""
+
+    eligible: np.ndarray     # bool[n]: the lead passes the gates
+    lead: np.ndarray         # int64[m]
+    behaviour: np.ndarray    # float64[m]: behaviour after the event
+    fast_lane: np.ndarray    # bool[m]: a demo request taking the fast lane
+
+
+def _keep(es: EventScores, offset: int = 0) -> ContactScores:
+    return ContactScores(es.eligible, es.lead.astype(np.int64) + offset, es.behaviour, es.fast_lane)
+
+
+def event_scores(world: World, policy: Policy, rules: Rules) -> ContactScores:
+    """`score_events` over the whole world, in chunks of leads (global lead indices), keeping only
+    what the roll-up needs."""
     if world.n <= CHUNK_LEADS:
-        return score_events(world, policy, rules)
-    parts = []
-    for a in range(0, world.n, CHUNK_LEADS):
-        z = min(a + CHUNK_LEADS, world.n)
-        es = score_events(_slice(world, a, z), policy, rules)
-        parts.append(dataclasses.replace(es, lead=es.lead.astype(np.int64) + a))
-    first = parts[0]
-    return EventScores(
-        np.concatenate([p.fit for p in parts]), np.concatenate([p.eligible for p in parts]),
-        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(first)
-          if f.name not in ("fit", "eligible")))
+        return _keep(score_events(world, policy, rules))
+    parts = [_keep(score_events(_slice(world, a, min(a + CHUNK_LEADS, world.n)), policy, rules), a)
+             for a in range(0, world.n, CHUNK_LEADS)]
+    return ContactScores(*(np.concatenate([getattr(p, f.name) for p in parts])
+                           for f in dataclasses.fields(ContactScores)))
 
 
 def account_fit(world: World, policy: Policy) -> np.ndarray:
@@ -106,22 +115,32 @@ def account_fit(world: World, policy: Policy) -> np.ndarray:
     return out + np.where(world.existing_customer, float(fit.existing_customer), 0.0)
 
 
+def composite(key: np.ndarray, time: np.ndarray, width: float) -> np.ndarray:
+    """float64 keys that sort like (key, time): key x width + time, width a power of two above every
+    time, so key x width is exact; times closer than ~1e-3 minutes may compare equal (harmless)."""
+    return key.astype(np.float64) * width + time
+
+
+def time_width(*times: np.ndarray) -> float:
+    """A power of two above every (non-negative) time given."""
+    top = max([float(np.max(t)) for t in times if t.size] + [1.0])
+    return float(2.0 ** np.ceil(np.log2(top + 2.0)))
+
+
 def active_count(iv_key: np.ndarray, iv_start: np.ndarray, iv_end: np.ndarray,
                  q_key: np.ndarray, q_time: np.ndarray) -> np.ndarray:
-    """int64[q]: how many intervals [start, end) with the query's key contain the query time."""
+    """int64[q]: how many intervals [start, end) with the query's key contain the query time.
+
+    Counted as (starts <= t) - (ends <= t) among the intervals of the key, by binary search in the
+    sorted composite (key, time) values: intervals of smaller keys are counted in both and cancel."""
     if q_key.size == 0:
         return np.zeros(0, dtype=np.int64)
-    n_iv = iv_key.shape[0]
-    keys = np.concatenate([iv_key, iv_key, q_key])
-    times = np.concatenate([iv_start, iv_end, q_time])
-    kind = np.concatenate([np.ones(n_iv, np.int8), np.zeros(n_iv, np.int8), np.full(q_key.shape[0], 2, np.int8)])
-    step = np.concatenate([np.ones(n_iv, np.int64), -np.ones(n_iv, np.int64), np.zeros(q_key.shape[0], np.int64)])
-    order = np.lexsort((kind, times, keys))
-    level = np.cumsum(step[order])
-    out = np.empty(q_key.shape[0], dtype=np.int64)
-    pos = order >= 2 * n_iv
-    out[order[pos] - 2 * n_iv] = level[pos]
-    return out
+    lo = min([float(np.min(t)) for t in (iv_start, q_time) if t.size] + [0.0])
+    width = time_width(iv_end - lo, q_time - lo, iv_start - lo)
+    starts = np.sort(composite(iv_key, iv_start - lo, width))
+    ends = np.sort(composite(iv_key, iv_end - lo, width))
+    q = composite(q_key, q_time - lo, width)
+    return (np.searchsorted(starts, q, side="right") - np.searchsorted(ends, q, side="right")).astype(np.int64)
 
 
 def engagement_intervals(lead: np.ndarray, time: np.ndarray, scored: np.ndarray,
@@ -189,7 +208,7 @@ def _rollup(acc: np.ndarray, time: np.ndarray, contact: np.ndarray, value: np.nd
     return out
 
 
-def account_mqas(world: World, policy: Policy, es: EventScores | None = None,
+def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
                  rules: Rules | None = None) -> Mqas:
     """Each CRM account's first MQA under the policy's `mql.account` rule (and the demo fast lane)."""
     r = rules or compile_policy(policy)
@@ -219,7 +238,8 @@ def account_mqas(world: World, policy: Policy, es: EventScores | None = None,
     ok = es.eligible[lead]
     crm = crm_accounts(world)
     keep = np.flatnonzero(ok)
-    order = keep[np.lexsort((t[keep], crm[lead[keep]]))]
+    order = keep[np.argsort(composite(crm[lead[keep]], t[keep] - min(float(t.min()), 0.0),
+                                      time_width(t - min(float(t.min()), 0.0))))]
     acc_e, t_e, lead_e = crm[lead[order]], t[order], lead[order]
     roll = _rollup(acc_e, t_e, lead_e, value[order], delta[order], r, rule.rollup, rule.top_k)
     if rule.behaviour_cap is not None:
@@ -231,14 +251,21 @@ def account_mqas(world: World, policy: Policy, es: EventScores | None = None,
         surging = active_count(book.s_account, book.s_start, book.s_end, acc_e, t_e) > 0
         score = score + np.where(surging, rule.intent_points, 0.0)
     iv_lead, iv_start, iv_end = engagement_intervals(lead, t, scored & ok, rule.engaged_window.minutes)
-    engaged = active_count(crm[iv_lead], iv_start, iv_end, acc_e, t_e)
     holds_score = score >= rule.threshold - TOL
-    holds_breadth = engaged >= rule.min_engaged_contacts
-    holds = (holds_score & holds_breadth) if rule.combine == "and" else (holds_score | holds_breadth)
+    # breadth is counted only where it can change the outcome (a sweep over intervals is not free)
+    need = np.flatnonzero(holds_score if rule.combine == "and" else ~holds_score)
+    breadth = np.zeros(score.shape[0], dtype=bool)
+    if rule.min_engaged_contacts <= 0:
+        breadth[:] = True
+    elif need.size:
+        breadth[need] = active_count(crm[iv_lead], iv_start, iv_end, acc_e[need], t_e[need]) \
+            >= rule.min_engaged_contacts
+    holds = (holds_score & breadth) if rule.combine == "and" else (holds_score | breadth)
     if rule.decision_role:
         decider = np.isin(np.arange(len(SENIORITIES)), [SENIORITIES.index(s) for s in rule.decision_seniorities])
         dec = decider[world.seniority[iv_lead]]
-        holds &= active_count(crm[iv_lead[dec]], iv_start[dec], iv_end[dec], acc_e, t_e) >= 1
+        where = np.flatnonzero(holds)
+        holds[where] = active_count(crm[iv_lead[dec]], iv_start[dec], iv_end[dec], acc_e[where], t_e[where]) >= 1
     fast = es.fast_lane[order]
     hit = np.flatnonzero(holds | fast)
     if hit.size == 0:
@@ -257,22 +284,20 @@ def _most_engaged(acc: np.ndarray, t: np.ndarray, lead: np.ndarray, value: np.nd
                   r: Rules) -> np.ndarray:
     """int64[len(ev)]: for each MQA event (position in the account-sorted events), the contact of its
     account with the highest value at that moment, the one a rep would call first. Decay shrinks
-    every contact alike, so the highest value now is the highest of value x 2^(t/h) up to now."""
+    every contact alike, so the highest value now is the highest of value x 2^(t/h) up to now: a
+    running maximum within each account (composite keys account x width + value keep accounts apart)."""
     m = acc.shape[0]
     seg = np.cumsum(np.concatenate(([True], acc[1:] != acc[:-1]))) - 1
-    limit = np.full(int(seg[-1]) + 1 if m else 0, -1, dtype=np.int64)
-    limit[seg[ev]] = ev
-    keep = np.flatnonzero(np.arange(m) <= limit[seg])
     if r.decay_mode == "half_life":
-        key = np.log2(np.maximum(value[keep], 1e-300)) + t[keep] / r.half_life
+        key = np.log2(np.maximum(value, 1e-300)) + (t - t.min()) / r.half_life
     else:
-        key = value[keep]
-    order = keep[np.lexsort((key, seg[keep]))]
-    last = np.ones(order.size, dtype=bool)
-    last[:-1] = seg[order][1:] != seg[order][:-1]
-    best = np.full(limit.shape[0], -1, dtype=np.int64)
-    best[seg[order][last]] = lead[order][last]
-    return best[seg[ev]]
+        key = value.astype(np.float64)
+    key = key - key.min()
+    width = time_width(key)
+    comp = composite(seg, key, width)
+    best = np.maximum.accumulate(comp)
+    at = np.maximum.accumulate(np.where(comp == best, np.arange(m), 0))
+    return lead[at[ev]]
 
 
 def entries(world: World, policy: Policy, scored: Scored) -> Entries:

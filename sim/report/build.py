@@ -17,6 +17,7 @@ from sim.experiment.results import Results, load_results
 from sim.present import halve_note, holm_note, with_status
 from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
+from sim.report.fig_accounts import accounts_figure, has_accounts
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
@@ -170,6 +171,12 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
     add("rejections", lambda: rejection_figure(s_at, policies, palette), "Rejections and recycling",
         f"Left: reached MQLs rejected by sales, by reason code. Right: how MQL episodes ended; recycled leads go back "
         f"to nurture and may become MQLs again (re-MQLs){where}.")
+    if has_accounts(s_at):
+        add("accounts", lambda: accounts_figure(s_at, policies, palette), "Accounts",
+            "Left: accounts with a cohort lead, those handed to sales (MQAs), those with an opportunity and those won "
+            "(log scale). Middle: share of the buying group reps had reached at the opportunity against the account "
+            "win rate. Right: lead-level precision and recall next to account-level ones, against the hidden truth"
+            f"{where}.")
     return entries
 
 

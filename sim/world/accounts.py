@@ -138,27 +138,40 @@ def _match(arrival: np.ndarray, target: np.ndarray) -> np.ndarray:
     return out
 
 
-def _open_window(book_account: np.ndarray, w_start: np.ndarray, w_end: np.ndarray, account: np.ndarray,
-                 t: np.ndarray) -> np.ndarray:
-    """For each (account, time), the last window of that account starting at or before t if it is
-    still open at t, else -1 (windows sorted by (account, start))."""
-    if book_account.size == 0 or account.size == 0:
-        return np.full(account.shape[0], -1, dtype=np.int64)
-    wa, ws = book_account, w_start                     # sorted by (account, start)
-    lo = np.searchsorted(wa, account, side="left")
-    hi = np.searchsorted(wa, account, side="right")
-    # binary search on start within [lo, hi)
-    a_, b_ = lo.copy(), hi.copy()
-    for _ in range(int(max(1, (hi - lo).max())).bit_length() + 1):
-        live = a_ < b_
-        mid = (a_ + b_) >> 1
-        go = live & (ws[np.minimum(mid, ws.size - 1)] <= t)
-        a_ = np.where(go, mid + 1, a_)
-        b_ = np.where(go | ~live, b_, mid)
-    pos = a_ - 1
-    ok = pos >= lo
-    idx = np.maximum(pos, 0)
-    return np.where(ok & (w_end[idx] > t), idx, -1)
+def _open_window(w_account: np.ndarray, w_start: np.ndarray, w_end: np.ndarray, n_accounts: int,
+                 account: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each (account, time), the latest-starting window of that account open at t, else -1
+    (windows sorted by (account, start); an account has a handful of windows at most)."""
+    out = np.full(account.shape[0], -1, dtype=np.int64)
+    if w_account.size == 0 or account.size == 0:
+        return out
+    first = np.searchsorted(w_account, np.arange(n_accounts + 1))      # CSR offsets of each account's windows
+    lo, hi = first[account], first[account + 1]
+    for j in range(int((hi - lo).max())):
+        w = lo + j
+        live = w < hi
+        wc = np.where(live, w, 0)
+        hit = live & (w_start[wc] <= t) & (t < w_end[wc])
+        out[hit] = wc[hit]
+    return out
+
+
+def _by_size(weight_of_size: np.ndarray, size: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Accounts drawn with probability proportional to their size's weight, from one uniform each:
+    the size class by its total weight, then an account uniformly within the class (the uniform's
+    position inside its class), so no search over every account."""
+    order = np.argsort(size, kind="stable")
+    count = np.bincount(size, minlength=weight_of_size.shape[0]).astype(np.float64)
+    total = weight_of_size * count
+    if total.sum() <= 0:
+        total = count
+    cls = categorical(total, u)
+    cum = np.concatenate(([0.0], np.cumsum(total / total.sum())))
+    share = (cum[cls + 1] - cum[cls])
+    within = np.clip((u - cum[cls]) / np.where(share > 0, share, 1.0), 0.0, np.nextafter(1.0, 0.0))
+    start = np.concatenate(([0], np.cumsum(count.astype(np.int64))))
+    pick = start[cls] + (within * count[cls]).astype(np.int64)
+    return order[np.minimum(pick, start[cls + 1] - 1)].astype(np.int64)
 
 
 def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end: float,
@@ -203,10 +216,8 @@ def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end:
     lead_account = np.empty(n, dtype=np.int64)
     lead_account[member_lead] = w_account[member_w]
     researchers = np.flatnonzero(~buyer)
-    weight = shares_vector(cfg.researcher_weight, COMPANY_SIZES)[size]
-    if weight.sum() <= 0:
-        weight = np.ones(a)
-    lead_account[researchers] = categorical(weight, rng["researchers"].random(researchers.shape[0]))
+    lead_account[researchers] = _by_size(shares_vector(cfg.researcher_weight, COMPANY_SIZES), size,
+                                         rng["researchers"].random(researchers.shape[0]))
 
     roles = rng["roles"]
     lead_role = np.full(n, OUTSIDE, dtype=np.int8)
@@ -224,7 +235,7 @@ def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end:
 
     matched = rng["match"].random(n) < cfg.match_rate
     lead_crm = np.where(matched, lead_account, a + np.arange(n, dtype=np.int64))
-    at_arrival = _open_window(w_account, w_start, w_end, lead_account, arrival)
+    at_arrival = _open_window(w_account, w_start, w_end, a, lead_account, arrival)
     s_account, s_start, s_end = _surges(cfg, w_account, w_start, w_end, a, end, rng["intent"])
 
     book = AccountBook(count=a, size=size, industry=industry, region=region, existing_customer=existing,
