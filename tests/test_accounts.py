@@ -296,3 +296,23 @@ def test_the_report_gets_an_account_view_only_for_account_runs(three_runs):
     assert len(fig.axes) == 3
     lead_only_summary = summary[~summary["kpi"].isin(ACCOUNT_KEYS)]
     assert not has_accounts(lead_only_summary)
+
+
+@pytest.mark.parametrize("kind, text, words", [
+    ("scenario", "[accounts]\nmax_contacts = 3\n", ["accounts.max_contacts", "enterprise"]),
+    ("scenario", '[accounts]\nwindow_length = "-30d"\n', ["accounts.window_length"]),
+    ("scenario", "[accounts.intent]\nhit_rate = 2\n", ["accounts.intent.hit_rate"]),
+    ("policy", '[mql]\nunit = "account"\n[mql.account]\nmin_engaged_contacts = 40\n',
+     ["min_engaged_contacts = 40", "larger than any buying group"]),
+])
+def test_bad_account_settings_exit_2_naming_the_field(tmp_path, kind, text, words):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    path = tmp_path / f"bad-{kind}.toml"
+    path.write_text(text, encoding="utf-8")
+    args = [str(path), "-p", "seed-example"] if kind == "scenario" else ["workshop", "-p", str(path)]
+    result = CliRunner().invoke(main, ["run", *args, "-n", "1", "--days", "7"])
+    assert result.exit_code == 2, result.output
+    for w in words:
+        assert w in result.output, result.output

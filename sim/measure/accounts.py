@@ -72,7 +72,8 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     k: dict[str, float | int] = {}
     true_acc = book.lead_account
     crm = book.lead_crm
-    k["accounts_engaged"] = int(np.unique(true_acc[c]).size)
+    space = book.count + world.n                       # CRM ids: accounts, then one orphan id per lead
+    k["accounts_engaged"] = int(np.count_nonzero(np.bincount(true_acc[c], minlength=book.count)))
     k["orphan_leads"] = int(book.orphan[c].sum())
     k["orphan_share"] = _ratio(k["orphan_leads"], c.size)
 
@@ -126,13 +127,14 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     k["account_recall"] = _ratio(found, k["in_market_accounts"])
 
     # opportunities and wins per CRM account
-    opp_acc = np.unique(crm[c[out.opportunity[c]]])
-    won_acc = np.unique(crm[c[out.won[c]]])
-    lost_acc = np.setdiff1d(np.unique(crm[c[out.lost[c]]]), won_acc)
-    k["mqa_opportunities"] = int(np.intersect1d(opp_acc, mqa_ids).size)
+    def having(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(crm[c[mask]], minlength=space) > 0
+
+    opp_acc, won_acc, lost_acc = having(out.opportunity[c]), having(out.won[c]), having(out.lost[c])
+    k["mqa_opportunities"] = int(opp_acc[mqa_ids].sum())
     k["mqa_to_opportunity_rate"] = _ratio(k["mqa_opportunities"], k["mqas"])
-    k["accounts_won"] = int(won_acc.size)
-    k["accounts_lost"] = int(lost_acc.size)
+    k["accounts_won"] = int(won_acc.sum())
+    k["accounts_lost"] = int((lost_acc & ~won_acc).sum())
     k["account_win_rate"] = _ratio(k["accounts_won"], k["accounts_won"] + k["accounts_lost"])
     won_c = c[out.won[c]]
     k["bookings_per_account"] = _ratio(float(out.amount[won_c].sum()), k["accounts_engaged"])
