@@ -118,7 +118,8 @@ def account_fit(world: World, policy: Policy) -> np.ndarray:
 def composite(key: np.ndarray, time: np.ndarray, width: float) -> np.ndarray:
     """float64 keys that sort like (key, time): key x width + time, width a power of two above every
     time, so key x width is exact; times closer than ~1e-3 minutes may compare equal (harmless)."""
-    return key.astype(np.float64) * width + time
+    out: np.ndarray = key.astype(np.float64) * width + time
+    return out
 
 
 def time_width(*times: np.ndarray) -> float:
@@ -297,7 +298,8 @@ def _most_engaged(acc: np.ndarray, t: np.ndarray, lead: np.ndarray, value: np.nd
     comp = composite(seg, key, width)
     best = np.maximum.accumulate(comp)
     at = np.maximum.accumulate(np.where(comp == best, np.arange(m), 0))
-    return lead[at[ev]]
+    out: np.ndarray = lead[at[ev]]
+    return out
 
 
 def entries(world: World, policy: Policy, scored: Scored) -> Entries:

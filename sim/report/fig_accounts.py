@@ -38,12 +38,14 @@ def accounts_figure(summary: pd.DataFrame, policies: list[str] | None = None,
     """Three panels: accounts per stage (log scale), buying-group coverage at opportunity against the
     account win rate, and lead- vs account-level precision and recall (whiskers: 95% intervals)."""
     if not has_accounts(summary):
-        return empty_figure("Accounts", "These runs have no account layer (no [accounts] table in the scenario).")
+        empty: Figure = empty_figure("Accounts", "These runs have no account layer (no [accounts] table in the scenario).")
+        return empty
     policies = policies or list(dict.fromkeys(summary["policy"]))
     col = palette or colours(policies)
     s = summary.set_index(["policy", "kpi"])
     w = 0.8 / max(len(policies), 1)
     with styled():
+        fig: Figure
         fig, axes = new_figure(1, 3, width=16, height=5.2)
         a1, a2, a3 = axes[0]
         for panel, stages, scale in ((a1, ACCOUNT_STAGES, 1.0), (a3, QUALITY, 100.0)):

@@ -171,7 +171,8 @@ def _by_size(weight_of_size: np.ndarray, size: np.ndarray, u: np.ndarray) -> np.
     within = np.clip((u - cum[cls]) / np.where(share > 0, share, 1.0), 0.0, np.nextafter(1.0, 0.0))
     start = np.concatenate(([0], np.cumsum(count.astype(np.int64))))
     pick = start[cls] + (within * count[cls]).astype(np.int64)
-    return order[np.minimum(pick, start[cls + 1] - 1)].astype(np.int64)
+    out: np.ndarray = order[np.minimum(pick, start[cls + 1] - 1)].astype(np.int64)
+    return out
 
 
 def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end: float,
