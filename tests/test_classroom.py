@@ -156,3 +156,22 @@ def test_leaderboard_grows_world_by_world():
     s.run_round(on_world=lambda board: seen.append(board.worlds))
     assert seen == [1, 2, 3] and s.standings().complete
     assert s.leaderboard()[0].submitted is False          # no submission: the starting policy
+
+
+@pytest.mark.slow
+def test_debrief_writes_a_png_and_a_pdf_slide(played, tmp_path):
+    from sim.classroom.debrief import debrief_figure
+    files = debrief_figure(played, tmp_path / "round1")
+    assert [f.name for f in files] == ["round1.png", "round1.pdf"]
+    assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and files[0].stat().st_size > 20_000
+    assert files[1].read_bytes()[:5] == b"%PDF-" and files[1].stat().st_size > 5_000
+    assert debrief_figure(played, tmp_path / "only.pdf") == [tmp_path / "only.pdf"]
+
+
+def test_debrief_before_any_world_is_refused(tmp_path):
+    from sim.classroom.debrief import debrief_figure
+    s = session()
+    s.join("Falcons")
+    s.open_round(["reps"])
+    with pytest.raises(ValueError, match="run the round first"):
+        debrief_figure(s, tmp_path / "x.png")
