@@ -46,12 +46,13 @@ def test_every_exercise_starts_from_valid_files(ex):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "workshops").glob("*/*.toml")) +
                          sorted((ROOT / "policies").glob("workshop-*.toml")), ids=lambda p: p.name)
-def test_every_workshop_file_validates(path):
-    from sim.inputs import load_file
+def test_every_workshop_file_validates_without_warnings(path):
+    from sim.inputs import file_warnings, load_file
     if path.name == "exercise.toml":
         return
-    kind, _ = load_file(path)
+    kind, obj = load_file(path)
     assert kind in ("scenario", "policy")
+    assert file_warnings(kind, obj, str(path)) == []
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.slug)
