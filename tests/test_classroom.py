@@ -175,3 +175,30 @@ def test_debrief_before_any_world_is_refused(tmp_path):
     s.open_round(["reps"])
     with pytest.raises(ValueError, match="run the round first"):
         debrief_figure(s, tmp_path / "x.png")
+
+
+@pytest.mark.slow
+def test_a_round_gives_what_compare_gives_for_the_same_worlds(played):
+    import sim
+    falcons = played.policy_of("Falcons")
+    runs = sim.compare(SCENARIO, [falcons], replications=6, seed=played.seed).runs.sort_values("replication")
+    mine = played.results()["Falcons"]
+    assert [mine[r]["bookings"] for r in range(6)] == list(runs["bookings"])
+    assert [mine[r]["mqls"] for r in range(6)] == list(runs["mqls"])
+
+
+def test_worlds_may_finish_in_any_order_on_a_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.classroom.worlds import on_executor
+
+    def play(map_worlds):
+        s = session(replications=3, code="SAMEAA")
+        s.join("Falcons")
+        s.open_round(["reps"])
+        s.run_round(map_worlds=map_worlds)
+        return {r: row["bookings"] for r, row in s.results()["Falcons"].items()}
+
+    with ThreadPoolExecutor(2) as pool:                # the app: a process pool
+        on_pool = play(on_executor(pool))
+    assert on_pool == play(None)

@@ -262,7 +262,11 @@ class ClassroomSession:
         (default: one after another here; the app may pass a process pool's map) and
         `on_world(standings so far)` is called as each world finishes, so intervals tighten live.
         RuntimeError if a simulation of this session is already running, ValueError before the
-        first round. Runs on an open, paused or closed round (the latest); reruns start afresh."""
+        first round. Runs on an open, paused or closed round (the latest); reruns start afresh.
+        Every round plays the same worlds (same seed and replications), so rounds compare too.
+
+        On a shared process pool: `run_round(map_worlds=on_executor(pool), on_world=push)` with
+        `sim.classroom.worlds.on_executor`."""
         if not self._running.acquire(blocking=False):
             raise RuntimeError("a simulation of this session is already running; wait for it to finish")
         try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from sim.config.policy import Policy
     from sim.config.scenario import Scenario
     from sim.experiment.world_task import TaskResult, TaskSpec
@@ -54,6 +56,17 @@ def sequential(run: Callable[[TaskSpec], TaskResult], jobs: list[TaskSpec]) -> I
     """The default WorldMap: one world after another in this process."""
     for job in jobs:
         yield run(job)
+
+
+def on_executor(executor: Executor) -> WorldMap:
+    """A WorldMap that submits every world to `executor` (say the app's shared process pool, one
+    world per task) and yields each result as soon as it finishes, in any order."""
+    def world_map(run: Callable[[TaskSpec], TaskResult], jobs: list[TaskSpec]) -> Iterator[TaskResult]:
+        from concurrent.futures import as_completed
+        futures = [executor.submit(run, job) for job in jobs]
+        for f in as_completed(futures):
+            yield f.result()
+    return world_map
 
 
 def rows_of(job: TaskSpec, result: TaskResult) -> WorldRows:
