@@ -202,3 +202,74 @@ def test_worlds_may_finish_in_any_order_on_a_pool():
     with ThreadPoolExecutor(2) as pool:                # the app: a process pool
         on_pool = play(on_executor(pool))
     assert on_pool == play(None)
+
+
+# ---- the facilitator's controls as a state machine (no simulation: fast) -------------------------
+from hypothesis import settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+from sim.inputs import load_scenario  # noqa: E402
+
+WORKSHOP, SEED_EXAMPLE = load_scenario("workshop"), load_policy("seed-example")
+
+NEXT = {"open": {"pause": "paused", "close": "closed"}, "paused": {"resume": "open", "close": "closed"}}
+GOOD = {"mql.threshold": 70, "reps": 3, "routing.discipline": "priority"}
+BAD = {"mql.threshold": -1, "reps": -1, "routing.discipline": "nowhere"}
+
+
+class FacilitatorControls(RuleBasedStateMachine):
+    """Any sequence of facilitator actions and team submissions: the session's state follows the
+    rules (waiting -> open <-> paused -> closed -> next round), a refused action changes nothing,
+    and a submission is stored exactly when the round is open and the lever is unlocked."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = ClassroomSession(WORKSHOP, SEED_EXAMPLE, replications=2)
+        self.s.join("Falcons")
+        self.state, self.rounds, self.levers, self.stored = "waiting", 0, [], {}
+
+    @rule(levers=st.sets(st.sampled_from(["mql.threshold", "reps", "routing.discipline"]), min_size=1))
+    def open_round(self, levers):
+        if self.state in ("open", "paused"):
+            with pytest.raises(ValueError):
+                self.s.open_round(sorted(levers))
+            return
+        assert self.s.open_round(sorted(levers), constraint=None) == self.rounds + 1
+        self.state, self.rounds, self.levers, self.stored = "open", self.rounds + 1, sorted(levers), {}
+
+    @rule(action=st.sampled_from(["pause", "resume", "close_round"]))
+    def control(self, action):
+        key = action.removesuffix("_round")
+        to = NEXT.get(self.state, {}).get(key)
+        if to is None:
+            with pytest.raises(ValueError):
+                getattr(self.s, action)()
+        else:
+            getattr(self.s, action)()
+            self.state = to
+
+    @rule(lever=st.sampled_from(sorted(GOOD)), valid=st.booleans())
+    def submit(self, lever, valid):
+        value = GOOD[lever] if valid else BAD[lever]
+        allowed = self.state == "open" and lever in self.levers
+        if not allowed:
+            with pytest.raises(ValueError):
+                self.s.submit("Falcons", {lever: value})
+        elif not valid:
+            with pytest.raises(ConfigError):
+                self.s.submit("Falcons", {lever: value})
+        else:
+            self.s.submit("Falcons", {lever: value})
+            self.stored = {lever: value}
+
+    @invariant()
+    def state_and_submissions_follow_the_rules(self):
+        assert self.s.state.value == self.state
+        rnd = self.s.current_round
+        assert (rnd.submissions.get("Falcons", {}) if rnd else {}) == self.stored
+
+
+FacilitatorControls.TestCase.settings = hsettings(max_examples=20, stateful_step_count=10, deadline=None,
+                                                  derandomize=True)
+test_facilitator_controls_follow_the_rules = FacilitatorControls.TestCase
