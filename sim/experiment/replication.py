@@ -56,7 +56,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
                            lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
-    outcomes = play_out(world, scenario, log, response.qualify_probability)
+    outcomes = play_out(world, scenario, log, response.qualify_probability, cal)
+    if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
+        log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     if check:
