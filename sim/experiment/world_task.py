@@ -156,7 +156,8 @@ def event_log(rep: Replication, name: str) -> pd.DataFrame:
     """Per lead of the measured cohort: where it came from and when it passed each stage."""
     w, out = rep.world, rep.runs[name].outcomes
     c = np.flatnonzero(w.in_cohort)
-    from sim.vocab import CHANNELS, TERMINAL_STATES
+    from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, TERMINAL_STATES
+    states = ALL_TERMINAL_STATES if rep.scenario.competitor.enabled else TERMINAL_STATES
     return pd.DataFrame({
         "lead": c, "channel": pd.Categorical.from_codes(w.channel[c], CHANNELS),
         "arrival": w.arrival[c], "buyer": w.buyer[c],
@@ -165,7 +166,7 @@ def event_log(rep: Replication, name: str) -> pd.DataFrame:
         "rejected": out.rejected[c], "sql": out.sql_time[c], "opportunity": out.opportunity_time[c],
         "close": out.close_time[c], "won": out.won[c], "amount": out.amount[c],
         "episodes": out.episodes[c], "recycles": out.recycles[c],
-        "state": pd.Categorical.from_codes(out.state[c], TERMINAL_STATES),
+        "state": pd.Categorical.from_codes(out.state[c], states),
     })
 
 
