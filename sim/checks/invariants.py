@@ -41,7 +41,7 @@ The invariants, by family (the names are the prefixes of the messages):
   rebooks; held exactly when the log says the buyer showed; an opportunity exactly on a held
   meeting, at its time; Little's law exact on the AE queue's sample path.
 * ``competitor`` (competitor on): only in-market leads are taken (unless `buyers_only` is off); a
-  lead taken before its first touch was reached and neither accepted nor rejected; one taken
+  lead taken before its first touch was an MQL, neither accepted nor rejected; one taken
   before its meeting was an SQL without an opportunity; the state says lost_to_competitor exactly then.
 * ``kpis``: no NaN except where the KPI's denominator is zero (``DENOMINATORS``; a KPI not listed
   there must never be NaN); no infinities; rates, shares, compliance, precision, recall and
@@ -420,13 +420,12 @@ def _handoff(world: World, scenario: Scenario, cal: BusinessCalendar, log: Sales
 def _competitor(world: World, scenario: Scenario, out: LeadOutcomes) -> list[str]:
     taken = out.competitor
     assert taken is not None
-    contacted = ~np.isnan(out.contact_time)
     p: list[str] = []
     if scenario.competitor.buyers_only:
         p += _msg("competitor", (taken > 0) & ~world.buyer, "a lead not in market taken by a competitor")
     first = taken == TAKEN_FIRST_TOUCH
-    p += _msg("competitor", first & (~contacted | out.sal | out.rejected),
-              "taken before the first touch but not reached, or accepted or rejected")
+    p += _msg("competitor", first & (out.sal | out.rejected), "taken before the first touch but accepted or rejected")
+    p += _msg("competitor", first & ~np.isfinite(out.first_mql), "taken before the first touch but never an MQL")
     meeting = taken == TAKEN_MEETING
     p += _msg("competitor", meeting & (~out.sql | out.opportunity), "taken before the meeting but not an SQL, "
               "or with an opportunity")

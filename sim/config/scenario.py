@@ -410,8 +410,9 @@ class Competitor(Strict):
     AE stage on, for its discovery meeting) is taken by a competitor after a Weibull time since the
     wait began (clock time): hazard (shape / scale) (t / scale)^(shape - 1), growing with the wait
     when shape > 1. Drawn from each lead's own luck, so every policy meets the same competitor. A
-    lead reached after its competitor time ends `lost_to_competitor`; it multiplies with the
-    response decay curve (see the model background). Defaults chosen without a source."""
+    buyer still waiting when its competitor time comes ends `lost_to_competitor` (a rep who
+    reaches it later finds it gone); it multiplies with the response decay curve (see the model
+    background). Defaults chosen without a source."""
 
     enabled: bool = Field(False, description="turn competitor first response on")
     shape: float = Field(1.5, gt=0, le=20, description="Weibull shape: > 1 means the hazard grows with the wait "

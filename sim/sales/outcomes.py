@@ -10,9 +10,10 @@ Three switches, all off by default (then the results are today's exactly):
 * the hand-off (`scenario.handoff`): SQL -> opportunity needs a discovery meeting held by an AE
   (`sim.sales.handoff`, a second SimPy stage run here on the SQL times); the opportunity opens at
   the held meeting's time;
-* a competitor (`scenario.competitor`, `sim.sales.competitor`): a buyer reached only after its
-  competitor time (since the MQL, clock time) ends `lost_to_competitor`, and so does an SQL still
-  waiting for its AE meeting when its competitor time (since the SQL) comes;
+* a competitor (`scenario.competitor`, `sim.sales.competitor`): a buyer still waiting for the
+  first touch of an MQL episode when its competitor time (since that MQL, clock time) comes ends
+  `lost_to_competitor`, and so does an SQL still waiting for its AE meeting when its competitor
+  time (since the SQL) comes;
 * load-dependent quality (`scenario.load_quality`): a conversation held after a working day of SDR
   utilisation above the level qualifies less.
 """
@@ -102,6 +103,18 @@ def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray)
     return p
 
 
+def first_touch_losses(world: World, log: SalesLog, clock: CompetitorClock) -> np.ndarray:
+    """The leads a competitor took while one of their MQL episodes waited for its first touch: the
+    episode's competitor time (its own draw, since its MQL) came before that touch, or before the
+    untouched episode ended (recycled, abandoned) or the run did."""
+    touched = ~np.isnan(log.ep_first_touch)
+    until = np.where(touched, log.ep_first_touch,
+                     np.where(log.ep_status == OPEN, world.end, log.ep_end_time))
+    t_c = clock.times(world.luck.key[log.ep_lead], world.buyer[log.ep_lead], log.ep_index)
+    gone = until - log.ep_mql_time > t_c
+    return np.unique(log.ep_lead[gone])
+
+
 def play_out(world: World, scenario: Scenario, log: SalesLog,
              qualify: Callable[[np.ndarray, np.ndarray], np.ndarray],
              cal: BusinessCalendar | None = None) -> LeadOutcomes:
@@ -140,15 +153,13 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     contact_time[c_lead] = log.ep_end_time[reached]
     contact_delay[c_lead] = log.ep_end_time[reached] - log.ep_mql_time[reached]
 
-    # competitor: a buyer reached only after its competitor time was taken while it waited
+    # competitor: a buyer still waiting for the first touch of an MQL episode when its competitor
+    # time comes is taken (the truth: whether or not a rep reaches it later, and then the
+    # conversation finds it gone)
     taken = np.zeros(n, np.int8) if clock is not None else None
     if clock is not None and taken is not None:
-        first_touch_c = log.ep_first_touch[reached]
-        wait = first_touch_c - log.ep_mql_time[reached]
-        t_c = clock.times(luck.key[c_lead], world.buyer[c_lead], log.ep_index[reached])
-        gone = wait > t_c
-        taken[c_lead[gone]] = TAKEN_FIRST_TOUCH
-        c_lead = c_lead[~gone]
+        taken[first_touch_losses(world, log, clock)] = TAKEN_FIRST_TOUCH
+        c_lead = c_lead[taken[c_lead] == 0]
 
     # acceptance: every reason that applies may reject; the reason drawn among them by weight
     p = rejection_probabilities(world, scenario, c_lead)
