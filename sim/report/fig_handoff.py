@@ -59,4 +59,5 @@ def ae_load_figure(timeseries: pd.DataFrame, policies: list[str] | None = None,
                           frameon=False, loc="upper right")
         axes[2, 0].set_xlabel("date")
         fig.suptitle("AE load (mean over replications)")
-    return fig
+    out: Figure = fig
+    return out
