@@ -177,3 +177,22 @@ def test_ae_stage_is_mmc_under_textbook_assumptions():
     wait = m.meeting_time - m.sql_time
     assert np.mean(wait > 1e-9) == pytest.approx(erlang_c(c, lam / mu), abs=0.015)
     assert wait.mean() == pytest.approx(mmc_mean_wait(c, lam, mu), rel=0.08)
+
+
+def test_ae_load_series_and_figure_exist_only_with_the_stage():
+    """The daily series gain the AE columns (and the report its 'AE load' figure) only when the
+    stage ran; the AE utilisation per day averages to the window's KPI over working days."""
+    from sim.report.fig_handoff import ae_load_figure, has_ae_load
+
+    sc = Scenario.model_validate(_merge(TINY, {"handoff": {"enabled": True, "aes": 1}}))
+    world, cal = generate_world(sc, 2), BusinessCalendar.from_scenario(sc)
+    r = run_policy(world, sc, Policy.model_validate({"name": "p"}), cal)
+    d = r.daily(world, sc, cal).assign(policy="p")
+    assert has_ae_load(d) and d["ae_meetings_held"].sum() <= d["ae_meetings"].sum()
+    win = d[d["in_window"] & d["ae_utilisation"].notna()]
+    assert win["ae_utilisation"].mean() == pytest.approx(r.kpis["ae_utilisation"], abs=0.02)
+    fig = ae_load_figure(d, ["p"])
+    assert len(fig.axes) == 3
+    base = Scenario.model_validate(TINY)
+    plain = run_policy(world, base, Policy.model_validate({"name": "p"}), cal).daily(world, base, cal)
+    assert not has_ae_load(plain.assign(policy="p")) and "ae_utilisation" not in plain
