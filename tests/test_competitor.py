@@ -111,9 +111,9 @@ def test_a_slower_response_never_saves_a_lead_a_faster_one_lost():
     assert runs[1].kpis["lost_to_competitor"] > runs[0].kpis["lost_to_competitor"]
 
 
-def test_load_quality_factor_one_changes_nothing_and_zero_under_load_qualifies_nobody():
+def test_load_quality_factors_of_one_change_nothing_and_zero_under_load_qualifies_nobody():
     _, base = _run({})
-    _, same = _run({"load_quality": {"enabled": True, "above": 0.0, "qualify_factor": 1.0}})
+    _, same = _run({"load_quality": {"enabled": True, "above": 0.0, "qualify_factor": 1.0, "handle_factor": 1.0}})
     assert same.kpis == base.kpis
     _, none = _run({"load_quality": {"enabled": True, "above": 0.0, "qualify_factor": 0.0}, "sales": {"reps": 1}})
     # every conversation after some SDR work that day is "under load" at level 0: almost no SQLs
@@ -130,3 +130,38 @@ def test_recent_utilisation_agrees_with_the_utilisation_kpi_over_a_working_day()
     u = recent_utilisation(r.log, cal, share, np.array([t1]))[0]
     busy = blocked_business(r.log, cal, share, day * 1440.0, t1)
     assert u == pytest.approx(busy / cal.workday_minutes, rel=1e-9)
+
+
+def test_the_runs_load_measure_is_the_logs():
+    """The SDR stage decides a rushed conversation from its log so far (`Rushed`); the chance of SQL
+    uses the finished log (`recent_utilisation`): at every attempt they give the same utilisation."""
+    from sim.sales.load_quality import Rushed
+    from sim.sales.log import build_log
+    from sim.sales.team import TeamLog
+
+    sc, world, cal = _world({"sales": {"reps": 2}})
+    r = run_policy(world, sc, Policy.model_validate({"name": "p"}), cal)
+    share = sc.sales.mql_time_share
+    log = TeamLog(2)
+    rushed = Rushed(log, cal, share, 0.5, 0.8)
+    got = []
+    for t, h in zip(r.log.at_start.tolist(), r.log.at_handle.tolist()):
+        got.append(rushed.utilisation(t))        # before this attempt is logged, as in the run
+        log.start.append(t)
+        log.handle.append(h)
+    want = recent_utilisation(build_log([], log), cal, share, r.log.at_start)
+    assert len(got) > 500 and max(got) > 0.3
+    np.testing.assert_allclose(got, np.nan_to_num(want), rtol=1e-7, atol=1e-9)
+
+
+def test_rushed_conversations_are_shorter_by_the_factor():
+    """Level 0 (every conversation after a working day with any SDR work is rushed), factor 0.5:
+    reached attempts take half their time, failed ones are untouched."""
+    _, base = _run({"sales": {"reps": 2}})
+    _, fast = _run({"sales": {"reps": 2}, "load_quality": {"enabled": True, "above": 0.0, "qualify_factor": 1.0,
+                                                           "handle_factor": 0.5}})
+    b, f = base.log, fast.log
+    ratio = f.at_handle[f.at_contact].mean() / b.at_handle[b.at_contact].mean()
+    assert 0.45 < ratio < 0.6                     # all but the first day's conversations halved
+    assert f.at_handle[~f.at_contact].mean() == pytest.approx(b.at_handle[~b.at_contact].mean(), rel=0.1)
+    assert fast.kpis["rep_utilisation"] < base.kpis["rep_utilisation"]

@@ -431,14 +431,17 @@ class Competitor(Strict):
 
 class LoadQuality(Strict):
     """Load-dependent quality, off by default: when the SDR team's utilisation over the working
-    day before a conversation is above `above`, SDRs rush: the conversation's chance of qualifying
-    (SQL) is multiplied by `qualify_factor`. Defaults chosen without a source."""
+    day before a conversation is above `above`, SDRs rush: the conversation takes `handle_factor`
+    of its time and its chance of qualifying (SQL) is multiplied by `qualify_factor`. Defaults
+    chosen without a source."""
 
     enabled: bool = Field(False, description="turn load-dependent quality on")
     above: float = Field(0.85, ge=0, le=1, description="SDR utilisation (previous working day) above which "
                                                        "conversations suffer (chosen without a source)")
     qualify_factor: float = Field(0.8, ge=0, le=1, description="multiplier on the chance of SQL of a conversation "
                                                                "held under load (chosen without a source)")
+    handle_factor: float = Field(0.8, gt=0, le=1, description="multiplier on the length of a conversation held "
+                                                             "under load (chosen without a source)")
 
 
 class Scenario(Strict):

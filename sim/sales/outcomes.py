@@ -15,7 +15,7 @@ Three switches, all off by default (then the results are today's exactly):
   `lost_to_competitor`, and so does an SQL still waiting for its AE meeting when its competitor
   time (since the SQL) comes;
 * load-dependent quality (`scenario.load_quality`): a conversation held after a working day of SDR
-  utilisation above the level qualifies less.
+  utilisation above the level qualifies less (the SDR stage has already shortened it).
 """
 from __future__ import annotations
 
