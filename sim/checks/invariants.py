@@ -47,10 +47,10 @@ import math
 import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
+from sim.checks.kpi_checks import kpi_context, kpi_violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
-from sim.checks.kpi_checks import kpi_context, kpi_violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import STATE, LeadOutcomes
