@@ -141,14 +141,17 @@ def _check_kpis(res: Results, saved: pd.DataFrame, rows: list[dict], wanted: lis
     return checked
 
 
-def _check_events(res: Results, run_id: str, policy: str, lead: int, out: Any) -> str | None:
+def _check_events(res: Results, run_id: str, policy: str, lead: int, out: Any,
+                  cache: dict[str, pd.DataFrame | None]) -> str | None:
     """The lead's row of the folder's `--events` table (if any) agrees with the re-run's outcome
-    (`out`: the re-run's LeadOutcomes)."""
+    (`out`: the re-run's LeadOutcomes; `cache`: the tables read so far, by run id)."""
     from sim.vocab import TERMINAL_STATES
     path = res.path / "events" / f"{run_id.replace(':', '__')}.parquet"
-    if not path.is_file():
+    if run_id not in cache:
+        cache[run_id] = pd.read_parquet(path) if path.is_file() else None
+    ev = cache[run_id]
+    if ev is None:
         return None
-    ev = pd.read_parquet(path)
     row = ev[ev["lead"] == lead]
     if row.empty:
         return f"{policy}: lead {lead} has no row in events/{path.name} (not in the measured cohort)"
@@ -191,6 +194,7 @@ class Replay:
     replication: Any                # sim.experiment.replication.Replication (the policies asked for)
     policies: list[str]
     checked: list[str] = field(default_factory=list)
+    _events: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
 
     @property
     def leads(self) -> int:
@@ -210,7 +214,7 @@ class Replay:
         for name in self.policies:
             run = self.replication.runs[name]
             stories.append(policy_story(world, self.scenario, self.calendar, run, lead))
-            note = _check_events(self.results, f"{spec.id}:{name}", name, lead, run.outcomes)
+            note = _check_events(self.results, f"{spec.id}:{name}", name, lead, run.outcomes, self._events)
             if note:
                 checked.append(note)
         return Story(folder=str(self.results.path), lead=lead, scenario=spec.scenario_name, point=spec.point,
