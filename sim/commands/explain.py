@@ -34,7 +34,8 @@ def explain(results_dir: Path, lead_id: int, replication: int, scenario: str | N
     lead's index in the replication's world (the `lead` column of `--events` tables). The
     replication is re-run from the folder's manifest and checked against the saved KPIs."""
     from sim.commands.report import check_folder
-    from sim.story.folder import StoryError, explain as tell
+    from sim.story.folder import StoryError
+    from sim.story.folder import explain as tell
     res, problem = check_folder(results_dir)
     if problem:
         fail(problem)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.results import Results, load_results
+from sim.experiment.world_task import TaskSpec
 from sim.story.model import Story
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, INDUSTRIES, REGIONS, SENIORITIES
 
@@ -82,18 +83,18 @@ def _choose(res: Results, scenario: str | None, point: int | None, replication: 
     return scenario, point, wanted, sub
 
 
-def _spec(res: Results, scenario: str, point: int, replication: int):
+def _spec(res: Results, scenario: str, point: int, replication: int) -> TaskSpec:
     """The TaskSpec the experiment ran for (scenario, point, replication), rebuilt from the manifest."""
     from sim.config.loading import ConfigError
     from sim.config.policy import Policy
     from sim.config.scenario import Scenario
-    from sim.experiment.task_plan import build_plan
+    from sim.experiment.task_plan import Source, build_plan
     mf = res.manifest
     design = mf.get("design") or {}
     points = [p["values"] for p in design.get("points", [])] or [{}]
     try:
-        scen = [Scenario.model_validate(d) for d in mf["scenarios"].values()]
-        pols = [Policy.model_validate(d) for d in mf["policies"].values()]
+        scen: list[Source] = [Scenario.model_validate(d) for d in mf["scenarios"].values()]
+        pols: list[Source] = [Policy.model_validate(d) for d in mf["policies"].values()]
         plan = build_plan(mf.get("kind", "compare"), mf.get("name", "explain"), scen, pols,
                           factors=design.get("factors", []), points=points, replications=replication + 1,
                           seed=int(mf["seed"]))
@@ -118,7 +119,7 @@ def _same(a: Any, b: Any) -> bool:
     return x == y or math.isclose(x, y, rel_tol=1e-9, abs_tol=0.0)
 
 
-def _check_kpis(res: Results, saved: pd.DataFrame, rows: list[dict], wanted: list[str]) -> list[str]:
+def _check_kpis(res: Results, saved: pd.DataFrame, rows: list[dict[str, Any]], wanted: list[str]) -> list[str]:
     """Every KPI of the re-run equals the saved runs row; returns what was checked."""
     by_policy = {str(r["policy"]): r for r in saved.to_dict("records")}
     checked = []

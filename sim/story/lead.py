@@ -172,7 +172,7 @@ def _trigger(cx: Context, paths: ScorePaths, index: int, t: float, after: float 
 
 def _episode(cx: Context, paths: ScorePaths, e: int, attempts: np.ndarray, rules: Any) -> list[StoryEvent]:
     """MQL, queue, SLA, attempts and how the episode ended."""
-    log, p, policy, lead = cx.run.log, cx.params, cx.run.policy, cx.lead
+    log, p, policy = cx.run.log, cx.params, cx.run.policy
     index = int(log.ep_index[e])
     mql, tier_code, score = float(log.ep_mql_time[e]), int(log.ep_tier[e]), float(log.ep_score[e])
     tier = TIERS[tier_code]

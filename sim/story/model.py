@@ -35,6 +35,11 @@ def plain(v: Any) -> Any:
     return v
 
 
+def _record(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = plain(d)
+    return out
+
+
 @dataclass(frozen=True)
 class StoryEvent:
     """One thing that happened to the lead, at `t` minutes after the scenario's start."""
@@ -47,7 +52,7 @@ class StoryEvent:
     data: dict[str, Any] = field(default_factory=dict)   # the facts behind the sentence
 
     def to_dict(self) -> dict[str, Any]:
-        return plain({"t": self.t, "at": self.at, "kind": self.kind, "episode": self.episode, "text": self.text,
+        return _record({"t": self.t, "at": self.at, "kind": self.kind, "episode": self.episode, "text": self.text,
                       **self.data})
 
 
@@ -69,7 +74,7 @@ class PolicyStory:
     events: list[StoryEvent]
 
     def to_dict(self) -> dict[str, Any]:
-        return plain({"policy": self.policy, "mql": self.mql, "first_mql": self.first_mql, "tier": self.tier,
+        return _record({"policy": self.policy, "mql": self.mql, "first_mql": self.first_mql, "tier": self.tier,
                       "episodes": self.episodes, "attempts": self.attempts, "recycles": self.recycles,
                       "state": self.state, "reason": self.reason, "amount": self.amount,
                       "why_not_mql": self.why_not_mql, "events": [e.to_dict() for e in self.events]})
@@ -98,7 +103,7 @@ class Story:
         raise KeyError(f"no policy {name!r} in this story (has {', '.join(p.policy for p in self.policies)})")
 
     def to_dict(self) -> dict[str, Any]:
-        return plain({"folder": self.folder, "lead": self.lead, "scenario": self.scenario, "point": self.point,
+        return _record({"folder": self.folder, "lead": self.lead, "scenario": self.scenario, "point": self.point,
                       "settings": self.settings, "replication": self.replication, "seed": self.seed,
                       "in_cohort": self.in_cohort, "facts": self.facts, "checked": self.checked,
                       "policies": [p.to_dict() for p in self.policies]})
