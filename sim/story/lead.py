@@ -181,7 +181,8 @@ def _episode(cx: Context, paths: ScorePaths, e: int, attempts: np.ndarray, rules
     rule, trigger = _trigger(cx, paths, index, mql, after)
     head = "MQL" if index == 0 else f"re-MQL (episode {index + 1}, after the recycle at {cx.at(after or 0.0)})"
     by = f" at its {trigger}" if trigger else ""
-    ev = [cx.event(mql, "mql", f"{head}{by}: {rule}; {paths.tier_text(tier, score, index > 0)}", index,
+    tier_text = f"tier {tier}" if cx.world.mql_at_arrival else paths.tier_text(tier, score, index > 0)
+    ev = [cx.event(mql, "mql", f"{head}{by}: {rule}; {tier_text}", index,
                    tier=tier, score=score, rule=rule, trigger=trigger)]
 
     target = getattr(policy.sla.targets, tier)
