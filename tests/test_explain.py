@@ -17,7 +17,7 @@ from sim.cli import main
 from sim.story.folder import StoryError, replay
 from sim.story.lead import waiting_when_queued
 from sim.story.model import KIND_ORDER
-from sim.vocab import EMAIL_KINDS, TERMINAL_STATES
+from sim.vocab import EMAIL_KINDS, REJECTION_REASONS, TERMINAL_STATES
 
 DAYS = 14
 
@@ -86,7 +86,9 @@ def test_every_story_is_in_time_order_and_adds_up_to_the_saved_kpis(compared):
     bookings = 0.0
     states = dict.fromkeys(TERMINAL_STATES, 0)
     for lead in cohort[:300]:
-        ps = rp.story(int(lead)).policy("speed-first")
+        story = rp.story(int(lead))
+        assert any("agrees" in c for c in story.checked)     # the --events row, checked lead by lead
+        ps = story.policy("speed-first")
         keys = [(e.t, KIND_ORDER[e.kind]) for e in ps.events]
         assert keys == sorted(keys)
         assert ps.attempts == sum(e.kind == "attempt" for e in ps.events)
@@ -204,3 +206,34 @@ def test_a_folder_the_engine_no_longer_reproduces_is_refused(compared, tmp_path)
     assert r.exit_code == 2 and "does not reproduce" in r.output and "mqls" in r.output
     with pytest.raises(StoryError, match="does not reproduce"):
         sim.explain(copy, 1)
+
+
+def test_events_tables_carry_each_attempt_with_its_episode_and_rep(compared):
+    """--events writes events/attempts/<run>.parquet: every attempt of a cohort lead, numbered within
+    its episode, and the lead table's attempts / first_rep / first_tier / reason agree with it."""
+    rp = replay(compared, policies=["seed-example"])
+    run = rp.replication.runs["seed-example"]
+    leads = pd.read_parquet(compared / "events" / "s0-p0-r0__seed-example.parquet")
+    att = pd.read_parquet(compared / "events" / "attempts" / "s0-p0-r0__seed-example.parquet")
+    cohort = np.flatnonzero(rp.world.in_cohort)
+    assert len(att) == np.isin(run.log.at_lead, cohort).sum()
+    per_lead = att.groupby("lead").size().reindex(leads["lead"], fill_value=0).to_numpy()
+    assert (per_lead == leads["attempts"].to_numpy()).all()
+    first = att.groupby("lead")["rep"].first().reindex(leads["lead"], fill_value=-1).to_numpy()
+    assert (first == leads["first_rep"].to_numpy()).all()
+    assert (att["attempt"] >= 1).all() and (att["attempt"] <= run.policy.cadence.max_attempts).all()
+    assert set(leads["reason"].dropna()) <= set(REJECTION_REASONS)
+    assert (leads["reason"].notna() == leads["rejected"]).all()
+    assert (leads["first_tier"].notna() == leads["first_mql"].notna()).all()
+
+
+def test_a_saved_attempt_that_differs_from_the_rerun_is_refused(compared, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(compared, copy)
+    path = copy / "events" / "attempts" / "s0-p0-r0__seed-example.parquet"
+    att = pd.read_parquet(path)
+    lead = int(att["lead"].iloc[0])
+    att.loc[0, "rep"] = 99
+    att.to_parquet(path, index=False)
+    r = CliRunner().invoke(main, ["explain", str(copy), str(lead)])
+    assert r.exit_code == 2 and "attempts differ" in r.output

@@ -20,14 +20,10 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.results import Results, load_results
+from sim.format import plural
 from sim.experiment.world_task import TaskSpec
-from sim.story.model import Story
+from sim.story.model import PolicyStory, Story
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, INDUSTRIES, REGIONS, SENIORITIES
-
-# the columns of the per-lead events table a story is checked against (times in minutes, NaN if never)
-EVENT_CHECKS = ("first_mql", "first_touch", "contact", "sal", "rejected", "sql", "opportunity", "close", "won",
-                "amount", "episodes", "recycles", "state")
-
 
 class StoryError(ValueError):
     """The story cannot be told: a bad folder, scenario, point, replication, policy or lead id, or
@@ -142,31 +138,54 @@ def _check_kpis(res: Results, saved: pd.DataFrame, rows: list[dict[str, Any]], w
     return checked
 
 
-def _check_events(res: Results, run_id: str, policy: str, lead: int, out: Any,
-                  cache: dict[str, pd.DataFrame | None]) -> str | None:
-    """The lead's row of the folder's `--events` table (if any) agrees with the re-run's outcome
-    (`out`: the re-run's LeadOutcomes; `cache`: the tables read so far, by run id)."""
-    from sim.vocab import TERMINAL_STATES
-    path = res.path / "events" / f"{run_id.replace(':', '__')}.parquet"
-    if run_id not in cache:
-        cache[run_id] = pd.read_parquet(path) if path.is_file() else None
-    ev = cache[run_id]
+def _table(res: Results, name: str, cache: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
+    """events/<name>.parquet of the folder (None if absent), read once."""
+    if name not in cache:
+        path = res.path / "events" / f"{name.replace(':', '__')}.parquet"
+        cache[name] = pd.read_parquet(path) if path.is_file() else None
+    return cache[name]
+
+
+def _check_events(res: Results, run_id: str, story: PolicyStory, out: Any, lead: int,
+                  cache: dict[str, pd.DataFrame | None]) -> list[str]:
+    """The lead's rows of the folder's `--events` tables (if any) agree with the re-run: its outcome
+    row (`out`: the re-run's LeadOutcomes) and each of its attempts (time, episode, rep, reached)."""
+    from sim.experiment.world_task import ATTEMPTS_DIR
+    from sim.vocab import REJECTION_REASONS, TERMINAL_STATES, TIERS
+    ev = _table(res, run_id, cache)
     if ev is None:
-        return None
+        return []
+    name = run_id.replace(":", "__")
     row = ev[ev["lead"] == lead]
     if row.empty:
-        return f"{policy}: lead {lead} has no row in events/{path.name} (not in the measured cohort)"
+        return [f"{story.policy}: lead {lead} has no row in events/{name}.parquet (not in the measured cohort)"]
     saved = row.iloc[0]
-    fm = float(out.first_mql[lead])
-    mine = {"first_mql": fm if math.isfinite(fm) else float("nan"), "first_touch": out.first_touch[lead],
+    fm, tier, reason = float(out.first_mql[lead]), int(out.first_tier[lead]), int(out.reason[lead])
+    attempts = [e for e in story.events if e.kind == "attempt"]
+    nan = float("nan")
+    mine = {"first_mql": fm if math.isfinite(fm) else nan, "first_touch": out.first_touch[lead],
             "contact": out.contact_time[lead], "sal": out.sal[lead], "rejected": out.rejected[lead],
             "sql": out.sql_time[lead], "opportunity": out.opportunity_time[lead], "close": out.close_time[lead],
             "won": out.won[lead], "amount": out.amount[lead], "episodes": out.episodes[lead],
-            "recycles": out.recycles[lead], "state": TERMINAL_STATES[int(out.state[lead])]}
-    bad = [c for c in EVENT_CHECKS if c in saved.index and not _same(saved[c], mine[c])]
+            "recycles": out.recycles[lead], "state": TERMINAL_STATES[int(out.state[lead])],
+            "first_tier": TIERS[tier] if tier >= 0 else nan, "reason": REJECTION_REASONS[reason] if reason >= 0 else nan,
+            "attempts": len(attempts), "first_rep": attempts[0].data["rep"] if attempts else -1}
+    bad = [c for c in mine if c in saved.index and not _same(saved[c], mine[c])]
     if bad:
-        raise StoryError(f"{path}: lead {lead}'s saved row differs from the re-run in {', '.join(bad)}")
-    return f"{policy}: the lead's row of events/{path.name} agrees"
+        raise StoryError(f"{res.path / 'events' / name}.parquet: lead {lead}'s saved row differs from the re-run "
+                         f"in {', '.join(bad)}")
+    notes = [f"{story.policy}: the lead's row of events/{name}.parquet agrees"]
+    table = _table(res, f"{ATTEMPTS_DIR}/{run_id}", cache)
+    if table is not None:
+        rows = table[table["lead"] == lead]
+        saved_attempts = list(zip(rows["start"], rows["episode"], rows["attempt"], rows["rep"], rows["reached"]))
+        told = [(e.t, e.episode, e.data["attempt"], e.data["rep"], e.data["reached"]) for e in attempts]
+        if len(saved_attempts) != len(told) or not all(
+                all(_same(x, y) for x, y in zip(a, b)) for a, b in zip(saved_attempts, told)):
+            raise StoryError(f"{res.path / 'events' / ATTEMPTS_DIR / name}.parquet: lead {lead}'s attempts differ "
+                             "from the re-run")
+        notes.append(f"{story.policy}: its {plural(len(told), 'attempt')} equal events/{ATTEMPTS_DIR}/{name}.parquet")
+    return notes
 
 
 def lead_facts(world: Any, lead: int, at: Any) -> dict[str, Any]:
@@ -214,10 +233,9 @@ class Replay:
         checked, stories = list(self.checked), []
         for name in self.policies:
             run = self.replication.runs[name]
-            stories.append(policy_story(world, self.scenario, self.calendar, run, lead))
-            note = _check_events(self.results, f"{spec.id}:{name}", name, lead, run.outcomes, self._events)
-            if note:
-                checked.append(note)
+            ps = policy_story(world, self.scenario, self.calendar, run, lead)
+            stories.append(ps)
+            checked += _check_events(self.results, f"{spec.id}:{name}", ps, run.outcomes, lead, self._events)
         return Story(folder=str(self.results.path), lead=lead, scenario=spec.scenario_name, point=spec.point,
                      settings=dict(spec.values), replication=spec.replication, seed=spec.seed,
                      in_cohort=bool(world.in_cohort[lead]), facts=lead_facts(world, lead, Clock(self.scenario.start_date)),
