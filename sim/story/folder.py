@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.results import Results, load_results
-from sim.format import plural
 from sim.experiment.world_task import TaskSpec
+from sim.format import plural
 from sim.story.model import PolicyStory, Story
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, INDUSTRIES, REGIONS, SENIORITIES
+
 
 class StoryError(ValueError):
     """The story cannot be told: a bad folder, scenario, point, replication, policy or lead id, or
