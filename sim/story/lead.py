@@ -102,8 +102,10 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     rules = compile_policy(policy)
     paths = ScorePaths(world, policy, rules, lead, recycled_at)
 
+    in_sales = [(float(log.ep_mql_time[e]), float(log.ep_end_time[e]) if int(log.ep_status[e]) not in (CONTACTED, OPEN)
+                 else math.inf) for e in rows]
     events = [cx.event(world.arrival[lead], "arrival", "lead created", channel=_channel(world, lead))]
-    events += _engagement(cx, paths)
+    events += _engagement(cx, paths, in_sales)
     attempts = np.flatnonzero(log.at_lead == lead)          # in the order they started
     used = 0
     for e in rows:
@@ -135,8 +137,9 @@ def _channel(world: World, lead: int) -> str:
     return CHANNELS[int(world.channel[lead])]
 
 
-def _engagement(cx: Context, paths: ScorePaths) -> list[StoryEvent]:
-    """One event per engagement event of the lead, with its score on the path in force then."""
+def _engagement(cx: Context, paths: ScorePaths, in_sales: list[tuple[float, float]]) -> list[StoryEvent]:
+    """One event per engagement event of the lead, with its score on the path in force then
+    (`in_sales`: the (MQL, end) spans of its episodes, when its score decides nothing)."""
     w, lead = cx.world, cx.lead
     a, b = int(w.event_offsets[lead]), int(w.event_offsets[lead + 1])
     out = []
@@ -148,7 +151,9 @@ def _engagement(cx: Context, paths: ScorePaths) -> list[StoryEvent]:
                                 event=kind))
             continue
         text = f"{kind}: {paths.score_text(p)}"
-        if p.mql:
+        if any(a < t < b for a, b in in_sales):
+            text += " (in sales: the score decides nothing now)"
+        elif p.mql:
             text += "; the MQL rule holds" if p.rule_holds else "; fast lane"
         out.append(cx.event(t, "engagement", text, event=kind, score=p.total, fit=p.fit, behaviour=p.behaviour,
                             penalty=p.penalty, rule_holds=p.rule_holds, fast_lane=p.fast_lane))

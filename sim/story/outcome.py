@@ -36,7 +36,7 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
         return []
     o, luck, end = scenario.outcomes, world.luck, world.end
     buyer = bool(world.buyer[lead])
-    who = "a buyer" if buyer else "not a buyer"
+    who = "a buyer (hidden truth)" if buyer else "a non-buyer (hidden truth)"
     p = rejection_probabilities(world, scenario, np.array([lead]))[0]
     p_accept = float(np.prod(1.0 - p))
     applies = {REJECTION_REASONS[i]: float(x) for i, x in enumerate(p) if x > 0}
@@ -52,7 +52,8 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
     delay = float(out.contact_delay[lead])
     base = o.sql_buyer if buyer else o.sql_non_buyer
     p_sql = float(np.asarray(response.qualify_probability(np.array([base]), np.array([delay])))[0])
-    why_sql = f"chance {p_sql:.2f} for a lead {who} (hidden truth) reached {delay / 60:.1f} h after its MQL"
+    from sim.format import duration
+    why_sql = f"chance {p_sql:.2f} for {who} reached {duration(delay / 60, 'clock hours')} after its MQL"
     sql = float(out.sql_time[lead])
     if math.isnan(sql):
         late = luck.sql[lead] < p_sql
@@ -66,10 +67,10 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
     if math.isnan(opp):
         late = luck.opportunity[lead] < p_opp
         text = ("would become an opportunity after the run's end" if late
-                else f"no opportunity (chance {p_opp:.2f} for a lead {who})")
+                else f"no opportunity (chance {p_opp:.2f} for {who})")
         return [*ev, event(sql, "no_opportunity", text, p_opportunity=p_opp, after_end=bool(late))]
     amount = float(out.amount[lead])
-    ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)} (chance {p_opp:.2f} for a lead {who})",
+    ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)} (chance {p_opp:.2f} for {who})",
                     p_opportunity=p_opp, amount=amount))
 
     p_win = _win_chance(scenario, world, lead, buyer)
