@@ -141,9 +141,8 @@ def _engagement(cx: Context, paths: ScorePaths, in_sales: list[tuple[float, floa
     """One event per engagement event of the lead, with its score on the path in force then
     (`in_sales`: the (MQL, end) spans of its episodes, when its score decides nothing)."""
     w, lead = cx.world, cx.lead
-    a, b = int(w.event_offsets[lead]), int(w.event_offsets[lead + 1])
     out = []
-    for g in range(a, b):
+    for g in range(int(w.event_offsets[lead]), int(w.event_offsets[lead + 1])):
         t, kind = float(w.event_time[g]), EVENT_TYPES[int(w.event_type[g])]
         p = paths.point(g, t)
         if p is None:
@@ -151,7 +150,7 @@ def _engagement(cx: Context, paths: ScorePaths, in_sales: list[tuple[float, floa
                                 event=kind))
             continue
         text = f"{kind}: {paths.score_text(p)}"
-        if any(a < t < b for a, b in in_sales):
+        if any(start < t < stop for start, stop in in_sales):
             text += " (in sales: the score decides nothing now)"
         elif p.mql:
             text += "; the MQL rule holds" if p.rule_holds else "; fast lane"
