@@ -111,16 +111,16 @@ def test_every_story_is_in_time_order_and_adds_up_to_the_saved_kpis(compared):
     assert all(states[s] == row[f"state_{s}"] for s in TERMINAL_STATES)
 
 
-def test_queue_position_is_the_number_waiting_when_the_mql_was_queued(compared):
-    """The position read from the team log equals the queues' own count at the push."""
-    from sim.config.policy import Policy
+def test_queue_position_and_escalations_are_what_the_engine_did(compared):
+    """The position read from the team log equals the queues' own count at the push, and the
+    stories' escalations are the engine's own (speed-first escalates on breach)."""
     from sim.decisions.mql import compile_policy
     from sim.decisions.oracle import next_mql
     from sim.decisions.scoring import score_world
     from sim.sales.process import EngineParams, Mqls, SalesProcess
     from sim.world.response import ResponseModel
     rp = replay(compared, policies=["speed-first"])
-    policy = Policy.model_validate(rp.spec.policies[1])
+    policy = rp.replication.runs["speed-first"].policy
     world, sc = rp.world, rp.scenario
     scored = score_world(world, policy)
     params = EngineParams.resolve(policy, sc, ResponseModel.from_scenario(sc.response).scalar_contact_probability())
@@ -135,11 +135,21 @@ def test_queue_position_is_the_number_waiting_when_the_mql_was_queued(compared):
             seen[(item.lead, item.index)] = sum(q.live for q in proc.team.queues)
         push(item, ready)
 
-    proc.team.push = counting
+    escalated: set[tuple[int, int, float]] = set()
+    escalate = proc.team.escalate
+
+    def recording(item):
+        escalated.add((item.lead, item.index, proc.env.now))
+        escalate(item)
+
+    proc.team.push, proc.team.escalate = counting, recording
     log = proc.run()
     assert log.ep_lead.size == len(seen) > 50
     for lead, index, t in zip(log.ep_lead.tolist(), log.ep_index.tolist(), log.ep_mql_time.tolist()):
         assert waiting_when_queued(log, t) == seen[(lead, index)]
+    told = {(lead, e.episode, e.t) for lead in np.unique(log.ep_lead).tolist()
+            for e in rp.story(lead).policy("speed-first").events if e.kind == "escalated"}
+    assert told == escalated and escalated
 
 
 def test_a_lead_stopped_by_a_gate_says_which(compared):
