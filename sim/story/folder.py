@@ -152,7 +152,7 @@ def _check_events(res: Results, run_id: str, story: PolicyStory, out: Any, lead:
     """The lead's rows of the folder's `--events` tables (if any) agree with the re-run: its outcome
     row (`out`: the re-run's LeadOutcomes) and each of its attempts (time, episode, rep, reached)."""
     from sim.experiment.world_task import ATTEMPTS_DIR
-    from sim.vocab import REJECTION_REASONS, TERMINAL_STATES, TIERS
+    from sim.vocab import ALL_TERMINAL_STATES, REJECTION_REASONS, TIERS
     ev = _table(res, run_id, cache)
     if ev is None:
         return []
@@ -168,7 +168,7 @@ def _check_events(res: Results, run_id: str, story: PolicyStory, out: Any, lead:
             "contact": out.contact_time[lead], "sal": out.sal[lead], "rejected": out.rejected[lead],
             "sql": out.sql_time[lead], "opportunity": out.opportunity_time[lead], "close": out.close_time[lead],
             "won": out.won[lead], "amount": out.amount[lead], "episodes": out.episodes[lead],
-            "recycles": out.recycles[lead], "state": TERMINAL_STATES[int(out.state[lead])],
+            "recycles": out.recycles[lead], "state": ALL_TERMINAL_STATES[int(out.state[lead])],
             "first_tier": TIERS[tier] if tier >= 0 else nan, "reason": REJECTION_REASONS[reason] if reason >= 0 else nan,
             "attempts": len(attempts), "first_rep": attempts[0].data["rep"] if attempts else -1}
     bad = [c for c in mine if c in saved.index and not _same(saved[c], mine[c])]

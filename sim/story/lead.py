@@ -28,7 +28,7 @@ from sim.sales.params import EngineParams
 from sim.story.model import KIND_ORDER, PolicyStory, StoryEvent
 from sim.story.outcome import outcome_events
 from sim.story.scoring_path import ScorePaths, pts
-from sim.vocab import CHANNELS, EVENT_TYPES, REJECTION_REASONS, TERMINAL_STATES, TIERS
+from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, EVENT_TYPES, REJECTION_REASONS, TIERS
 from sim.world.model import PURPOSE_CONTACT, World, lead_uniform
 from sim.world.response import ResponseModel
 
@@ -128,7 +128,7 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     return PolicyStory(
         policy=policy.name, mql=is_mql, first_mql=float(out.first_mql[lead]) if is_mql else None,
         tier=TIERS[tier] if tier >= 0 else None, episodes=int(out.episodes[lead]), attempts=int(attempts.size),
-        recycles=int(out.recycles[lead]), state=TERMINAL_STATES[int(out.state[lead])],
+        recycles=int(out.recycles[lead]), state=ALL_TERMINAL_STATES[int(out.state[lead])],
         reason=REJECTION_REASONS[reason] if reason >= 0 else None, amount=float(out.amount[lead]),
         why_not_mql=why, events=events)
 
