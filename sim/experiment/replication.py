@@ -11,13 +11,13 @@ from typing import Callable
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
 from sim.measure.detail import detail_kpis
-from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
 from sim.sales.log import SalesLog
@@ -56,7 +56,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
                            lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
-    outcomes = play_out(world, scenario, log, response.qualify_probability)
+    outcomes = play_out(world, scenario, log, response.qualify_probability, cal)
+    if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
+        log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     if check:
