@@ -42,6 +42,8 @@ def test_every_exercise_starts_from_valid_files(ex):
             load_scenario(side.scenario)
             side_policy(side, "x")
     assert 5 <= ex.replications <= 20                       # what the app runs live
+    session = ex.session()                                  # the one-click start of classroom mode
+    assert ex.open_round(session) == 1 and session.current_round.levers == list(ex.levers)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "workshops").glob("*/*.toml")) +

@@ -1,5 +1,6 @@
 """The workshop kit (`workshops/NN-name/exercise.toml`): each exercise's starting setting (scenario,
-policy, levers, objective, constraint, replications) for the app's one-click start, and the insights
+policy, levers, objective, constraint, replications) for the app's one-click start
+(`ex.open_round(ex.session())`), and the insights
 it teaches, each a claim on the model that `measure` checks: the change moves these KPIs up or down,
 the paired difference's 95% interval excluding 0 (tests/test_workshops.py).
 
@@ -14,7 +15,10 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.classroom.session import ClassroomSession
 
 EXERCISE_FILE = "exercise.toml"
 
@@ -58,6 +62,16 @@ class Exercise:
     objective: str
     constraint: str | None
     insights: tuple[Insight, ...]
+
+    def session(self, **kw: Any) -> ClassroomSession:
+        """A classroom session on the exercise's scenario and starting policy, with its replications
+        (keyword arguments go to ClassroomSession: seed, code)."""
+        from sim.classroom.session import ClassroomSession
+        return ClassroomSession(self.scenario, self.policy, replications=self.replications, **kw)
+
+    def open_round(self, session: ClassroomSession) -> int:
+        """Open the next round of `session` with the exercise's levers, objective and constraint."""
+        return session.open_round(list(self.levers), constraint=self.constraint, objective=self.objective)
 
 
 @dataclass(frozen=True)
