@@ -187,6 +187,7 @@ def test_a_round_gives_what_compare_gives_for_the_same_worlds(played):
     assert [mine[r]["mqls"] for r in range(6)] == list(runs["mqls"])
 
 
+@pytest.mark.slow
 def test_worlds_may_finish_in_any_order_on_a_pool():
     from concurrent.futures import ThreadPoolExecutor
 
