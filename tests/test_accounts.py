@@ -19,7 +19,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.accounts import account_mqas, active_count, crm_accounts
 from sim.experiment.replication import run_policy, run_replication
-from sim.vocab import COMPANY_SIZES, SENIORITIES, TERMINAL_STATES
+from sim.vocab import ALL_TERMINAL_STATES, COMPANY_SIZES, SENIORITIES
 from sim.world.generate import generate_world
 
 SMALL = {"horizon": {"warmup": "14d", "window": "84d", "runout": "60d"}, "arrivals": {"leads_per_year": 6000},
@@ -217,7 +217,7 @@ def test_terminal_states_are_conserved_per_lead_and_per_account(three_runs):
     for run in three_runs.runs.values():
         k = run.kpis
         assert sum(k["terminal_states"].values()) == k["leads"]
-        assert sum(k[f"account_state_{s}"] for s in TERMINAL_STATES) == k["accounts_engaged"]
+        assert sum(k[f"account_state_{s}"] for s in ALL_TERMINAL_STATES) == k["accounts_engaged"]
 
 
 def test_at_most_one_opportunity_per_account_and_buying_window(three_runs):

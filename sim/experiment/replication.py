@@ -62,7 +62,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
               else (lambda lead, after: None))
     process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
     log = process.run()
-    outcomes = account_outcomes(world, scenario, play_out(world, scenario, log, response.qualify_probability))
+    outcomes = account_outcomes(world, scenario, play_out(world, scenario, log, response.qualify_probability, cal))
+    if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
+        log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     if world.accounts is not None:

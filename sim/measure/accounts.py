@@ -16,15 +16,16 @@ from sim.config.scenario import Scenario
 from sim.sales.accounts import coverage_at
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes
-from sim.vocab import TERMINAL_STATES
+from sim.vocab import ALL_TERMINAL_STATES
 from sim.world.model import World
 
 HOUR = 60.0
 WORKED_SPAN = 90 * 1440.0   # minutes: an account is "being worked" for 90 days after its first touch
 OUTSIDE = ROLES.index("outside")
 # how far an account got: its most advanced lead decides (won beats lost beats an open opportunity...)
-ADVANCE = ("nurture", "recycled", "in_queue", "rejected", "disqualified", "sql", "opportunity_open", "lost", "won")
-_RANK = np.array([ADVANCE.index(s) for s in TERMINAL_STATES], dtype=np.int64)
+ADVANCE = ("nurture", "recycled", "lost_to_competitor", "in_queue", "rejected", "disqualified", "sql", "opportunity_open",
+           "lost", "won")
+_RANK = np.array([ADVANCE.index(s) for s in ALL_TERMINAL_STATES], dtype=np.int64)
 
 
 def _ratio(num: float, den: float) -> float:

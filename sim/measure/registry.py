@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.vocab import TERMINAL_STATES, TIERS
+from sim.vocab import ALL_TERMINAL_STATES, TIERS
 
 KINDS = ("count", "money", "duration", "number", "share", "ratio")
 
@@ -127,6 +127,37 @@ def _registry() -> dict[str, KPI]:
         KPI("spike_normal_queue", "Normal queue at midnight", "number", "MQLs"),
         KPI("spike_cleared", "Spike backlog cleared (share of worlds)", "share", higher_is_better=True),
         KPI("spike_clear_days", "Days to clear the spike backlog", "duration", "days", higher_is_better=False),
+        # the hand-off to AEs (scenario [handoff] on)
+        _share("ae_utilisation", "AE utilisation", "ae_busy_hours", "ae_available_hours",
+               help="AE working time blocked by discovery meetings (meeting time / time share)"),
+        KPI("ae_busy_hours", "AE hours on discovery meetings", "duration", "business hours"),
+        KPI("ae_available_hours", "AE hours available", "duration", "business hours"),
+        KPI("sqls_waiting_for_ae", "SQLs waiting for an AE (mean)", "number", "SQLs", higher_is_better=False,
+            help="time-average number of SQLs ready for a meeting with no AE slot free yet"),
+        KPI("sqls_waiting_for_ae_max", "SQLs waiting for an AE (max)", "count", higher_is_better=False),
+        KPI("sqls_handed_over", "SQLs handed to AEs", "count"),
+        KPI("meetings_held", "Discovery meetings held", "count", higher_is_better=True),
+        KPI("meetings", "Discovery meetings due", "count", help="held plus missed (no-shows)"),
+        KPI("no_shows", "Meeting no-shows", "count", higher_is_better=False),
+        _share("no_show_rate", "No-show rate", "no_shows", "meetings", better=False),
+        _share("sql_to_meeting_rate", "SQL -> meeting held", "meetings_held", "sqls_handed_over", better=True),
+        KPI("sqls_lost_no_show", "SQLs lost after no-shows", "count", higher_is_better=False),
+        KPI("sqls_without_meeting_at_end", "SQLs still waiting for a meeting at the end", "count"),
+        KPI("meeting_lead_time_p50_hours", "Meeting lead time p50", "duration", "clock hours",
+            higher_is_better=False, help="from the SQL to its held discovery meeting"),
+        KPI("meeting_lead_time_p50_business_hours", "Meeting lead time p50", "duration", "business hours",
+            higher_is_better=False, help="from the SQL to its held discovery meeting"),
+        KPI("meeting_lead_time_p90_business_hours", "Meeting lead time p90", "duration", "business hours",
+            higher_is_better=False),
+        # competitor first response (scenario [competitor] on)
+        KPI("lost_to_competitor", "Lost to a competitor", "count", higher_is_better=False,
+            help="buyers a competitor took while they waited for a first touch or an AE meeting"),
+        KPI("lost_to_competitor_first_touch", "Lost to a competitor before the first touch", "count",
+            higher_is_better=False),
+        KPI("lost_to_competitor_meeting", "Lost to a competitor before the AE meeting", "count",
+            higher_is_better=False),
+        _share("lost_to_competitor_share", "Lost to a competitor (of MQLs)", "lost_to_competitor", "mqls",
+               better=False),
         # accounts (scenarios with [accounts]): CRM accounts for what the company sees, true accounts for truth
         KPI("accounts_engaged", "Accounts engaged", "count", help="accounts with at least one cohort lead"),
         KPI("mqas", "MQAs", "count", help="CRM accounts handed to sales (a cohort lead of theirs entered the queue)"),
@@ -163,7 +194,7 @@ def _registry() -> dict[str, KPI]:
         KPI("account_first_touch_p90_hours", "Account first seen -> first touch p90", "duration", "clock hours",
             higher_is_better=False),
         *[KPI(f"account_state_{st}", f"Accounts ending: {st.replace('_', ' ')}", "count",
-              help="each engaged account counted once, at its most advanced lead") for st in TERMINAL_STATES],
+              help="each engaged account counted once, at its most advanced lead") for st in ALL_TERMINAL_STATES],
     ]
     return {x.name: x for x in k}
 

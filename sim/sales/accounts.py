@@ -19,14 +19,14 @@ import numpy as np
 
 from sim.config.accounts import ROLES
 from sim.config.scenario import Scenario
-from sim.vocab import CHANNELS, TERMINAL_STATES, codes
+from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, codes
 from sim.world.model import World
 
 if TYPE_CHECKING:
     from sim.sales.outcomes import LeadOutcomes
 
 OUTSIDE = ROLES.index("outside")
-STATE = codes(TERMINAL_STATES)
+STATE = codes(ALL_TERMINAL_STATES)
 
 
 def lead_owners(world: World, workers: int) -> np.ndarray:
