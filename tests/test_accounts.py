@@ -316,3 +316,15 @@ def test_bad_account_settings_exit_2_naming_the_field(tmp_path, kind, text, word
     assert result.exit_code == 2, result.output
     for w in words:
         assert w in result.output, result.output
+
+
+def test_an_mqa_goes_to_a_contact_engaged_in_the_last_window(world):
+    pol = policy(unit="account", account={"threshold": 60, "min_engaged_contacts": 2})
+    mqa = account_mqas(world, pol)
+    window = pol.mql.account.engaged_window.minutes
+    crm = crm_accounts(world)
+    assert mqa.account.size > 10
+    for acc, t, lead in zip(mqa.account, mqa.time, mqa.lead):
+        assert crm[lead] == acc
+        times = world.event_time[world.event_offsets[lead]:world.event_offsets[lead + 1]]
+        assert ((times > t - window - 1e-6) & (times <= t + 1e-6)).any()

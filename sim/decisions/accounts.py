@@ -277,28 +277,36 @@ def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
     ev = hit[first]
     tier = np.where(fast[ev], DEMO,
                     np.where(score[ev] >= rule.high_intent - TOL, HIGH_INTENT, STANDARD)).astype(np.int8)
-    lead_of = _most_engaged(acc_e, t_e, lead_e, value[order], ev, r)
+    lead_of = _most_engaged(acc_e, t_e, lead_e, value[order], ev, r, rule.engaged_window.minutes)
     return Mqas(acc_e[ev], t_e[ev], score[ev], np.where(fast[ev], lead_e[ev], lead_of), tier)
 
 
 def _most_engaged(acc: np.ndarray, t: np.ndarray, lead: np.ndarray, value: np.ndarray, ev: np.ndarray,
-                  r: Rules) -> np.ndarray:
-    """int64[len(ev)]: for each MQA event (position in the account-sorted events), the contact of its
-    account with the highest value at that moment, the one a rep would call first. Decay shrinks
-    every contact alike, so the highest value now is the highest of value x 2^(t/h) up to now: a
-    running maximum within each account (composite keys account x width + value keep accounts apart)."""
-    m = acc.shape[0]
-    seg = np.cumsum(np.concatenate(([True], acc[1:] != acc[:-1]))) - 1
+                  r: Rules, window: float) -> np.ndarray:
+    """int64[len(ev)]: for each MQA event (position in the account-sorted events), the contact the rep
+    calls first: the one with the highest value among the account's events of the last `window`
+    (an engaged contact; the latest on ties). Decay shrinks every contact alike, so comparing
+    value x 2^(t/h) compares their values now."""
+    if ev.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    base = float(t.min()) if t.size else 0.0
+    width = time_width(t - base, t[ev] - base)
+    comp = composite(acc, t - base, width)
+    start = np.searchsorted(comp, composite(acc[ev], t[ev] - base - window, width), side="right")
+    start = np.minimum(start, ev)                      # the MQA's own event is always in range
+    n = ev - start + 1
+    pos = np.repeat(start - np.cumsum(np.concatenate(([0], n[:-1]))), n) + np.arange(int(n.sum()))
+    row = np.repeat(np.arange(ev.size), n)
     if r.decay_mode == "half_life":
-        key = np.log2(np.maximum(value, 1e-300)) + (t - t.min()) / r.half_life
+        key = np.log2(np.maximum(value[pos], 1e-300)) + (t[pos] - base) / r.half_life
     else:
-        key = value.astype(np.float64)
-    key = key - key.min()
-    width = time_width(key)
-    comp = composite(seg, key, width)
-    best = np.maximum.accumulate(comp)
-    at = np.maximum.accumulate(np.where(comp == best, np.arange(m), 0))
-    out: np.ndarray = lead[at[ev]]
+        key = value[pos].astype(np.float64)
+    best = np.full(ev.size, -np.inf)
+    np.maximum.at(best, row, key)
+    top = np.full(ev.size, -1, dtype=np.int64)
+    hit = key == best[row]
+    np.maximum.at(top, row[hit], pos[hit])
+    out: np.ndarray = lead[top]
     return out
 
 
