@@ -5,13 +5,15 @@ For notebooks: `sim.compare(...)`, `sim.sweep(...)` and `sim.load_results(path)`
 variant `"seed-example@mql.threshold=70"` (see docs/how-to/policy-variants.md); inputs that are
 valid but probably not meant are listed in `results.manifest["warnings"]`."""
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 _API = {"compare": "sim.experiment.api", "sweep": "sim.experiment.api",
         "load_results": "sim.experiment.results", "Results": "sim.experiment.results"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _API:
         import importlib
         return getattr(importlib.import_module(_API[name]), name)

@@ -267,9 +267,9 @@ def asymmetric(m: Any, lo: Any, hi: Any, tol: float = 0.25) -> bool:
     one end."""
     if missing(m) or missing(lo) or missing(hi):
         return False
-    m, lo, hi = float(m), float(lo), float(hi)
-    hw = (hi - lo) / 2
-    return hw > 0 and abs((hi - m) - (m - lo)) > tol * 2 * hw
+    mf, lof, hif = float(m), float(lo), float(hi)
+    hw = (hif - lof) / 2
+    return hw > 0 and abs((hif - mf) - (mf - lof)) > tol * 2 * hw
 
 
 def setting(v: Any) -> str:
