@@ -38,7 +38,8 @@ def main() -> None:
 @click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file (repeatable)")
 @click.option("--replications", "-n", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="worlds to run (each policy meets the same ones); see also `compare`")
-@click.option("--json", "as_json", is_flag=True, help="print KPIs as one JSON object on stdout and nothing else")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the results as one JSON object on stdout and nothing else (docs: reference/json)")
 @click.option("--out", type=click.Path(path_type=Path), help="write the results folder (tables, report.html) here")
 @click.option("--check", is_flag=True, help="debug mode: verify every invariant of the run")
 @precision_options
@@ -65,8 +66,9 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
         fail(e)
     res = _execute(plan, out, quiet=as_json)
     if as_json:
+        from sim.experiment.results_json import results_json
         from sim.experiment.store import dumps
-        click.echo(dumps(kpis_json(res)))
+        click.echo(dumps(results_json(res)))
     elif res.runs["replication"].nunique() == 1:
         _print_single(res)
     else:
@@ -98,33 +100,6 @@ def _execute(plan, out: Path | None, quiet: bool):
     if outcome.errors:
         fail(f"{outcome.errors[0]['task']}: {outcome.errors[0]['error']}", EXIT_WRITE_FAILED)
     return outcome.results
-
-
-def kpis_json(res) -> dict:
-    """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
-    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n, n_total,
-    status, too_few} (95% interval; `too_few`: defined in too few worlds for one), and the nested
-    counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`);
-    `precision`: what --precision reached; inputs valid but probably not meant add a top-level
-    `warnings` list (only when there are some). NaN becomes null when serialised."""
-    from sim.experiment.world_task import unflatten
-    from sim.measure.steady import diagnostics
-    kpis = res.kpi_names
-    warnings = list(res.manifest.get("warnings") or [])
-    if res.runs["replication"].nunique() == 1:
-        out = {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
-        out["diagnostics"] = diagnostics(res)
-        return {**out, "warnings": warnings} if warnings else out
-    from sim.present import with_status
-    out: dict = {}
-    for p, df in with_status(res.summary()).groupby("policy", sort=False):
-        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n),
-                                    "n_total": int(r.n_total), "status": r.status, "too_few": r.status == "too_few"}
-                             for r in df.itertuples()})
-    if "precision" in res.manifest:
-        out["precision"] = res.manifest["precision"]
-    out["diagnostics"] = diagnostics(res)
-    return {**out, "warnings": warnings} if warnings else out
 
 
 def _print_single(res) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,7 +35,8 @@ def engine_options(f):
     f = click.option("--resume", type=click.Path(path_type=Path, file_okay=False),
                      help="finish an interrupted run of the same command in this folder")(f)
     f = click.option("--out", type=click.Path(path_type=Path), help="results folder (default: outputs/<name>-<time>)")(f)
-    f = click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object on stdout")(f)
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="print the results as one JSON object on stdout (docs: reference/json)")(f)
     f = click.option("--dask", metavar="local|ADDRESS",
                      help="run on Dask: 'local' starts a LocalCluster with --workers workers; or tcp://host:port")(f)
     f = click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
@@ -56,7 +58,7 @@ def objective_options(f):
     return f
 
 
-def objective_spec(maximise, minimise, subject_to, delta=None) -> dict | None:
+def objective_spec(maximise, minimise, subject_to, delta=None) -> dict[str, Any] | None:
     from sim.config.experiment import Objective
     maximise, minimise = list(maximise or ()), list(minimise or ())
     if not (maximise or minimise):
@@ -73,7 +75,7 @@ def objective_spec(maximise, minimise, subject_to, delta=None) -> dict | None:
         raise ConfigError("--maximise/--minimise/--subject-to/--delta", msgs) from None
 
 
-def warn_constraints(spec: dict | None) -> None:
+def warn_constraints(spec: dict[str, Any] | None) -> None:
     """Constraint bounds outside what their KPI can be (a share >= 90), on stderr before running."""
     from sim.experiment.recommend import constraint_warnings, parse_constraint
     for w in constraint_warnings([parse_constraint(c) for c in (spec or {}).get("constraints", [])]):
@@ -125,7 +127,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         sys.exit(EXIT_RUN_FAILED)
 
 
-def print_precision(manifest: dict) -> None:
+def print_precision(manifest: dict[str, Any]) -> None:
     """What --precision reached, one line per target."""
     if "precision" in manifest:
         from sim.experiment.precision import lines
