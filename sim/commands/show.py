@@ -76,7 +76,7 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], titl
             cells = [escape(F.setting(df[f].iloc[0])) for f in factors] + ([escape(str(policy))] if multi else [])
             for k in chunk:
                 _, kind, unit = F.kpi_format(k)
-                cells.append(F.cell(s.loc[(point, policy, k)], kind, unit))
+                cells.append(F.cell(s.loc[(point, policy, k)], kind, unit))  # type: ignore[index]  # group keys
             t.add_row(*cells)
         tables.append(t)
     return tables
@@ -140,7 +140,7 @@ def describe(c: dict[str, Any]) -> str:
     return f"{c['policy']}" + (f" with {vals}" if vals else "") + f" ({c['scenario']})"
 
 
-def by_kpi(x, name: str) -> str:
+def by_kpi(x: Any, name: str) -> str:
     """A KPI's value formatted by its kind (a share as '99.4%', money as '1.57M')."""
     if F.missing(x):
         return "n/a"
@@ -148,7 +148,7 @@ def by_kpi(x, name: str) -> str:
     return F.value(x, kind, unit)
 
 
-def num(x) -> str:
+def num(x: Any) -> str:
     """One number rule for a value and its interval ends (`sim.format.number`: '9,970 to 11,839',
     not '9970.02 to 11,839')."""
     return F.number(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -22,6 +23,11 @@ from sim.config.loading import ConfigError
 from sim.config.units import Duration
 from sim.measure import erlang
 from sim.measure.stats import mean_ci
+
+if TYPE_CHECKING:
+    from sim.calendar import BusinessCalendar
+    from sim.config.policy import Policy
+    from sim.config.scenario import Scenario
 
 PER = {"h": 1.0, "d": 24.0, "w": 168.0, "m": 730.0}     # clock hours per unit of --mql-rate
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:/\s*([hdwm]))?\s*$")
@@ -50,13 +56,13 @@ def parse_duration(text: str, what: str, business_ok: bool = True) -> Duration:
     return d
 
 
-class _DurationType(click.ParamType):
+class _DurationType(click.ParamType):  # type: ignore[type-arg]  # generic only in recent click (>= 8.1 allowed)
     name = "duration"
 
     def __init__(self, what: str, business_ok: bool = True):
         self.what, self.business_ok = what, business_ok
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Duration:
         if isinstance(value, Duration):
             return value
         try:
@@ -65,10 +71,10 @@ class _DurationType(click.ParamType):
             self.fail(e.message, param, ctx)
 
 
-class _RateType(click.ParamType):
+class _RateType(click.ParamType):  # type: ignore[type-arg]  # generic only in recent click (>= 8.1 allowed)
     name = "rate"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
             return value
         try:
@@ -77,7 +83,7 @@ class _RateType(click.ParamType):
             self.fail(e.message, param, ctx)
 
 
-def analytic_row(c: int, lam: float, mu: float, theta: float, t: float) -> dict:
+def analytic_row(c: int, lam: float, mu: float, theta: float, t: float) -> dict[str, Any]:
     """Erlang C (theta = 0) or Erlang A measures of a 24/7 team of c, rates per minute, t in minutes."""
     if theta == 0.0:
         return {"p_wait": erlang.erlang_c(c, lam / mu), "sl": erlang.mmc_service_level(c, lam, mu, t),
@@ -120,7 +126,7 @@ def simulated_sl(scenario_name: str, policy_name: str, c: int, rate: float, hand
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def why_they_differ(scenario, policy, c: int, lam: float, mu: float, time_share: float, sla: Duration) -> str:
+def why_they_differ(scenario: Scenario, policy: Policy, c: int, lam: float, mu: float, time_share: float, sla: Duration) -> str:
     """One line on why the 24/7 formula and the simulation disagree, computed from the scenario
     and the policy: the working hours (and the wait of MQLs arriving outside them), the share of
     rep time on MQLs, the follow-up attempts of the cadence, the decay of contact with the wait,
@@ -159,7 +165,7 @@ def why_they_differ(scenario, policy, c: int, lam: float, mu: float, time_share:
     return "why the columns differ: " + "; ".join(x for x in parts if x) + "."
 
 
-def sla_minutes(sla: Duration, cal) -> float:
+def sla_minutes(sla: Duration, cal: BusinessCalendar) -> float:
     """The SLA in the minutes it is measured in: business minutes of this calendar, or clock minutes."""
     return sla.business_minutes(cal.workday_minutes)
 
@@ -195,8 +201,9 @@ def _fmt_wait(minutes: float) -> str:
               help="share of a rep's working time spent on MQLs in the simulation")
 @click.option("--no-sim", is_flag=True, help="analytic table only")
 @click.option("--seed", type=click.IntRange(0), default=DEFAULT_SEED, show_default=True)
-def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy_name, replications, days,
-             neighbours, time_share, no_sim, seed):
+def staffing(mql_rate: float, handle_time: Duration, sla: Duration, target: float, patience: Duration | None,
+             scenario_name: str, policy_name: str, replications: int, days: int, neighbours: int, time_share: float,
+             no_sim: bool, seed: int) -> None:
     """How many SDRs for a service level: Erlang C / A for a team working 24/7, next to the simulated
     service level of the same teams under the scenario's business hours, cadence and decay."""
     lam, mu = mql_rate / 60.0, 1.0 / handle_time.minutes              # per minute
@@ -261,7 +268,7 @@ def staffing(mql_rate, handle_time, sla, target, patience, scenario_name, policy
                                    time_share, replications, seed)
         return mean >= target, mean, hw
 
-    found = None if sim_best is None else (sim_best, None)
+    found: tuple[int, tuple[float, float] | None] | None = None if sim_best is None else (sim_best, None)
     if found is None:      # beyond the table: gallop up, then bisect (service level rises with the team)
         lo, hi, step, cap = sizes[-1], sizes[-1] + 1, 1, 20 * best + 20
         ok, mean, hw = meets(hi)
