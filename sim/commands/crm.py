@@ -15,6 +15,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from sim import format as F
 from sim.commands.common import DEFAULT_SEED, check_out, fail
 from sim.config.errors import ConfigError
 from sim.config.messages import validate_data
@@ -229,8 +230,8 @@ def _print_calibration(result: dict[str, Any], cal: Calibration, out: Path, fold
                         "checked independently")
     for r in result["mql_to_won_by_source"]:
         star = "*" if len(shared[r["channel"]]) > 1 else ""
-        tab.add_row(escape(str(r["source"])), r["channel"] + star, str(r["n"]), f"{r['observed']:.1%}",
-                    f"{r['lo']:.1%}-{r['hi']:.1%}", f"{r['simulated']:.1%}", "yes" if r["inside"] else "NO")
+        tab.add_row(escape(str(r["source"])), r["channel"] + star, str(r["n"]), F.share(r["observed"]),
+                    f"{F.share(r['lo'])}-{F.share(r['hi'])}", F.share(r["simulated"]), "yes" if r["inside"] else "NO")
     con.print(tab)
     for c in cal.cannot:
         con.print(f"not calibrated: {escape(c)}", soft_wrap=True)
@@ -253,7 +254,7 @@ def _print_backtest(table: pd.DataFrame, title: str) -> None:
     t = Table("policy", "MQLs", "share", "conv. MQL", "conv. rest", "precision", "recall", "left in nurture", "AUC",
               title=title)
     for _, r in table.iterrows():
-        t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", _ci(r, "conversion_mql"),
+        t.add_row(escape(r["policy"]), str(r["mqls"]), F.share(r["mql_share"]), _ci(r, "conversion_mql"),
                   _ci(r, "conversion_rest"), _ci(r, "precision"), _ci(r, "recall"),
                   str(r["conversions_left_in_nurture"]), _auc(r))
     t.caption = "rates with exact 95% intervals (Clopper-Pearson); AUC with a 95% interval (Hanley-McNeil)"
@@ -272,7 +273,7 @@ def _ci(r: pd.Series[Any], name: str) -> str:
     hi: Any = r.get(f"{name}_upper")
     if v != v:
         return "n/a"
-    return f"{v:.1%} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else f"{v:.1%}"
+    return f"{F.share(v)} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else F.share(v)
 
 
 def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list[tuple[str, str]] | None = None) -> None:

@@ -209,10 +209,10 @@ def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str 
     if _same(r):
         return "leaves bookings unchanged in every world"
     if _supported(r):
-        ci = f"95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%" if not (F.missing(lo) or F.missing(hi)) else \
+        ci = f"95% CI {F.relative(lo)} to {F.relative(hi)}" if not (F.missing(lo) or F.missing(hi)) else \
             f"95% CI {F.interval(r['lower'], r['upper'], 'money', diff=True)}; the relative interval is unbounded at this n"
-        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% ({ci})"
-    return UNSURE + too_few_to_say("bookings", r, r["diff"], f"{abs(100 * rel):.0f}%")
+        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {F.share(abs(rel), 0)} ({ci})"
+    return UNSURE + too_few_to_say("bookings", r, r["diff"], F.share(abs(rel), 0))
 
 
 def _sla_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | None:
