@@ -26,7 +26,7 @@ from sim.measure.registry import kpi as registry_entry
 JSON_VERSION = 2    # 1: `run --json` {policy: KPIs, "diagnostics": ...}, `compare --json` without `points`
 
 
-class Estimate(TypedDict, total=False):
+class KpiEntry(TypedDict, total=False):
     """One KPI of one policy at one point: the summary.csv row, with the registry's kind and unit."""
     mean: float                 # the estimate (one world: its value)
     lower: float                # 95% interval; null when status is not "ok"
@@ -43,7 +43,7 @@ class Estimate(TypedDict, total=False):
     count: int                  # pooled items of a share
 
 
-class Difference(TypedDict, total=False):
+class DifferenceEntry(TypedDict, total=False):
     """One KPI of one policy minus the baseline's, paired on the same worlds."""
     baseline: str
     diff: float
@@ -67,11 +67,11 @@ def _finite(v: Any) -> bool:
     return not (v is None or (isinstance(v, float) and not math.isfinite(v)))
 
 
-def estimate_entry(r: Mapping[Hashable, Any]) -> Estimate:
+def estimate_entry(r: Mapping[Hashable, Any]) -> KpiEntry:
     """A summary row as its JSON entry."""
     info = registry_entry(str(r["kpi"]))
     status = str(r["status"])
-    out: Estimate = {"mean": r["mean"], "lower": r["lower"], "upper": r["upper"],
+    out: KpiEntry = {"mean": r["mean"], "lower": r["lower"], "upper": r["upper"],
                      "half_width": r.get("half_width", (r["upper"] - r["lower"]) / 2),
                      "n": int(r["n"]), "n_total": int(r.get("n_total", r["n"])), "status": status,
                      "too_few": status == "too_few", "kind": info.kind, "unit": info.unit}
@@ -84,11 +84,11 @@ def estimate_entry(r: Mapping[Hashable, Any]) -> Estimate:
     return out
 
 
-def difference_entry(r: Mapping[Hashable, Any]) -> Difference:
+def difference_entry(r: Mapping[Hashable, Any]) -> DifferenceEntry:
     """A differences row as its JSON entry."""
     info = registry_entry(str(r["kpi"]))
     status = str(r["status"])
-    out: Difference = {"baseline": str(r["baseline"]), "diff": r["diff"], "lower": r["lower"], "upper": r["upper"],
+    out: DifferenceEntry = {"baseline": str(r["baseline"]), "diff": r["diff"], "lower": r["lower"], "upper": r["upper"],
                        "relative": r["relative"], "relative_lower": r["relative_lower"],
                        "relative_upper": r["relative_upper"], "p_value": r["p_value"], "p_holm": r["p_holm"],
                        "significant": bool(r["significant"]), "n": int(r["n"]), "status": status,
@@ -101,10 +101,10 @@ def difference_entry(r: Mapping[Hashable, Any]) -> Difference:
 def _points(res: Results, summary: pd.DataFrame, diffs: pd.DataFrame) -> list[dict[str, Any]]:
     points = []
     for (scen, point), df in summary.groupby(["scenario", "point"], sort=False):
-        policies: dict[str, dict[str, Estimate]] = {}
+        policies: dict[str, dict[str, KpiEntry]] = {}
         for r in df.to_dict("records"):
             policies.setdefault(str(r["policy"]), {})[str(r["kpi"])] = estimate_entry(r)
-        differences: dict[str, dict[str, Difference]] = {}
+        differences: dict[str, dict[str, DifferenceEntry]] = {}
         if len(diffs):
             dd = diffs[(diffs["scenario"] == scen) & (diffs["point"] == point)]
             for r in dd.to_dict("records"):
