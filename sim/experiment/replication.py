@@ -57,7 +57,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
                            lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
     # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
-    outcomes = play_out(world, scenario, log, response.qualify_probability)  # type: ignore[arg-type]
+    outcomes = play_out(world, scenario, log, response.qualify_probability, cal)  # type: ignore[arg-type]
+    if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
+        log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     if check:
