@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from sim.config.base import Strict, require_clock, require_positive
-from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 from sim.config.units import Duration, dur
+from sim.vocab import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 
 class Icp(Strict):

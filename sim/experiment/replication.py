@@ -6,7 +6,7 @@ writes files: it takes validated Scenario/Policy objects and returns results in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -36,7 +36,7 @@ class PolicyRun:
     scored: Scored
     log: SalesLog
     outcomes: LeadOutcomes
-    kpis: dict
+    kpis: dict[str, Any]
     _daily: pd.DataFrame | None = field(default=None, repr=False)
 
     def daily(self, world: World, scenario: Scenario, cal: BusinessCalendar) -> pd.DataFrame:
@@ -56,7 +56,8 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
                            lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
-    outcomes = play_out(world, scenario, log, response.qualify_probability, cal)
+    # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
+    outcomes = play_out(world, scenario, log, response.qualify_probability, cal)  # type: ignore[arg-type]
     if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
         log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
@@ -77,7 +78,7 @@ class Replication:
     calendar: BusinessCalendar
     runs: dict[str, PolicyRun]
 
-    def kpis(self) -> dict[str, dict]:
+    def kpis(self) -> dict[str, dict[str, Any]]:
         return {name: r.kpis for name, r in self.runs.items()}
 
     def daily(self, name: str) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -44,14 +45,14 @@ COMPLETE = "COMPLETE"
 class Results:
     """Runs, daily series and manifest of one results folder, as pandas DataFrames."""
 
-    path: Path
-    manifest: dict
+    path: Path | None              # None: results kept in memory only
+    manifest: dict[str, Any]
     runs: pd.DataFrame
     timeseries: pd.DataFrame = field(repr=False)
-    recommendation: dict | None = None
-    errors: list = field(default_factory=list)
+    recommendation: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True
-    _tables: dict = field(default_factory=dict, repr=False, compare=False)
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def factors(self) -> list[str]:
@@ -84,13 +85,13 @@ class Results:
         return self._tables["differences"]
 
 
-def kpi_columns(columns, factors: list[str]) -> list[str]:
+def kpi_columns(columns: Iterable[str], factors: list[str]) -> list[str]:
     """The KPI columns of a runs table: everything but the run keys and the factor columns."""
     skip = set(RUN_KEYS) | set(factors)
     return [c for c in columns if c not in skip]
 
 
-def _groups(runs: pd.DataFrame, factors: list[str]):
+def _groups(runs: pd.DataFrame, factors: list[str]) -> Iterator[tuple[dict[str, Any], dict[str, Any], pd.DataFrame]]:
     keys = ["scenario", "point"]
     for key, df in runs.groupby(keys, sort=False):
         extra = {f: df[f].iloc[0] for f in factors}

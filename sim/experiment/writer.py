@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ class ResultsWriter:
         self._pending: list[TaskResult] = []     # results of a group not yet saved
 
     @classmethod
-    def create(cls, folder: Path, manifest: dict, task_ids: list[str]) -> "ResultsWriter":
+    def create(cls, folder: Path, manifest: dict[str, Any], task_ids: list[str]) -> "ResultsWriter":
         """A new folder (never an existing one)."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         folder.mkdir()                       # FileExistsError if it exists: never overwrite
@@ -60,7 +61,7 @@ class ResultsWriter:
         return w
 
     @classmethod
-    def resume(cls, folder: Path, manifest: dict, task_ids: list[str]) -> tuple["ResultsWriter", set[str]]:
+    def resume(cls, folder: Path, manifest: dict[str, Any], task_ids: list[str]) -> tuple["ResultsWriter", set[str]]:
         """Reopen an interrupted folder of the same design; returns the writer and the finished task ids."""
         import json
         mf = folder / "manifest.json"
@@ -156,8 +157,8 @@ class ResultsWriter:
         """Every finished task's rows, in task order."""
         return self._read(".runs.parquet")
 
-    def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict],
-               recommendation: dict | None = None) -> None:
+    def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict[str, Any]],
+               recommendation: dict[str, Any] | None = None) -> None:
         """Write the tables from `runs` (see `runs()`) and the parts' daily series. With errors the
         folder stays INCOMPLETE (resume retries the failed tasks)."""
         if len(runs):
