@@ -162,10 +162,14 @@ class ResultsWriter:
             runs.to_parquet(self.folder / "runs.parquet", index=False)
             runs.to_csv(self.folder / "runs.csv", index=False)
             kpis = kpi_columns(runs.columns, factors)
-            summary_table(runs, kpis, factors).to_csv(self.folder / "summary.csv", index=False)
+            # computed once: the report and the printed summary read the .parquet back (exact)
+            summary = summary_table(runs, kpis, factors)
+            summary.to_csv(self.folder / "summary.csv", index=False)
+            summary.to_parquet(self.folder / "summary.parquet", index=False)
             diffs = differences_table(runs, kpis, factors, baseline)
             if len(diffs):
                 diffs.to_csv(self.folder / "differences.csv", index=False)
+                diffs.to_parquet(self.folder / "differences.parquet", index=False)
         ts = self._read(".ts.parquet")
         if len(ts):
             ts.to_parquet(self.folder / "timeseries.parquet", index=False)
