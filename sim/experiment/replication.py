@@ -12,13 +12,13 @@ from typing import Callable
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
 from sim.measure.detail import detail_kpis
-from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.timeseries import daily
 from sim.sales.log import SalesLog
