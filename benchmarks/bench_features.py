@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""What each feature of the sales stage costs: issue 13's "no feature at its default costs more than
-10%". Run by hand (not part of the tests):
+"""What each feature of the sales stage costs, for the target "no feature at its default costs more
+than 10%". Run by hand (not part of the tests):
 
     .venv/bin/python benchmarks/bench_features.py                 # 5 interleaved rounds, ~100k leads
     .venv/bin/python benchmarks/bench_features.py --rounds 7 --size 100000

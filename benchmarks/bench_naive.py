@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The 1M-lead target of issue 13: the whole CLI on 1M leads against a naive model on 100k leads.
+"""The 1M-lead speed target: the whole CLI on 1M leads against a naive model on 100k leads.
 
 Run by hand (not part of the tests):
 
@@ -15,9 +15,9 @@ them alike):
   CPU seconds (user + system) and peak RSS (`ru_maxrss` of that child, from `os.wait4`).
 * the naive model below on the baseline world scaled to about 100k leads: one SimPy process per
   lead. Its figure is the simulation alone (world generation and imports excluded, so the ratio is
-  the stricter one): the yardstick the issue's "at most 0.35x" refers to.
+  the stricter one): the yardstick of the target "at most 0.35x".
 
-The naive model (DESIGN's "one process per lead", the design the hybrid engine replaced): every
+The naive model ("one process per lead", the design the hybrid engine replaced): every
 lead is a generator process that sleeps until its arrival, then until each of its engagement events,
 adding 10 points per event; when it reaches the threshold (chosen so that about 22% of leads become
 MQLs, as in the baseline) it requests one of the reps (`simpy.Resource`, as many reps as
