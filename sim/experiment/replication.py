@@ -5,6 +5,7 @@ writes files: it takes validated Scenario/Policy objects and returns results in 
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ from sim.sales.process import EngineParams, Mqls, SalesProcess
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
+
+LARGE_RUN_EPISODES = 100_000   # MQL episodes from which a run's garbage is collected at once
 
 
 @dataclass
@@ -53,9 +56,14 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
-    process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
-                           lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
-    log = process.run()
+    log = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
+                       lambda lead, after: next_mql(world, policy, lead, after, rules=rules)).run()
+    # No name holds the finished process, but it is one reference cycle (SimPy environment, pending
+    # timers, episodes, queue) that only the cyclic GC frees, and the run paused the GC. In a large
+    # run, collect it now so outcomes and KPIs reuse that memory (1M leads: about 230k objects,
+    # -100 MiB peak, 0.2 s); a full collection costs about 30 ms, too much for small runs.
+    if log.ep_lead.size >= LARGE_RUN_EPISODES:
+        gc.collect()
     # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
     outcomes = play_out(world, scenario, log, response.qualify_probability, cal)  # type: ignore[arg-type]
     if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log

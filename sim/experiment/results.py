@@ -16,6 +16,9 @@ Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `
                         policy: scenario, point, factors..., policy, baseline, kpi, diff, lower,
                         upper, n, relative, relative_lower, relative_upper, p_value, p_holm,
                         significant (Holm-adjusted over the table), status, method
+    summary.parquet, differences.parquet
+                        the same two tables, read back exactly by `load_results` (the report and
+                        the printed summary do not recompute them)
     timeseries.parquet  daily series per run: run_id, scenario, policy, point, replication, date,
                         day, in_window, arrivals, mql_episodes, touches, queue_mean,
                         queue_at_midnight, oldest_wait_hours, oldest_wait_business_hours,
@@ -149,7 +152,9 @@ def load_results(path: str | Path) -> Results:
     ts = _table(folder, "timeseries")
     rec = folder / "recommendation.json"
     err = folder / "errors.json"
+    saved = {stem: pd.read_parquet(folder / f"{stem}.parquet") for stem in ("summary", "differences")
+             if (folder / f"{stem}.parquet").is_file()}     # written with the runs table: not recomputed
     return Results(folder, manifest, runs, ts,
                    json.loads(rec.read_text(encoding="utf-8")) if rec.is_file() else None,
                    json.loads(err.read_text(encoding="utf-8")) if err.is_file() else [],
-                   (folder / COMPLETE).is_file())
+                   (folder / COMPLETE).is_file(), saved)

@@ -35,6 +35,15 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _saved_table(df: pd.DataFrame, path: Path) -> None:
+    """Keep a computed table for `load_results`. Only a cache (its CSV is the record): a table
+    parquet cannot hold (columns of mixed types) is simply recomputed when read."""
+    try:
+        _atomic_parquet(df, path)
+    except (TypeError, ValueError):     # pyarrow's conversion errors derive from these
+        path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+
+
 def _task_id(run_ids: pd.Series) -> pd.Series:
     """The task id of each run id (`<task id>:<policy>`; task ids hold no colon)."""
     return run_ids.astype(str).str.split(":", n=1).str[0]
@@ -165,10 +174,14 @@ class ResultsWriter:
             runs.to_parquet(self.folder / "runs.parquet", index=False)
             runs.to_csv(self.folder / "runs.csv", index=False)
             kpis = kpi_columns(runs.columns, factors)
-            summary_table(runs, kpis, factors).to_csv(self.folder / "summary.csv", index=False)
+            # computed once: the report and the printed summary read the .parquet back (exact)
+            summary = summary_table(runs, kpis, factors)
+            summary.to_csv(self.folder / "summary.csv", index=False)
+            _saved_table(summary, self.folder / "summary.parquet")
             diffs = differences_table(runs, kpis, factors, baseline)
             if len(diffs):
                 diffs.to_csv(self.folder / "differences.csv", index=False)
+                _saved_table(diffs, self.folder / "differences.parquet")
         ts = self._read(".ts.parquet")
         if len(ts):
             ts.to_parquet(self.folder / "timeseries.parquet", index=False)
