@@ -151,8 +151,9 @@ def validate(files: tuple[str, ...], sets: tuple[str, ...]) -> None:
     """Check scenario and policy FILES (paths or names); print ok or the problems for each and
     exit 2 if any is invalid. Valid but probably unintended settings are printed as warnings
     (stderr; exit 0)."""
+    from sim.commands.validate_file import file_warnings, load_file
     from sim.config.loading import ConfigError
-    from sim.inputs import file_warnings, find_any, is_variant, load_file, load_policy, split_sets
+    from sim.inputs import find_any, is_variant, load_policy, split_sets
     try:
         o = split_sets(list(sets))
     except ConfigError as e:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from sim.config.loading import ConfigError, kind_of, load_model, parse_value, read_toml
+from sim.config.loading import ConfigError, load_model, parse_value, read_toml
 from sim.config.paths import route
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
@@ -255,21 +255,6 @@ def load_variant(v: Variant, before: list[tuple[str, Any]], after: Sequence[tupl
     return pol.model_copy(update={"name": v.label})
 
 
-def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, object]:
-    """For `validate`: read a file, guess its kind (scenario, policy, experiment or CRM mapping),
-    apply the matching overrides and validate it."""
-    data = read_toml(path)
-    if isinstance(data.get("scenarios"), list) or isinstance(data.get("policies"), list):
-        return "experiment", load_experiment(path)
-    if isinstance(data.get("leads"), dict):
-        from sim.crm.mapping import load_mapping
-        return "mapping", load_mapping(path)
-    kind = kind_of(data)
-    if kind == "policy":
-        return kind, load_policy(str(path), overrides.policy if overrides else None)
-    return kind, load_scenario(str(path), overrides.scenario if overrides else None)
-
-
 def expected_leads(sc: Scenario) -> float:
     """About how many leads one world of this scenario holds (warm-up + window + run-out)."""
     days = (sc.horizon.warmup.minutes + sc.horizon.window.minutes + sc.horizon.runout.minutes) / 1440.0
@@ -316,21 +301,3 @@ def load_experiment(path: Path) -> Experiment:
             except ConfigError as e:
                 raise ConfigError(str(path), [f"{kind}: {ref!r}: {p}" for p in e.problems]) from None
     return ex
-
-
-def file_warnings(kind: str, obj: object, source: str) -> list[str]:
-    """For `validate`: what is valid but probably not meant in one file (sim.config.warnings). A
-    policy alone is checked against the default calendar; an experiment, its scenarios x policies."""
-    from sim.config import warnings as w
-    from sim.config.experiment import Experiment
-    if kind == "scenario" and isinstance(obj, Scenario):
-        return w.scenario_warnings(obj, source)
-    if kind in ("policy", "policy variant") and isinstance(obj, Policy):
-        return w.policy_warnings(obj, source)
-    if kind != "experiment" or not isinstance(obj, Experiment):
-        return []
-    from sim.experiment.task_plan import build_plan  # the same checks as running it (its `set` applied)
-    base = Path(source).parent
-    plan = build_plan("experiment", obj.name, [relative_to(base, s) for s in obj.scenarios],
-                      [relative_to(base, p) for p in obj.policies], sets=obj.set, replications=1)
-    return plan.warnings

@@ -162,7 +162,7 @@ def theil_sen(y: np.ndarray) -> tuple[float, float, float]:
     are equal), written out because importing scipy.stats would cost every `run` a few tenths of a
     second for this one call. x = 0, 1, ... has no ties; ties in y widen the interval."""
     # what scipy's norm.ppf calls (scipy.special is loaded by the engine anyway)
-    from scipy.special import ndtri
+    from sim.normal import ndtri
     x = np.arange(y.size, dtype=float)
     dx, dy = x[:, np.newaxis] - x, y[:, np.newaxis] - y
     slopes = dy[dx > 0] / dx[dx > 0]
