@@ -12,8 +12,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.config.accounts import AccountRule
 from sim.config.base import Strict, require_clock, require_positive
-from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 from sim.config.units import Duration, dur
+from sim.vocab import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 
 class Icp(Strict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,14 +46,14 @@ def read_csv(path: Path, malformed: list[list[str]] | None = None) -> pd.DataFra
     if p.stat().st_size > MAX_CSV_BYTES:
         raise ConfigError(str(p), [f"larger than {MAX_CSV_BYTES:,} bytes; split the export"])
     try:
-        opts = dict(dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
         try:
-            df = pd.read_csv(p, **opts)
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
         except pd.errors.ParserError:
             if malformed is None:
                 raise
             # a line with too many fields: keep every other row, report that line as a bad row
-            df = pd.read_csv(p, engine="python", on_bad_lines=lambda fields: malformed.append(fields), **opts)
+            df = pd.read_csv(p, engine="python", on_bad_lines=lambda fields: malformed.append(fields),
+                             dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(str(p), ["not UTF-8 text; export the CSV as UTF-8"]) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
@@ -200,6 +201,8 @@ def _join_deals(leads: pd.DataFrame, csv: Path, m: Mapping, mapping_src: str) ->
     """Mark leads with a deal as won, with its date, amount and reps; bad deal rows by reason, and a
     lead whose deal was won before it was created loses the deal and becomes a bad row too."""
     D, L = m.deals, m.leads
+    if D is None:
+        raise ValueError("the mapping has no [deals] section (checked by the caller)")
     raw = read_csv(csv)
     wanted = {"deals.lead_id": D.lead_id, "deals.won_date": D.won_date}
     wanted.update({f"deals.{f}": getattr(D, f) for f in ("amount", "owner", "sdr") if getattr(D, f)})
@@ -208,7 +211,7 @@ def _join_deals(leads: pd.DataFrame, csv: Path, m: Mapping, mapping_src: str) ->
     won = parse_dates(raw[D.won_date], L.date_format)
     name = csv.name
     parts = []
-    reasons = [("missing_id", ids.isna(), f"empty {D.lead_id}"),
+    reasons: list[tuple[str, pd.Series[bool], pd.Series[Any] | str]] = [("missing_id", ids.isna(), f"empty {D.lead_id}"),
                ("duplicate_deal", ids.duplicated(keep="first") & ids.notna(), ids),
                ("unparseable_date", won.isna(), D.won_date + "=" + raw[D.won_date].astype(str)),
                ("deal_unknown_lead", ~ids.isin(leads["lead_id"]), ids)]
