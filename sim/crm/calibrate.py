@@ -139,7 +139,7 @@ def _team(leads: pd.DataFrame) -> tuple[int | None, dict[str, Any]]:
     return None, {}
 
 
-def account_fits(leads: pd.DataFrame) -> dict | None:
+def account_fits(leads: pd.DataFrame) -> dict[str, float | int] | None:
     """Contacts per account and how often several contacts engage within 30 days, from the account
     id column; None when the export has none (then the calibration is lead-only)."""
     if "account" not in leads or leads["account"].isna().all():

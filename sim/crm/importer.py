@@ -148,7 +148,11 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
     out["won_date"] = parse_dates(raw[L.won_date], L.date_format) if L.won_date else pd.NaT
     out["amount"] = pd.to_numeric(raw[L.amount], errors="coerce") if L.amount else np.nan
     out["owner"] = raw[L.owner] if L.owner else pd.NA
-    out["account"] = raw[L.account].str.strip().replace("", pd.NA) if L.account else pd.NA
+    if L.account:      # an empty account id is a lead the CRM did not link to an account
+        account = raw[L.account].str.strip()
+        out["account"] = account.where(account != "")
+    else:
+        out["account"] = pd.NA
     out["sdr"] = pd.NA
 
     for aname, a in L.attributes.items():

@@ -21,7 +21,9 @@ through the fast lane need not wait for its account).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -105,12 +107,17 @@ def event_scores(world: World, policy: Policy, rules: Rules) -> ContactScores:
                            for f in dataclasses.fields(ContactScores)))
 
 
+def points(table: Mapping[Any, float], names: tuple[str, ...], default: float = 0.0) -> np.ndarray:
+    """float64[len(names)]: a {vocabulary value: number} table as an array by code (absent = default)."""
+    plain = {str(k): float(v) for k, v in table.items()}
+    return np.array([plain.get(k, default) for k in names], dtype=np.float64)
+
+
 def account_fit(world: World, policy: Policy) -> np.ndarray:
     """float64[n]: the policy's fit points for each lead's company (size, industry, region, customer)."""
     fit = policy.scoring.fit
-    size = np.array([float(fit.company_size.get(s, 0.0)) for s in COMPANY_SIZES])
-    ind = np.array([float(fit.industry.get(s, 0.0)) for s in INDUSTRIES])
-    reg = np.array([float(fit.region.get(s, 0.0)) for s in REGIONS])
+    size, ind, reg = (points(fit.company_size, COMPANY_SIZES), points(fit.industry, INDUSTRIES),
+                      points(fit.region, REGIONS))
     out: np.ndarray = size[world.company_size] + ind[world.industry] + reg[world.region]
     return out + np.where(world.existing_customer, float(fit.existing_customer), 0.0)
 

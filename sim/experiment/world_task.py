@@ -215,7 +215,7 @@ def accounts_log(rep: Replication, name: str) -> pd.DataFrame:
     df = pd.DataFrame(t)
     for col, names in (("company_size", COMPANY_SIZES), ("industry", INDUSTRIES), ("region", REGIONS),
                        ("state", ADVANCE)):
-        df[col] = pd.Categorical.from_codes(t[col], names)
+        df[col] = pd.Categorical.from_codes(t[col], pd.Index(names))
     return df
 
 

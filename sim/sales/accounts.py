@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.config.accounts import ROLES
 from sim.config.scenario import Scenario
+from sim.decisions.accounts import points
 from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, codes
 from sim.world.model import World
 
@@ -43,7 +44,7 @@ def win_probability(world: World, scenario: Scenario, leads: np.ndarray) -> np.n
     o = scenario.outcomes
     p = np.where(world.buyer[leads], o.win_buyer, o.win_non_buyer)
     if o.win_by_channel:
-        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[leads]]
+        by_channel = points(o.win_by_channel, CHANNELS, np.nan)[world.channel[leads]]
         p = np.where(np.isnan(by_channel), p, by_channel)
     return np.asarray(p, dtype=np.float64)
 

@@ -13,7 +13,9 @@ lead is a researcher at a random account, mostly alone. All vectorised, from the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +74,11 @@ class Placed:
     buyer: np.ndarray            # bool[n]: a buying-group member of an account in a buying window
 
 
+def _plain(mix: Mapping[Any, float] | None) -> dict[str, float]:
+    """A mix keyed by vocabulary literals as a plain {name: share} dict (what shares_vector reads)."""
+    return {str(k): float(v) for k, v in (mix or {}).items()}
+
+
 def account_count(cfg: Accounts, leads_per_year: float) -> int:
     """Accounts in the market: the scenario's count, or 0.375 per yearly lead (at least 1)."""
     return int(cfg.count) if cfg.count is not None else max(1, int(round(ACCOUNTS_PER_YEARLY_LEAD * leads_per_year)))
@@ -94,8 +101,8 @@ def _windows(cfg: Accounts, scenario: Scenario, size: np.ndarray, industry: np.n
     median = cfg.window_length.minutes
     mean_len = median * float(np.exp(cfg.window_sigma ** 2 / 2))
     lead_in = median * float(np.exp(3.0 * cfg.window_sigma))           # windows opening before 0 that may still be open
-    share = cfg.in_market_share * _mean_one(shares_vector(scenario.truth.company_size, COMPANY_SIZES, 1.0), size) \
-        * _mean_one(shares_vector(scenario.truth.industry, INDUSTRIES, 1.0), industry)
+    share = cfg.in_market_share * _mean_one(shares_vector(_plain(scenario.truth.company_size), COMPANY_SIZES, 1.0), size) \
+        * _mean_one(shares_vector(_plain(scenario.truth.industry), INDUSTRIES, 1.0), industry)
     share = np.minimum(share, 0.95)
     span = end + lead_in
     counts = rng.poisson(share / mean_len * span)
@@ -189,16 +196,16 @@ def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end:
     n = arrival.shape[0]
 
     f = rng["firmographics"]
-    size = categorical(shares_vector(cfg.company_size, COMPANY_SIZES), f.random(a)).astype(np.int8)
-    industry = categorical(shares_vector(cfg.industry or pop.industry, INDUSTRIES), f.random(a)).astype(np.int8)
-    region = categorical(shares_vector(cfg.region or pop.region, REGIONS), f.random(a)).astype(np.int8)
+    size = categorical(shares_vector(_plain(cfg.company_size), COMPANY_SIZES), f.random(a)).astype(np.int8)
+    industry = categorical(shares_vector(_plain(cfg.industry or pop.industry), INDUSTRIES), f.random(a)).astype(np.int8)
+    region = categorical(shares_vector(_plain(cfg.region or pop.region), REGIONS), f.random(a)).astype(np.int8)
     existing = f.random(a) < cfg.existing_customer_share
     open_deal = f.random(a) < cfg.open_deal_share
 
     w_account, w_start, w_end = _windows(cfg, scenario, size, industry, end, rng["windows"])
     n_w = w_account.shape[0]
     m = rng["members"]
-    mean_group = shares_vector(cfg.buying_group, COMPANY_SIZES, 1.0)[size[w_account]]
+    mean_group = shares_vector(_plain(cfg.buying_group), COMPANY_SIZES, 1.0)[size[w_account]]
     w_group = np.minimum(1 + m.poisson(mean_group - 1.0), cfg.max_contacts).astype(np.int64)
     shows = m.binomial(w_group, cfg.show_up_share)
     member_w = np.repeat(np.arange(n_w, dtype=np.int64), shows)
@@ -217,12 +224,12 @@ def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end:
     lead_account = np.empty(n, dtype=np.int64)
     lead_account[member_lead] = w_account[member_w]
     researchers = np.flatnonzero(~buyer)
-    lead_account[researchers] = _by_size(shares_vector(cfg.researcher_weight, COMPANY_SIZES), size,
+    lead_account[researchers] = _by_size(shares_vector(_plain(cfg.researcher_weight), COMPANY_SIZES), size,
                                          rng["researchers"].random(researchers.shape[0]))
 
     roles = rng["roles"]
     lead_role = np.full(n, OUTSIDE, dtype=np.int8)
-    role = categorical(shares_vector(cfg.role_mix, BUYING_ROLES), np.asarray(roles.random(size=member_lead.shape[0])))
+    role = categorical(shares_vector(_plain(cfg.role_mix), BUYING_ROLES), np.asarray(roles.random(size=member_lead.shape[0])))
     lead_role[member_lead] = role
     u_sen = np.asarray(roles.random(size=member_lead.shape[0]))
     seniority = attrs.seniority.copy()
@@ -230,7 +237,7 @@ def place_leads(scenario: Scenario, arrival: np.ndarray, attrs: Attributes, end:
         pick = role == r
         mix = cfg.role_seniority.get(name)
         if mix and pick.any():
-            seniority[member_lead[pick]] = categorical(shares_vector(mix, SENIORITIES), u_sen[pick])
+            seniority[member_lead[pick]] = categorical(shares_vector(_plain(mix), SENIORITIES), u_sen[pick])
     email = attrs.email_kind.copy()
     email[member_lead[_NOT_AT_WORK[email[member_lead]]]] = _BUSINESS
 
