@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.config.base import Strict, require_clock, require_positive
 from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
@@ -168,8 +168,16 @@ class Sla(Strict):
         "none", description="escalate = move to the front of the queue; recycle = back to nurture when untouched "
                             "for recycle_after after the MQL, or when a due follow-up waits that long")
     recycle_after: Duration = Field(dur("3bd"), description="untouched this long after MQL -> back to nurture (recycle)")
+    reassign_after: Duration | None = Field(None, description="an MQL still untouched this long after it was assigned "
+                                                              "goes to another available rep (round-robin assignment "
+                                                              "only); none = never. Chosen without a source")
 
     _positive = field_validator("recycle_after")(require_positive)  # zero would recycle every MQL untouched
+
+    @field_validator("reassign_after")
+    @classmethod
+    def _reassign(cls, v: Duration | None) -> Duration | None:
+        return v if v is None else require_positive(v)
 
 
 class Cadence(Strict):
@@ -180,18 +188,62 @@ class Cadence(Strict):
 
 
 class Routing(Strict):
-    """Which MQL a free rep takes next. fifo (oldest first), priority (tier, then score), freshest
-    (newest first), round_robin (assigned in turn to per-rep queues, each worked oldest first).
-    Triage: when the backlog exceeds triage_backlog, reps skip (recycle) leads scoring below
-    triage_min_score."""
+    """Which MQL a free rep takes next, as two rules: `assignment` (which reps may take an MQL:
+    pooled = any rep from one shared queue; round_robin = each MQL in turn to one rep's own queue;
+    weighted_round_robin = in turn, in proportion to `weights`) and `order` (which waiting MQL goes
+    first: fifo oldest, priority tier then score, freshest newest). `discipline` is the short form of
+    one pair: fifo, priority, freshest = pooled with that order; round_robin = round_robin with fifo.
+    Give the short form or the pair (or both, agreeing). Triage: when the backlog exceeds
+    triage_backlog, reps skip (recycle) leads scoring below triage_min_score."""
 
-    discipline: Literal["fifo", "priority", "freshest", "round_robin"] = Field(
-        "fifo", description="which waiting MQL a free rep takes next: fifo (oldest), priority (tier, then score), "
-                            "freshest (newest) or round_robin (per-rep queues)")
+    discipline: Literal["fifo", "priority", "freshest", "round_robin"] | None = Field(
+        "fifo", description="short form of (assignment, order): fifo, priority or freshest (pooled with that "
+                            "order) or round_robin (round_robin, fifo); none when the pair has no short form")
     triage_backlog: int | None = Field(None, ge=0, description="MQLs waiting above which reps triage (skip and recycle "
                                                                "low scorers); none = never triage")
     triage_min_score: float = Field(70, description="points; during triage, untouched non-demo MQLs scoring below "
                                                     "this are recycled")
+    assignment: Literal["pooled", "round_robin", "weighted_round_robin"] | None = Field(
+        None, description="which reps may take an MQL: pooled (one shared queue), round_robin or "
+                          "weighted_round_robin (each MQL in turn to one rep's own queue); default: from `discipline`")
+    order: Literal["fifo", "priority", "freshest"] | None = Field(
+        None, description="which waiting MQL a free rep takes first: fifo (oldest), priority (tier, then score) or "
+                          "freshest (newest); default: from `discipline`")
+    weights: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
+        [], description="weighted_round_robin: relative share of new MQLs per rep (rep i gets weights[i]; reps "
+                        "beyond the list weigh 1); whole numbers give exact counts over a cycle of sum(weights) "
+                        "MQLs. Chosen without a source")
+    ramp_weight: float = Field(1.0, gt=0, le=1000, description="weighted_round_robin: weight multiplier of a rep "
+                                                               "still ramping (e.g. 0.5 = half the share of MQLs); "
+                                                               "1 = no change. Chosen without a source")
+    daily_cap: int | None = Field(None, ge=1, le=100_000,
+                                  description="new MQLs a rep may take per calendar day (round robin: assigned to "
+                                              "the rep; pooled: first touches by the rep, who then takes nothing "
+                                              "more from the pool that day); none = no cap. Chosen without a source")
+    skip_unavailable: bool = Field(True, description="round robin: skip reps who are away (PTO, sick, not yet hired, "
+                                                     "left) when assigning; only matters with a [sales] roster")
+
+    @model_validator(mode="after")
+    def _pair(self) -> "Routing":
+        """Fill assignment and order from the short form, or check that both forms agree."""
+        short = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"),
+                 "freshest": ("pooled", "freshest"), "round_robin": ("round_robin", "fifo")}
+        given = self.model_fields_set
+        explicit = "discipline" in given and self.discipline is not None
+        base = short[self.discipline] if self.discipline is not None else ("pooled", "fifo")
+        a = self.assignment if self.assignment is not None else base[0]
+        o = self.order if self.order is not None else base[1]
+        if explicit and (a, o) != base:
+            wrong = [f"routing.{f} = {v!r}" for f, v in (("assignment", self.assignment), ("order", self.order))
+                     if v is not None and v != base[("assignment", "order").index(f)]]
+            raise ValueError(f"routing.discipline = {self.discipline!r} means assignment {base[0]!r} with order "
+                             f"{base[1]!r}, which conflicts with {' and '.join(wrong)}; give either the short form "
+                             "routing.discipline or the pair routing.assignment + routing.order")
+        pair_short = {v: k for k, v in short.items()}.get((a, o))
+        object.__setattr__(self, "assignment", a)
+        object.__setattr__(self, "order", o)
+        object.__setattr__(self, "discipline", pair_short)
+        return self
 
 
 class Recycle(Strict):
@@ -217,4 +269,12 @@ class Policy(Strict):
     routing: Routing = Field(Routing(), description="which MQL a free rep takes next, and backlog triage")
     recycle: Recycle = Field(Recycle(), description="what happens to recycled MQLs")
     reps: int | None = Field(None, ge=0, le=10_000, description="headcount decided by this policy (overrides the scenario)")
+
+    @model_validator(mode="after")
+    def _reassign_needs_owner(self) -> "Policy":
+        if self.sla.reassign_after is not None and self.routing.assignment == "pooled":
+            raise ValueError("sla.reassign_after moves an MQL from one rep's queue to another's, but routing.assignment "
+                             "is pooled (one shared queue); set routing.assignment = \"round_robin\" (or "
+                             "weighted_round_robin), or remove sla.reassign_after")
+        return self
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sim.config.policy import Policy
-from sim.config.scenario import Scenario
+from sim.config.scenario import Sales, Scenario
 from sim.config.units import Duration
 from sim.sales.draws import Handle, always
 from sim.vocab import TIERS
@@ -34,6 +34,19 @@ class EngineParams:
     recycle_after: Duration
     max_recycles: int
     patience: float | None                          # mean patience in minutes (queueing mode), None = infinite
+    # reps as people and routing like the routers (sim.sales.staffing); the defaults are today's team
+    assignment: str | None = None                   # with it, `routing` is the order: the pair (assignment, order)
+    weights: tuple[float, ...] = ()                 # weighted round robin: per rep
+    ramp_weight: float = 1.0
+    daily_cap: int | None = None                    # new MQLs per rep per calendar day
+    skip_unavailable: bool = True
+    reassign_after: Duration | None = None          # an untouched MQL goes to another rep after this long
+    people: Sales | None = None                     # the scenario's [sales] when its roster is not today's team
+
+    @property
+    def staffed(self) -> bool:
+        """Reps as people (sim.sales.staffing) rather than today's identical, ever-present reps."""
+        return self.people is not None or self.daily_cap is not None or self.assignment == "weighted_round_robin"
 
     @classmethod
     def resolve(cls, policy: Policy, scenario: Scenario,
@@ -56,7 +69,7 @@ class EngineParams:
             contact_probability=always if textbook else contact_probability,
             max_attempts=1 if textbook else policy.cadence.max_attempts,
             spacing=policy.cadence.spacing,
-            routing="fifo" if textbook else policy.routing.discipline,
+            routing="fifo" if textbook else policy.routing.discipline or str(policy.routing.order),
             triage_backlog=None if textbook else policy.routing.triage_backlog,
             triage_min_score=policy.routing.triage_min_score,
             breach_action="none" if textbook else policy.sla.breach_action,
@@ -64,4 +77,30 @@ class EngineParams:
             recycle_after=policy.sla.recycle_after,
             max_recycles=policy.recycle.max_recycles,
             patience=q.patience.minutes if q.enabled and q.patience is not None else None,
+            **_people(policy, scenario, textbook),
         )
+
+
+def _people(policy: Policy, scenario: Scenario, textbook: bool) -> dict[str, object]:
+    """The routing pair and the roster fields; empty (the defaults) for today's team and routing."""
+    from sim.sales.roster import is_default
+
+    r = policy.routing
+    out: dict[str, object] = {}
+    if textbook:
+        return out
+    if r.discipline is None:                     # a pair with no short form: `routing` is its order
+        out["assignment"] = r.assignment
+    if r.weights:
+        out["weights"] = tuple(r.weights)
+    if r.ramp_weight != 1.0:
+        out["ramp_weight"] = r.ramp_weight
+    if r.daily_cap is not None:
+        out["daily_cap"] = r.daily_cap
+    if not r.skip_unavailable:
+        out["skip_unavailable"] = False
+    if policy.sla.reassign_after is not None:
+        out["reassign_after"] = policy.sla.reassign_after
+    if not is_default(scenario.sales):
+        out["people"] = scenario.sales
+    return out

@@ -28,13 +28,15 @@ from simpy.events import Timeout
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
-from sim.config.scenario import Scenario
+from sim.config.scenario import Sales, Scenario
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
-from sim.sales.rules import Cadence, NextMql, Patience, Recycle, Triage, breach_rule
+from sim.sales.roster import build_roster
+from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
+from sim.sales.staffing import Staffing
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
@@ -71,7 +73,13 @@ class SalesProcess:
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
-        self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers), end)
+        roster = build_roster(p.people or Sales(reps=p.workers), p.workers, world, calendar) if p.staffed else None
+        workers = roster.size if roster is not None else p.workers
+        self.team = team = Team(env, calendar, workers, routing(p.routing, workers, p.assignment, p.weights), end)
+        self.staffing = Staffing(roster, team, p.daily_cap, p.skip_unavailable, p.ramp_weight) if roster else None
+        if self.staffing is not None:
+            team.routing.set_gate(self.staffing)
+            team.staff()
         self.episodes: list[Episode] = []
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
@@ -84,7 +92,12 @@ class SalesProcess:
         self.breach = breach_rule(p, calendar, self.at, team, self.withdraw)
         self.patience = Patience(self.luck, self.at, team) if p.patience is not None else None
         self.triage = Triage(p.triage_backlog, p.triage_min_score) if p.triage_backlog is not None else None
-        self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
+        self.reassign = Reassign(p, calendar, self.at, team) if p.reassign_after is not None else None
+        if self.staffing is None:
+            self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
+        else:
+            self._free = self.staffing.workers(self)
+            self.staffing.schedule_absences(self.at)
 
     @classmethod
     def from_config(cls, world: World, mqls: Mqls, policy: Policy, scenario: Scenario,
@@ -134,6 +147,8 @@ class SalesProcess:
         self.episodes.append(ep)
         self.team.routing.assign(ep)
         self.breach.opened(ep, t)
+        if self.reassign is not None:
+            self.reassign.opened(ep, t)
         if self.patience is not None:
             self.patience.opened(ep, t)
         self.team.push(ep, t)

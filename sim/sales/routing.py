@@ -1,24 +1,47 @@
 """Routing as two small strategies: *assignment* (which workers may take an item: the whole pool,
 or one worker chosen in turn) and *ordering* (which waiting item a free worker takes first).
 
-A schema value of `policy.routing.discipline` names either an ordering (worked from one shared pool)
-or an assignment (its queues worked oldest first): `routing("priority", n)` is Pooled + Priority,
-`routing("round_robin", n)` is RoundRobin + Fifo. The strategies only read the item's generic
-fields (`tier`, `score`, `mql_time`, `ready`, `rep`), so they route leads today and accounts next.
+The schema names the pair (`policy.routing.assignment`, `policy.routing.order`); its short form
+`routing.discipline` names either an ordering (worked from one shared pool) or an assignment (its
+queues worked oldest first): `routing("priority", n)` is Pooled + Priority, `routing("round_robin",
+n)` is RoundRobin + Fifo, `routing("priority", n, assignment="round_robin")` is RoundRobin +
+Priority. The strategies only read the item's generic fields (`tier`, `score`, `mql_time`, `ready`,
+`rep`), so they route leads today and accounts next.
+
+With reps as people (`sim.sales.staffing`), an assignment gets a `Gate`: who may take a new item now
+(hired, not left, not away, under the daily cap), and items nobody may take wait in a hold queue
+until the next working period opens.
 
 Adding a rule: one class here with the `@ordering("name")` or `@assignment("name")` decorator, and
-the same name in the `Literal` of `sim.config.policy.Routing.discipline` (a test checks they agree).
+the same name in the `Literal` of `sim.config.policy.Routing.order` or `.assignment` (a test checks
+they agree).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar, Protocol, Sequence
 
 from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkItem, WorkQueue
 
 if TYPE_CHECKING:
     from sim.sales.team import Team
 
-__all__ = ["ASSIGNMENTS", "DISCIPLINES", "ORDERINGS", "Assignment", "Ordering", "routing"]
+__all__ = ["ASSIGNMENTS", "DISCIPLINES", "ORDERINGS", "Assignment", "Gate", "Ordering", "routing"]
+
+
+class Gate(Protocol):
+    """Who may take a new item (reps as people: `sim.sales.staffing.Staffing`)."""
+
+    def eligible(self, worker: int, t: float) -> bool:
+        """May the worker be assigned a new item at t (on the team, not away if skipped, under the cap)?"""
+
+    def took(self, worker: int, t: float) -> None:
+        """The worker was assigned a new item at t (counts toward its daily cap)."""
+
+    def gone(self, worker: int, t: float) -> bool:
+        """Has the worker left the team for good by t (its items must go to someone else)?"""
+
+    def weight(self, worker: int, t: float) -> float:
+        """The worker's weight factor at t (e.g. lower while ramping)."""
 
 
 # -- ordering: which waiting item goes first ---------------------------------------------------
@@ -87,9 +110,36 @@ class Assignment:
     name: ClassVar[str]
     shared: ClassVar[bool] = False    # every item waits in queues[0] (lets the team bind it once)
 
-    def __init__(self, workers: int, order: Ordering):
+    def __init__(self, workers: int, order: Ordering, weights: Sequence[float] = ()):
         self.workers = workers
+        self.order = order
         self.queues: list[WorkQueue] = [order.new_queue() for _ in range(self.queue_count(workers))]
+        self.gate: Gate | None = None
+        self.hold = 0                 # queue of items nobody may take yet (with a gate: its own)
+
+    def set_gate(self, gate: Gate) -> None:
+        """Route through a gate (reps as people); per-worker assignments get a hold queue."""
+        self.gate = gate
+        if not self.shared:
+            self.hold = len(self.queues)
+            self.queues.append(self.order.new_queue())
+
+    def pick(self, item: WorkItem, t: float, exclude: int = -1) -> int:
+        """A worker for a new item at t, or -1 (none may take it now). Per-worker assignments only."""
+        return -1
+
+    def reassign(self, item: WorkItem, t: float) -> int:
+        """Move a waiting item to another worker's queue (keeping its ready time); the new worker, or -1."""
+        if self.shared or not item.queued:
+            return -1
+        r = self.pick(item, t, exclude=item.rep)
+        if r < 0:
+            return -1
+        ready = item.ready
+        self.queue_of(item).remove(item)
+        item.rep = r
+        self.queues[r].push(item, ready)
+        return r
 
     @staticmethod
     def queue_count(workers: int) -> int:
@@ -148,7 +198,7 @@ class Pooled(Assignment):
 class RoundRobin(Assignment):
     """Each item is assigned in turn to one worker and waits in that worker's own queue."""
 
-    def __init__(self, workers: int, order: Ordering):
+    def __init__(self, workers: int, order: Ordering, weights: Sequence[float] = ()):
         super().__init__(workers, order)
         self.next = 0
 
@@ -157,12 +207,26 @@ class RoundRobin(Assignment):
         return max(workers, 1)
 
     def assign(self, item: WorkItem) -> None:
-        if self.workers:
+        if self.gate is not None:
+            item.rep = self.pick(item, item.mql_time)
+        elif self.workers:
             item.rep = self.next
             self.next = (self.next + 1) % self.workers
 
+    def pick(self, item: WorkItem, t: float, exclude: int = -1) -> int:
+        """The next worker in turn the gate lets take a new item at t (and not `exclude`), or -1."""
+        gate, n = self.gate, self.workers
+        for i in range(n):
+            r = (self.next + i) % n
+            if r != exclude and (gate is None or gate.eligible(r, t)):
+                self.next = (r + 1) % n
+                if gate is not None:
+                    gate.took(r, t)
+                return r
+        return -1
+
     def queue_of(self, item: WorkItem) -> WorkQueue:
-        return self.queues[item.rep] if item.rep >= 0 else self.queues[0]
+        return self.queues[item.rep] if item.rep >= 0 else self.queues[self.hold]
 
     def queue_for(self, worker: int) -> WorkQueue:
         return self.queues[worker]
@@ -175,14 +239,56 @@ class RoundRobin(Assignment):
         return self.workers > 0 and team.idle[self.next]
 
 
-# the schema's values: an ordering from one pool, or an assignment worked oldest first
-DISCIPLINES: tuple[str, ...] = (*ORDERINGS, *(a for a in ASSIGNMENTS if a != "pooled"))
+@assignment("weighted_round_robin")
+class WeightedRoundRobin(RoundRobin):
+    """In turn, in proportion to each worker's weight (smooth weighted round robin, as nginx does it):
+    with whole-number weights, every cycle of sum(weights) items gives worker r exactly weights[r]
+    (among the workers the gate lets take items; the gate may scale a weight, e.g. while ramping)."""
+
+    def __init__(self, workers: int, order: Ordering, weights: Sequence[float] = ()):
+        super().__init__(workers, order)
+        self.weights = [float(weights[r]) if r < len(weights) else 1.0 for r in range(workers)]
+        self.current = [0.0] * workers
+
+    def assign(self, item: WorkItem) -> None:
+        item.rep = self.pick(item, item.mql_time)
+
+    def pick(self, item: WorkItem, t: float, exclude: int = -1) -> int:
+        gate, current, weights = self.gate, self.current, self.weights
+        best, total = -1, 0.0
+        for r in range(self.workers):
+            if r == exclude or (gate is not None and not gate.eligible(r, t)):
+                continue
+            w = weights[r] * (gate.weight(r, t) if gate is not None else 1.0)
+            current[r] += w
+            total += w
+            if best < 0 or current[r] > current[best]:
+                best = r
+        if best >= 0:
+            current[best] -= total
+            if gate is not None:
+                gate.took(best, t)
+        return best
+
+    def would_wake(self, team: Team) -> bool:
+        return True     # who is next depends on the weights: never open an arrival ahead of the clock
 
 
-def routing(discipline: str, workers: int) -> Assignment:
-    """The assignment (with its queues) for a schema value of `policy.routing.discipline`."""
+# the short form `routing.discipline` (frozen at today's four values; new rules are named by the pair):
+# an ordering from one pool, or round robin worked oldest first
+DISCIPLINES: tuple[str, ...] = ("fifo", "priority", "freshest", "round_robin")
+
+
+def routing(discipline: str, workers: int, assignment: str | None = None, weights: Sequence[float] = ()) -> Assignment:
+    """The assignment (with its queues) for a schema value of `policy.routing.discipline`, or, with
+    `assignment`, for the pair (assignment, order = `discipline`)."""
+    if assignment is not None:
+        if assignment not in ASSIGNMENTS or discipline not in ORDERINGS:
+            raise ValueError(f"unknown routing pair ({assignment!r}, {discipline!r}); use an assignment of "
+                             f"{sorted(ASSIGNMENTS)} and an order of {sorted(ORDERINGS)}")
+        return ASSIGNMENTS[assignment](workers, ORDERINGS[discipline](), weights)
     if discipline in ORDERINGS:
         return Pooled(workers, ORDERINGS[discipline]())
-    if discipline in ASSIGNMENTS:
+    if discipline in DISCIPLINES:
         return ASSIGNMENTS[discipline](workers, Fifo())
     raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(DISCIPLINES)}")

@@ -103,6 +103,30 @@ def breach_rule(p: EngineParams, cal: BusinessCalendar, at: At, team: Team, with
     return BREACH_ACTIONS[p.breach_action](p, cal, at, team, withdraw)
 
 
+# -- reassignment ------------------------------------------------------------------------------
+class Reassign:
+    """SLA checkpoint (policy sla.reassign_after): an item still untouched that long after it opened
+    (or after its last reassignment) is moved to another rep who may take it now (round robin in
+    turn, skipping away and capped reps), keeping its age; if nobody may, it stays and is checked
+    again one period later. Each move is logged in the team's log (`moved_*`)."""
+
+    def __init__(self, p: EngineParams, cal: BusinessCalendar, at: At, team: Team):
+        if p.reassign_after is None:
+            raise ValueError("Reassign needs reassign_after")
+        self.at, self.team = at, team
+        self.after = cal.adder(p.reassign_after)
+
+    def opened(self, item: Episode, t: float) -> None:
+        self.at(self.after(t), self._on_due, item)
+
+    def _on_due(self, ev: simpy.Event) -> None:
+        item = ev.value
+        if item.status == OPEN and item.attempts == 0:
+            if item.queued:
+                self.team.reassign(item)
+            self.opened(item, self.team.env.now)
+
+
 # -- recycling, triage, patience ---------------------------------------------------------------
 class Recycle:
     """Back to nurture with a final status; unless the lead has used up its `max_recycles`, its own

@@ -1,0 +1,190 @@
+"""Reps as people at work: the sales stage's worker loop when the team is a roster (skills, ramp,
+leavers, PTO, sick days, hires) or routing has caps or weights; and the routing `Gate` that says who
+may take a new MQL.
+
+The default team (identical reps, always at work, no caps) never comes here: `SalesProcess` keeps its
+own hand-tuned worker loop for it, so today's results and speed are untouched.
+
+Rules (stated once, tested in tests/test_roster.py):
+
+* Away (before the first day, after leaving, PTO, sick): a rep takes no work. An idle rep is sent
+  away when its absence starts and comes back (is made free) when it ends; a busy rep finishes the
+  attempt in hand (a leaver mid-attempt finishes that call: its MQL is never lost) and then goes
+  away. The opener wakes only idle reps, and an away rep is never idle.
+* A leaver's waiting MQLs go back to routing at once; its MQLs between attempts are routed again
+  when their next attempt falls due.
+* Ramp: a rep's productivity p (0-1], see `sim.sales.roster.Rep.productivity`, multiplies its
+  contact chance and divides its handling time.
+* Skill: the contact chance is multiplied by the rep's contact skill (capped at 1).
+* Daily cap (policy routing.daily_cap), per calendar day: round robin counts the MQLs assigned to the
+  rep (a capped rep is skipped); pooled counts the rep's first touches, after which the rep takes
+  nothing more from the pool that day.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from sim.calendar import DAY
+from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.roster import Roster
+from sim.sales.team import FreeCallback, Team
+
+if TYPE_CHECKING:
+    from sim.sales.process import SalesProcess
+
+
+class Staffing:
+    """The roster at work in one run: availability, caps, weights, and each rep's worker loop."""
+
+    def __init__(self, roster: Roster, team: Team, daily_cap: int | None, skip_unavailable: bool,
+                 ramp_weight: float):
+        self.roster, self.team = roster, team
+        self.cap = daily_cap
+        self.skip = skip_unavailable
+        self.ramp_weight = ramp_weight
+        n = roster.size
+        self.day = [-1] * n          # calendar day of the counts below
+        self.count = [0] * n         # new MQLs taken that day
+        self.away = [False] * n      # sent away (not idle, not busy): a timeout brings it back
+
+    # -- the routing gate ---------------------------------------------------------------------
+    def eligible(self, worker: int, t: float) -> bool:
+        rep = self.roster.reps[worker]
+        if not rep.start <= t < rep.leave:
+            return False
+        if self.skip and not self.roster.available(worker, t):
+            return False
+        return self.cap is None or self.taken(worker, t) < self.cap
+
+    def taken(self, worker: int, t: float) -> int:
+        """New MQLs the worker took on t's calendar day."""
+        return self.count[worker] if self.day[worker] == int(t // DAY) else 0
+
+    def took(self, worker: int, t: float) -> None:
+        d = int(t // DAY)
+        if self.day[worker] != d:
+            self.day[worker], self.count[worker] = d, 0
+        self.count[worker] += 1
+
+    def gone(self, worker: int, t: float) -> bool:
+        return t >= self.roster.reps[worker].leave
+
+    def weight(self, worker: int, t: float) -> float:
+        return self.ramp_weight if self.roster.reps[worker].ramping(t) else 1.0
+
+    # -- absences -------------------------------------------------------------------------------
+    def schedule_absences(self, at: Callable[[float, Callable[[simpy.Event], None], object], None]) -> None:
+        """Send each rep away when an absence starts (if idle then; a busy rep sees it when free)."""
+        for r in range(self.roster.size):
+            for lo, _hi in self.roster.away_starts(r):
+                at(lo, self._on_away, r)
+
+    def _on_away(self, ev: simpy.Event) -> None:
+        r = ev.value
+        team = self.team
+        if team.idle[r]:       # a busy rep finishes the attempt in hand, then goes (the worker loop)
+            team.idle[r] = False
+            self._go_away(r, team.env.now)
+        if self.gone(r, team.env.now):
+            team.release(r)
+
+    def _go_away(self, r: int, now: float) -> None:
+        """Rep r is away from now: come back (be free) when its next available stretch starts."""
+        back = self.roster.next_available(r, now)
+        self.away[r] = True
+        if back < self.team.end:
+            Timeout(self.team.env, back - now).callbacks.append(self._back(r))
+
+    def _back(self, r: int) -> Callable[[simpy.Event], None]:
+        def back(_ev: simpy.Event) -> None:
+            self.away[r] = False
+            self.team.on_free[r](None)
+        return back
+
+    def _rest_of_day(self, r: int, now: float) -> None:
+        """Pooled, capped: away until the next calendar day."""
+        self.away[r] = True
+        t = (int(now // DAY) + 1) * DAY
+        if t < self.team.end:
+            Timeout(self.team.env, t - now).callbacks.append(self._back(r))
+
+    # -- the worker loop ------------------------------------------------------------------------
+    def workers(self, proc: SalesProcess) -> list[FreeCallback]:
+        return [self._worker(proc, r) for r in range(self.roster.size)]
+
+    def _worker(self, proc: SalesProcess, r: int) -> FreeCallback:
+        """The callback that makes rep r free (the default loop of `SalesProcess._worker`, plus
+        availability, caps, skill and ramp)."""
+        env, team, p, luck = proc.env, proc.team, proc.params, proc.luck
+        queue = team.routing.queue_for(r)
+        log = team.log
+        is_open = team.is_open
+        take = queue.pop if proc.triage is None else proc.triage.taker(queue, env, log.dequeued, proc.recycle)
+        share, later, p_contact = p.time_share, luck.later, p.contact_probability
+        idle, idle_stack, recycle = team.idle, team.idle_stack, proc.recycle
+        pre, u_contact, h_reached, h_missed = luck.pre, luck.u_contact, luck.h_reached, luck.h_missed
+        max_attempts, next_due = proc.cadence.max_attempts, proc.cadence.next_due
+        follow_up, end = proc._on_follow_up, proc.end
+        roster, rep = self.roster, self.roster.reps[r]
+        pooled_cap = self.cap if team.routing.shared else None
+        skill = rep.contact_skill
+
+        def free(_ev: simpy.Event | None = None) -> None:
+            now = env.now
+            if not roster.available(r, now):
+                self._go_away(r, now)
+                return
+            if pooled_cap is not None and self.taken(r, now) >= pooled_cap:
+                self._rest_of_day(r, now)
+                return
+            ep: Episode | None = take() if is_open(now) else None
+            if ep is None:
+                idle[r] = True
+                idle_stack.append(r)
+                return
+            log.dequeued(now)
+            k = ep.attempts
+            if ep.row >= 0 and k < pre:
+                i = ep.row + k
+                u, h1, h0 = u_contact[i], h_reached[i], h_missed[i]
+            else:
+                u, h1, h0 = later(ep)
+            prod = rep.productivity(now)
+            contact = u < min(1.0, p_contact(now - ep.mql_time) * skill * prod)
+            h = (h1 if contact else h0) / prod
+            if k == 0:
+                ep.first_touch = now
+                if pooled_cap is not None:
+                    self.took(r, now)
+            ep.attempts = k + 1
+            log.item.append(ep.lead)
+            log.worker.append(r)
+            log.start.append(now)
+            log.handle.append(h)
+            log.contact.append(contact)
+            if contact:
+                ep.status = CONTACTED
+                ep.end_time = now
+            elif k + 1 >= max_attempts:
+                recycle(ep, now, UNREACHED)
+            else:
+                t = next_due(now)
+                if t < end:
+                    Timeout(env, t - now if t > now else 0.0, ep).callbacks.append(follow_up)
+            Timeout(env, h / share).callbacks.append(free)
+
+        return free
+
+
+def qualify_multipliers(roster: Roster, n: int, at_lead: np.ndarray, at_rep: np.ndarray,
+                        at_contact: np.ndarray) -> np.ndarray:
+    """Per lead (n): the qualification skill of the rep who reached it (1 if none)."""
+    out = np.ones(n)
+    contact = np.asarray(at_contact, bool)
+    skills = np.array([x.qualify_skill for x in roster.reps])
+    out[at_lead[contact]] = skills[at_rep[contact]]
+    return out
