@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
@@ -19,10 +20,13 @@ from sim.decisions.scoring import Scored, score_world
 from sim.measure.detail import detail_kpis
 from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
+from sim.measure.staffing import capacity_by_day, staffing_kpis
 from sim.measure.timeseries import daily
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes, play_out
 from sim.sales.process import EngineParams, Mqls, SalesProcess
+from sim.sales.roster import Roster
+from sim.sales.staffing import qualify_multipliers
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
@@ -38,10 +42,18 @@ class PolicyRun:
     outcomes: LeadOutcomes
     kpis: dict
     _daily: pd.DataFrame | None = field(default=None, repr=False)
+    roster: Roster | None = field(default=None, repr=False)    # reps as people (scenario [sales] roster)
 
     def daily(self, world: World, scenario: Scenario, cal: BusinessCalendar) -> pd.DataFrame:
         if self._daily is None:
             self._daily = daily(world, scenario, cal, self.log, self.outcomes)
+            if self.roster is not None:     # capacity over time: available rep-hours per day
+                d = self._daily
+                cap = capacity_by_day(self.roster, self.log.reps, cal, len(d))
+                every = capacity_by_day(None, self.log.reps, cal, len(d))    # what daily() divided by
+                busy = d["rep_utilisation"].to_numpy() * every
+                d["rep_hours_available"] = cap
+                d["rep_utilisation"] = np.divide(busy, cap, out=np.full(len(d), np.nan), where=cap > 0)
         return self._daily
 
 
@@ -56,14 +68,21 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     process = SalesProcess(world, Mqls(scored.mql_time, scored.mql_tier, scored.mql_score), params, cal,
                            lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
     log = process.run()
-    outcomes = play_out(world, scenario, log, response.qualify_probability)
+    roster = process.staffing.roster if process.staffing is not None else None
+    rep_qualify = (qualify_multipliers(roster, world.n, log.at_lead, log.at_rep, log.at_contact)
+                   if roster is not None and params.people is not None else None)
+    outcomes = play_out(world, scenario, log, response.qualify_probability, rep_qualify)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
+    kpis.update(staffing_kpis(world, scenario, cal, process.team.log, roster, kpis))
     if check:
         broken = violations(world, scenario, policy, cal, log, outcomes, kpis, scored)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
-    return PolicyRun(policy, scored, log, outcomes, kpis)
+    run = PolicyRun(policy, scored, log, outcomes, kpis)
+    if params.people is not None and roster is not None:
+        run.roster = roster
+    return run
 
 
 @dataclass

@@ -127,6 +127,11 @@ def _registry() -> dict[str, KPI]:
         KPI("spike_normal_queue", "Normal queue at midnight", "number", "MQLs"),
         KPI("spike_cleared", "Spike backlog cleared (share of worlds)", "share", higher_is_better=True),
         KPI("spike_clear_days", "Days to clear the spike backlog", "duration", "days", higher_is_better=False),
+        # reps as people and routing like the routers (sim.measure.staffing)
+        KPI("reassignments", "MQLs reassigned (SLA checkpoint)", "count", higher_is_better=False,
+            help="MQL episodes of cohort leads moved to another rep untouched at sla.reassign_after"),
+        KPI("reassignment_cost", "Cost of reassignments", "money", higher_is_better=False, events="reassignments",
+            help="reassignments x scenario costs.reassignment (inside cost_total)"),
     ]
     return {x.name: x for x in k}
 

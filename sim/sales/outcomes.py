@@ -82,9 +82,11 @@ def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray)
 
 
 def play_out(world: World, scenario: Scenario, log: SalesLog,
-             qualify: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> LeadOutcomes:
+             qualify: Callable[[np.ndarray, np.ndarray], np.ndarray],
+             rep_qualify: np.ndarray | None = None) -> LeadOutcomes:
     """Turn the sales log into each lead's outcome and terminal state. `qualify(p, delay)` turns a
-    reference chance of SQL into the chance for a lead reached `delay` after its MQL."""
+    reference chance of SQL into the chance for a lead reached `delay` after its MQL. `rep_qualify`
+    (per lead, reps as people): the qualification skill of the rep who reached it, a multiplier."""
     n, end, o, luck = world.n, world.end, scenario.outcomes, world.luck
     first_mql = np.full(n, np.inf)
     first_tier = np.full(n, -1, np.int8)
@@ -132,6 +134,8 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     s = np.flatnonzero(sal)
     buyer = world.buyer[s]
     p_sql = qualify(np.where(buyer, o.sql_buyer, o.sql_non_buyer), contact_delay[s])
+    if rep_qualify is not None:
+        p_sql = np.minimum(p_sql * rep_qualify[s], 1.0)
     t_sql = contact_time[s] + _lognormal(o.sql_delay.minutes, o.delay_sigma, luck.sql_delay[s])
     is_sql = (luck.sql[s] < p_sql) & (t_sql < end)
     p_opp = np.where(buyer, o.opportunity_buyer, o.opportunity_non_buyer)

@@ -33,8 +33,8 @@ from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
-from sim.sales.routing import routing
 from sim.sales.roster import build_roster
+from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
 from sim.sales.staffing import Staffing
 from sim.sales.team import FreeCallback, Team

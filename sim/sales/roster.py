@@ -166,8 +166,7 @@ def build_roster(sales: Sales, workers: int, world: World, cal: BusinessCalendar
     for s, (t0, ramps) in enumerate(seats):
         g = 0
         while t0 < end:
-            def u(purpose: int, k: int) -> float:
-                return lead_uniform(key, purpose, ((s * HOLDERS_PER_SEAT) + g) * DRAWS_PER_HOLDER + k)
+            u = _uniforms(key, s, g)
             leave = math.inf
             if rate > 0:
                 leave = t0 - math.log1p(-min(u(P_LEAVE, 0), 1 - 1e-12)) / rate
@@ -182,6 +181,16 @@ def build_roster(sales: Sales, workers: int, world: World, cal: BusinessCalendar
             t0, g = leave + lag, g + 1
     later.sort(key=lambda r: (r.start, r.seat))
     return Roster(first + later, end)
+
+
+def _uniforms(key: int, seat: int, holder: int) -> Callable[[int, int], float]:
+    """u(purpose, k): the k-th uniform of one purpose for one rep (seat, holder)."""
+    base = (seat * HOLDERS_PER_SEAT + holder) * DRAWS_PER_HOLDER
+
+    def u(purpose: int, k: int) -> float:
+        return lead_uniform(key, purpose, base + k)
+
+    return u
 
 
 def _lognormal_mean1(sigma: float, u: float) -> float:
