@@ -9,6 +9,8 @@ cost. Without a roster these equal today's values (the same formulas, reps alway
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
@@ -20,7 +22,7 @@ from sim.world.model import World
 
 
 def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_log: TeamLog,
-                  roster: Roster | None, kpis: dict) -> dict:
+                  roster: Roster | None, kpis: dict[str, Any]) -> dict[str, Any]:
     """KPIs to add to (or correct in) `kpis`: `reassignments` (MQL episodes of cohort leads moved
     to another rep at an SLA checkpoint), `reassignment_cost`, and with a roster the available-hours
     based `rep_available_hours`, `rep_utilisation` and rep cost inside `cost_total`."""
@@ -28,7 +30,7 @@ def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_
     moved = np.asarray(team_log.moved_item, np.int64)
     n_moved = int(cohort[moved].sum()) if moved.size else 0
     cost = n_moved * scenario.costs.reassignment
-    out: dict = {"reassignments": n_moved, "reassignment_cost": float(cost)}
+    out: dict[str, Any] = {"reassignments": n_moved, "reassignment_cost": float(cost)}
     total = kpis["cost_total"] + cost
     if roster is not None:
         ws, we = world.window_start, world.window_end

@@ -22,7 +22,7 @@ Rules (stated once, tested in tests/test_roster.py):
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 import numpy as np
 import simpy
@@ -84,7 +84,7 @@ class Staffing:
                 at(lo, self._on_away, r)
 
     def _on_away(self, ev: simpy.Event) -> None:
-        r = ev.value
+        r: int = ev.value
         team = self.team
         if team.idle[r]:       # a busy rep finishes the attempt in hand, then goes (the worker loop)
             team.idle[r] = False
@@ -141,7 +141,7 @@ class Staffing:
             if pooled_cap is not None and self.taken(r, now) >= pooled_cap:
                 self._rest_of_day(r, now)
                 return
-            ep: Episode | None = take() if is_open(now) else None
+            ep = cast("Episode | None", take() if is_open(now) else None)
             if ep is None:
                 idle[r] = True
                 idle_stack.append(r)

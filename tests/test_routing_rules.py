@@ -1,0 +1,138 @@
+"""Routing like the routers do: the (assignment, order) pair and its short form, weighted round
+robin in exact proportion, daily caps never exceeded, away reps skipped, and reassignment only of
+MQLs still untouched at their SLA checkpoint."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.calendar import DAY
+from sim.config.errors import ConfigError
+from sim.config.policy import Policy
+from sim.config.scenario import Scenario
+from sim.experiment.replication import run_replication
+from sim.inputs import load_policy
+from sim.sales.episode import Episode
+from sim.sales.routing import Fifo, WeightedRoundRobin
+from sim.sales.staffing import Staffing
+
+SMALL = {"horizon": {"warmup": "7d", "window": "21d", "runout": "7d"}}
+
+
+def _scenario(leads_per_year: int, reps: int, sales: dict | None = None) -> Scenario:
+    return Scenario.model_validate({**SMALL, "arrivals": {"leads_per_year": leads_per_year},
+                                    "sales": {"reps": reps, **(sales or {})}})
+
+
+def test_the_short_form_names_a_pair_and_a_conflict_names_both_fields(tmp_path):
+    assert (Policy().routing.assignment, Policy().routing.order) == ("pooled", "fifo")
+    rr = Policy.model_validate({"routing": {"discipline": "round_robin"}}).routing
+    assert (rr.assignment, rr.order) == ("round_robin", "fifo")
+    pair = Policy.model_validate({"routing": {"assignment": "round_robin", "order": "priority"}}).routing
+    assert pair.discipline is None
+    assert Policy.model_validate(Policy.model_validate({"routing": {"order": "freshest"}}).model_dump()).routing \
+        .discipline == "freshest"
+    f = tmp_path / "p.toml"
+    f.write_text('[routing]\ndiscipline = "priority"\nassignment = "round_robin"\n')
+    with pytest.raises(ConfigError) as e:
+        load_policy(str(f), [])
+    assert "routing.discipline" in str(e.value) and "routing.assignment" in str(e.value)
+
+
+def _items(n: int) -> list[Episode]:
+    return [Episode(i, 0, float(i), 2, 50.0) for i in range(n)]
+
+
+@given(weights=st.lists(st.integers(1, 6), min_size=1, max_size=6), cycles=st.integers(1, 4))
+def test_weighted_round_robin_gives_exact_counts_over_every_cycle(weights, cycles):
+    a = WeightedRoundRobin(len(weights), Fifo(), [float(w) for w in weights])
+    total = sum(weights)
+    reps = []
+    for ep in _items(total * cycles):
+        a.assign(ep)
+        reps.append(ep.rep)
+    for c in range(cycles):
+        got = Counter(reps[c * total:(c + 1) * total])
+        assert [got[r] for r in range(len(weights))] == weights
+
+
+def _record_assignments(monkeypatch) -> list[tuple[int, float, object]]:
+    """Every new MQL a rep took (worker, time, the staffing that counted it)."""
+    seen: list[tuple[int, float, object]] = []
+    took = Staffing.took
+
+    def spy(self, worker: int, t: float) -> None:
+        seen.append((worker, t, self))
+        took(self, worker, t)
+
+    monkeypatch.setattr(Staffing, "took", spy)
+    return seen
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cap=st.integers(1, 6), leads=st.sampled_from([30000, 120000]), reps=st.integers(1, 4),
+       assignment=st.sampled_from(["pooled", "round_robin", "weighted_round_robin"]))
+def test_daily_caps_are_never_exceeded(monkeypatch, cap, leads, reps, assignment):
+    seen = _record_assignments(monkeypatch)
+    pol = Policy.model_validate({"name": "p", "routing": {"assignment": assignment, "daily_cap": cap,
+                                                          "weights": [2, 1]}})
+    run = run_replication(_scenario(leads, reps), [pol], seed=cap, check=True).runs["p"]
+    per_day = Counter((w, int(t // DAY)) for w, t, _ in seen)
+    assert seen and max(per_day.values()) <= cap
+    if assignment == "pooled":      # pooled counts first touches: every one of them was counted
+        assert len(seen) == int((~np.isnan(run.log.ep_first_touch)).sum())
+
+
+def test_round_robin_skips_reps_who_are_away(monkeypatch):
+    seen = _record_assignments(monkeypatch)
+    sc = _scenario(20000, 3, {"absence": {"pto": [{"rep": 1, "start": "2026-01-19", "end": "2026-01-30"}],
+                                          "sick_days_per_year": 10}})
+    pol = Policy.model_validate({"name": "p", "routing": {"discipline": "round_robin"}})
+    run = run_replication(sc, [pol], seed=4, check=True).runs["p"]
+    assert len(seen) > 100
+    assert all(run.roster.available(w, t) for w, t, _ in seen)
+
+
+@pytest.mark.parametrize("assignment", ["round_robin", "weighted_round_robin"])
+def test_only_mqls_untouched_at_their_checkpoint_are_reassigned(assignment):
+    """A busy team and a 2-business-hour checkpoint: MQLs move, and every moved one had no attempt
+    before the move, which came at least 2 business hours after its MQL."""
+    sc = _scenario(60000, 3, {"absence": {"sick_days_per_year": 15}})
+    pol = Policy.model_validate({"name": "p", "routing": {"assignment": assignment},
+                                 "sla": {"reassign_after": "2bh"}})
+    rep = run_replication(sc, [pol], seed=8, check=True)
+    run = rep.runs["p"]
+    assert run.kpis["reassignments"] > 0
+    log = run.log
+    first = {(int(lead), float(t)): float(ft) for lead, t, ft in zip(log.ep_lead, log.ep_mql_time, log.ep_first_touch)}
+    moves = _moves(rep, pol)
+    assert moves
+    for lead, t in moves:
+        mql = max(m for (ld, m) in first if ld == lead and m <= t)
+        ft = first[(lead, mql)]
+        assert not ft < t                                   # untouched at the move (NaN: never touched)
+        assert rep.calendar.business_between(mql, t) >= 120 - 1e-6
+
+
+def _moves(rep, pol) -> list[tuple[int, float]]:
+    """The (lead, time) of every reassignment, from the team's log of a rerun of the same policy."""
+    from sim.decisions.mql import compile_policy
+    from sim.decisions.oracle import next_mql
+    from sim.decisions.scoring import score_world
+    from sim.sales.params import EngineParams
+    from sim.sales.process import Mqls, SalesProcess
+    from sim.world.response import ResponseModel
+
+    world, sc = rep.world, rep.scenario
+    s = score_world(world, pol)
+    response = ResponseModel.from_scenario(sc.response)
+    rules = compile_policy(pol)
+    proc = SalesProcess(world, Mqls(s.mql_time, s.mql_tier, s.mql_score),
+                        EngineParams.resolve(pol, sc, response.scalar_contact_probability()), rep.calendar,
+                        lambda lead, after: next_mql(world, pol, lead, after, rules=rules))
+    proc.run()
+    return list(zip(proc.team.log.moved_item, proc.team.log.moved_time))
