@@ -84,7 +84,7 @@ class Staffing:
                 at(lo, self._on_away, r)
 
     def _on_away(self, ev: simpy.Event) -> None:
-        r: int = ev.value
+        r = cast(int, ev.value)
         team = self.team
         if team.idle[r]:       # a busy rep finishes the attempt in hand, then goes (the worker loop)
             team.idle[r] = False
