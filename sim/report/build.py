@@ -17,6 +17,7 @@ from sim.experiment.results import Results, load_results
 from sim.present import halve_note, holm_note, with_status
 from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
+from sim.report.fig_capacity import capacity_figure, has_capacity
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
@@ -161,6 +162,11 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
         "Daily queue (MQLs waiting), the oldest wait at midnight in business hours, and rep utilisation on working days, "
         f"averaged over replications; orange = campaign spikes, dotted lines = holidays, grey = warm-up and run-out "
         f"(not measured){where}.")
+    if has_capacity(ts_at):
+        add("capacity", lambda: capacity_figure(ts_at, policies, palette), "Capacity over time",
+            "Rep-hours available per working day (reps on the team and not away: new hires, PTO, sick days, leavers "
+            "waiting for a replacement) and the utilisation of those available hours, averaged over replications; "
+            f"grey = warm-up and run-out (not measured){where}.")
     qf = next((f for f in factors if f.endswith("threshold")), None)
     s_quality = s_scen if qf else s_at
     thresholds = {p: (pols.get(p) or {}).get("mql", {}).get("threshold") for p in policies}
