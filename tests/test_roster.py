@@ -107,3 +107,18 @@ def test_the_default_roster_is_todays_team():
     p = EngineParams.resolve(Policy(), Scenario(), lambda t: 0.3)
     assert not p.staffed and p.people is None
     assert not math.isnan(p.time_share)
+
+
+def test_the_hiring_plan_scenario_is_the_baseline_plus_hires():
+    """experiments/hiring-plan.toml compares replication by replication: same world, same team."""
+    from pathlib import Path
+
+    from sim.inputs import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    base = load_scenario(str(root / "scenarios" / "baseline.toml"), []).model_dump()
+    hires = load_scenario(str(root / "experiments" / "scenarios" / "march-hires.toml"), []).model_dump()
+    assert [h["count"] for h in hires["sales"].pop("hires")] == [2] and base["sales"].pop("hires") == []
+    for d in (base, hires):
+        d.pop("name"), d.pop("description")
+    assert base == hires
