@@ -136,3 +136,49 @@ def _moves(rep, pol) -> list[tuple[int, float]]:
                         lambda lead, after: next_mql(world, pol, lead, after, rules=rules))
     proc.run()
     return list(zip(proc.team.log.moved_item, proc.team.log.moved_time))
+
+
+TZ = {"offsets": {"north_america": 0, "emea": 6, "apac": 13, "latam": 2}}
+
+
+def _tz_run(time_zones: dict, routing: dict, seed: int = 3):
+    sc = _scenario(40000, 3, {"time_zones": {**TZ, **time_zones}})
+    pol = Policy.model_validate({"name": "p", "routing": routing})
+    rep = run_replication(sc, [pol], seed=seed, check=True)
+    return rep, rep.runs["p"]
+
+
+def test_reps_in_time_zones_work_their_own_local_hours():
+    """Follow the sun: each rep's attempts all fall in the calendar's hours of its own local time,
+    so the team as a whole works outside the calendar's hours."""
+    rep, run = _tz_run({"rep_regions": ["north_america", "emea", "apac"]}, {"discipline": "fifo"})
+    cal, log = rep.calendar, run.log
+    offsets = np.array([run.roster.reps[int(r)].offset for r in log.at_rep])
+    assert log.at_rep.size > 100
+    assert all(cal.is_open(float(t + o)) for t, o in zip(log.at_start, offsets))
+    assert not all(cal.is_open(float(t)) for t in log.at_start)
+
+
+def test_no_contact_outside_the_leads_local_hours_when_its_chance_is_zero():
+    rep, run = _tz_run({"rep_regions": ["north_america", "apac"], "outside_hours_contact": 0.0},
+                       {"discipline": "fifo"})
+    log, world, cal = run.log, rep.world, rep.calendar
+    off = np.array([TZ["offsets"].get(r, 0) * 60.0 for r in ("north_america", "emea", "apac", "latam")])
+    local = log.at_start + off[world.region[log.at_lead]]
+    open_local = np.array([cal.is_open(float(t)) for t in local])
+    assert log.at_contact.sum() > 20 and (~open_local).sum() > 20      # both kinds of attempt happen
+    assert not (log.at_contact & ~open_local).any()
+
+
+def test_routing_by_region_assigns_each_lead_to_a_rep_of_its_region():
+    """With a rep in each region (assignment looks only at who is on the team), every MQL of a lead
+    in a served region is worked by that region's rep."""
+    regions = ["north_america", "emea", "apac", "latam"]
+    rep, run = _tz_run({"rep_regions": regions[:3]},
+                       {"discipline": "round_robin", "by_region": True, "skip_unavailable": False})
+    log, world = run.log, rep.world
+    lead_region = world.region[log.at_lead]
+    rep_region = np.array([run.roster.reps[int(r)].region for r in log.at_rep])
+    served = lead_region < 3
+    assert served.sum() > 100 and (~served).sum() > 0
+    assert (rep_region[served] == lead_region[served]).all()

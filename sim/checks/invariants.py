@@ -207,7 +207,9 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
     p += _msg("attempts", (log.at_rep < 0) | (log.at_rep >= log.reps), f"rep outside [0, {log.reps})", log.at_lead)
     p += _msg("attempts", ~(log.at_handle > 0) | ~np.isfinite(log.at_handle), "handling time not positive and finite",
               log.at_lead)
-    p += _msg("attempts", ~is_open(cal, log.at_start), "touch outside the working hours", log.at_lead)
+    tz = params.people.time_zones if params.people is not None else None
+    if not (tz is not None and tz.offsets and tz.rep_regions):   # reps in time zones keep their own local hours
+        p += _msg("attempts", ~is_open(cal, log.at_start), "touch outside the working hours", log.at_lead)
     # a rep does one thing at a time: each attempt blocks it for handle / mql_time_share
     share = params.time_share
     by_rep = np.lexsort((log.at_start, log.at_rep))

@@ -220,6 +220,8 @@ class Routing(Strict):
                                   description="new MQLs a rep may take per calendar day (round robin: assigned to "
                                               "the rep; pooled: first touches by the rep, who then takes nothing "
                                               "more from the pool that day); none = no cap. Chosen without a source")
+    by_region: bool = Field(False, description="round robin: assign each MQL to a rep of the lead's region (scenario "
+                                               "sales.time_zones.rep_regions) when one may take it, else to any rep")
     skip_unavailable: bool = Field(True, description="round robin: skip reps who are away (PTO, sick, not yet hired, "
                                                      "left) when assigning; only matters with a [sales] roster")
 

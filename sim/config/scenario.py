@@ -348,6 +348,31 @@ class Hire(Strict):
     count: int = Field(1, ge=1, le=1000, description="reps joining that day")
 
 
+class TimeZones(Strict):
+    """Reps and leads in regions with their own local business hours: each region's clock is
+    `offsets[region]` hours ahead of the calendar's (the calendar's hours, weekdays and holidays then
+    hold in local time). A rep in a region works its local hours (several regions = follow the sun);
+    an attempt outside the lead's local hours reaches it less often. Off while `offsets` is empty."""
+
+    offsets: dict[Region, float] = Field({}, description="hours each region's local clock is ahead of the calendar's "
+                                                         "(e.g. north_america = 0, emea = 6, apac = 13); regions left "
+                                                         "out are at 0; empty = no time zones")
+    rep_regions: list[Region] = Field([], description="region of each seat, in seat order (repeated when shorter); "
+                                                      "empty = every rep works the calendar's hours")
+    outside_hours_contact: float = Field(1.0, ge=0, le=1, description="multiplier of the contact chance of an attempt "
+                                                                      "outside the lead's local business hours (0.5 = "
+                                                                      "half as likely); 1 = no effect. Chosen without a "
+                                                                      "source")
+
+    @field_validator("offsets")
+    @classmethod
+    def _offsets(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not -24 < x < 24]
+        if bad:
+            raise ValueError(f"offsets must lie between -24 and 24 hours (not {', '.join(bad)})")
+        return v
+
+
 class Sales(Strict):
     """The SDR team that works MQLs."""
 
@@ -360,6 +385,7 @@ class Sales(Strict):
     attrition: Attrition = Field(Attrition(), description="reps leaving at random, and their replacement")
     absence: Absence = Field(Absence(), description="planned PTO and random sick days")
     hires: list[Hire] = Field([], description="hiring plan: [{date, count}]; new reps ramp")
+    time_zones: TimeZones = Field(TimeZones(), description="regions with local business hours (reps and leads)")
 
 
 class Outcomes(Strict):

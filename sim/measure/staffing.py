@@ -38,6 +38,11 @@ def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_
         avail = available_minutes(roster, cal, ws, we)
         employed = employed_minutes(roster, cal, ws, we)
         busy = kpis["rep_busy_hours"] * HOUR
+        if roster.local_hours:     # reps keep their own local hours: count clock time, not the calendar's
+            start = np.asarray(team_log.start, float)
+            end = start + np.asarray(team_log.handle, float) / share
+            busy = float(np.maximum(np.minimum(end, we) - np.maximum(start, ws), 0.0).sum())
+            out["rep_busy_hours"] = busy / HOUR
         out["rep_available_hours"] = avail / HOUR
         out["rep_utilisation"] = ratio(busy, avail)
         old_reps = kpis["rep_available_hours"] * share * scenario.costs.rep_hourly
@@ -48,20 +53,26 @@ def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_
     return out
 
 
-def _business_overlap(cal: BusinessCalendar, lo: list[float], hi: list[float], t0: float, t1: float) -> float:
+def _business_overlap(cal: BusinessCalendar | None, lo: list[float], hi: list[float], t0: float, t1: float) -> float:
+    """Minutes of [lo, hi) inside [t0, t1): working minutes of `cal`, or clock minutes without one."""
     a = np.clip(np.asarray(lo, float), t0, t1)
     b = np.clip(np.asarray(hi, float), t0, t1)
     m = b > a
-    return float(np.sum(cal.business_between(a[m], b[m]))) if m.any() else 0.0
+    if not m.any():
+        return 0.0
+    return float(np.sum(cal.business_between(a[m], b[m]) if cal is not None else b[m] - a[m]))
 
 
 def available_minutes(roster: Roster, cal: BusinessCalendar, t0: float, t1: float) -> float:
-    """Working minutes in [t0, t1) during which reps were available (summed over reps)."""
-    return sum(_business_overlap(cal, rep.lo, rep.hi, t0, t1) for rep in roster.reps)
+    """Working minutes in [t0, t1) during which reps were available (summed over reps). With time
+    zones the reps' availability already holds their local hours: clock minutes."""
+    own = None if roster.local_hours else cal
+    return sum(_business_overlap(own, rep.lo, rep.hi, t0, t1) for rep in roster.reps)
 
 
 def employed_minutes(roster: Roster, cal: BusinessCalendar, t0: float, t1: float) -> float:
-    """Working minutes in [t0, t1) during which reps were on the team (away or not)."""
+    """Working minutes in [t0, t1) during which reps were on the team (away or not), counted on the
+    calendar's hours (with time zones: the same number of hours, in each rep's local time)."""
     return _business_overlap(cal, [r.start for r in roster.reps], [r.leave for r in roster.reps], t0, t1)
 
 

@@ -40,6 +40,7 @@ class EngineParams:
     ramp_weight: float = 1.0
     daily_cap: int | None = None                    # new MQLs per rep per calendar day
     skip_unavailable: bool = True
+    by_region: bool = False                         # round robin within the lead's region first
     reassign_after: Duration | None = None          # an untouched MQL goes to another rep after this long
     people: Sales | None = None                     # the scenario's [sales] when its roster is not today's team
 
@@ -99,6 +100,8 @@ def _people(policy: Policy, scenario: Scenario, textbook: bool) -> dict[str, obj
         out["daily_cap"] = r.daily_cap
     if not r.skip_unavailable:
         out["skip_unavailable"] = False
+    if r.by_region:
+        out["by_region"] = True
     if policy.sla.reassign_after is not None:
         out["reassign_after"] = policy.sla.reassign_after
     if not is_default(scenario.sales):

@@ -33,7 +33,7 @@ from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
-from sim.sales.roster import build_roster
+from sim.sales.roster import always_open, build_roster
 from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
 from sim.sales.staffing import Staffing
@@ -75,8 +75,11 @@ class SalesProcess:
         self.env = env = simpy.Environment()
         roster = build_roster(p.people or Sales(reps=p.workers), p.workers, world, calendar) if p.staffed else None
         workers = roster.size if roster is not None else p.workers
-        self.team = team = Team(env, calendar, workers, routing(p.routing, workers, p.assignment, p.weights), end)
-        self.staffing = Staffing(roster, team, p.daily_cap, p.skip_unavailable, p.ramp_weight) if roster else None
+        team_cal = always_open(calendar) if roster is not None and roster.local_hours else calendar
+        self.team = team = Team(env, team_cal, workers, routing(p.routing, workers, p.assignment, p.weights), end)
+        self.staffing = (Staffing(roster, team, p.daily_cap, p.skip_unavailable, p.ramp_weight, world.region,
+                                  p.by_region, calendar, p.people.time_zones if p.people else None)
+                         if roster is not None else None)
         if self.staffing is not None:
             team.routing.set_gate(self.staffing)
             team.staff()

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Sales
+from sim.vocab import REGIONS
 from sim.world.model import World, lead_uniform
 
 WEEK = 7 * DAY
@@ -48,7 +49,7 @@ def is_default(sales: Sales) -> bool:
     """True when the scenario's [sales] roster is today's team: identical reps, always at work."""
     return (sales.skill.contact_spread == 0 and sales.skill.qualify_spread == 0 and sales.attrition.annual_rate == 0
             and not sales.absence.pto and sales.absence.pto_days_per_year == 0
-            and sales.absence.sick_days_per_year == 0 and not sales.hires)
+            and sales.absence.sick_days_per_year == 0 and not sales.hires and not sales.time_zones.offsets)
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Rep:
     ramp_start: float            # productivity on the first day
     contact_skill: float         # contact-chance multiplier (mean 1 over reps)
     qualify_skill: float         # SQL-chance multiplier of the MQLs this rep reaches
+    region: int = -1             # index into vocab.REGIONS (time zones), -1 = the calendar's own
+    offset: float = 0.0          # minutes its local clock is ahead of the calendar's
     off: list[tuple[float, float]] = field(default_factory=list)   # [lo, hi) away: PTO, sick days
     lo: list[float] = field(default_factory=list)   # available intervals [lo[i], hi[i]), sorted
     hi: list[float] = field(default_factory=list)
@@ -81,11 +84,16 @@ class Rep:
 class Roster:
     """Every rep of one world, with availability look-ups for the engine."""
 
-    def __init__(self, reps: list[Rep], end: float):
+    def __init__(self, reps: list[Rep], end: float, cal: BusinessCalendar | None = None):
+        """With `cal`, every rep works the calendar's hours in its own local time (time zones): its
+        availability then includes its working hours, and the team works on a 24/7 clock."""
         self.reps = reps
         self.end = end
+        self.local_hours = cal is not None
         for rep in reps:
             rep.lo, rep.hi = _available(rep, end)
+            if cal is not None:
+                rep.lo, rep.hi = _intersect(rep.lo, rep.hi, *_local_hours(cal, rep.offset, end))
 
     @property
     def size(self) -> int:
@@ -116,6 +124,8 @@ class Roster:
         out = np.zeros(days)
         opening = np.array([cal.open_minute if cal.is_working_day(d) else 0.0 for d in range(days)])
         closing = np.array([cal.close_minute if cal.is_working_day(d) else 0.0 for d in range(days)])
+        if self.local_hours:     # the reps' own hours are in their availability: count the whole day
+            opening, closing = np.zeros(days), np.full(days, DAY)
         base = np.arange(days) * DAY
         for rep in self.reps:
             for lo, hi in zip(rep.lo, rep.hi):
@@ -145,6 +155,38 @@ def _available(rep: Rep, end: float) -> tuple[list[float], list[float]]:
     return lo, hi
 
 
+def _local_hours(cal: BusinessCalendar, offset: float, end: float) -> tuple[list[float], list[float]]:
+    """The calendar's working periods in a local time `offset` minutes ahead, on the calendar's clock."""
+    lo, hi = [], []
+    for d in range(int(math.ceil((end + abs(offset)) / DAY)) + 1):
+        if cal.is_working_day(d):
+            lo.append(d * DAY + cal.open_minute - offset)
+            hi.append(d * DAY + cal.close_minute - offset)
+    return lo, hi
+
+
+def _intersect(alo: list[float], ahi: list[float], blo: list[float], bhi: list[float]) -> tuple[list[float], list[float]]:
+    """Intersection of two sorted lists of disjoint intervals [lo, hi)."""
+    lo, hi = [], []
+    i = j = 0
+    while i < len(alo) and j < len(blo):
+        a, b = max(alo[i], blo[j]), min(ahi[i], bhi[j])
+        if a < b:
+            lo.append(a)
+            hi.append(b)
+        if ahi[i] < bhi[j]:
+            i += 1
+        else:
+            j += 1
+    return lo, hi
+
+
+def always_open(cal: BusinessCalendar) -> BusinessCalendar:
+    """A 24/7 calendar over the same days (the team clock when reps keep their own local hours)."""
+    from sim.calendar import WEEKDAY_NAMES
+    return BusinessCalendar(cal.start_date, WEEKDAY_NAMES, dt.time(0, 0), None, (), cal.end)
+
+
 def _date_minutes(start_date: dt.date, d: dt.date) -> float:
     return (d - start_date).days * DAY
 
@@ -161,9 +203,13 @@ def build_roster(sales: Sales, workers: int, world: World, cal: BusinessCalendar
     ramp = sales.ramp.weeks * WEEK
     rate = sales.attrition.annual_rate / YEAR         # leavers per rep-minute
     lag = sales.attrition.hiring_lag.minutes if sales.attrition.annual_rate > 0 else 0.0
+    tz = sales.time_zones
+    local = bool(tz.offsets) and bool(tz.rep_regions)
     first: list[Rep] = []
     later: list[Rep] = []
     for s, (t0, ramps) in enumerate(seats):
+        region = tz.rep_regions[s % len(tz.rep_regions)] if local else None
+        offset = tz.offsets.get(region, 0.0) * 60.0 if region is not None else 0.0
         g = 0
         while t0 < end:
             u = _uniforms(key, s, g)
@@ -173,14 +219,15 @@ def build_roster(sales: Sales, workers: int, world: World, cal: BusinessCalendar
             rep = Rep(seat=s, holder=g, start=t0, leave=leave,
                       ramp_until=t0 + ramp if (ramps or g > 0) and ramp > 0 else t0, ramp_start=sales.ramp.start,
                       contact_skill=_lognormal_mean1(sales.skill.contact_spread, u(P_CONTACT_SKILL, 0)),
-                      qualify_skill=_lognormal_mean1(sales.skill.qualify_spread, u(P_QUALIFY_SKILL, 0)))
-            rep.off = _absences(sales, rep, s, start_date, working, u)
+                      qualify_skill=_lognormal_mean1(sales.skill.qualify_spread, u(P_QUALIFY_SKILL, 0)),
+                      region=REGIONS.index(region) if region is not None else -1, offset=offset)
+            rep.off = [(a - offset, b - offset) for a, b in _absences(sales, rep, s, start_date, working, u)]
             (first if g == 0 else later).append(rep)
             if not (math.isfinite(leave) and sales.attrition.replace):
                 break
             t0, g = leave + lag, g + 1
     later.sort(key=lambda r: (r.start, r.seat))
-    return Roster(first + later, end)
+    return Roster(first + later, end, cal if local else None)
 
 
 def _uniforms(key: int, seat: int, holder: int) -> Callable[[int, int], float]:

@@ -43,6 +43,9 @@ class Gate(Protocol):
     def weight(self, worker: int, t: float) -> float:
         """The worker's weight factor at t (e.g. lower while ramping)."""
 
+    def serves(self, worker: int, item: WorkItem) -> bool:
+        """Is the worker one the item should go to first (the lead's region, when routing by region)?"""
+
 
 # -- ordering: which waiting item goes first ---------------------------------------------------
 class Ordering:
@@ -216,13 +219,14 @@ class RoundRobin(Assignment):
     def pick(self, item: WorkItem, t: float, exclude: int = -1) -> int:
         """The next worker in turn the gate lets take a new item at t (and not `exclude`), or -1."""
         gate, n = self.gate, self.workers
-        for i in range(n):
-            r = (self.next + i) % n
-            if r != exclude and (gate is None or gate.eligible(r, t)):
-                self.next = (r + 1) % n
-                if gate is not None:
-                    gate.took(r, t)
-                return r
+        for strict in ((True, False) if gate is not None else (False,)):
+            for i in range(n):
+                r = (self.next + i) % n
+                if r != exclude and (gate is None or (gate.eligible(r, t) and (not strict or gate.serves(r, item)))):
+                    self.next = (r + 1) % n
+                    if gate is not None:
+                        gate.took(r, t)
+                    return r
         return -1
 
     def queue_of(self, item: WorkItem) -> WorkQueue:
@@ -256,8 +260,12 @@ class WeightedRoundRobin(RoundRobin):
     def pick(self, item: WorkItem, t: float, exclude: int = -1) -> int:
         gate, current, weights = self.gate, self.current, self.weights
         best, total = -1, 0.0
+        serving = gate is not None and any(gate.serves(r, item) and gate.eligible(r, t)
+                                           for r in range(self.workers) if r != exclude)
         for r in range(self.workers):
             if r == exclude or (gate is not None and not gate.eligible(r, t)):
+                continue
+            if serving and gate is not None and not gate.serves(r, item):
                 continue
             w = weights[r] * (gate.weight(r, t) if gate is not None else 1.0)
             current[r] += w

@@ -28,10 +28,13 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.calendar import DAY
+from sim.calendar import DAY, BusinessCalendar
+from sim.config.scenario import TimeZones
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.queues import WorkItem
 from sim.sales.roster import Roster
 from sim.sales.team import FreeCallback, Team
+from sim.vocab import REGIONS
 
 if TYPE_CHECKING:
     from sim.sales.process import SalesProcess
@@ -41,8 +44,19 @@ class Staffing:
     """The roster at work in one run: availability, caps, weights, and each rep's worker loop."""
 
     def __init__(self, roster: Roster, team: Team, daily_cap: int | None, skip_unavailable: bool,
-                 ramp_weight: float):
+                 ramp_weight: float, lead_region: np.ndarray | None = None, by_region: bool = False,
+                 home: BusinessCalendar | None = None, tz: TimeZones | None = None):
+        """`lead_region`: each lead's region code (routing by region, time zones); `home`: the
+        scenario's calendar, in which each lead's local hours are read (time zones)."""
         self.roster, self.team = roster, team
+        self.lead_region = lead_region
+        self.by_region = by_region and lead_region is not None and any(r.region >= 0 for r in roster.reps)
+        self.home = home
+        self.lead_offset = [0.0] * len(REGIONS)
+        self.outside = 1.0
+        if tz is not None and tz.offsets and lead_region is not None and home is not None:
+            self.lead_offset = [tz.offsets.get(name, 0.0) * 60.0 for name in REGIONS]
+            self.outside = tz.outside_hours_contact
         self.cap = daily_cap
         self.skip = skip_unavailable
         self.ramp_weight = ramp_weight
@@ -75,6 +89,17 @@ class Staffing:
 
     def weight(self, worker: int, t: float) -> float:
         return self.ramp_weight if self.roster.reps[worker].ramping(t) else 1.0
+
+    def serves(self, worker: int, item: WorkItem) -> bool:
+        if not self.by_region or self.lead_region is None:
+            return True
+        return bool(self.roster.reps[worker].region == self.lead_region[item.lead])
+
+    def outside_hours(self, lead: int, t: float) -> bool:
+        """Is t outside the lead's local business hours (time zones)?"""
+        if self.home is None or self.lead_region is None:
+            return False
+        return not self.home.is_open(t + self.lead_offset[self.lead_region[lead]])
 
     # -- absences -------------------------------------------------------------------------------
     def schedule_absences(self, at: Callable[[float, Callable[[simpy.Event], None], object], None]) -> None:
@@ -131,7 +156,7 @@ class Staffing:
         follow_up, end = proc._on_follow_up, proc.end
         roster, rep = self.roster, self.roster.reps[r]
         pooled_cap = self.cap if team.routing.shared else None
-        skill = rep.contact_skill
+        skill, outside = rep.contact_skill, self.outside
 
         def free(_ev: simpy.Event | None = None) -> None:
             now = env.now
@@ -154,7 +179,8 @@ class Staffing:
             else:
                 u, h1, h0 = later(ep)
             prod = rep.productivity(now)
-            contact = u < min(1.0, p_contact(now - ep.mql_time) * skill * prod)
+            scale = skill * prod * (outside if outside < 1.0 and self.outside_hours(ep.lead, now) else 1.0)
+            contact = u < min(1.0, p_contact(now - ep.mql_time) * scale)
             h = (h1 if contact else h0) / prod
             if k == 0:
                 ep.first_touch = now
