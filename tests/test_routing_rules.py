@@ -36,11 +36,16 @@ def test_the_short_form_names_a_pair_and_a_conflict_names_both_fields(tmp_path):
     assert pair.discipline is None
     assert Policy.model_validate(Policy.model_validate({"routing": {"order": "freshest"}}).model_dump()).routing \
         .discipline == "freshest"
+    both = Policy.model_validate({"routing": {"discipline": "priority", "assignment": "round_robin"}}).routing
+    assert (both.assignment, both.order) == ("round_robin", "priority")
     f = tmp_path / "p.toml"
-    f.write_text('[routing]\ndiscipline = "priority"\nassignment = "round_robin"\n')
+    f.write_text('[routing]\ndiscipline = "priority"\norder = "fifo"\n')
     with pytest.raises(ConfigError) as e:
         load_policy(str(f), [])
-    assert "routing.discipline" in str(e.value) and "routing.assignment" in str(e.value)
+    assert "routing.discipline" in str(e.value) and "routing.order" in str(e.value)
+    f.write_text('[routing]\ndiscipline = "round_robin"\nassignment = "pooled"\n')
+    with pytest.raises(ConfigError, match="routing.assignment"):
+        load_policy(str(f), [])
 
 
 def _items(n: int) -> list[Episode]:

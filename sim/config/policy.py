@@ -193,7 +193,8 @@ class Routing(Strict):
     weighted_round_robin = in turn, in proportion to `weights`) and `order` (which waiting MQL goes
     first: fifo oldest, priority tier then score, freshest newest). `discipline` is the short form of
     one pair: fifo, priority, freshest = pooled with that order; round_robin = round_robin with fifo.
-    Give the short form or the pair (or both, agreeing). Triage: when the backlog exceeds
+    The other half may be given beside it (discipline = "priority" with assignment = "round_robin"
+    is round robin in priority order); an explicit value of the same half must agree. Triage: when the backlog exceeds
     triage_backlog, reps skip (recycle) leads scoring below triage_min_score."""
 
     discipline: Literal["fifo", "priority", "freshest", "round_robin"] | None = Field(
@@ -227,24 +228,26 @@ class Routing(Strict):
 
     @model_validator(mode="after")
     def _pair(self) -> "Routing":
-        """Fill assignment and order from the short form, or check that both forms agree."""
+        """Fill assignment and order from the short form, or check that both forms agree. The short
+        form names one half of the pair (an order, or the round_robin assignment): only an explicit
+        value of that same half can contradict it; the other half may be given to combine with it."""
         short = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"),
                  "freshest": ("pooled", "freshest"), "round_robin": ("round_robin", "fifo")}
-        given = self.model_fields_set
-        explicit = "discipline" in given and self.discipline is not None
+        explicit = "discipline" in self.model_fields_set and self.discipline is not None
         base = short[self.discipline] if self.discipline is not None else ("pooled", "fifo")
         a = self.assignment if self.assignment is not None else base[0]
         o = self.order if self.order is not None else base[1]
-        if explicit and (a, o) != base:
-            wrong = [f"routing.{f} = {v!r}" for f, v in (("assignment", self.assignment), ("order", self.order))
-                     if v is not None and v != base[("assignment", "order").index(f)]]
-            raise ValueError(f"routing.discipline = {self.discipline!r} means assignment {base[0]!r} with order "
-                             f"{base[1]!r}, which conflicts with {' and '.join(wrong)}; give either the short form "
-                             "routing.discipline or the pair routing.assignment + routing.order")
-        pair_short = {v: k for k, v in short.items()}.get((a, o))
+        if explicit:
+            names_order = self.discipline != "round_robin"
+            field, value, implied = ("order", self.order, base[1]) if names_order else \
+                ("assignment", self.assignment, base[0])
+            if value is not None and value != implied:
+                raise ValueError(f"routing.discipline = {self.discipline!r} means {field} {implied!r}, which conflicts "
+                                 f"with routing.{field} = {value!r}; give either the short form routing.discipline "
+                                 "or the pair routing.assignment + routing.order")
         object.__setattr__(self, "assignment", a)
         object.__setattr__(self, "order", o)
-        object.__setattr__(self, "discipline", pair_short)
+        object.__setattr__(self, "discipline", {v: k for k, v in short.items()}.get((a, o)))
         return self
 
 
