@@ -28,15 +28,14 @@ from simpy.events import Timeout
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
-from sim.config.scenario import Sales, Scenario
+from sim.config.scenario import Scenario
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
-from sim.sales.roster import always_open, build_roster
 from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
-from sim.sales.staffing import Staffing
+from sim.sales.staffing import staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
@@ -73,16 +72,11 @@ class SalesProcess:
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
-        roster = build_roster(p.people or Sales(reps=p.workers), p.workers, world, calendar) if p.staffed else None
-        workers = roster.size if roster is not None else p.workers
-        team_cal = always_open(calendar) if roster is not None and roster.local_hours else calendar
-        self.team = team = Team(env, team_cal, workers, routing(p.routing, workers, p.assignment, p.weights), end)
-        self.staffing = (Staffing(roster, team, p.daily_cap, p.skip_unavailable, p.ramp_weight, world.region,
-                                  p.by_region, calendar, p.people.time_zones if p.people else None)
-                         if roster is not None else None)
-        if self.staffing is not None:
-            team.routing.set_gate(self.staffing)
-            team.staff()
+        if p.staffed:     # reps as people (sim.sales.staffing); else today's team, untouched
+            self.team, self.staffing = team, _ = staffed_team(env, p, world, calendar, end)
+        else:
+            self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers, p.assignment), end)
+            self.staffing = None
         self.episodes: list[Episode] = []
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))

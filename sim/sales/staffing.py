@@ -29,15 +29,32 @@ import simpy
 from simpy.events import Timeout
 
 from sim.calendar import DAY, BusinessCalendar
-from sim.config.scenario import TimeZones
+from sim.config.scenario import Sales, TimeZones
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.params import EngineParams
 from sim.sales.queues import WorkItem
-from sim.sales.roster import Roster
+from sim.sales.roster import Roster, always_open, build_roster
+from sim.sales.routing import routing
 from sim.sales.team import FreeCallback, Team
 from sim.vocab import REGIONS
+from sim.world.model import World
 
 if TYPE_CHECKING:
     from sim.sales.process import SalesProcess
+
+
+def staffed_team(env: simpy.Environment, p: EngineParams, world: World, calendar: BusinessCalendar,
+                 end: float) -> tuple[Team, Staffing]:
+    """The team of one run with reps as people: the world's roster (the policy's headcount, the
+    scenario's [sales]), routing through its gate, a 24/7 team clock when reps keep local hours."""
+    roster = build_roster(p.people or Sales.model_validate({"reps": p.workers}), p.workers, world, calendar)
+    cal = always_open(calendar) if roster.local_hours else calendar
+    team = Team(env, cal, roster.size, routing(p.routing, roster.size, p.assignment, p.weights), end)
+    staffing = Staffing(roster, team, p.daily_cap, p.skip_unavailable, p.ramp_weight, world.region, p.by_region,
+                        calendar, p.people.time_zones if p.people is not None else None)
+    team.routing.set_gate(staffing)
+    team.staff()
+    return team, staffing
 
 
 class Staffing:
