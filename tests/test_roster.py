@@ -122,3 +122,25 @@ def test_the_hiring_plan_scenario_is_the_baseline_plus_hires():
     for d in (base, hires):
         d.pop("name"), d.pop("description")
     assert base == hires
+
+
+def test_capacity_over_time_shows_hires_ramp_and_pto():
+    """The daily series gets the roster's available rep-hours (and ramp-weighted hours), which the
+    report draws; a default team has neither."""
+    from sim.report.fig_capacity import capacity_figure, has_capacity
+
+    sc = scenario({"ramp": {"weeks": 4, "start": 0.5}, "hires": [{"date": "2026-02-02", "count": 2}],
+                   "absence": {"pto": [{"rep": 0, "start": "2026-01-12", "end": "2026-01-16"}]}})
+    rep = run_replication(sc, [Policy(name="p")], seed=1)
+    d = rep.daily("p").set_index("day")
+    day = {date: i for i, date in enumerate(d["date"].dt.date.astype(str))}
+    assert d.loc[day["2026-01-13"], "rep_hours_available"] == 3 * 8        # rep 0 on PTO
+    assert d.loc[day["2026-01-20"], "rep_hours_available"] == 4 * 8
+    hired = d.loc[day["2026-02-03"]]
+    assert hired["rep_hours_available"] == 6 * 8
+    assert 4 * 8 < hired["rep_hours_effective"] < 6 * 8                    # the hires are ramping
+    assert (d["rep_hours_effective"] <= d["rep_hours_available"] + 1e-9).all()
+    assert has_capacity(d.assign(policy="p"))
+    assert len(capacity_figure(d.reset_index().assign(policy="p")).axes) == 2
+    plain = run_replication(scenario({}), [Policy(name="p")], seed=1).daily("p")
+    assert not has_capacity(plain)

@@ -53,6 +53,7 @@ class PolicyRun:
                 every = capacity_by_day(None, self.log.reps, cal, len(d))    # what daily() divided by
                 busy = d["rep_utilisation"].to_numpy() * every
                 d["rep_hours_available"] = cap
+                d["rep_hours_effective"] = capacity_by_day(self.roster, self.log.reps, cal, len(d), ramped=True)
                 d["rep_utilisation"] = np.divide(busy, cap, out=np.full(len(d), np.nan), where=cap > 0)
         return self._daily
 

@@ -76,10 +76,11 @@ def employed_minutes(roster: Roster, cal: BusinessCalendar, t0: float, t1: float
     return _business_overlap(cal, [r.start for r in roster.reps], [r.leave for r in roster.reps], t0, t1)
 
 
-def capacity_by_day(roster: Roster | None, reps: int, cal: BusinessCalendar, days: int) -> np.ndarray:
-    """Available rep-hours per day (0..days-1): the team's capacity over time (ramp not counted:
-    an hour of a ramping rep is one hour)."""
+def capacity_by_day(roster: Roster | None, reps: int, cal: BusinessCalendar, days: int,
+                    ramped: bool = False) -> np.ndarray:
+    """Available rep-hours per day (0..days-1): the team's capacity over time. `ramped`: each hour
+    weighted by the rep's productivity (an hour of a rep at 30% of its ramp counts 0.3)."""
     if roster is None:
         edges = np.arange(days + 1) * DAY
         return np.asarray(cal.business_between(edges[:-1], edges[1:])) * reps / HOUR
-    return roster.available_minutes_by_day(cal, days) / HOUR
+    return roster.available_minutes_by_day(cal, days, ramped) / HOUR

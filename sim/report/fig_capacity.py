@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from sim.report.style import GREY, colours, empty_figure, new_figure, styled
 
 COLUMN = "rep_hours_available"
+EFFECTIVE = "rep_hours_effective"     # the same hours weighted by each rep's ramp productivity
 
 
 def has_capacity(timeseries: pd.DataFrame | None) -> bool:
@@ -19,8 +20,9 @@ def has_capacity(timeseries: pd.DataFrame | None) -> bool:
 
 def capacity_figure(timeseries: pd.DataFrame, policies: list[str] | None = None,
                     palette: dict[str, str] | None = None) -> Figure:
-    """Top: available rep-hours per working day (mean over replications; the roster is the world's,
-    so every policy has the same line unless headcount differs). Bottom: utilisation of the
+    """Top: available rep-hours per working day, and dashed the same hours weighted by each rep's
+    ramp productivity (mean over replications; the roster is the world's, so every policy has the
+    same lines unless headcount differs). Bottom: utilisation of the
     available hours, 5-working-day mean."""
     if not has_capacity(timeseries):
         return empty_figure("Capacity over time", "These results have no roster (reps as people).")
@@ -36,6 +38,9 @@ def capacity_figure(timeseries: pd.DataFrame, policies: list[str] | None = None,
             hours = df.groupby("date", sort=True)[COLUMN].mean()
             util = 100 * df.groupby("date", sort=True)["rep_utilisation"].mean()
             axes[0, 0].step(hours.index, hours.to_numpy(), where="post", color=col[p], label=p, lw=1.6)
+            if EFFECTIVE in df:
+                eff = df.groupby("date", sort=True)[EFFECTIVE].mean()
+                axes[0, 0].step(eff.index, eff.to_numpy(), where="post", color=col[p], lw=1.2, ls="--")
             axes[1, 0].plot(util.index, util.rolling(5, min_periods=1).mean(), color=col[p], label=p, lw=1.6)
         first = ts[ts["policy"] == policies[0]].groupby("date")["in_window"].first()
         win = first[first.astype(bool)]
@@ -43,7 +48,7 @@ def capacity_figure(timeseries: pd.DataFrame, policies: list[str] | None = None,
             for ax in axes[:, 0]:
                 ax.axvspan(first.index.min(), win.index.min(), color=GREY, alpha=0.15, lw=0)
                 ax.axvspan(win.index.max(), first.index.max(), color=GREY, alpha=0.15, lw=0)
-        axes[0, 0].set_ylabel("rep-hours available\nper working day")
+        axes[0, 0].set_ylabel("rep-hours available\nper working day\n(dashed: ramp-weighted)")
         axes[0, 0].set_ylim(bottom=0)
         axes[1, 0].set_ylabel("utilisation of available\nhours (%, 5-day mean)")
         axes[1, 0].set_ylim(0, 105)

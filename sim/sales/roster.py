@@ -119,8 +119,9 @@ class Roster:
         rep = self.reps[r]
         return [(rep.hi[i], rep.lo[i + 1] if i + 1 < len(rep.lo) else math.inf) for i in range(len(rep.hi))]
 
-    def available_minutes_by_day(self, cal: BusinessCalendar, days: int) -> np.ndarray:
-        """Per day (0..days-1): the team's available working minutes (reps at work x open hours)."""
+    def available_minutes_by_day(self, cal: BusinessCalendar, days: int, ramped: bool = False) -> np.ndarray:
+        """Per day (0..days-1): the team's available working minutes (reps at work x open hours);
+        `ramped`: each rep's minutes weighted by its productivity at noon that day (ramp)."""
         out = np.zeros(days)
         opening = np.array([cal.open_minute if cal.is_working_day(d) else 0.0 for d in range(days)])
         closing = np.array([cal.close_minute if cal.is_working_day(d) else 0.0 for d in range(days)])
@@ -128,10 +129,13 @@ class Roster:
             opening, closing = np.zeros(days), np.full(days, DAY)
         base = np.arange(days) * DAY
         for rep in self.reps:
+            weight = np.ones(days)
+            if ramped and rep.ramp_until > rep.start:
+                weight = np.array([rep.productivity(t) for t in base + DAY / 2])
             for lo, hi in zip(rep.lo, rep.hi):
                 a = np.clip(lo - base, opening, closing)
                 b = np.clip(hi - base, opening, closing)
-                out += np.maximum(b - a, 0.0)
+                out += np.maximum(b - a, 0.0) * weight
         return out
 
 
