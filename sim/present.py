@@ -30,6 +30,9 @@ HEADLINE_KPIS = [
     # queueing mode only (teaching): the simulated queue next to Erlang C / A
     "queue_p_wait", "erlang_p_wait", "queue_mean_wait_minutes", "erlang_mean_wait_minutes", "queue_service_level",
     "erlang_service_level", "queue_p_abandon", "erlang_p_abandon",
+    # the hand-off to AEs and the competitor, when the scenario turns them on
+    "ae_utilisation", "meeting_lead_time_p50_business_hours", "sqls_waiting_for_ae", "sql_to_meeting_rate",
+    "no_show_rate", "lost_to_competitor", "lost_to_competitor_share",
 ]
 # the intervals the "replications to halve it" note looks at
 KEY_KPIS = ("bookings", "won", "mqls", "mql_to_sql_rate", "sla_compliance", "rep_utilisation")

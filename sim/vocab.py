@@ -44,6 +44,10 @@ TERMINAL_STATES = (
     "won",
     "lost",
 )
+# With a competitor (scenario `[competitor]` on) a lead may also end here: a buyer a competitor took
+# while it waited for our first touch or for its AE meeting. Only then is it reported.
+LOST_TO_COMPETITOR = "lost_to_competitor"
+ALL_TERMINAL_STATES = (*TERMINAL_STATES, LOST_TO_COMPETITOR)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

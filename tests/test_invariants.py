@@ -11,11 +11,11 @@ import pytest
 from test_funnel import _nest as nest  # noqa: E402  (one nesting helper for the test modules)
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import InvariantError, kpi_violations, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.replication import run_policy, run_replication
 from sim.inputs import load_policy, load_scenario, split_sets
-from sim.checks.invariants import InvariantError, kpi_violations, violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN
 from sim.sales.outcomes import STATE
 from sim.world.generate import generate_world

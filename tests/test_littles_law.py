@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import queue_area, queue_stays
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.replication import run_policy
-from sim.checks.invariants import queue_area, queue_stays
 from sim.world.generate import generate_world
 
 LONG = {"horizon": {"warmup": "28d", "window": "364d", "runout": "14d"},

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import violations
 from sim.config.loading import ConfigError, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.replication import run_policy
-from sim.checks.invariants import violations
 from sim.vocab import DEMO_REQUEST, TIER_CODE
 from sim.world.generate import generate_world
 from sim.world.response import ResponseModel

@@ -21,6 +21,17 @@ _DIRECTIVE = re.compile(r"^::: funnelsim-(schema|kpis|results-layout|shipped)(?:
 _ROOT = Path(__file__).resolve().parents[2]
 
 
+def on_pre_build(config) -> None:
+    """Load every lazily registered command, so the generated CLI reference (mkdocs-click reads the
+    group's loaded `commands`) lists all of them, exactly as `funnelsim --help` does."""
+    import click
+
+    from sim.cli import main
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        main.get_command(ctx, name)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     return _DIRECTIVE.sub(lambda m: _render(m.group(1), m.group(2)), markdown)
 

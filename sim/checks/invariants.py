@@ -35,6 +35,14 @@ The invariants, by family (the names are the prefixes of the messages):
   exclusive and exactly the closed deals; a reason code exactly for rejections; deal amounts
   only on opportunities, finite and >= 0); every lead is in exactly one terminal state and that
   state matches its journey (lead conservation).
+* ``ae`` (hand-off on, `sim.sales.handoff`): every SQL is handed to the AEs exactly once; the AE
+  team obeys the team rules above (AE in range, meetings in the AEs' working hours, one meeting at
+  a time); a meeting comes no earlier than the notice after the SQL; meetings per SQL within the
+  rebooks; held exactly when the log says the buyer showed; an opportunity exactly on a held
+  meeting, at its time; Little's law exact on the AE queue's sample path.
+* ``competitor`` (competitor on): only in-market leads are taken (unless `buyers_only` is off); a
+  lead taken before its first touch was an MQL, neither accepted nor rejected; one taken
+  before its meeting was an SQL without an opportunity; the state says lost_to_competitor exactly then.
 * ``kpis``: no NaN except where the KPI's denominator is zero (``DENOMINATORS``; a KPI not listed
   there must never be NaN); no infinities; rates, shares, compliance, precision, recall and
   utilisation in [0, 1]; counts non-negative and decreasing down the funnel; terminal states sum
@@ -47,15 +55,16 @@ import math
 import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
+from sim.checks.kpi_checks import kpi_context, kpi_violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
-from sim.checks.kpi_checks import kpi_context, kpi_violations
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
-from sim.sales.log import SalesLog
-from sim.sales.outcomes import STATE, LeadOutcomes
+from sim.sales.handoff import COMPETITOR, HELD, HandoffParams
+from sim.sales.log import AE, SDR, SalesLog, TeamRecord
+from sim.sales.outcomes import STATE, TAKEN_FIRST_TOUCH, TAKEN_MEETING, LeadOutcomes
 from sim.sales.params import EngineParams
-from sim.vocab import TERMINAL_STATES, TIER_CODE, TIERS
+from sim.vocab import ALL_TERMINAL_STATES, TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
 
 TOL = 1e-6          # minutes: float slack for times computed along different paths
@@ -93,6 +102,10 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
         problems += _queue(world, policy, cal, log)
     problems += _outcomes(world, log, out)
+    if out.meetings is not None:
+        problems += _handoff(world, scenario, cal, log, out)
+    if out.competitor is not None:
+        problems += _competitor(world, scenario, out)
     problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
     return problems
 
@@ -194,6 +207,24 @@ def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
     return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
 
 
+def team_violations(name: str, team: TeamRecord, cal: BusinessCalendar, share: float, hours: bool = True) -> list[str]:
+    """The rules of any team: workers in range, positive finite work, started in the team's working
+    hours (unless `hours` is False: reps in time zones keep their own local hours), one thing at a
+    time (a unit of work blocks its worker for handle / share)."""
+    p: list[str] = []
+    p += _msg(name, (team.worker < 0) | (team.worker >= team.workers), f"rep outside [0, {team.workers})", team.item)
+    p += _msg(name, ~(team.handle > 0) | ~np.isfinite(team.handle), "handling time not positive and finite",
+              team.item)
+    if hours:
+        p += _msg(name, ~is_open(cal, team.start), "touch outside the working hours", team.item)
+    by_rep = np.lexsort((team.start, team.worker))
+    r, s, h = team.worker[by_rep], team.start[by_rep], team.handle[by_rep]
+    same = r[1:] == r[:-1]
+    p += _msg(name, same & (s[1:] < s[:-1] + h[:-1] / share - TOL), "a rep started an attempt while busy",
+              team.item[by_rep][1:])
+    return p
+
+
 def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> list[str]:
     p: list[str] = []
     m = log.at_lead.size
@@ -204,19 +235,9 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
     p += _msg("attempts", diff, "attempt log and episodes disagree on the number of attempts")
     if p:
         return p
-    p += _msg("attempts", (log.at_rep < 0) | (log.at_rep >= log.reps), f"rep outside [0, {log.reps})", log.at_lead)
-    p += _msg("attempts", ~(log.at_handle > 0) | ~np.isfinite(log.at_handle), "handling time not positive and finite",
-              log.at_lead)
     tz = params.people.time_zones if params.people is not None else None
-    if not (tz is not None and tz.offsets and tz.rep_regions):   # reps in time zones keep their own local hours
-        p += _msg("attempts", ~is_open(cal, log.at_start), "touch outside the working hours", log.at_lead)
-    # a rep does one thing at a time: each attempt blocks it for handle / mql_time_share
-    share = params.time_share
-    by_rep = np.lexsort((log.at_start, log.at_rep))
-    r, s, h = log.at_rep[by_rep], log.at_start[by_rep], log.at_handle[by_rep]
-    same = r[1:] == r[:-1]
-    p += _msg("attempts", same & (s[1:] < s[:-1] + h[:-1] / share - TOL), "a rep started an attempt while busy",
-              log.at_lead[by_rep][1:])
+    local = tz is not None and bool(tz.offsets) and bool(tz.rep_regions)   # reps keep their own local hours
+    p += team_violations("attempts", log.team(SDR), cal, params.time_share, hours=not local)
     if not m:
         return p
     at_order, ep_of = attempt_episodes(log)
@@ -275,23 +296,30 @@ def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesL
     return ready, leave
 
 
-def queue_area(log: SalesLog, end: float) -> float:
-    """Integral of the number waiting over [0, end] from the queue log."""
+def queue_area(log: SalesLog | TeamRecord, end: float) -> float:
+    """Integral of the number waiting over [0, end] from a team's queue log (a SalesLog: the SDRs')."""
     t = np.append(log.q_time, end)
     return float(np.sum(log.q_len * np.diff(t)))
 
 
-def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+def queue_log_violations(name: str, team: TeamRecord) -> list[str]:
+    """A team's queue log is a proper step function: never negative, +-1 at a time, in time order."""
     p: list[str] = []
-    t, q = log.q_time, log.q_len
-    p += _msg("queue", q < 0, "negative number waiting", np.arange(q.size), "change")
+    t, q = team.q_time, team.q_len
+    p += _msg(name, q < 0, "negative number waiting", np.arange(q.size), "change")
     # an MQL pushed at its own time may be stamped an ulp before the clock's last event: slack TOL
-    p += _msg("queue", np.diff(t) < -TOL, "queue changes out of time order", np.arange(q.size), "change")
-    p += _msg("queue", np.abs(np.diff(q)) != 1, "the queue changed by other than one", np.arange(q.size), "change")
-    p += _msg("queue", (log.day_queue < 0) | ~(log.day_oldest_age >= 0), "negative midnight sample",
-              np.arange(log.day_queue.size), "day")
+    p += _msg(name, np.diff(t) < -TOL, "queue changes out of time order", np.arange(q.size), "change")
+    p += _msg(name, np.abs(np.diff(q)) != 1, "the queue changed by other than one", np.arange(q.size), "change")
+    p += _msg(name, (team.day_queue < 0) | ~(team.day_oldest_age >= 0), "negative midnight sample",
+              np.arange(team.day_queue.size), "day")
+    return p
+
+
+def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+    p = queue_log_violations("queue", log.team(SDR))
     if p:
         return p
+    q = log.q_len
     ready, leave = queue_stays(world, policy, cal, log)
     pushes = int((np.diff(q) > 0).sum())
     if pushes != ready.size:
@@ -307,9 +335,11 @@ def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -
 
 def expected_state(out: LeadOutcomes, last_status: np.ndarray) -> np.ndarray:
     """Each lead's terminal state from its journey, later stages first (exactly one each)."""
-    conds = [out.won, out.lost, out.opportunity, out.sql, out.sal, out.rejected, last_status == OPEN,
+    taken = out.competitor > 0 if out.competitor is not None else np.zeros(out.state.shape, bool)
+    conds = [taken, out.won, out.lost, out.opportunity, out.sql, out.sal, out.rejected, last_status == OPEN,
              last_status >= 0]
-    names = ["won", "lost", "opportunity_open", "sql", "disqualified", "rejected", "in_queue", "recycled"]
+    names = ["lost_to_competitor", "won", "lost", "opportunity_open", "sql", "disqualified", "rejected", "in_queue",
+             "recycled"]
     return np.select(conds, [STATE[s] for s in names], default=STATE["nurture"])
 
 
@@ -346,6 +376,67 @@ def _outcomes(world: World, log: SalesLog, out: LeadOutcomes) -> list[str]:
     order, _, last = _episode_order(log)
     last_status = np.full(world.n, -1, np.int64)
     last_status[log.ep_lead[order][last]] = log.ep_status[order][last]
-    p += _msg("outcomes", (out.state < 0) | (out.state >= len(TERMINAL_STATES)), "terminal state out of range")
+    states = ALL_TERMINAL_STATES if out.competitor is not None else TERMINAL_STATES
+    p += _msg("outcomes", (out.state < 0) | (out.state >= len(states)), "terminal state out of range")
     p += _msg("outcomes", out.state != expected_state(out, last_status), "terminal state does not match the journey")
+    return p
+
+
+# ---- the hand-off and the competitor ---------------------------------------------------------
+
+def _handoff(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> list[str]:
+    m = out.meetings
+    assert m is not None
+    p: list[str] = []
+    sql_leads = np.flatnonzero(out.sql)
+    p += _msg("ae", np.sort(m.lead) != sql_leads if m.lead.size == sql_leads.size else np.ones(1, bool),
+              "the SQLs handed to the AEs are not exactly the SQLs")
+    p += _msg("ae", m.sql_time != out.sql_time[m.lead], "an SQL handed over at another time than its SQL", m.lead)
+    if not log.has_team(AE):
+        return p + ["ae: the hand-off ran but the log has no AE team"]
+    team, params = log.team(AE), HandoffParams.resolve(scenario)
+    ae_cal = params.calendar(cal)
+    p += team_violations("ae", team, ae_cal, params.time_share)
+    p += queue_log_violations("ae", team)
+    p += _msg("ae", m.meetings > params.rebooks + 1, f"more meetings than 1 + rebooks = {params.rebooks + 1}", m.lead)
+    p += _msg("ae", np.bincount(team.item, minlength=world.n)[m.lead] != m.meetings,
+              "the AE log and the SQLs disagree on the number of meetings", m.lead)
+    held = m.status == HELD
+    p += _msg("ae", held != ~np.isnan(m.meeting_time), "a meeting time without a held meeting, or the reverse", m.lead)
+    p += _msg("ae", np.array([int(team.contact.sum()) != int(held.sum())]), "held meetings in the log != SQLs held")
+    earliest = np.asarray(ae_cal.add(m.sql_time, params.notice), dtype=float)
+    p += _msg("ae", held & ~(m.meeting_time >= earliest - TOL), "a meeting before the booking notice", m.lead)
+    opp = out.opportunity[m.lead]
+    p += _msg("ae", opp & ~held, "an opportunity without a held meeting", m.lead)
+    p += _msg("ae", opp & (out.opportunity_time[m.lead] != m.meeting_time), "an opportunity not at its meeting", m.lead)
+    # Little's law on the AE queue: area under the number waiting = sum of the stays' waits
+    if not p:
+        area = queue_area(team, world.end)
+        waits = float(np.sum(np.minimum(m.stay_leave, world.end) - m.stay_ready))
+        pushes = int((np.diff(team.q_len) > 0).sum())
+        if pushes != m.stay_ready.size:
+            p.append(f"ae: {pushes} pushes in the AE queue log but {m.stay_ready.size} stays")
+        elif not math.isclose(area, waits, rel_tol=1e-9, abs_tol=TOL * max(1, m.stay_ready.size)):
+            p.append(f"ae: area under the AE queue {area:.6g} != sum of waits {waits:.6g} (Little's law)")
+    return p
+
+
+def _competitor(world: World, scenario: Scenario, out: LeadOutcomes) -> list[str]:
+    taken = out.competitor
+    assert taken is not None
+    p: list[str] = []
+    if scenario.competitor.buyers_only:
+        p += _msg("competitor", (taken > 0) & ~world.buyer, "a lead not in market taken by a competitor")
+    first = taken == TAKEN_FIRST_TOUCH
+    p += _msg("competitor", first & (out.sal | out.rejected), "taken before the first touch but accepted or rejected")
+    p += _msg("competitor", first & ~np.isfinite(out.first_mql), "taken before the first touch but never an MQL")
+    meeting = taken == TAKEN_MEETING
+    p += _msg("competitor", meeting & (~out.sql | out.opportunity), "taken before the meeting but not an SQL, "
+              "or with an opportunity")
+    if out.meetings is not None:
+        at_ae = np.zeros(world.n, bool)
+        at_ae[out.meetings.lead[out.meetings.status == COMPETITOR]] = True
+        p += _msg("competitor", meeting != at_ae, "the AE stage and the outcomes disagree on who was taken")
+    p += _msg("competitor", (out.state == STATE["lost_to_competitor"]) != (taken > 0),
+              "state lost_to_competitor without a competitor, or the reverse")
     return p

@@ -9,9 +9,9 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.measure.detail import BUYER_FATES
 from sim.measure.kpis import window_days
-from sim.sales.log import SalesLog
+from sim.sales.log import SDR, SalesLog
 from sim.sales.outcomes import LeadOutcomes
-from sim.vocab import TERMINAL_STATES, TIERS
+from sim.vocab import ALL_TERMINAL_STATES, LOST_TO_COMPETITOR, TERMINAL_STATES, TIERS
 from sim.world.model import World
 
 # ---- KPIs -----------------------------------------------------------------------------------
@@ -47,11 +47,21 @@ DENOMINATORS = {
     "spike_clear_days": lambda k: k.get("spike_cleared", 0),
     # queueing mode: measured over the cohort's first episodes (one per MQL lead)
     **{f"queue_{m}": (lambda k: k["mqls"]) for m in ("p_wait", "mean_wait_minutes", "service_level", "p_abandon")},
+    # the hand-off to AEs and the competitor (sim.measure.handoff), when on
+    "ae_utilisation": lambda k: k["ae_available_hours"],
+    "sqls_waiting_for_ae": lambda k: k.get(CTX, {}).get("window_minutes", 0),
+    "no_show_rate": lambda k: k["meetings"], "sql_to_meeting_rate": lambda k: k["sqls_handed_over"],
+    **{f"meeting_lead_time_{q}": (lambda k: k["meetings_held"])
+       for q in ("p50_hours", "p50_business_hours", "p90_business_hours")},
+    "lost_to_competitor_share": lambda k: k["mqls"],
 }
 UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
-    ["mql_precision", "buyer_recall", "rep_utilisation"]
+    ["mql_precision", "buyer_recall", "rep_utilisation", "ae_utilisation"]
 COUNTS = ["leads", "mqls", "mql_episodes", "sals", "rejected", "sqls", "opportunities", "won", "lost", "buyers",
-          "buyers_in_nurture", "queue_max", "overload_days"]
+          "buyers_in_nurture", "queue_max", "overload_days",
+          "sqls_waiting_for_ae_max", "sqls_handed_over", "meetings_held", "meetings", "no_shows", "sqls_lost_no_show",
+          "sqls_without_meeting_at_end", "lost_to_competitor", "lost_to_competitor_first_touch",
+          "lost_to_competitor_meeting"]
 
 
 def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> dict[str, float]:
@@ -63,7 +73,7 @@ def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOut
     days = window_days(log, ws, we)
     return {
         "touched_first_episodes": int((c & np.isfinite(out.first_mql) & ~np.isnan(out.first_touch)).sum()),
-        "available_minutes": log.reps * float(cal.business_between(ws, we)),
+        "available_minutes": log.team(SDR).workers * float(cal.business_between(ws, we)),
         "window_minutes": max(we - ws, 0.0),
         "working_days_sampled": sum(cal.is_working_day(int(d)) for d in days.tolist()),
     }
@@ -100,7 +110,7 @@ def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str
     if k["won"] + k["lost"] > k["opportunities"] or k["sals"] + k["rejected"] > k["mqls"]:
         p.append("kpis: more closed deals than opportunities, or more SALs + rejections than MQLs")
     states = k["terminal_states"]
-    if sum(states.values()) != k["leads"] or set(states) != set(TERMINAL_STATES):
+    if sum(states.values()) != k["leads"] or set(states) not in (set(TERMINAL_STATES), set(ALL_TERMINAL_STATES)):
         p.append(f"kpis: terminal states {states} do not account for the {k['leads']} cohort leads exactly once")
     elif states["nurture"] != k["leads"] - k["mqls"] or states["won"] != k["won"] or states["lost"] != k["lost"]:
         p.append("kpis: terminal states disagree with the MQL, won or lost counts")
@@ -113,6 +123,25 @@ def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str
     if k["buyers_in_nurture"] > k["buyers"]:
         p.append("kpis: more buyers in nurture than buyers")
     p += _detail_sums(k)
+    p += _stage_sums(k)
+    return p
+
+
+def _stage_sums(k: dict) -> list[str]:
+    """The hand-off and competitor counts (sim.measure.handoff), when present, agree with the funnel."""
+    p: list[str] = []
+    if "sqls_handed_over" in k:
+        if k["sqls_handed_over"] != k["sqls"]:
+            p.append(f"kpis: {k['sqls_handed_over']} SQLs handed to AEs, not the {k['sqls']} SQLs")
+        if not k["opportunities"] <= k["meetings_held"] <= k["sqls_handed_over"]:
+            p.append("kpis: opportunities <= meetings held <= SQLs handed over does not hold")
+        if k["no_shows"] + k["meetings_held"] != k["meetings"]:
+            p.append("kpis: no-shows and held meetings do not add up to the meetings")
+    if "lost_to_competitor" in k:
+        if k["lost_to_competitor_first_touch"] + k["lost_to_competitor_meeting"] != k["lost_to_competitor"]:
+            p.append("kpis: competitor losses by stage do not add up")
+        if k["terminal_states"].get(LOST_TO_COMPETITOR) != k["lost_to_competitor"]:
+            p.append("kpis: terminal state lost_to_competitor disagrees with the lost_to_competitor count")
     return p
 
 

@@ -41,6 +41,7 @@ class MainGroup(click.Group):
         "fit-scoring": ("sim.commands.crm", "fit_scoring", "Fit a points table by logistic regression"),
         "report": ("sim.commands.report", "report", "Build OUTPUT_DIR/report.html"),
         "staffing": ("sim.commands.staffing", "staffing", "How many SDRs for a service level"),
+        "explain": ("sim.commands.explain", "explain", "Why did lead LEAD_ID go there: its story under each policy"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -477,6 +477,82 @@ class Queueing(Strict):
         return self.enabled and self.sales == "textbook"
 
 
+class Handoff(Strict):
+    """The hand-off to account executives (AEs), a second capacity stage; off by default (then every
+    SQL becomes an opportunity at `outcomes.opportunity_*` after `outcomes.opportunity_delay`, as if
+    AE time were unlimited). When on, an SQL needs a discovery meeting held by an AE in AE working
+    time (the scenario's calendar, or around the clock): it can be booked no earlier than `notice`
+    after the SQL, into the first free meeting slot (SQLs are served in order), and the meeting
+    blocks its AE for `meeting_time / time_share` (the rest of that span is cycle work on open deals).
+    A buyer misses a booked meeting with chance `no_show`; it is rebooked up to `rebooks` times, then
+    lost (stays an SQL). A held meeting opens the opportunity at its own time with the usual
+    `outcomes.opportunity_*` chance. Defaults chosen without a source."""
+
+    enabled: bool = Field(False, description="turn the AE stage on (off: unlimited AE capacity, today's model)")
+    aes: int = Field(3, ge=0, le=10_000, description="account executives holding discovery meetings "
+                                                    "(chosen without a source)")
+    meeting_time: Duration = Field(dur("1h"), description="AE time one discovery meeting takes, prep and notes "
+                                                          "included (mean if exponential; chosen without a source)")
+    time_share: float = Field(0.5, ge=0.01, le=1, description="share of an AE's working time for discovery "
+                                                              "meetings, the rest is cycle work (chosen without a source)")
+    service: Literal["fixed", "exponential"] = Field(
+        "fixed", description="meeting time: fixed, or exponential with mean meeting_time (queueing checks)")
+    notice: Duration = Field(dur("1bd"), description="earliest a meeting can be held after the SQL or a no-show "
+                                                     "(business or clock time; chosen without a source)")
+    no_show: float = Field(0.15, ge=0, le=1, description="chance a buyer misses a booked meeting "
+                                                        "(chosen without a source)")
+    rebooks: int = Field(1, ge=0, le=10, description="times a missed meeting is rebooked before the SQL is lost "
+                                                     "(0: lost at the first no-show)")
+    hours: Literal["business", "always"] = Field(
+        "business", description="when AEs hold meetings: the scenario's calendar, or around the clock")
+    ae_hourly: float = Field(70.0, ge=0, description="loaded cost of one AE hour on discovery meetings "
+                                                     "(chosen without a source)")
+
+    @field_validator("meeting_time")
+    @classmethod
+    def _clock(cls, v: Duration) -> Duration:
+        return require_clock(v)
+
+
+class Competitor(Strict):
+    """Competitor first response, off by default: a buyer waiting for our first touch (or, with the
+    AE stage on, for its discovery meeting) is taken by a competitor after a Weibull time since the
+    wait began (clock time): hazard (shape / scale) (t / scale)^(shape - 1), growing with the wait
+    when shape > 1. Drawn from each lead's own luck, so every policy meets the same competitor. A
+    buyer still waiting when its competitor time comes ends `lost_to_competitor` (a rep who
+    reaches it later finds it gone); it multiplies with the response decay curve (see the model
+    background). Defaults chosen without a source."""
+
+    enabled: bool = Field(False, description="turn competitor first response on")
+    shape: float = Field(1.5, gt=0, le=20, description="Weibull shape: > 1 means the hazard grows with the wait "
+                                                       "(chosen without a source)")
+    scale: Duration = Field(dur("3d"), description="Weibull scale of the wait for a first touch: 63% of buyers "
+                                                   "are gone by then (clock time; chosen without a source)")
+    meeting_scale: Duration | None = Field(None, description="Weibull scale of the wait from SQL to the AE meeting "
+                                                             "(clock time); none = scale")
+    buyers_only: bool = Field(True, description="only in-market leads can be taken (a researcher buys from no one)")
+
+    @field_validator("scale", "meeting_scale")
+    @classmethod
+    def _clock(cls, v: Duration | None) -> Duration | None:
+        return v if v is None else require_clock(v)
+
+
+class LoadQuality(Strict):
+    """Load-dependent quality, off by default: when the SDR team's utilisation over the working
+    day before a conversation is above `above`, SDRs rush: the conversation takes `handle_factor`
+    of its time and its chance of qualifying (SQL) is multiplied by `qualify_factor`. Defaults
+    chosen without a source."""
+
+    enabled: bool = Field(False, description="turn load-dependent quality on")
+    above: float = Field(0.85, ge=0, le=1, description="SDR utilisation (previous working day) above which "
+                                                       "conversations suffer (chosen without a source)")
+    qualify_factor: float = Field(0.8, ge=0, le=1, description="multiplier on the chance of SQL of a conversation "
+                                                               "held under load (chosen without a source)")
+    handle_factor: float = Field(0.8, gt=0, le=1, description="multiplier on the length of a conversation held "
+                                                             "under load (chosen without a source)")
+
+
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""
 
@@ -496,3 +572,9 @@ class Scenario(Strict):
                                                        "opportunity, won/lost, deal size")
     costs: Costs = Field(Costs(), description="lead and rep costs")
     queueing: Queueing = Field(Queueing(), description="textbook queue mode (Erlang C / A validation); off by default")
+    handoff: Handoff = Field(Handoff(), description="the hand-off to account executives: a second capacity stage; "
+                                                    "off by default")
+    competitor: Competitor = Field(Competitor(), description="competitor first response while a buyer waits; "
+                                                             "off by default")
+    load_quality: LoadQuality = Field(LoadQuality(), description="conversations under SDR overload qualify less; "
+                                                                 "off by default")

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
+from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
 from sim.measure.detail import detail_kpis
-from sim.checks.invariants import InvariantError, violations
 from sim.measure.kpis import run_kpis
 from sim.measure.staffing import capacity_by_day, staffing_kpis
 from sim.measure.timeseries import daily
@@ -72,7 +72,9 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     roster = process.staffing.roster if process.staffing is not None else None
     rep_qualify = (qualify_multipliers(roster, world.n, log.at_lead, log.at_rep, log.at_contact)
                    if roster is not None and params.people is not None else None)
-    outcomes = play_out(world, scenario, log, response.qualify_probability, rep_qualify)
+    outcomes = play_out(world, scenario, log, response.qualify_probability, cal, rep_qualify)
+    if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
+        log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     kpis.update(staffing_kpis(world, scenario, cal, process.team.log, roster, kpis))

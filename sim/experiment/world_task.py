@@ -149,14 +149,21 @@ def collect(spec: TaskSpec, rep: Replication) -> TaskResult:
         series.append(d.assign(**{c: k[c] for c in ("run_id", "scenario", "policy", "point", "replication")}))
         if spec.events:
             events[run_id(spec, name)] = event_log(rep, name)
+            events[f"{ATTEMPTS_DIR}/{run_id(spec, name)}"] = attempt_log(rep, name)
     return TaskResult(spec.id, rows, pd.concat(series, ignore_index=True), events or None)
 
 
 def event_log(rep: Replication, name: str) -> pd.DataFrame:
-    """Per lead of the measured cohort: where it came from and when it passed each stage."""
-    w, out = rep.world, rep.runs[name].outcomes
+    """Per lead of the measured cohort: where it came from and when it passed each stage (columns
+    after `state`: the first MQL's tier, the rejection reason code, attempts over all episodes and
+    the rep of the first one, -1 if never touched)."""
+    w, out, log = rep.world, rep.runs[name].outcomes, rep.runs[name].log
     c = np.flatnonzero(w.in_cohort)
-    from sim.vocab import CHANNELS, TERMINAL_STATES
+    from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
+    states = ALL_TERMINAL_STATES if rep.scenario.competitor.enabled else TERMINAL_STATES
+    first_rep = np.full(w.n, -1, np.int64)
+    touched, first = np.unique(log.at_lead, return_index=True)     # attempts are logged in time order
+    first_rep[touched] = log.at_rep[first]
     return pd.DataFrame({
         "lead": c, "channel": pd.Categorical.from_codes(w.channel[c], CHANNELS),
         "arrival": w.arrival[c], "buyer": w.buyer[c],
@@ -165,8 +172,33 @@ def event_log(rep: Replication, name: str) -> pd.DataFrame:
         "rejected": out.rejected[c], "sql": out.sql_time[c], "opportunity": out.opportunity_time[c],
         "close": out.close_time[c], "won": out.won[c], "amount": out.amount[c],
         "episodes": out.episodes[c], "recycles": out.recycles[c],
-        "state": pd.Categorical.from_codes(out.state[c], TERMINAL_STATES),
+        "state": pd.Categorical.from_codes(out.state[c], states),
+        "first_tier": pd.Categorical.from_codes(out.first_tier[c], TIERS),
+        "reason": pd.Categorical.from_codes(out.reason[c], REJECTION_REASONS),
+        "attempts": np.bincount(log.at_lead, minlength=w.n)[c], "first_rep": first_rep[c],
     })
+
+
+ATTEMPTS_DIR = "attempts"     # events/attempts/<run>.parquet: the attempt table of each run
+
+
+def attempt_log(rep: Replication, name: str) -> pd.DataFrame:
+    """One row per attempt on a lead of the measured cohort, in the order they started: lead,
+    episode (0 = its first MQL), attempt (1-based within the episode), start (minutes), rep, reached
+    and handle (minutes the rep spent on it)."""
+    w, log = rep.world, rep.runs[name].log
+    ep = np.lexsort((log.ep_index, log.ep_lead))             # episodes by lead, then episode
+    ends = np.cumsum(log.ep_attempts[ep])
+    by_lead = np.argsort(log.at_lead, kind="stable")         # a lead's attempts fill its episodes in order
+    j = np.searchsorted(ends, np.arange(by_lead.size), side="right")
+    episode = np.empty(by_lead.size, np.int64)
+    attempt = np.empty(by_lead.size, np.int64)
+    episode[by_lead] = log.ep_index[ep][j]
+    attempt[by_lead] = np.arange(by_lead.size) - (ends[j] - log.ep_attempts[ep][j]) + 1
+    keep = w.in_cohort[log.at_lead]
+    return pd.DataFrame({"lead": log.at_lead[keep], "episode": episode[keep], "attempt": attempt[keep],
+                         "start": log.at_start[keep], "rep": log.at_rep[keep], "reached": log.at_contact[keep],
+                         "handle": log.at_handle[keep]})
 
 
 def kpi_names(spec: TaskSpec) -> list[str]:

@@ -117,7 +117,9 @@ class ResultsWriter:
                 ev = self.folder / "events"
                 ev.mkdir(exist_ok=True)
                 for rid, df in res.events.items():
-                    _atomic_parquet(df, ev / f"{rid.replace(':', '__')}.parquet")
+                    path = ev / f"{rid.replace(':', '__')}.parquet"     # "attempts/<run>": a subfolder
+                    path.parent.mkdir(exist_ok=True)
+                    _atomic_parquet(df, path)
         _atomic_parquet(pd.DataFrame([row for r in group for row in r.rows]), self.parts / f"{name}.runs.parquet")
 
     def _read(self, suffix: str) -> pd.DataFrame:

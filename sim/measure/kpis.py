@@ -12,12 +12,13 @@ import numpy as np
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.sales.log import SalesLog
+from sim.sales.log import AE, SDR, SalesLog, TeamRecord
 from sim.sales.outcomes import LeadOutcomes
-from sim.vocab import CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
+from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
 from sim.world.model import World
 
 HOUR = 60.0
+Record = SalesLog | TeamRecord     # the SDR team's record is also the SalesLog's own flat fields
 
 
 def ratio(num: float, den: float) -> float:
@@ -38,8 +39,20 @@ def sla_deadlines(cal: BusinessCalendar, policy: Policy, mql_time: np.ndarray, t
     return out
 
 
-def queue_stats(log: SalesLog, t0: float, t1: float) -> tuple[float, int]:
-    """Time-weighted mean and max of the number of MQLs waiting, over [t0, t1)."""
+def team_share(scenario: Scenario, name: str) -> float:
+    """Share of the named team's working time its stage's work may take (an item blocks its
+    worker for handle / share): SDRs `sales.mql_time_share`, AEs `handoff.time_share`."""
+    return scenario.sales.mql_time_share if name == SDR else scenario.handoff.time_share
+
+
+def team_load(team: TeamRecord, cal: BusinessCalendar, share: float, t0: float, t1: float) -> tuple[float, float]:
+    """(blocked, available) working minutes of the team over [t0, t1): its utilisation's parts."""
+    avail = team.workers * cal.business_between(t0, t1)
+    return blocked_business(team, cal, share, t0, t1), avail
+
+
+def queue_stats(log: Record, t0: float, t1: float) -> tuple[float, int]:
+    """Time-weighted mean and max of the number of items waiting (a team's queue), over [t0, t1)."""
     t, n = log.q_time, log.q_len
     if t1 <= t0:
         return float("nan"), 0
@@ -107,21 +120,20 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["sla_met"] = int(met.sum())
     k["sla_compliance"] = ratio(k["sla_met"], int(ep.sum()))
 
-    # rep load over the measurement window
+    # rep load over the measurement window (the SDR team's record)
     ws, we = world.window_start, world.window_end
-    reps = log.reps
-    share = scenario.sales.mql_time_share
-    avail = reps * cal.business_between(ws, we)
-    busy = blocked_business(log, cal, share, ws, we)
+    sdr = log.team(SDR)
+    share = team_share(scenario, SDR)
+    busy, avail = team_load(sdr, cal, share, ws, we)
     k["rep_busy_hours"] = busy / HOUR
     k["rep_available_hours"] = avail / HOUR
     k["rep_utilisation"] = ratio(busy, avail)
     k["attempts"] = int(cohort[log.at_lead].sum())
     k["attempts_per_mql"] = ratio(k["attempts"], k["mql_episodes"])
-    k["queue_mean"], k["queue_max"] = queue_stats(log, ws, we)
-    days = window_days(log, ws, we)
+    k["queue_mean"], k["queue_max"] = queue_stats(sdr, ws, we)
+    days = window_days(sdr, ws, we)
     days = days[[cal.is_working_day(int(d)) for d in days]] if days.size else days  # sample d closes day d
-    ages = backlog_business_age(log, cal, days)
+    ages = backlog_business_age(sdr, cal, days)
     k["backlog_age_mean_business_hours"] = float(ages.mean() / HOUR) if ages.size else float("nan")
     k["backlog_age_max_business_hours"] = float(ages.max() / HOUR) if ages.size else float("nan")
     k["overload_days"] = int((ages > cal.workday_minutes).sum())
@@ -129,6 +141,9 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     # cost
     cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
     cost_reps = avail * share / HOUR * scenario.costs.rep_hourly
+    if log.has_team(AE):    # the AEs' discovery-meeting time too
+        ae_avail = team_load(log.team(AE), cal, team_share(scenario, AE), ws, we)[1]
+        cost_reps += ae_avail * team_share(scenario, AE) / HOUR * scenario.handoff.ae_hourly
     k["cost_total"] = cost_leads + cost_reps
     k["cost_per_mql"] = ratio(k["cost_total"], n_mql)
     k["cost_per_won"] = ratio(k["cost_total"], k["won"])
@@ -141,18 +156,27 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["buyer_recall"] = ratio(k["buyer_mqls"], k["buyers"])
     k["buyers_in_nurture"] = int((buyers & ~mql).sum())
 
-    states = np.bincount(out.state[c], minlength=len(TERMINAL_STATES))
-    k["terminal_states"] = {s: int(states[i]) for i, s in enumerate(TERMINAL_STATES)}
+    names = ALL_TERMINAL_STATES if scenario.competitor.enabled else TERMINAL_STATES
+    states = np.bincount(out.state[c], minlength=len(names))
+    k["terminal_states"] = {s: int(states[i]) for i, s in enumerate(names)}
     reasons = np.bincount(out.reason[c][out.rejected[c]], minlength=len(REJECTION_REASONS))
     k["rejection_reasons"] = {r: int(reasons[i]) for i, r in enumerate(REJECTION_REASONS)}
+    from sim.measure.handoff import handoff_kpis  # (it reads this module's helpers)
+    k.update(handoff_kpis(world, scenario, cal, log, out))
     return k
 
 
-def blocked_business(log: SalesLog, cal: BusinessCalendar, share: float, t0: float, t1: float) -> float:
-    """Working minutes inside [t0, t1) during which reps were blocked by MQL work. An attempt blocks
-    its rep for handle / mql_time_share (the rest of that span is the rep's other work); spans are
-    clipped to the interval, so a span running past its end, or begun before it, counts only in part."""
-    start, end = log.at_start, log.at_start + log.at_handle / share
+def _team(log: Record) -> TeamRecord:
+    return log.sdr if isinstance(log, SalesLog) else log
+
+
+def blocked_business(log: Record, cal: BusinessCalendar, share: float, t0: float, t1: float) -> float:
+    """Working minutes inside [t0, t1) during which a team's workers were blocked by its stage's
+    work (a SalesLog: the SDRs). An attempt blocks its rep for handle / mql_time_share (the rest of
+    that span is the rep's other work; an AE's meeting likewise); spans are clipped to the interval,
+    so a span running past its end, or begun before it, counts only in part."""
+    team = _team(log)
+    start, end = team.start, team.start + team.handle / share
     m = (end > t0) & (start < t1)
     if not m.any():
         return 0.0
@@ -166,13 +190,13 @@ def ever_touched(world: World, log: SalesLog) -> np.ndarray:
     return out
 
 
-def window_days(log: SalesLog, ws: float, we: float) -> np.ndarray:
+def window_days(log: Record, ws: float, we: float) -> np.ndarray:
     """Indices of the midnight samples (sample d is taken at (d+1) days) inside the window."""
     t = (np.arange(log.day_queue.size) + 1) * DAY
     return np.flatnonzero((t > ws) & (t <= we))
 
 
-def backlog_business_age(log: SalesLog, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
+def backlog_business_age(log: Record, cal: BusinessCalendar, days: np.ndarray) -> np.ndarray:
     """Per sampled day: how long (in working minutes) the longest-waiting work item had waited at
     midnight. Business time, so a weekend does not count as a backlog."""
     if not days.size:

@@ -19,6 +19,7 @@ from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
 from sim.report.fig_capacity import capacity_figure, has_capacity
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
+from sim.report.fig_handoff import ae_load_figure, has_ae_load
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
@@ -167,6 +168,10 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
             "Rep-hours available per working day (reps on the team and not away: new hires, PTO, sick days, leavers "
             "waiting for a replacement) and the utilisation of those available hours, averaged over replications; "
             f"grey = warm-up and run-out (not measured){where}.")
+    if has_ae_load(ts_at):     # the hand-off stage ran
+        add("ae_load", lambda: ae_load_figure(ts_at, policies, palette), "AE load",
+            "Daily AE utilisation on working days, SQLs waiting for a free discovery-meeting slot, and meetings held, "
+            f"averaged over replications; grey = warm-up and run-out (not measured){where}.")
     qf = next((f for f in factors if f.endswith("threshold")), None)
     s_quality = s_scen if qf else s_at
     thresholds = {p: (pols.get(p) or {}).get("mql", {}).get("threshold") for p in policies}

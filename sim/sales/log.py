@@ -1,20 +1,61 @@
 """What one run of the sales process did, as flat arrays: the event log every KPI is measured from.
-Kept apart from the engine so measurement code imports a plain record, not SimPy."""
+Kept apart from the engine so measurement code imports a plain record, not SimPy.
+
+The log is per team. `SalesLog.teams` maps a team's name to its `TeamRecord` (attempts or
+meetings, queue changes, midnight samples): "sdr" (the reps working MQLs) always, "ae" (account
+executives holding discovery meetings, `sim.sales.handoff`) when the hand-off stage is on. The
+SDR team's record is also kept as SalesLog's own flat fields (`at_*`, `q_*`, `day_*`, `reps`):
+the names the KPI code reads and the engine-equivalence digest hashes, so they stay as they were.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 if TYPE_CHECKING:
     from sim.sales.team import TeamLog
 
+SDR = "sdr"     # the team that works MQLs (sim.sales.process)
+AE = "ae"       # the team that holds discovery meetings with SQLs (sim.sales.handoff)
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    """What one team did: one row per unit of work (an SDR's attempt, an AE's meeting), the number
+    of items waiting after every change (a step function from 0 at time 0), one sample per midnight."""
+
+    name: str
+    workers: int
+    item: np.ndarray          # int64: the entity worked (a lead)
+    worker: np.ndarray        # int64 in [0, workers)
+    start: np.ndarray         # float64 clock minutes
+    handle: np.ndarray        # float64 minutes of work; it blocks its worker for handle / time share
+    contact: np.ndarray       # bool: the work reached the person (SDR: lead reached; AE: meeting held)
+    q_time: np.ndarray        # float64: 0, then the time of every change of the number waiting
+    q_len: np.ndarray         # int64: the number waiting from that time on
+    day_queue: np.ndarray     # int64: number waiting at each midnight (sample d at (d + 1) days)
+    day_oldest_age: np.ndarray  # float64 minutes the longest-waiting item had waited then
+
+    @classmethod
+    def of(cls, name: str, team: TeamLog) -> TeamRecord:
+        """The record of a finished team's log (queue changes from a level of 0 at time 0)."""
+        f8, i8 = np.float64, np.int64
+        q_len = np.zeros(len(team.q_change) + 1, dtype=i8)
+        np.cumsum(team.q_change, out=q_len[1:])
+        return cls(name=name, workers=team.workers, item=np.array(team.item, i8), worker=np.array(team.worker, i8),
+                   start=np.array(team.start, f8), handle=np.array(team.handle, f8),
+                   contact=np.array(team.contact, bool), q_time=np.array([0.0, *team.q_time], f8), q_len=q_len,
+                   day_queue=np.array(team.day_queue, i8), day_oldest_age=np.array(team.day_oldest, f8))
+
 
 @dataclass(frozen=True)
 class SalesLog:
-    """What the sales process did, as flat arrays (the event log the KPIs are measured from)."""
+    """What the sales process did, as flat arrays (the event log the KPIs are measured from).
+    The flat `at_*`, `q_*`, `day_*` fields and `reps` are the SDR team's record; `teams` has every
+    team's, by name (`other_teams` adds teams beyond the SDRs; `with_team` returns a log with one more)."""
 
     # one row per MQL episode
     ep_lead: np.ndarray
@@ -38,26 +79,57 @@ class SalesLog:
     day_queue: np.ndarray
     day_oldest_age: np.ndarray
     reps: int
+    # not a field (dataclasses.replace keeps only the SDR team): teams other than the SDRs
+    other_teams: InitVar[Mapping[str, TeamRecord] | None] = None
+
+    def __post_init__(self, other_teams: Mapping[str, TeamRecord] | None) -> None:
+        object.__setattr__(self, "_others", dict(other_teams or {}))
+
+    @property
+    def teams(self) -> dict[str, TeamRecord]:
+        """Every team's record by name, the SDRs first."""
+        others: dict[str, TeamRecord] = self.__dict__["_others"]
+        return {SDR: self.sdr, **others}
+
+    @property
+    def sdr(self) -> TeamRecord:
+        """The SDR team's record (a view of the flat fields, no copy)."""
+        return TeamRecord(SDR, self.reps, self.at_lead, self.at_rep, self.at_start, self.at_handle, self.at_contact,
+                          self.q_time, self.q_len, self.day_queue, self.day_oldest_age)
+
+    def team(self, name: str) -> TeamRecord:
+        """The record of the named team (KeyError naming the teams there are if it did not run)."""
+        teams = self.teams
+        if name not in teams:
+            raise KeyError(f"no team {name!r} in this run (teams: {', '.join(teams)})")
+        return teams[name]
+
+    def has_team(self, name: str) -> bool:
+        return name == SDR or name in self.__dict__["_others"]
+
+    def with_team(self, record: TeamRecord) -> SalesLog:
+        """The same log with one more team (or that team's record replaced)."""
+        if record.name == SDR:
+            raise ValueError("the SDR team's record is the log's own fields")
+        fields: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k != "_others"}
+        return SalesLog(**fields, other_teams={**self.__dict__["_others"], record.name: record})
 
 
-def build_log(episodes: list, team: TeamLog) -> SalesLog:
+def build_log(episodes: list[Any], team: TeamLog) -> SalesLog:
     """The SalesLog of a finished run: the episode objects (read once, column by column) and the
-    team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples)."""
+    SDR team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples)."""
     f8, i8 = np.float64, np.int64
 
-    def col(attr: str, dtype) -> np.ndarray:
+    def col(attr: str, dtype: Any) -> np.ndarray:
         return np.fromiter(map(attrgetter(attr), episodes), dtype=dtype, count=len(episodes))
 
-    q_len = np.zeros(len(team.q_change) + 1, dtype=i8)
-    np.cumsum(team.q_change, out=q_len[1:])
+    r = TeamRecord.of(SDR, team)
     return SalesLog(
         ep_lead=col("lead", i8), ep_index=col("index", i8), ep_mql_time=col("mql_time", f8),
         ep_tier=col("tier", np.int8), ep_score=col("score", f8), ep_attempts=col("attempts", i8),
         ep_first_touch=col("first_touch", f8), ep_end_time=col("end_time", f8),
         ep_status=col("status", np.int8),
-        at_lead=np.array(team.item, i8), at_rep=np.array(team.worker, i8), at_start=np.array(team.start, f8),
-        at_handle=np.array(team.handle, f8), at_contact=np.array(team.contact, bool),
-        q_time=np.array([0.0, *team.q_time], f8), q_len=q_len,
-        day_queue=np.array(team.day_queue, i8), day_oldest_age=np.array(team.day_oldest, f8),
-        reps=team.workers,
+        at_lead=r.item, at_rep=r.worker, at_start=r.start, at_handle=r.handle, at_contact=r.contact,
+        q_time=r.q_time, q_len=r.q_len, day_queue=r.day_queue, day_oldest_age=r.day_oldest_age,
+        reps=r.workers,
     )

@@ -4,6 +4,18 @@ true attributes), SQL, opportunity, won/lost, when, and for how much.
 Vectorised over leads: these stages do not compete for rep time in the model, so they need no
 SimPy. Each chance uses the lead's own pre-drawn uniform (`world.luck`), and the chance of
 qualifying falls with the time the lead waited since its MQL (the qualify part of the decay).
+
+Three switches, all off by default (then the results are today's exactly):
+
+* the hand-off (`scenario.handoff`): SQL -> opportunity needs a discovery meeting held by an AE
+  (`sim.sales.handoff`, a second SimPy stage run here on the SQL times); the opportunity opens at
+  the held meeting's time;
+* a competitor (`scenario.competitor`, `sim.sales.competitor`): a buyer still waiting for the
+  first touch of an MQL episode when its competitor time (since that MQL, clock time) comes ends
+  `lost_to_competitor`, and so does an SQL still waiting for its AE meeting when its competitor
+  time (since the SQL) comes;
+* load-dependent quality (`scenario.load_quality`): a conversation held after a working day of SDR
+  utilisation above the level qualifies less (the SDR stage has already shortened it).
 """
 from __future__ import annotations
 
@@ -13,22 +25,30 @@ from typing import Callable
 import numpy as np
 from scipy.special import ndtri
 
+from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
+from sim.sales.competitor import CompetitorClock
 from sim.sales.episode import ABANDONED, CONTACTED, OPEN
+from sim.sales.handoff import COMPETITOR as COMPETITOR_AT_AE
+from sim.sales.handoff import HELD, HandoffParams, HandoffStage, Meetings
+from sim.sales.load_quality import under_load
 from sim.sales.log import SalesLog
 from sim.vocab import (
+    ALL_TERMINAL_STATES,
     CHANNELS,
     COMPANY_SIZES,
     EMAIL_KINDS,
     REGIONS,
     REJECTION_REASONS,
     SENIORITIES,
-    TERMINAL_STATES,
     codes,
 )
 from sim.world.model import World
 
-STATE = codes(TERMINAL_STATES)
+STATE = codes(ALL_TERMINAL_STATES)      # the codes of TERMINAL_STATES, then lost_to_competitor
+
+# LeadOutcomes.competitor: where a competitor took the lead
+TAKEN_NONE, TAKEN_FIRST_TOUCH, TAKEN_MEETING = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,9 @@ class LeadOutcomes:
     won: np.ndarray             # bool
     lost: np.ndarray            # bool
     amount: np.ndarray          # float64 deal size of opportunities (0 otherwise)
-    state: np.ndarray           # int8 into TERMINAL_STATES
+    state: np.ndarray           # int8 into ALL_TERMINAL_STATES (TERMINAL_STATES unless a competitor is on)
+    competitor: np.ndarray | None = None   # int8 TAKEN_*: where a competitor took it (None: competitor off)
+    meetings: Meetings | None = None       # the AE stage's record (None: hand-off off)
 
     @property
     def sql(self) -> np.ndarray:
@@ -81,13 +103,30 @@ def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray)
     return p
 
 
+def first_touch_losses(world: World, log: SalesLog, clock: CompetitorClock) -> np.ndarray:
+    """The leads a competitor took while one of their MQL episodes waited for its first touch: the
+    episode's competitor time (its own draw, since its MQL) came before that touch, or before the
+    untouched episode ended (recycled, abandoned) or the run did."""
+    touched = ~np.isnan(log.ep_first_touch)
+    until = np.where(touched, log.ep_first_touch,
+                     np.where(log.ep_status == OPEN, world.end, log.ep_end_time))
+    t_c = clock.times(world.luck.key[log.ep_lead], world.buyer[log.ep_lead], log.ep_index)
+    gone = until - log.ep_mql_time > t_c
+    return np.unique(log.ep_lead[gone])
+
+
 def play_out(world: World, scenario: Scenario, log: SalesLog,
              qualify: Callable[[np.ndarray, np.ndarray], np.ndarray],
-             rep_qualify: np.ndarray | None = None) -> LeadOutcomes:
+             cal: BusinessCalendar | None = None, rep_qualify: np.ndarray | None = None) -> LeadOutcomes:
     """Turn the sales log into each lead's outcome and terminal state. `qualify(p, delay)` turns a
-    reference chance of SQL into the chance for a lead reached `delay` after its MQL. `rep_qualify`
-    (per lead, reps as people): the qualification skill of the rep who reached it, a multiplier."""
+    reference chance of SQL into the chance for a lead reached `delay` after its MQL. `cal` (the
+    scenario's calendar) is needed by the hand-off and load-dependent quality when they are on.
+    `rep_qualify` (per lead, reps as people): the qualification skill of the rep who reached it, a
+    multiplier."""
     n, end, o, luck = world.n, world.end, scenario.outcomes, world.luck
+    clock = CompetitorClock.from_scenario(scenario)
+    if (scenario.handoff.enabled or scenario.load_quality.enabled) and cal is None:
+        raise ValueError("play_out needs the business calendar when the hand-off or load quality is on")
     first_mql = np.full(n, np.inf)
     first_tier = np.full(n, -1, np.int8)
     first_touch = np.full(n, np.nan)
@@ -116,6 +155,14 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     contact_time[c_lead] = log.ep_end_time[reached]
     contact_delay[c_lead] = log.ep_end_time[reached] - log.ep_mql_time[reached]
 
+    # competitor: a buyer still waiting for the first touch of an MQL episode when its competitor
+    # time comes is taken (the truth: whether or not a rep reaches it later, and then the
+    # conversation finds it gone)
+    taken = np.zeros(n, np.int8) if clock is not None else None
+    if clock is not None and taken is not None:
+        taken[first_touch_losses(world, log, clock)] = TAKEN_FIRST_TOUCH
+        c_lead = c_lead[taken[c_lead] == 0]
+
     # acceptance: every reason that applies may reject; the reason drawn among them by weight
     p = rejection_probabilities(world, scenario, c_lead)
     p_accept = np.prod(1.0 - p, axis=1)
@@ -136,11 +183,27 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     p_sql = qualify(np.where(buyer, o.sql_buyer, o.sql_non_buyer), contact_delay[s])
     if rep_qualify is not None:
         p_sql = np.minimum(p_sql * rep_qualify[s], 1.0)
+    if scenario.load_quality.enabled and cal is not None:
+        lq = scenario.load_quality
+        loaded = under_load(log, cal, scenario.sales.mql_time_share, contact_time[s], lq.above)
+        p_sql = np.where(loaded, p_sql * lq.qualify_factor, p_sql)
     t_sql = contact_time[s] + _lognormal(o.sql_delay.minutes, o.delay_sigma, luck.sql_delay[s])
     is_sql = (luck.sql[s] < p_sql) & (t_sql < end)
     p_opp = np.where(buyer, o.opportunity_buyer, o.opportunity_non_buyer)
-    t_opp = t_sql + _lognormal(o.opportunity_delay.minutes, o.delay_sigma, luck.opportunity_delay[s])
-    is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
+    meetings = None
+    if scenario.handoff.enabled and cal is not None:
+        # an AE meeting decides: the opportunity opens at the held meeting, with the same chance
+        meetings = _hand_off(world, scenario, cal, s, is_sql, t_sql, clock)
+        t_opp = np.full(s.size, np.nan)
+        held = meetings.status == HELD
+        pos = np.searchsorted(s, meetings.lead)            # s is sorted (flatnonzero)
+        t_opp[pos[held]] = meetings.meeting_time[held]
+        is_opp = ~np.isnan(t_opp) & (luck.opportunity[s] < p_opp)
+        if taken is not None:
+            taken[meetings.lead[meetings.status == COMPETITOR_AT_AE]] = TAKEN_MEETING
+    else:
+        t_opp = t_sql + _lognormal(o.opportunity_delay.minutes, o.delay_sigma, luck.opportunity_delay[s])
+        is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
     p_win = np.where(buyer, o.win_buyer, o.win_non_buyer)
     if o.win_by_channel:   # calibrated per channel: replaces the buyer-dependent chance
         by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]
@@ -174,5 +237,19 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     state[~np.isnan(opp_time)] = STATE["opportunity_open"]
     state[won] = STATE["won"]
     state[lost] = STATE["lost"]
+    if taken is not None:
+        state[taken > 0] = STATE["lost_to_competitor"]
     return LeadOutcomes(first_mql, first_tier, first_touch, episodes, recycles, contact_time, contact_delay,
-                        rejected, reason, sal, sql_time, opp_time, close_time, won, lost, amount, state)
+                        rejected, reason, sal, sql_time, opp_time, close_time, won, lost, amount, state,
+                        taken, meetings)
+
+
+def _hand_off(world: World, scenario: Scenario, cal: BusinessCalendar, s: np.ndarray, is_sql: np.ndarray,
+              t_sql: np.ndarray, clock: CompetitorClock | None) -> Meetings:
+    """Play the AE stage on the SQLs (`s[is_sql]` at `t_sql[is_sql]`), in SQL time order."""
+    sq = s[is_sql]
+    order = np.argsort(t_sql[is_sql], kind="stable")
+    sq, ts = sq[order], t_sql[is_sql][order]
+    after = clock.times(world.luck.key[sq], world.buyer[sq], 0, meeting=True) if clock is not None else None
+    stage = HandoffStage(HandoffParams.resolve(scenario), cal, world.end, world.luck.key)
+    return stage.run(sq, ts, after)

@@ -7,13 +7,18 @@ pool, no SLA action and no triage. The engine's parts only read these fields, ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sim.config.policy import Policy
 from sim.config.scenario import Sales, Scenario
 from sim.config.units import Duration
 from sim.sales.draws import Handle, always
+from sim.sales.load_quality import Shorten, rushed_for
 from sim.vocab import TIERS
+
+if TYPE_CHECKING:
+    from sim.calendar import BusinessCalendar
+    from sim.sales.team import TeamLog
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class EngineParams:
     recycle_after: Duration
     max_recycles: int
     patience: float | None                          # mean patience in minutes (queueing mode), None = infinite
+    # load quality (scenario.load_quality): builds the per-run conversation shortener, None = off
+    rushed: Callable[[TeamLog, BusinessCalendar], Shorten] | None = None
     # reps as people and routing like the routers (sim.sales.staffing); the defaults are today's team
     assignment: str | None = None                   # with it, `routing` is the order: the pair (assignment, order)
     weights: tuple[float, ...] = ()                 # weighted round robin: per rep
@@ -78,6 +85,7 @@ class EngineParams:
             recycle_after=policy.sla.recycle_after,
             max_recycles=policy.recycle.max_recycles,
             patience=q.patience.minutes if q.enabled and q.patience is not None else None,
+            rushed=rushed_for(scenario),
             **_people(policy, scenario, textbook),
         )
 

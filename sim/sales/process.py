@@ -89,6 +89,7 @@ class SalesProcess:
         self.breach = breach_rule(p, calendar, self.at, team, self.withdraw)
         self.patience = Patience(self.luck, self.at, team) if p.patience is not None else None
         self.triage = Triage(p.triage_backlog, p.triage_min_score) if p.triage_backlog is not None else None
+        self.rushed = p.rushed(team.log, calendar) if p.rushed is not None else None   # load quality
         self.reassign = Reassign(p, calendar, self.at, team) if p.reassign_after is not None else None
         if self.staffing is None:
             self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
@@ -178,6 +179,7 @@ class SalesProcess:
         pre, u_contact, h_reached, h_missed = luck.pre, luck.u_contact, luck.h_reached, luck.h_missed
         max_attempts, next_due = self.cadence.max_attempts, self.cadence.next_due
         follow_up, end = self._on_follow_up, self.end
+        rushed = self.rushed
 
         def free(_ev: simpy.Event | None = None) -> None:
             now = env.now
@@ -198,6 +200,8 @@ class SalesProcess:
                 u, h1, h0 = later(ep)
                 contact = u < p_contact(now - ep.mql_time)
                 h = h1 if contact else h0
+            if contact and rushed is not None:      # load quality: a rushed conversation
+                h = rushed(now, h)
             if k == 0:
                 ep.first_touch = now
             ep.attempts = k + 1

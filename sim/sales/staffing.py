@@ -174,6 +174,7 @@ class Staffing:
         roster, rep = self.roster, self.roster.reps[r]
         pooled_cap = self.cap if team.routing.shared else None
         skill, outside = rep.contact_skill, self.outside
+        rushed = proc.rushed
 
         def free(_ev: simpy.Event | None = None) -> None:
             now = env.now
@@ -199,6 +200,8 @@ class Staffing:
             scale = skill * prod * (outside if outside < 1.0 and self.outside_hours(ep.lead, now) else 1.0)
             contact = u < min(1.0, p_contact(now - ep.mql_time) * scale)
             h = (h1 if contact else h0) / prod
+            if contact and rushed is not None:      # load quality: a rushed conversation
+                h = rushed(now, h)
             if k == 0:
                 ep.first_touch = now
                 if pooled_cap is not None:

@@ -1,0 +1,91 @@
+"""The outcome part of a lead's story: after a rep reached it, SAL or rejection (with its reason
+code), SQL, opportunity, won or lost, each with the chance that applied to this lead.
+
+The stages and their times are LeadOutcomes' own (the run's); the chances are recomputed for the
+lead with the same inputs as `sim.sales.outcomes.play_out` (rejection reasons that apply to its
+true attributes, the buyer-dependent chances, the qualify part of response decay), so a stage not
+reached says whether the lead's luck failed it or the run ended first.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from sim.config.scenario import Scenario
+from sim.sales.outcomes import LeadOutcomes, rejection_probabilities
+from sim.story.model import StoryEvent
+from sim.vocab import CHANNELS, REJECTION_REASONS
+from sim.world.model import World
+from sim.world.response import ResponseModel
+
+MakeEvent = Callable[..., StoryEvent]     # (t, kind, text, episode=None, **data) -> StoryEvent
+
+
+def _money(v: float) -> str:
+    from sim.format import money
+    return money(v)
+
+
+def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response: ResponseModel,
+                   out: LeadOutcomes, lead: int, at: Callable[[float], str]) -> list[StoryEvent]:
+    """Events from the contact on (none if the lead was never reached)."""
+    ct = float(out.contact_time[lead])
+    if math.isnan(ct):
+        return []
+    o, luck, end = scenario.outcomes, world.luck, world.end
+    buyer = bool(world.buyer[lead])
+    who = "a buyer (hidden truth)" if buyer else "a non-buyer (hidden truth)"
+    p = rejection_probabilities(world, scenario, np.array([lead]))[0]
+    p_accept = float(np.prod(1.0 - p))
+    applies = {REJECTION_REASONS[i]: float(x) for i, x in enumerate(p) if x > 0}
+    listed = ", ".join(f"{r} {x:.2f}" for r, x in applies.items()) or "none apply"
+    if out.rejected[lead]:
+        reason = REJECTION_REASONS[int(out.reason[lead])]
+        return [event(ct, "rejected", f"rejected by sales, reason code {reason} (chance of a rejection "
+                                      f"{1 - p_accept:.2f}; reasons that apply: {listed})",
+                      reason=reason, p_reject=1 - p_accept, reasons=applies)]
+    ev = [event(ct, "sal", f"accepted by sales: SAL (chance {p_accept:.2f}; rejection reasons that apply: {listed})",
+                p_accept=p_accept, reasons=applies)]
+
+    delay = float(out.contact_delay[lead])
+    base = o.sql_buyer if buyer else o.sql_non_buyer
+    p_sql = float(np.asarray(response.qualify_probability(np.array([base]), np.array([delay])))[0])
+    from sim.format import duration
+    why_sql = f"chance {p_sql:.2f} for {who} reached {duration(delay / 60, 'clock hours')} after its MQL"
+    sql = float(out.sql_time[lead])
+    if math.isnan(sql):
+        late = luck.sql[lead] < p_sql
+        text = ("qualified, but the SQL would come after the run's end" if late
+                else f"not qualified: disqualified ({why_sql})")
+        return [*ev, event(ct, "disqualified", text, p_sql=p_sql, after_end=bool(late))]
+    ev.append(event(sql, "sql", f"SQL ({why_sql})", p_sql=p_sql))
+
+    p_opp = o.opportunity_buyer if buyer else o.opportunity_non_buyer
+    opp = float(out.opportunity_time[lead])
+    if math.isnan(opp):
+        late = luck.opportunity[lead] < p_opp
+        text = ("would become an opportunity after the run's end" if late
+                else f"no opportunity (chance {p_opp:.2f} for {who})")
+        return [*ev, event(sql, "no_opportunity", text, p_opportunity=p_opp, after_end=bool(late))]
+    amount = float(out.amount[lead])
+    ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)} (chance {p_opp:.2f} for {who})",
+                    p_opportunity=p_opp, amount=amount))
+
+    p_win = _win_chance(scenario, world, lead, buyer)
+    close = float(out.close_time[lead])
+    if math.isnan(close):
+        return [*ev, event(end, "open_opportunity", f"the opportunity was still open when the run ended "
+                                                    f"({at(end)})", p_win=p_win)]
+    kind = "won" if out.won[lead] else "lost"
+    verb = f"won {_money(amount)}" if kind == "won" else "lost"
+    return [*ev, event(close, kind, f"{verb} (chance of winning {p_win:.2f})", p_win=p_win, amount=amount)]
+
+
+def _win_chance(scenario: Scenario, world: World, lead: int, buyer: bool) -> float:
+    """The lead's chance of winning, as play_out sets it (per channel when calibrated so)."""
+    o = scenario.outcomes
+    p: Any = o.win_buyer if buyer else o.win_non_buyer
+    by_channel = o.win_by_channel.get(CHANNELS[int(world.channel[lead])]) if o.win_by_channel else None
+    return float(by_channel) if by_channel is not None else float(p)
