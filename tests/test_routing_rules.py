@@ -29,15 +29,22 @@ def _scenario(leads_per_year: int, reps: int, sales: dict | None = None) -> Scen
 
 
 def test_the_short_form_names_a_pair_and_a_conflict_names_both_fields(tmp_path):
-    assert (Policy().routing.assignment, Policy().routing.order) == ("pooled", "fifo")
-    rr = Policy.model_validate({"routing": {"discipline": "round_robin"}}).routing
-    assert (rr.assignment, rr.order) == ("round_robin", "fifo")
-    pair = Policy.model_validate({"routing": {"assignment": "round_robin", "order": "priority"}}).routing
-    assert pair.discipline is None
-    assert Policy.model_validate(Policy.model_validate({"routing": {"order": "freshest"}}).model_dump()).routing \
-        .discipline == "freshest"
-    both = Policy.model_validate({"routing": {"discipline": "priority", "assignment": "round_robin"}}).routing
-    assert (both.assignment, both.order) == ("round_robin", "priority")
+    def pair(routing: dict):
+        return Policy.model_validate({"routing": routing}).routing
+
+    assert Policy().routing.pair == ("pooled", "fifo")
+    assert pair({"discipline": "round_robin"}).pair == ("round_robin", "fifo")
+    assert pair({"assignment": "round_robin", "order": "priority"}).discipline is None
+    assert pair({"order": "freshest"}).discipline == "freshest"
+    assert pair({"discipline": "priority", "assignment": "round_robin"}).pair == ("round_robin", "priority")
+    # a dump reads back as the same routing, and an override of the short form on a dump still works
+    for routing in ({}, {"assignment": "round_robin"}, {"order": "priority"},
+                    {"assignment": "weighted_round_robin", "order": "freshest"}):
+        dumped = Policy.model_validate({"routing": routing}).model_dump()
+        assert Policy.model_validate(dumped).routing.pair == pair(routing).pair
+    dumped = Policy().model_dump()
+    dumped["routing"]["discipline"] = "priority"
+    assert Policy.model_validate(dumped).routing.pair == ("pooled", "priority")
     f = tmp_path / "p.toml"
     f.write_text('[routing]\ndiscipline = "priority"\norder = "fifo"\n')
     with pytest.raises(ConfigError) as e:

@@ -187,6 +187,11 @@ class Cadence(Strict):
     spacing: Duration = Field(dur("2bd"), description="wait between one attempt and the next (clock or business units)")
 
 
+# the short form `routing.discipline` and the (assignment, order) pair it names
+_SHORT = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"), "freshest": ("pooled", "freshest"),
+          "round_robin": ("round_robin", "fifo")}
+
+
 class Routing(Strict):
     """Which MQL a free rep takes next, as two rules: `assignment` (which reps may take an MQL:
     pooled = any rep from one shared queue; round_robin = each MQL in turn to one rep's own queue;
@@ -228,15 +233,13 @@ class Routing(Strict):
 
     @model_validator(mode="after")
     def _pair(self) -> "Routing":
-        """Fill assignment and order from the short form, or check that both forms agree. The short
-        form names one half of the pair (an order, or the round_robin assignment): only an explicit
-        value of that same half can contradict it; the other half may be given to combine with it."""
-        short = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"),
-                 "freshest": ("pooled", "freshest"), "round_robin": ("round_robin", "fifo")}
+        """Check that the short form and the pair agree, and keep one way of writing the result:
+        the short form when the pair has one (assignment and order stay as given), else the pair
+        in full (discipline none). The short form names one half of the pair (an order, or the
+        round_robin assignment): only an explicit value of that same half can contradict it; the
+        other half may be given beside it. `pair` is the resolved (assignment, order)."""
         explicit = "discipline" in self.model_fields_set and self.discipline is not None
-        base = short[self.discipline] if self.discipline is not None else ("pooled", "fifo")
-        a = self.assignment if self.assignment is not None else base[0]
-        o = self.order if self.order is not None else base[1]
+        base = _SHORT[self.discipline] if self.discipline is not None else ("pooled", "fifo")
         if explicit:
             names_order = self.discipline != "round_robin"
             field, value, implied = ("order", self.order, base[1]) if names_order else \
@@ -245,10 +248,21 @@ class Routing(Strict):
                 raise ValueError(f"routing.discipline = {self.discipline!r} means {field} {implied!r}, which conflicts "
                                  f"with routing.{field} = {value!r}; give either the short form routing.discipline "
                                  "or the pair routing.assignment + routing.order")
-        object.__setattr__(self, "assignment", a)
-        object.__setattr__(self, "order", o)
-        object.__setattr__(self, "discipline", {v: k for k, v in short.items()}.get((a, o)))
+        if self.assignment is None and self.order is None:
+            return self
+        pair = (self.assignment or base[0], self.order or base[1])
+        short = {v: k for k, v in _SHORT.items()}.get(pair)
+        object.__setattr__(self, "discipline", short)
+        if short is None:
+            object.__setattr__(self, "assignment", pair[0])
+            object.__setattr__(self, "order", pair[1])
         return self
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(assignment, order), resolved from whichever form was given."""
+        base = _SHORT[self.discipline] if self.discipline is not None else ("pooled", "fifo")
+        return (self.assignment or base[0], self.order or base[1])
 
 
 class Recycle(Strict):
@@ -277,7 +291,7 @@ class Policy(Strict):
 
     @model_validator(mode="after")
     def _reassign_needs_owner(self) -> "Policy":
-        if self.sla.reassign_after is not None and self.routing.assignment == "pooled":
+        if self.sla.reassign_after is not None and self.routing.pair[0] == "pooled":
             raise ValueError("sla.reassign_after moves an MQL from one rep's queue to another's, but routing.assignment "
                              "is pooled (one shared queue); set routing.assignment = \"round_robin\" (or "
                              "weighted_round_robin), or remove sla.reassign_after")

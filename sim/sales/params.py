@@ -77,7 +77,7 @@ class EngineParams:
             contact_probability=always if textbook else contact_probability,
             max_attempts=1 if textbook else policy.cadence.max_attempts,
             spacing=policy.cadence.spacing,
-            routing="fifo" if textbook else policy.routing.discipline or str(policy.routing.order),
+            routing="fifo" if textbook else policy.routing.discipline or policy.routing.pair[1],
             triage_backlog=None if textbook else policy.routing.triage_backlog,
             triage_min_score=policy.routing.triage_min_score,
             breach_action="none" if textbook else policy.sla.breach_action,
@@ -99,7 +99,7 @@ def _people(policy: Policy, scenario: Scenario, textbook: bool) -> dict[str, obj
     if textbook:
         return out
     if r.discipline is None:                     # a pair with no short form: `routing` is its order
-        out["assignment"] = r.assignment
+        out["assignment"] = r.pair[0]
     if r.weights:
         out["weights"] = tuple(r.weights)
     if r.ramp_weight != 1.0:
