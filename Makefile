@@ -23,6 +23,7 @@ demo: $(STAMP)
 # broken link, page or generated reference fails).
 test: $(STAMP) browser
 	$(BIN)/ruff check sim tests benchmarks docs/hooks
+	$(BIN)/mypy sim   # types, strict on sim/ (settings: [tool.mypy] in pyproject.toml)
 	$(BIN)/python -m pytest -q -n auto --cov=sim --cov-branch --cov-report=term:skip-covered --cov-fail-under=90
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet   # the documentation site, into the git-ignored site/
 

@@ -167,7 +167,7 @@ class _TimedCalendar:
 def timed_stages(timer):
     """Wrap the engine names that run.py calls with `timer.wrap(stage, fn)`, for the duration of one run."""
     names = ("generate_world", "BusinessCalendar", "score_world", "SalesProcess", "play_out", "run_kpis",
-             "detail_kpis", "next_mql")
+             "detail_kpis", "next_mql", "entries", "account_outcomes", "account_kpis")
     missing = [n for n in names if not hasattr(run_mod, n)]
     if missing:
         raise SystemExit(f"bench_engine: sim/experiment/replication.py no longer uses {missing}; update the stage wrappers")
@@ -190,6 +190,9 @@ def timed_stages(timer):
         run_mod.run_kpis = timer.wrap("outcomes", saved["run_kpis"])
         run_mod.detail_kpis = timer.wrap("outcomes", saved["detail_kpis"])
         run_mod.next_mql = timer.wrap("remql", saved["next_mql"])
+        run_mod.entries = timer.wrap("scoring", saved["entries"])       # account rules (MQAs): a scoring step
+        run_mod.account_outcomes = timer.wrap("outcomes", saved["account_outcomes"])
+        run_mod.account_kpis = timer.wrap("outcomes", saved["account_kpis"])
         yield timer
     finally:
         for n, v in saved.items():

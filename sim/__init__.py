@@ -6,6 +6,8 @@ For notebooks: `sim.compare(...)`, `sim.sweep(...)`, `sim.load_results(path)` an
 variant `"seed-example@mql.threshold=70"` (see docs/how-to/policy-variants.md); inputs that are
 valid but probably not meant are listed in `results.manifest["warnings"]`."""
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 _API = {"compare": "sim.experiment.api", "sweep": "sim.experiment.api",
@@ -13,7 +15,7 @@ _API = {"compare": "sim.experiment.api", "sweep": "sim.experiment.api",
         "explain": "sim.story.folder"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _API:
         import importlib
         return getattr(importlib.import_module(_API[name]), name)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.config.units import Duration
 from sim.vocab import WEEKDAYS
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # only for the type hint: keeps this module importable withou
     from sim.config.scenario import Scenario
 
 DAY = 1440.0
+Array = NDArray[Any]   # times as numpy arrays (float minutes; ints accepted)
 WEEKDAY_NAMES = WEEKDAYS  # date.weekday() order
 
 
@@ -77,10 +79,10 @@ class BusinessCalendar:
         self._cum_end_np = self._cum_np[1:]                                # B at each day's end
         self.total_business = float(self._cum_np[-1])
         # Python lists for the scalar paths (indexing numpy from Python is ~10x slower).
-        self._work = self._work_np.tolist()
-        self._cum = self._cum_np.tolist()
-        self._cum_end = self._cum_end_np.tolist()
-        self._working_days = np.flatnonzero(working).tolist()             # sorted indices of working days
+        self._work: list[float] = self._work_np.tolist()
+        self._cum: list[float] = self._cum_np.tolist()
+        self._cum_end: list[float] = self._cum_end_np.tolist()
+        self._working_days: list[int] = np.flatnonzero(working).tolist()             # sorted indices of working days
 
     @classmethod
     def from_scenario(cls, scenario: "Scenario", margin_days: int | None = None) -> "BusinessCalendar":
@@ -94,11 +96,16 @@ class BusinessCalendar:
         return cls(scenario.start_date, c.workdays, c.open, c.close, c.holidays, horizon)
 
     # ---- days ---------------------------------------------------------------------------------
-    def day_index(self, t: float | np.ndarray) -> int | np.ndarray:
+    @overload
+    def day_index(self, t: float) -> int: ...
+    @overload
+    def day_index(self, t: Array) -> NDArray[np.int64]: ...
+    def day_index(self, t: float | Array) -> int | NDArray[np.int64]:
         """Day number of clock time t (day 0 = start_date)."""
         if isinstance(t, (int, float)):
             return int(t // DAY)
-        return np.floor_divide(np.asarray(t, dtype=float), DAY).astype(np.int64)
+        days: NDArray[np.int64] = np.floor_divide(np.asarray(t, dtype=float), DAY).astype(np.int64)
+        return days
 
     def day_date(self, day: int) -> dt.date:
         """Calendar date of day number ``day``."""
@@ -109,7 +116,11 @@ class BusinessCalendar:
         return 0 <= day < self.n_days and self._work[day] > 0.0
 
     # ---- clock <-> business -------------------------------------------------------------------
-    def business_time(self, t: float | np.ndarray) -> float | np.ndarray:
+    @overload
+    def business_time(self, t: float) -> float: ...
+    @overload
+    def business_time(self, t: Array) -> float | NDArray[np.float64]: ...
+    def business_time(self, t: float | Array) -> float | NDArray[np.float64]:
         """B(t): working minutes elapsed from 0 to clock t. Continuous and non-decreasing; flat
         outside working periods, before 0 (B = 0) and after ``end`` (B = total_business)."""
         if isinstance(t, (int, float)):
@@ -126,12 +137,16 @@ class BusinessCalendar:
         arr = np.asarray(t, dtype=float)
         nan = np.isnan(arr)
         tc = np.where(nan, 0.0, np.clip(arr, 0.0, self.end))      # +-inf are clipped too
-        d = np.minimum(tc // DAY, self.n_days - 1).astype(np.int64)
-        x = np.clip(tc - d * DAY - self.open_minute, 0.0, self._work_np[d])
-        out = np.where(nan, np.nan, self._cum_np[d] + x)
+        days = np.minimum(tc // DAY, self.n_days - 1).astype(np.int64)
+        x = np.clip(tc - days * DAY - self.open_minute, 0.0, self._work_np[days])
+        out: NDArray[np.float64] = np.where(nan, np.nan, self._cum_np[days] + x)
         return out if out.ndim else float(out)
 
-    def clock_time(self, b: float | np.ndarray) -> float | np.ndarray:
+    @overload
+    def clock_time(self, b: float) -> float: ...
+    @overload
+    def clock_time(self, b: Array) -> float | NDArray[np.float64]: ...
+    def clock_time(self, b: float | Array) -> float | NDArray[np.float64]:
         """Inverse of B: the earliest clock t with B(t) = b. The result is inside a working period
         or at its boundary (b exactly at a day's end gives that day's close, not the next opening).
         b <= 0 gives 0; b > total_business gives inf (after the calendar's end)."""
@@ -143,23 +158,24 @@ class BusinessCalendar:
             d = bisect_left(self._cum_end, b)            # first day whose end-of-day B reaches b
             return d * DAY + self.open_minute + (b - self._cum[d])
         arr = np.asarray(b, dtype=float)
-        d = np.minimum(np.searchsorted(self._cum_end_np, arr, side="left"), self.n_days - 1)
-        out = self._open_np[d] + (arr - self._cum_np[d])
+        days = np.minimum(np.searchsorted(self._cum_end_np, arr, side="left"), self.n_days - 1)
+        out: NDArray[np.float64] = self._open_np[days] + (arr - self._cum_np[days])
         out = np.where(arr <= 0.0, 0.0, np.where(arr > self.total_business, np.inf, out))
         out = np.where(np.isnan(arr), np.nan, out)
         return out if out.ndim else float(out)
 
-    def business_between(self, t0: float | np.ndarray, t1: float | np.ndarray) -> float | np.ndarray:
+    def business_between(self, t0: float | Array, t1: float | Array) -> float | NDArray[np.float64]:
         """Working minutes between clock t0 and t1: B(t1) - B(t0) (negative if t1 < t0)."""
         return self.business_time(t1) - self.business_time(t0)
 
-    def elapsed(self, t0: float | np.ndarray, t1: float | np.ndarray, business: bool) -> float | np.ndarray:
+    def elapsed(self, t0: float | Array, t1: float | Array, business: bool) -> float | NDArray[np.float64]:
         """A wait measured the way an SLA defines it: working minutes or clock minutes."""
         if business:
             return self.business_between(t0, t1)
         if isinstance(t0, (int, float)) and isinstance(t1, (int, float)):
             return float(t1) - float(t0)
-        return np.asarray(t1, dtype=float) - np.asarray(t0, dtype=float)
+        wait: NDArray[np.float64] = np.asarray(t1, dtype=float) - np.asarray(t0, dtype=float)
+        return wait
 
     # ---- working periods ----------------------------------------------------------------------
     def is_open(self, t: float) -> bool:
@@ -196,7 +212,11 @@ class BusinessCalendar:
         return int(t // DAY) * DAY + self.close_minute
 
     # ---- deadlines ----------------------------------------------------------------------------
-    def add(self, t: float | np.ndarray, d: Duration | str) -> float | np.ndarray:
+    @overload
+    def add(self, t: float, d: Duration | str) -> float: ...
+    @overload
+    def add(self, t: Array, d: Duration | str) -> float | NDArray[np.float64]: ...
+    def add(self, t: float | Array, d: Duration | str) -> float | NDArray[np.float64]:
         """Deadline t + d. Clock units add clock minutes. Business units add working time: the
         earliest clock time at which B has grown by d since t (so "1bh" from Friday 16:30 is Monday
         9:30, and "1bd" from Monday 10:00 is Tuesday 10:00). Never earlier than t; inf if the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,10 @@ from sim.commands.common import (
     progress_bar,
 )
 
+if TYPE_CHECKING:
+    from sim.experiment.results import Results
+    from sim.experiment.task_plan import Plan
+
 # Everything else is imported in the command that uses it: `funnelsim --help` (and the lazy
 # commands of MainGroup) load neither pydantic and the config models nor rich's console.
 
@@ -38,13 +43,15 @@ def main() -> None:
 @click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file (repeatable)")
 @click.option("--replications", "-n", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="worlds to run (each policy meets the same ones); see also `compare`")
-@click.option("--json", "as_json", is_flag=True, help="print KPIs as one JSON object on stdout and nothing else")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the results as one JSON object on stdout and nothing else (docs: reference/json)")
 @click.option("--out", type=click.Path(path_type=Path), help="write the results folder (tables, report.html) here")
 @click.option("--check", is_flag=True, help="debug mode: verify every invariant of the run")
 @precision_options
 @common_options
-def run(scenario, policies, replications, as_json, out, check, precision, max_replications, sets, leads, reps, days,
-        seed):
+def run(scenario: str, policies: tuple[str, ...], replications: int, as_json: bool, out: Path | None, check: bool,
+        precision: tuple[str, ...], max_replications: int, sets: tuple[str, ...], leads: float | None,
+        reps: int | None, days: int | None, seed: int) -> None:
     """Run SCENARIO under each --policy on the same world(s) and print the KPIs side by side.
 
     SCENARIO and each policy are names (`funnelsim list`) or paths to .toml files."""
@@ -65,8 +72,9 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
         fail(e)
     res = _execute(plan, out, quiet=as_json)
     if as_json:
+        from sim.experiment.results_json import results_json
         from sim.experiment.store import dumps
-        click.echo(dumps(kpis_json(res)))
+        click.echo(dumps(results_json(res)))
     elif res.runs["replication"].nunique() == 1:
         _print_single(res)
     else:
@@ -79,7 +87,7 @@ def run(scenario, policies, replications, as_json, out, check, precision, max_re
             click.echo(f"report: {out / 'report.html'}")
 
 
-def _execute(plan, out: Path | None, quiet: bool):
+def _execute(plan: Plan, out: Path | None, quiet: bool) -> Results:
     """Run a plan with a progress bar; write the folder (report included) when `out` is given."""
     from sim.commands.experiment import report_hook
     from sim.experiment.execution import run_plan
@@ -100,39 +108,12 @@ def _execute(plan, out: Path | None, quiet: bool):
     return outcome.results
 
 
-def kpis_json(res) -> dict:
-    """{policy: KPIs, "diagnostics": [...]}. One replication: the KPI values, `terminal_states` and
-    `rejection_reasons` as {name: count}. Several: each KPI as {mean, lower, upper, n, n_total,
-    status, too_few} (95% interval; `too_few`: defined in too few worlds for one), and the nested
-    counts likewise. `diagnostics`: warm-up and steady state per policy (`sim.measure.steady`);
-    `precision`: what --precision reached; inputs valid but probably not meant add a top-level
-    `warnings` list (only when there are some). NaN becomes null when serialised."""
-    from sim.experiment.world_task import unflatten
-    from sim.measure.steady import diagnostics
-    kpis = res.kpi_names
-    warnings = list(res.manifest.get("warnings") or [])
-    if res.runs["replication"].nunique() == 1:
-        out = {p: unflatten({k: df[k].iloc[0] for k in kpis}) for p, df in res.runs.groupby("policy", sort=False)}
-        out["diagnostics"] = diagnostics(res)
-        return {**out, "warnings": warnings} if warnings else out
-    from sim.present import with_status
-    out: dict = {}
-    for p, df in with_status(res.summary()).groupby("policy", sort=False):
-        out[p] = unflatten({r.kpi: {"mean": r.mean, "lower": r.lower, "upper": r.upper, "n": int(r.n),
-                                    "n_total": int(r.n_total), "status": r.status, "too_few": r.status == "too_few"}
-                             for r in df.itertuples()})
-    if "precision" in res.manifest:
-        out["precision"] = res.manifest["precision"]
-    out["diagnostics"] = diagnostics(res)
-    return {**out, "warnings": warnings} if warnings else out
-
-
-def _print_single(res) -> None:
+def _print_single(res: Results) -> None:
     """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
     from rich.markup import escape
 
     from sim.present import console, print_tables, single_run_table
-    kpis = {escape(p): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
+    kpis = {escape(str(p)): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
     print_tables(console(), single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
     from sim.measure.steady import flagged_lines
     for line in flagged_lines(res):
@@ -142,7 +123,7 @@ def _print_single(res) -> None:
 @main.command()
 @click.option("--replications", "-n", type=click.IntRange(2, 1000), default=5, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True)
-def demo(replications, seed):
+def demo(replications: int, seed: int) -> None:
     """The baseline scenario under a loose (volume) and a strict (fit-and-intent) MQL definition.
 
     Writes ./outputs/demo-<timestamp>/ (report.html inside) under the current folder."""
@@ -166,18 +147,22 @@ def demo(replications, seed):
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="check with these overrides applied")
-def validate(files, sets):
+def validate(files: tuple[str, ...], sets: tuple[str, ...]) -> None:
     """Check scenario and policy FILES (paths or names); print ok or the problems for each and
     exit 2 if any is invalid. Valid but probably unintended settings are printed as warnings
     (stderr; exit 0)."""
+    from sim.commands.validate_file import file_warnings, load_file
     from sim.config.loading import ConfigError
-    from sim.inputs import file_warnings, find_any, is_variant, load_file, load_policy, split_sets
+    from sim.inputs import find_any, is_variant, load_policy, split_sets
     try:
         o = split_sets(list(sets))
     except ConfigError as e:
         fail(e)
     bad = 0
     for f in files:
+        path: str | Path
+        kind: str
+        obj: object
         try:
             if is_variant(f):                  # a policy variant: BASE@PATH=VALUE...
                 path, kind, obj = f, "policy variant", load_policy(f, o.policy)
@@ -194,7 +179,7 @@ def validate(files, sets):
 
 @main.command()
 @click.argument("kind", type=click.Choice(["scenario", "policy"]))
-def schema(kind):
+def schema(kind: str) -> None:
     """Print the JSON Schema of scenario or policy files."""
     import json
 
@@ -206,7 +191,7 @@ def schema(kind):
 
 
 @main.command(name="list")
-def list_cmd():
+def list_cmd() -> None:
     """The scenarios and policies found, with their one-line descriptions."""
     from rich.markup import escape
 

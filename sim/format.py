@@ -138,19 +138,30 @@ def value(v: Any, kind: str, unit: str = "", ref: Any = None) -> str:
 
 
 def spread(hw: Any, kind: str, unit: str = "", ref: Any = None) -> str:
-    """A half-width (always positive), in the unit its value is read in: shares in pp."""
+    """A half-width (always positive), in the unit its value is read in: shares in pp. A half-width
+    above zero never reads as zero: where the usual digits would round it to '0.0', it gets two
+    significant figures of its own ('± 0.03 h', '± 0.04 pp', '± 420' beside '1.83M')."""
     kind = kind_of(kind)
     if missing(hw):
         return "n/a"
     if kind in ("share", "pp"):
-        return pp(hw)
+        return _nonzero(pp(hw), 100 * float(hw), " pp")
     if kind == "money":
-        return money(hw, ref)
+        return _nonzero(money(hw, ref), float(hw), "", _nonzero(money(hw), float(hw), ""))
     if kind == "count":
         return number(hw, 2) if abs(float(hw)) < 100 else count(hw)
     if kind == "duration":
-        return duration(hw, unit or "hours")
+        return _nonzero(duration(hw, unit or "hours"), float(hw), " " + UNIT_SHORT.get(unit or "hours", unit))
     return number(hw, 2)
+
+
+def _nonzero(text: str, v: float, suffix: str, instead: str | None = None) -> str:
+    """`text`, unless it shows a non-zero `v` as zero ('0.0 h', '0.00M'): then `instead`, or `v`
+    to two significant figures with `suffix`."""
+    digits = [c for c in text if c.isdigit()]
+    if v == 0 or any(c != "0" for c in digits):
+        return text
+    return instead if instead is not None else f"{number(v, 2)}{suffix}".strip()
 
 
 def signed(v: Any, kind: str, unit: str = "", ref: Any = None) -> str:
@@ -267,9 +278,9 @@ def asymmetric(m: Any, lo: Any, hi: Any, tol: float = 0.25) -> bool:
     one end."""
     if missing(m) or missing(lo) or missing(hi):
         return False
-    m, lo, hi = float(m), float(lo), float(hi)
-    hw = (hi - lo) / 2
-    return hw > 0 and abs((hi - m) - (m - lo)) > tol * 2 * hw
+    mf, lof, hif = float(m), float(lo), float(hi)
+    hw = (hif - lof) / 2
+    return hw > 0 and abs((hif - mf) - (mf - lof)) > tol * 2 * hw
 
 
 def setting(v: Any) -> str:

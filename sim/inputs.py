@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
-from sim.config.loading import ConfigError, kind_of, load_model, parse_value, read_toml
+from sim.config.loading import ConfigError, load_model, parse_value, read_toml
 from sim.config.paths import route
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.config.experiment import Experiment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("scenarios", "policies")
@@ -166,7 +169,10 @@ class Variant:
 
 def split_at(spec: str) -> list[str]:
     """Split on `@` outside quotes and brackets (a value may be `"a@b"` or `[..]`)."""
-    parts, cur, quote, depth, i = [], [], None, 0, 0
+    parts: list[str] = []
+    cur: list[str] = []
+    quote: str | None = None
+    depth, i = 0, 0
     while i < len(spec):
         c = spec[i]
         if quote:
@@ -232,7 +238,7 @@ def load_policy(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
     return load_model(Policy, path, overrides)
 
 
-def load_variant(v: Variant, before: list[tuple[str, Any]], after: list[tuple[str, Any]] = ()) -> Policy:
+def load_variant(v: Variant, before: list[tuple[str, Any]], after: Sequence[tuple[str, Any]] = ()) -> Policy:
     """The variant's base with `before` (e.g. --set), its own overrides, then `after` (e.g. a
     sweep point); problems in the variant's overrides are blamed on the variant."""
     path = resolve("policies", v.base)
@@ -247,21 +253,6 @@ def load_variant(v: Variant, before: list[tuple[str, Any]], after: list[tuple[st
         raise ConfigError(f"--policy {v.spec}", [f"{where}: {p}" if single and not p.startswith(where) else p
                                                  for p in e.problems]) from None
     return pol.model_copy(update={"name": v.label})
-
-
-def load_file(path: Path, overrides: Overrides | None = None) -> tuple[str, object]:
-    """For `validate`: read a file, guess its kind (scenario, policy, experiment or CRM mapping),
-    apply the matching overrides and validate it."""
-    data = read_toml(path)
-    if isinstance(data.get("scenarios"), list) or isinstance(data.get("policies"), list):
-        return "experiment", load_experiment(path)
-    if isinstance(data.get("leads"), dict):
-        from sim.crm.mapping import load_mapping
-        return "mapping", load_mapping(path)
-    kind = kind_of(data)
-    if kind == "policy":
-        return kind, load_policy(str(path), overrides.policy if overrides else None)
-    return kind, load_scenario(str(path), overrides.scenario if overrides else None)
 
 
 def expected_leads(sc: Scenario) -> float:
@@ -298,7 +289,7 @@ def relative_to(base: Path, ref: str) -> str:
     return ref
 
 
-def load_experiment(path: Path):
+def load_experiment(path: Path) -> Experiment:
     """An experiment file, validated, with every scenario and policy it names found and valid."""
     from sim.config.experiment import Experiment
     ex = load_model(Experiment, path)
@@ -310,20 +301,3 @@ def load_experiment(path: Path):
             except ConfigError as e:
                 raise ConfigError(str(path), [f"{kind}: {ref!r}: {p}" for p in e.problems]) from None
     return ex
-
-
-def file_warnings(kind: str, obj: object, source: str) -> list[str]:
-    """For `validate`: what is valid but probably not meant in one file (sim.config.warnings). A
-    policy alone is checked against the default calendar; an experiment, its scenarios x policies."""
-    from sim.config import warnings as w
-    if kind == "scenario":
-        return w.scenario_warnings(obj, source)
-    if kind in ("policy", "policy variant"):
-        return w.policy_warnings(obj, source)
-    if kind != "experiment":
-        return []
-    from sim.experiment.task_plan import build_plan  # the same checks as running it (its `set` applied)
-    base = Path(source).parent
-    plan = build_plan("experiment", obj.name, [relative_to(base, s) for s in obj.scenarios],
-                      [relative_to(base, p) for p in obj.policies], sets=obj.set, replications=1)
-    return plan.warnings

@@ -5,7 +5,7 @@ columns: wide ones continue in a second table (said in the caption)."""
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator, TypeAlias, overload
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +16,11 @@ from sim.vocab import TIERS
 
 if TYPE_CHECKING:   # pandas stays out of the CLI's start-up path
     import pandas as pd
+
+    # One row of a summary or differences table (mean or diff, lower, upper, n, status, ...)
+    Row: TypeAlias = pd.Series[Any]
+    # (kpi, label, kind, unit, summary row per policy, difference row or None per later policy)
+    Headline: TypeAlias = tuple[str, str, str, str, list[Row], list[Row | None]]
 
 WIDTH = 100            # terminal tables never need more than this
 
@@ -33,6 +38,10 @@ HEADLINE_KPIS = [
     # the hand-off to AEs and the competitor, when the scenario turns them on
     "ae_utilisation", "meeting_lead_time_p50_business_hours", "sqls_waiting_for_ae", "sql_to_meeting_rate",
     "no_show_rate", "lost_to_competitor", "lost_to_competitor_share",
+    # scenarios with [accounts] only
+    "accounts_engaged", "mqas", "mqa_to_opportunity_rate", "account_win_rate", "bookings_per_account",
+    "buying_group_coverage", "duplicate_touches", "account_first_touch_p50_hours", "account_precision",
+    "account_recall", "orphan_leads",
 ]
 # the intervals the "replications to halve it" note looks at
 KEY_KPIS = ("bookings", "won", "mqls", "mql_to_sql_rate", "sla_compliance", "rep_utilisation")
@@ -43,7 +52,7 @@ def fmt(value: float, kind: str) -> str:
     return F.value(value, kind)
 
 
-def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
+def single_run_table(kpis: dict[str, dict[str, Any]], title: str) -> list[Table]:
     """One replication: the KPI table, policies side by side (continued when there are many)."""
     names = list(kpis)
     tables = []
@@ -65,7 +74,11 @@ def single_run_table(kpis: dict[str, dict], title: str) -> list[Table]:
     return tables
 
 
-def with_status(table: "pd.DataFrame") -> "pd.DataFrame":
+@overload
+def with_status(table: "pd.DataFrame") -> "pd.DataFrame": ...
+@overload
+def with_status(table: None) -> None: ...
+def with_status(table: "pd.DataFrame | None") -> "pd.DataFrame | None":
     """A summary or differences table with `n_total` and `status` (tables from before the stats
     layer gave them: the worlds run are the most that define any KPI of the point and policy;
     fewer than `MIN_N` defining worlds out of more is 'too_few', none is 'undefined')."""
@@ -84,7 +97,7 @@ def with_status(table: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def headline_values(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
+def headline_values(summary: "pd.DataFrame", diffs: "pd.DataFrame | None") -> Iterator[Headline]:
     """The headline KPIs present in `summary`: yields (kpi, label, kind, unit, [summary row per
     policy], [difference row or None per later policy vs the first])."""
     policies = list(summary["policy"].unique())
@@ -99,7 +112,7 @@ def headline_values(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
         yield key, label, kind, unit, rows, deltas
 
 
-def holm_note(diffs: "pd.DataFrame", baseline: str) -> str:
+def holm_note(diffs: "pd.DataFrame | None", baseline: str) -> str:
     """'* = differs from A after Holm adjustment over k comparisons' (the stats layer adjusts over
     every comparison of the same KPI in the table: policies vs the baseline at every point; pass
     the whole differences table). Older tables without p-values say their marks are unadjusted."""
@@ -112,12 +125,13 @@ def holm_note(diffs: "pd.DataFrame", baseline: str) -> str:
     return f"* = differs from {baseline} after Holm adjustment over {F.plural(k, 'comparison')} (per KPI)"
 
 
-def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
+def halve_note(summary: "pd.DataFrame | None", precision: bool = False) -> str:
     """For the widest key interval (half-width relative to its mean), about how many replications
     would halve it; '' when a precision target was set or nothing has an interval."""
     if precision or summary is None or summary.empty:
         return ""
-    best = None
+    best: tuple[float, Any] | None = None
+    r: Any                  # a row of the summary table (namedtuple of its columns)
     for r in summary[summary["kpi"].isin(KEY_KPIS)].itertuples(index=False):
         if F.status_of(r._asdict()) != "ok" or F.missing(r.lower) or F.missing(r.upper) or not r.mean:
             continue
@@ -128,7 +142,7 @@ def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
         return ""
     rel, r = best
     label, kind, unit = F.kpi_format(r.kpi)
-    halve = getattr(r, "n_to_halve", None)
+    halve: Any = getattr(r, "n_to_halve", None)
     if F.missing(halve):
         halve = 4 * int(r.n)        # half-widths shrink as 1/sqrt(n)
     hw = (r.upper - r.lower) / 2
@@ -136,14 +150,14 @@ def halve_note(summary: "pd.DataFrame", precision: bool = False) -> str:
             f"about {F.plural(int(halve), 'replication')} would halve it.")
 
 
-def replicated_table(summary: "pd.DataFrame", diffs: "pd.DataFrame", title: str,
+def replicated_table(summary_in: "pd.DataFrame", diffs_in: "pd.DataFrame | None", title: str,
                      precision: bool = False, family: "pd.DataFrame | None" = None) -> list[Table]:
     """Mean ± half-width of the 95% CI per policy (the ends when the interval is skewed), then the
     paired difference of each later policy vs the first (* when Holm-adjusted significant).
     Columns that would not fit in 100 continue in further tables, said in the caption. Half-widths
     are shown so users see when they need more replications; 'too few (n=..)' where an interval
     cannot be given."""
-    summary, diffs = with_status(summary), with_status(diffs)
+    summary, diffs = with_status(summary_in), with_status(diffs_in)
     policies = list(summary["policy"].unique())
     n = int(summary["n_total"].max() if "n_total" in summary else summary["n"].max()) if len(summary) else 0
     rows = list(headline_values(summary, diffs))
@@ -190,22 +204,24 @@ def _fit_widths(widths: list[int], first: int, width: int = WIDTH) -> list[list[
     return groups
 
 
-def significant(r) -> bool:
+def significant(r: Row | dict[str, Any]) -> bool:
     """Starred: Holm-significant and its interval excludes zero (a test and an interval from
     different methods can disagree near the edge; a star beside an interval through zero reads as
     a contradiction, so both must agree)."""
-    lo, hi = r.get("lower"), r.get("upper")
+    lo: Any = r.get("lower")
+    hi: Any = r.get("upper")
     crosses = not (F.missing(lo) or F.missing(hi)) and float(lo) <= 0 <= float(hi)
     return F.status_of(r) == "ok" and bool(r.get("significant", False)) and not crosses
 
 
-def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
+def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame | None") -> Iterator[
+        tuple[str, list[tuple[str, str, str]], list[tuple[str, str, str, bool]]]]:
     """The headline KPIs as formatted cells for the report: yields (label, [(mean, interval, note)]
     per policy, [(diff, interval, note, significant)] per later policy vs the first); `note` is
     'too few (n=..)', 'n=7 of 10' or ''. Shared with the terminal's rules via `sim.format`."""
     for _key, label, kind, unit, rows, deltas in headline_values(summary, diffs):
         means = [_report_cell(r, kind, unit, diff=False) for r in rows]
-        cells = []
+        cells: list[tuple[str, str, str, bool]] = []
         for r in deltas:
             if r is None:
                 cells.append(("n/a", "", "", False))
@@ -214,7 +230,7 @@ def kpi_rows(summary: "pd.DataFrame", diffs: "pd.DataFrame"):
         yield label, means, cells
 
 
-def _report_cell(r, kind: str, unit: str, diff: bool) -> tuple[str, str, str]:
+def _report_cell(r: Row, kind: str, unit: str, diff: bool) -> tuple[str, str, str]:
     """(value, '[lower, upper]' or '', note) for one report cell; relative changes of volumes get
     their own interval beside the absolute one."""
     st = F.status_of(r)

@@ -95,7 +95,7 @@ def test_empty_file_is_all_defaults(runner, tmp_path):
     f.write_text("")
     result = invoke(runner, "run", "workshop", "-p", f, *FAST, "--json")
     assert result.exit_code == 0, result.output
-    assert list(json.loads(result.stdout)) == ["empty", "diagnostics"]
+    assert list(json.loads(result.stdout)["policies"]) == ["empty"]
     assert invoke(runner, "validate", f).exit_code == 0
 
 
@@ -190,7 +190,7 @@ def test_set_changes_results_and_seed_is_reproducible(runner):
                                "--set", "mql.high_intent=95", "--json").stdout)
     assert base == again
     assert base != other_seed
-    assert strict["seed-example"]["mqls"] <= base["seed-example"]["mqls"]
+    assert strict["policies"]["seed-example"]["mqls"]["mean"] <= base["policies"]["seed-example"]["mqls"]["mean"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -199,7 +199,10 @@ def test_set_changes_results_and_seed_is_reproducible(runner):
 
 REQUIRED = ["leads", "mqls", "sals", "sqls", "opportunities", "won", "bookings", "lead_to_mql_rate",
             "mql_to_sql_rate", *[f"sla_compliance_{t}" for t in TIERS], "rep_utilisation", "mql_precision",
-            "buyer_recall", "terminal_states"]
+            "buyer_recall", *[f"state_{s}" for s in TERMINAL_STATES]]
+TOP = ["json_version", "kind", "name", "seed", "replications", "baseline", "factors", "points", "scenario",
+       "policies", "differences", "recommendation", "precision", "warnings", "errors", "diagnostics"]
+ENTRY = {"mean", "lower", "upper", "half_width", "n", "n_total", "status", "too_few", "kind", "unit"}
 
 
 def test_json_is_one_object_with_the_kpis(runner):
@@ -207,34 +210,36 @@ def test_json_is_one_object_with_the_kpis(runner):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)            # the whole of stdout is one JSON document
     assert result.stdout.count("\n") == 1 and result.stderr == ""
-    assert list(data) == ["seed-example", "volume", "diagnostics"]
-    for kpis in (data["seed-example"], data["volume"]):
-        assert set(REQUIRED) <= set(kpis)
-        states = kpis["terminal_states"]
-        assert set(states) == set(TERMINAL_STATES) and all(isinstance(v, int) for v in states.values())
-        assert sum(states.values()) == kpis["leads"]
+    assert list(data) == TOP                    # the documented shape (docs/reference/json.md)
+    assert list(data["policies"]) == ["seed-example", "volume"] and data["points"][0]["policies"] == data["policies"]
+    for kpis in data["policies"].values():
+        assert set(REQUIRED) <= set(kpis) and all(ENTRY <= set(e) for e in kpis.values())
+        states = {s: kpis[f"state_{s}"]["mean"] for s in TERMINAL_STATES}
+        assert all(v == int(v) for v in states.values()) and sum(states.values()) == kpis["leads"]["mean"]
+        assert kpis["mqls"]["n"] == 1 and kpis["mqls"]["lower"] is None     # one world: no interval
+    assert list(data["differences"]) == ["volume"] and data["differences"]["volume"]["mqls"]["baseline"] == "seed-example"
 
 
 def test_json_nan_is_null(runner):
     result = invoke(runner, "run", "workshop", "-p", "seed-example", "--days", "14", "--leads", "0", "--json")
     assert result.exit_code == 0, result.output
     assert "NaN" not in result.stdout and "Infinity" not in result.stdout
-    kpis = json.loads(result.stdout)["seed-example"]
-    assert kpis["leads"] == 0 and kpis["lead_to_mql_rate"] is None
+    kpis = json.loads(result.stdout)["policies"]["seed-example"]
+    assert kpis["leads"]["mean"] == 0 and kpis["lead_to_mql_rate"]["mean"] is None
+    assert kpis["lead_to_mql_rate"]["status"] == "undefined"
 
 
 def test_json_with_replications(runner):
     result = invoke(runner, "run", "workshop", "-p", "seed-example", "-n", "2", *FAST, "--json")
     assert result.exit_code == 0, result.output
-    kpis = json.loads(result.stdout)["seed-example"]
+    kpis = json.loads(result.stdout)["policies"]["seed-example"]
     for k in REQUIRED:
         assert k in kpis, k
-    keys = {"mean", "lower", "upper", "n", "n_total", "status", "too_few"}   # n of N worlds, and a flag
     # 2 worlds: below the statistics' minimum, so a flag and no interval rather than a wide one
-    assert set(kpis["mqls"]) == keys and kpis["mqls"]["n"] == 2 and kpis["mqls"]["too_few"] is True
+    assert ENTRY <= set(kpis["mqls"]) and kpis["mqls"]["n"] == 2 and kpis["mqls"]["too_few"] is True
     assert kpis["mqls"]["lower"] is None and kpis["mqls"]["status"] == "too_few"
-    assert set(kpis["terminal_states"]) == set(TERMINAL_STATES)
-    assert set(kpis["terminal_states"]["won"]) == keys
+    assert kpis["mqls"]["kind"] == "count" and kpis["mql_to_sql_rate"]["kind"] == "share"
+    assert ENTRY <= set(kpis["state_won"])
 
 
 def test_json_and_out_together(runner, tmp_path):
@@ -399,4 +404,4 @@ def test_subprocess_json_stdout_is_only_json(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     data = json.loads(r.stdout)
-    assert list(data) == ["seed-example", "diagnostics"]
+    assert list(data) == TOP and list(data["policies"]) == ["seed-example"]

@@ -224,3 +224,26 @@ def test_no_comment_cites_a_file_or_issue_a_reader_cannot_open():
            for p in sorted((root / folder).rglob("*.py"))
            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if cite.search(line)]
     assert not bad, bad
+
+
+def test_json_reference_example_has_the_printed_shape():
+    """docs/reference/json.md shows what `--json` prints: the same top-level keys in the same order,
+    and every KPI, difference, point and diagnostic it shows with the fields the output has."""
+    import json
+
+    from sim.cli import main
+    page = DOCS / "reference" / "json.md"
+    example = json.loads(next(body for lang, _, body, _ in blocks(page) if lang == "json"))
+    command = next(cmd for lang, _, body, _ in blocks(page) if lang == "console" for cmd in commands(body))
+    res = CliRunner().invoke(main, shlex.split(command)[1:])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert list(example) == list(out)
+    assert {k: out[k] for k in ("json_version", "kind", "factors", "baseline")} == \
+        {k: example[k] for k in ("json_version", "kind", "factors", "baseline")}
+    for part in ("policies", "differences"):
+        for policy, kpis in example[part].items():
+            for name, entry in kpis.items():
+                assert set(entry) == set(out[part][policy][name]), (part, policy, name)
+    assert set(example["points"][0]) == set(out["points"][0])
+    assert set(example["diagnostics"][0]) <= set(out["diagnostics"][0])

@@ -220,30 +220,30 @@ def test_directories_and_files_in_the_wrong_places(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def run_json(*args) -> dict:
-    """One run in debug mode (--check: every invariant verified) with its KPIs as JSON."""
+    """One run in debug mode (--check: every invariant verified): its KPIs from the JSON, {KPI: value}."""
     result = invoke("run", "workshop", "-p", "seed-example", *args, "--json", "--check")
     assert result.exit_code == 0, (result.output, result.exception)
-    return json.loads(result.stdout)["seed-example"]
+    return {k: e["mean"] for k, e in json.loads(result.stdout)["policies"]["seed-example"].items()}
 
 
 def test_zero_leads():
     k = run_json("--days", "14", "--leads", "0")
     assert k["leads"] == 0 and k["mqls"] == 0 and k["lead_to_mql_rate"] is None
-    assert k["terminal_states"]["nurture"] == 0 and k["rep_utilisation"] == 0
+    assert k["state_nurture"] == 0 and k["rep_utilisation"] == 0
 
 
 def test_zero_reps_leaves_every_mql_untouched():
     k = run_json(*FAST, "--reps", "0")
     assert k["mqls"] > 0 and k["never_touched_share"] == 1 and k["sals"] == 0
     assert k["rep_utilisation"] is None and k["first_touch_p50_hours"] is None
-    assert k["terminal_states"]["in_queue"] == k["mqls"] and k["queue_max"] >= k["mqls"] - 1
+    assert k["state_in_queue"] == k["mqls"] and k["queue_max"] >= k["mqls"] - 1
 
 
 def test_threshold_above_the_maximum_score_gives_no_mqls():
     k = run_json(*FAST, "--set", "mql.threshold=10000", "--set", "mql.high_intent=10000",
                  "--set", "mql.fast_lane.demo_request=false")
     assert k["leads"] > 0 and k["mqls"] == 0 and k["mql_to_sql_rate"] is None
-    assert k["terminal_states"]["nurture"] == k["leads"] and k["buyers_in_nurture"] == k["buyers"]
+    assert k["state_nurture"] == k["leads"] and k["buyers_in_nurture"] == k["buyers"]
 
 
 def test_a_ten_year_window_runs():
@@ -318,7 +318,7 @@ def test_nothing_hangs_when_nobody_ever_works(tmp_path):
     for f in (sc, short):
         r = _cli(["run", f, "-p", "seed-example", "--json"], tmp_path, timeout=120)
         assert r.returncode == 0, r.stderr
-        k = json.loads(r.stdout)["seed-example"]
+        k = {name: e["mean"] for name, e in json.loads(r.stdout)["policies"]["seed-example"].items()}
         assert k["mqls"] > 0
         if f == sc:
             assert k["never_touched_share"] == 1 and k["rep_utilisation"] is None

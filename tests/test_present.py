@@ -40,6 +40,17 @@ def test_money_half_width_uses_the_scale_of_its_value():
     assert F.interval(9970.02, 11839.0, "money") == "10.0k to 11.8k"
 
 
+@pytest.mark.parametrize("mean, hw, kind, unit, text", [
+    (9.31, 0.03, "duration", "business hours", "9.3 ± 0.03 h"),      # not '9.3 ± 0.0 h'
+    (0.5, 0.0004, "share", "", "50.0% ± 0.04 pp"),                   # not '± 0.0 pp'
+    (1.83e6, 400.0, "money", "", "1.83M ± 400"),                     # not '± 0.00M'
+    (9.31, 0.4, "duration", "business hours", "9.3 ± 0.4 h"),        # the usual digits when they show it
+])
+def test_a_half_width_above_zero_never_reads_as_zero(mean, hw, kind, unit, text):
+    row = {"mean": mean, "lower": mean - hw, "upper": mean + hw, "n": 10, "n_total": 10, "status": "ok"}
+    assert F.cell(row, kind, unit) == text
+
+
 def test_durations_say_clock_or_business_hours():
     assert F.kpi_format("first_touch_p50_hours")[0] == "First touch p50 (clock hours)"
     assert F.kpi_format("first_touch_p50_business_hours")[0] == "First touch p50 (business hours)"
@@ -134,14 +145,15 @@ def test_report_cells_show_too_few_and_the_relative_interval():
     assert value.endswith("(+10%)") and ci.endswith("; -100% to +30%]") and sig
 
 
-def test_json_entries_carry_n_status_and_a_flag():
-    from sim.commands.show import _difference_entry, _summary_entry
+def test_json_entries_carry_n_status_a_flag_and_the_kind():
+    from sim.experiment.results_json import difference_entry, estimate_entry
     s, d = _tables(policies=("A", "B"))
-    few = _summary_entry(s[s["kpi"] == "sla_compliance_high_intent"].iloc[0].to_dict())
+    few = estimate_entry(s[s["kpi"] == "sla_compliance_high_intent"].iloc[0].to_dict())
     assert few["too_few"] and few["status"] == "too_few" and few["n"] == 2 and few["n_total"] == 10
-    assert few["n_to_halve"] == 40 and few["method"] == "t"
-    diff = _difference_entry(d[d["kpi"] == "mqls"].iloc[0].to_dict())
+    assert few["n_to_halve"] == 40 and few["method"] == "t" and few["kind"] == "share"
+    diff = difference_entry(d[d["kpi"] == "mqls"].iloc[0].to_dict())
     assert diff["relative_lower"] == -1.0 and diff["p_holm"] == 0.004 and not diff["too_few"]
+    assert diff["kind"] == "count" and diff["unit"] == ""
 
 
 def test_sweep_table_fits_100_columns():

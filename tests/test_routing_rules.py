@@ -37,6 +37,8 @@ def test_the_short_form_names_a_pair_and_a_conflict_names_both_fields(tmp_path):
     assert pair({"assignment": "round_robin", "order": "priority"}).discipline is None
     assert pair({"order": "freshest"}).discipline == "freshest"
     assert pair({"discipline": "priority", "assignment": "round_robin"}).pair == ("round_robin", "priority")
+    assert pair({"discipline": "owner"}).pair == ("owner", "fifo")
+    assert pair({"assignment": "owner", "order": "priority"}).discipline is None
     # a dump reads back as the same routing, and an override of the short form on a dump still works
     for routing in ({}, {"assignment": "round_robin"}, {"order": "priority"},
                     {"assignment": "weighted_round_robin", "order": "freshest"}):

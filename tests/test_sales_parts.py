@@ -40,7 +40,7 @@ def test_schema_values_are_exactly_the_registered_rules():
 @pytest.mark.parametrize("discipline", DISCIPLINES)
 def test_every_discipline_builds_its_queues(discipline):
     a = routing(discipline, 3)
-    assert len(a.queues) == (3 if discipline == "round_robin" else 1)
+    assert len(a.queues) == (3 if discipline in ("round_robin", "owner") else 1)   # per-worker queues
     with pytest.raises(ValueError, match="unknown routing discipline"):
         routing("nope", 3)
 

@@ -33,9 +33,12 @@ def invoke(runner, *args):
 
 
 def run_json(runner, *args) -> dict:
+    """The JSON of one `run`; `policies` also as {policy: {KPI: value}} under "values"."""
     r = invoke(runner, "run", "workshop", *args, *FAST, "--json")
     assert r.exit_code == 0, (r.output, r.exception)
-    return json.loads(r.stdout)
+    data = json.loads(r.stdout)
+    data["values"] = {p: {k: e["mean"] for k, e in kpis.items()} for p, kpis in data["policies"].items()}
+    return data
 
 
 def bad_input(result, *words):
@@ -67,9 +70,9 @@ def test_bare_reps_is_ambiguous_and_names_both_candidates(runner):
 
 
 def test_set_policy_reps_changes_the_headcount_like_the_file(runner, tmp_path):
-    plain = run_json(runner, "-p", "seed-example")["seed-example"]
-    via_set = run_json(runner, "-p", "seed-example", "--set", "policy.reps=3")["seed-example"]
-    in_file = run_json(runner, "-p", policy_file(tmp_path, "three", "reps = 3"))["seed-example"]
+    plain = run_json(runner, "-p", "seed-example")["values"]["seed-example"]
+    via_set = run_json(runner, "-p", "seed-example", "--set", "policy.reps=3")["values"]["seed-example"]
+    in_file = run_json(runner, "-p", policy_file(tmp_path, "three", "reps = 3"))["values"]["seed-example"]
     assert via_set["rep_utilisation"] != plain["rep_utilisation"]        # was a silent no-op
     assert via_set["rep_utilisation"] == pytest.approx(plain["rep_utilisation"] / 3)
     assert via_set == in_file
@@ -77,8 +80,8 @@ def test_set_policy_reps_changes_the_headcount_like_the_file(runner, tmp_path):
 
 def test_reps_option_still_overrides_a_policy_headcount(runner, tmp_path):
     one = policy_file(tmp_path, "one", "reps = 1")
-    a = run_json(runner, "-p", one, "--reps", "3")["seed-example"]
-    b = run_json(runner, "-p", "seed-example", "--reps", "3")["seed-example"]
+    a = run_json(runner, "-p", one, "--reps", "3")["values"]["seed-example"]
+    b = run_json(runner, "-p", "seed-example", "--reps", "3")["values"]["seed-example"]
     assert a == b
 
 
@@ -112,15 +115,16 @@ def test_explicit_and_unique_paths_route_as_before():
 def test_variant_runs_under_its_spec_and_matches_set(runner):
     spec = "seed-example@mql.threshold=70"
     data = run_json(runner, "-p", "seed-example", "-p", spec)
-    assert list(data) == ["seed-example", spec, "diagnostics"]
-    assert data[spec] == run_json(runner, "-p", "seed-example", "--set", "mql.threshold=70")["seed-example"]
-    assert data[spec]["mqls"] < data["seed-example"]["mqls"]
+    assert list(data["policies"]) == ["seed-example", spec]
+    values = data["values"]
+    assert values[spec] == run_json(runner, "-p", "seed-example", "--set", "mql.threshold=70")["values"]["seed-example"]
+    assert values[spec]["mqls"] < values["seed-example"]["mqls"]
 
 
 def test_chained_variant_with_a_name(runner):
     data = run_json(runner, "-p", "seed-example",
                     "-p", 'seed-example@mql.threshold=70@sla.targets.high_intent="1bh"@name="strict"')
-    assert list(data) == ["seed-example", "strict", "diagnostics", "warnings"]
+    assert list(data["policies"]) == ["seed-example", "strict"]
     assert any("sla.targets.high_intent" in w and "escalate" in w for w in data["warnings"])   # changes no decision
 
 
@@ -134,8 +138,8 @@ def test_two_identical_labels_are_refused(runner):
 def test_copied_file_with_the_same_name_is_labelled_by_its_stem(runner, tmp_path):
     copy = policy_file(tmp_path, "stricter", replace=("threshold = 60", "threshold = 70"))
     data = run_json(runner, "-p", "seed-example", "-p", copy)
-    assert list(data) == ["seed-example", "stricter", "diagnostics"]
-    assert data["stricter"]["mqls"] < data["seed-example"]["mqls"]
+    assert list(data["policies"]) == ["seed-example", "stricter"]
+    assert data["values"]["stricter"]["mqls"] < data["values"]["seed-example"]["mqls"]
 
 
 @pytest.mark.parametrize("spec, words", [

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
+from sim.commands.validate_file import file_warnings, load_file
 from sim.config import warnings as w
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.task_plan import build_plan
-from sim.inputs import file_warnings, find_any, known_names, load_file
+from sim.inputs import find_any, known_names
 
 FAST = ["--days", "14", "--leads", "2000"]
 POLICIES = ["seed-example", "volume", "fit-and-intent", "speed-first"]

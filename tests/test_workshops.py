@@ -49,7 +49,7 @@ def test_every_exercise_starts_from_valid_files(ex):
 @pytest.mark.parametrize("path", sorted((ROOT / "workshops").glob("*/*.toml")) +
                          sorted((ROOT / "policies").glob("workshop-*.toml")), ids=lambda p: p.name)
 def test_every_workshop_file_validates_without_warnings(path):
-    from sim.inputs import file_warnings, load_file
+    from sim.commands.validate_file import file_warnings, load_file
     if path.name == "exercise.toml":
         return
     kind, obj = load_file(path)

@@ -6,8 +6,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from sim.experiment.precision import Precision
+
+F = TypeVar("F", bound=Callable[..., Any])   # a click command being decorated
 
 # pydantic and the config models (ConfigError's module), rich's console and progress bar are imported
 # where used, so that `funnelsim --help` loads none of them.
@@ -17,7 +25,7 @@ EXIT_BAD_INPUT = 2
 EXIT_WRITE_FAILED = 1
 
 
-def fail(err: Exception | str, code: int = EXIT_BAD_INPUT) -> None:
+def fail(err: Exception | str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print one message on stderr and exit (2 = bad input)."""
     click.echo(f"error: {err}", err=True)
     sys.exit(code)
@@ -71,13 +79,13 @@ class MainGroup(click.Group):
         ctx.meta["funnelsim.argv"] = list(args)
         return super().parse_args(ctx, args)
 
-    def make_context(self, *args, **kwargs) -> click.Context:
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
             return super().make_context(*args, **kwargs)
         except click.ClickException as e:
             raise _lower_prefix(e) from None
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
@@ -89,7 +97,7 @@ def _lower_prefix(e: click.ClickException) -> click.ClickException:
     import io
     show = e.show
 
-    def lower(file=None) -> None:
+    def lower(file: IO[Any] | None = None) -> None:
         buf = io.StringIO()
         show(file=buf)
         text = buf.getvalue()
@@ -108,7 +116,7 @@ def command_line() -> list[str]:
     return [ctx.find_root().info_name or "funnelsim", *ctx.meta["funnelsim.argv"]]
 
 
-def common_options(f):
+def common_options(f: F) -> F:
     """Overrides shared by every command that runs a simulation."""
     f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True,
                      help="root random seed")(f)
@@ -141,7 +149,7 @@ def check_out(out: Path) -> None:
         raise ConfigError(str(out), [f"cannot create it: no permission to write in {anc}"])
 
 
-def progress_bar(total: int, label: str, quiet: bool):
+def progress_bar(total: int, label: str, quiet: bool) -> Progress:
     """A progress bar on stderr (hidden with --json or when quiet)."""
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -151,7 +159,7 @@ def progress_bar(total: int, label: str, quiet: bool):
                     TimeRemainingColumn(), console=console(stderr=True), transient=True, disable=quiet)
 
 
-def precision_options(f):
+def precision_options(f: F) -> F:
     """`--precision` and `--max-replications`, on every command that runs replications."""
     f = click.option("--max-replications", "max_replications", type=click.IntRange(5, 10_000), default=200,
                      show_default=True, help="with --precision: stop here even if a target is not reached")(f)
@@ -161,7 +169,7 @@ def precision_options(f):
     return f
 
 
-def precision_spec(targets: tuple[str, ...], maximum: int, replications: int | None):
+def precision_spec(targets: tuple[str, ...], maximum: int, replications: int | None) -> Precision | None:
     """The Precision of `--precision` (None without it); `-n`, when given, is the first batch (at
     least 5). Raises ConfigError for a malformed target."""
     from sim.config.loading import ConfigError

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 import numpy as np
@@ -14,11 +15,19 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from sim import format as F
 from sim.commands.common import DEFAULT_SEED, check_out, fail
 from sim.config.errors import ConfigError
 from sim.config.messages import validate_data
 from sim.config.scenario import Scenario
 from sim.present import console
+
+if TYPE_CHECKING:
+    from sim.config.policy import Policy
+    from sim.crm.calibrate import Calibration
+    from sim.crm.importer import Imported
+    from sim.crm.mapping import Mapping
+    from sim.crm.simcheck import SimSample
 
 LEADS_ARG = click.argument("leads", type=click.Path(dir_okay=False, path_type=Path))
 MAPPING_OPT = click.option("--mapping", "-m", "mapping", required=True, type=click.Path(path_type=Path),
@@ -29,7 +38,7 @@ OUT_OPT = click.option("--out", "out", type=click.Path(file_okay=False, path_typ
                        help="output folder (default: outputs/<command>-<name>-<timestamp>)")
 
 
-def _load(leads: Path, mapping: Path, deals: Path | None):
+def _load(leads: Path, mapping: Path, deals: Path | None) -> tuple[Mapping, Imported]:
     from sim.crm.importer import import_leads
     from sim.crm.mapping import load_mapping
     m = load_mapping(mapping)
@@ -49,7 +58,7 @@ def _out_folder(out: Path | None, kind: str, name: str) -> Path:
     return out
 
 
-def _bad_summary(imp) -> None:
+def _bad_summary(imp: Imported) -> None:
     con = console()
     counts = imp.bad_counts()
     con.print(f"{imp.rows_read} rows read, {len(imp.leads)} clean leads, {sum(counts.values())} bad rows")
@@ -63,7 +72,7 @@ def _bad_summary(imp) -> None:
         con.print(f"note: {escape(note)}", soft_wrap=True)
 
 
-def _write_common(folder: Path, imp) -> None:
+def _write_common(folder: Path, imp: Imported) -> None:
     imp.bad.to_csv(folder / "bad_rows.csv", index=False)
 
 
@@ -72,7 +81,7 @@ def _write_common(folder: Path, imp) -> None:
 @MAPPING_OPT
 @DEALS_OPT
 @OUT_OPT
-def import_crm(leads, mapping, deals, out):
+def import_crm(leads: Path, mapping: Path, deals: Path | None, out: Path | None) -> None:
     """Read a CRM export through a mapping; write the clean leads and every bad row by reason."""
     from sim.experiment.store import atomic_folder, write_json
     try:
@@ -113,7 +122,8 @@ def _check_scenario_out(path: Path) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True)
 @click.option("--report", "report", type=click.Path(file_okay=False, path_type=Path),
               help="report folder (default: outputs/calibration-<name>-<timestamp>)")
-def calibrate(leads, mapping, deals, out, since, until, replications, seed, report):
+def calibrate(leads: Path, mapping: Path, deals: Path | None, out: Path, since: dt.datetime | None,
+              until: dt.datetime | None, replications: int, seed: int, report: Path | None) -> None:
     """Fit a scenario to the export (arrivals, dispersion, channel mix, MQL->won by channel, time to
     close, team) and check it by simulation: observed vs simulated, with KS distances."""
     from sim.crm.calibrate import every_lead_mql_policy, fit_history
@@ -146,7 +156,8 @@ def calibrate(leads, mapping, deals, out, since, until, replications, seed, repo
     _print_calibration(result, cal, out, folder, scenario)
 
 
-def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
+def _scenario_text(cal: Calibration, result: dict[str, Any], mapping: Path, leads: Path, deals: Path | None,
+                   dumps: Callable[[dict[str, Any]], str]) -> str:
     head = [f"# Calibrated by `funnelsim calibrate` on {dt.date.today()} from {leads.name}"
             + (f" + {deals.name}" if deals else "") + f" (mapping {mapping}).",
             "# Check against the data (every lead an MQL, as in the export): arrivals/day KS "
@@ -157,7 +168,8 @@ def _scenario_text(cal, result, mapping, leads, deals, dumps) -> str:
     return "\n".join(head) + dumps(cal.scenario)
 
 
-def _calibration_report(tmp: Path, cal, result, win_notes, sim, text, policy, imp) -> None:
+def _calibration_report(tmp: Path, cal: Calibration, result: dict[str, Any], win_notes: dict[str, Any],
+                        sim: SimSample, text: str, policy: Policy, imp: Imported) -> None:
     from sim.crm.figures import arrivals_figure, close_figure, conversion_figure, html_page, save, table_html
     from sim.crm.simcheck import comparison_table
     from sim.crm.tomlout import dumps
@@ -196,7 +208,7 @@ def _calibration_report(tmp: Path, cal, result, win_notes, sim, text, policy, im
     (tmp / "report.html").write_text(html_page("Calibration report", sections), encoding="utf-8")
 
 
-def _print_calibration(result, cal, out, folder, scenario) -> None:
+def _print_calibration(result: dict[str, Any], cal: Calibration, out: Path, folder: Path, scenario: Scenario) -> None:
     con = console()
     a, t = result["arrivals_per_day"], result["time_to_close"]
     con.print(f"arrivals/day: observed mean {a['observed_mean']:.1f} (variance/mean {a['observed_variance_to_mean']:.1f}), "
@@ -210,7 +222,7 @@ def _print_calibration(result, cal, out, folder, scenario) -> None:
     if t:
         con.print(f"time to close: observed median {t['observed_median_days']:.1f} d, simulated "
                   f"{t['simulated_median_days']:.1f} d; KS {t['ks_statistic']:.3f} (p = {t['ks_pvalue']:.2g})")
-    shared = {}
+    shared: dict[str, list[str]] = {}
     for r in result["mql_to_won_by_source"]:
         shared.setdefault(r["channel"], []).append(r["source"])
     tab = Table("origin", "channel", "MQLs", "observed", "95% interval", "simulated", "inside",
@@ -218,15 +230,15 @@ def _print_calibration(result, cal, out, folder, scenario) -> None:
                         "checked independently")
     for r in result["mql_to_won_by_source"]:
         star = "*" if len(shared[r["channel"]]) > 1 else ""
-        tab.add_row(escape(str(r["source"])), r["channel"] + star, str(r["n"]), f"{r['observed']:.1%}",
-                    f"{r['lo']:.1%}-{r['hi']:.1%}", f"{r['simulated']:.1%}", "yes" if r["inside"] else "NO")
+        tab.add_row(escape(str(r["source"])), r["channel"] + star, str(r["n"]), F.share(r["observed"]),
+                    f"{F.share(r['lo'])}-{F.share(r['hi'])}", F.share(r["simulated"]), "yes" if r["inside"] else "NO")
     con.print(tab)
     for c in cal.cannot:
         con.print(f"not calibrated: {escape(c)}", soft_wrap=True)
     con.print(f"wrote {escape(str(out))} and {escape(str(folder))}")
 
 
-def _policies(names: tuple[str, ...], mapping, mapping_path: Path):
+def _policies(names: tuple[str, ...], mapping: Mapping, mapping_path: Path) -> list[Policy]:
     from sim.crm.realworld import check_policy
     from sim.inputs import load_policy
     pols = [load_policy(p, []) for p in names]
@@ -242,27 +254,29 @@ def _print_backtest(table: pd.DataFrame, title: str) -> None:
     t = Table("policy", "MQLs", "share", "conv. MQL", "conv. rest", "precision", "recall", "left in nurture", "AUC",
               title=title)
     for _, r in table.iterrows():
-        t.add_row(escape(r["policy"]), str(r["mqls"]), f"{r['mql_share']:.1%}", _ci(r, "conversion_mql"),
+        t.add_row(escape(r["policy"]), str(r["mqls"]), F.share(r["mql_share"]), _ci(r, "conversion_mql"),
                   _ci(r, "conversion_rest"), _ci(r, "precision"), _ci(r, "recall"),
                   str(r["conversions_left_in_nurture"]), _auc(r))
     t.caption = "rates with exact 95% intervals (Clopper-Pearson); AUC with a 95% interval (Hanley-McNeil)"
     console().print(t)
 
 
-def _auc(r) -> str:
+def _auc(r: pd.Series[Any]) -> str:
     lo, hi = r.get("auc_lower"), r.get("auc_upper")
     return f"{r['auc']:.3f} [{lo:.2f}-{hi:.2f}]" if lo == lo and hi == hi else f"{r['auc']:.3f}"
 
 
-def _ci(r, name: str) -> str:
+def _ci(r: pd.Series[Any], name: str) -> str:
     """`84.6% [65-96]`: a rate and its interval, in percent."""
-    v, lo, hi = r[name], r.get(f"{name}_lower"), r.get(f"{name}_upper")
+    v = r[name]
+    lo: Any = r.get(f"{name}_lower")      # NaN when there is no interval (NaN != NaN below)
+    hi: Any = r.get(f"{name}_upper")
     if v != v:
         return "n/a"
-    return f"{v:.1%} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else f"{v:.1%}"
+    return f"{F.share(v)} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else F.share(v)
 
 
-def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list | None = None) -> None:
+def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list[tuple[str, str]] | None = None) -> None:
     from sim.crm.figures import gain_figure, html_page, save, table_html
     table.to_csv(tmp / "backtest.csv", index=False)
     gains.to_csv(tmp / "gains.csv", index=False)
@@ -281,7 +295,7 @@ def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: 
 @DEALS_OPT
 @click.option("--policy", "-p", "policies", multiple=True, required=True, help="policy name or file (repeatable)")
 @OUT_OPT
-def backtest(leads, mapping, deals, policies, out):
+def backtest(leads: Path, mapping: Path, deals: Path | None, policies: tuple[str, ...], out: Path | None) -> None:
     """Score real historical leads with each policy and compare with what really happened."""
     from sim.crm.backtest import backtest as run_backtest
     from sim.experiment.store import atomic_folder
@@ -313,7 +327,8 @@ def backtest(leads, mapping, deals, policies, out):
               help="occurrences of each event type given their own points")
 @click.option("--compare", "-p", "compare_with", multiple=True, help="policies to validate alongside (repeatable)")
 @OUT_OPT
-def fit_scoring(leads, mapping, deals, name, train_share, levels, compare_with, out):
+def fit_scoring(leads: Path, mapping: Path, deals: Path | None, name: str, train_share: float, levels: int,
+                compare_with: tuple[str, ...], out: Path | None) -> None:
     """Fit a points table by logistic regression on the earlier leads, validate it on the later ones,
     and write it as a normal policy file."""
     from sim.crm.backtest import backtest as run_backtest

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 import click
 
 from sim.commands.common import (
     EXIT_BAD_INPUT,
+    F,
     check_out,
     command_line,
     common_options,
@@ -23,18 +25,23 @@ from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.task_plan import Plan, build_plan
 
+if TYPE_CHECKING:
+    from sim.config.experiment import ObjectiveSpec
+    from sim.experiment.precision import Precision
+
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def engine_options(f):
+def engine_options(f: F) -> F:
     """Execution and storage options shared by compare, sweep and experiment."""
     f = click.option("--check", is_flag=True, help="debug mode: verify every invariant of every run")(f)
     f = click.option("--events", is_flag=True, help="also save a per-lead event log (events/*.parquet)")(f)
     f = click.option("--resume", type=click.Path(path_type=Path, file_okay=False),
                      help="finish an interrupted run of the same command in this folder")(f)
     f = click.option("--out", type=click.Path(path_type=Path), help="results folder (default: outputs/<name>-<time>)")(f)
-    f = click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object on stdout")(f)
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="print the results as one JSON object on stdout (docs: reference/json)")(f)
     f = click.option("--dask", metavar="local|ADDRESS",
                      help="run on Dask: 'local' starts a LocalCluster with --workers workers; or tcp://host:port")(f)
     f = click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
@@ -42,7 +49,7 @@ def engine_options(f):
     return f
 
 
-def objective_options(f):
+def objective_options(f: F) -> F:
     f = click.option("--delta", metavar="X|X%",
                      help="indifference zone for the KPI objective: differences smaller than this do not matter "
                           "(a number in its units, or a % of its scale; default 5%)")(f)
@@ -56,7 +63,8 @@ def objective_options(f):
     return f
 
 
-def objective_spec(maximise, minimise, subject_to, delta=None) -> dict | None:
+def objective_spec(maximise: Iterable[str] | str | None, minimise: Iterable[str] | str | None,
+                   subject_to: Iterable[str], delta: str | None = None) -> ObjectiveSpec | None:
     from sim.config.experiment import Objective
     maximise, minimise = list(maximise or ()), list(minimise or ())
     if not (maximise or minimise):
@@ -73,10 +81,10 @@ def objective_spec(maximise, minimise, subject_to, delta=None) -> dict | None:
         raise ConfigError("--maximise/--minimise/--subject-to/--delta", msgs) from None
 
 
-def warn_constraints(spec: dict | None) -> None:
+def warn_constraints(spec: ObjectiveSpec | None) -> None:
     """Constraint bounds outside what their KPI can be (a share >= 90), on stderr before running."""
     from sim.experiment.recommend import constraint_warnings, parse_constraint
-    for w in constraint_warnings([parse_constraint(c) for c in (spec or {}).get("constraints", [])]):
+    for w in constraint_warnings([parse_constraint(c) for c in (spec["constraints"] if spec else [])]):
         click.echo(f"warning: {w}", err=True)
 
 
@@ -125,7 +133,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         sys.exit(EXIT_RUN_FAILED)
 
 
-def print_precision(manifest: dict) -> None:
+def print_precision(manifest: dict[str, Any]) -> None:
     """What --precision reached, one line per target."""
     if "precision" in manifest:
         from sim.experiment.precision import lines
@@ -143,7 +151,8 @@ def check_kpis(plan: Plan) -> None:
     if plan.precision:
         wanted += [t.kpi for t in plan.precision.targets]
     if plan.objective:
-        wanted += [*([plan.objective["kpi"]] if plan.objective.get("kpi") else []),
+        kpi = plan.objective.get("kpi")
+        wanted += [*([kpi] if kpi else []),
                    *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
         swept = plan.factor_paths
         bad = [d["path"] for d in plan.objective.get("decisions", []) if d["path"] not in swept]
@@ -177,8 +186,10 @@ def report_hook(folder: Path) -> None:
 @engine_options
 @precision_options
 @common_options
-def compare(scenario, policies, replications, workers, dask, as_json, out, resume, events, check,
-            precision, max_replications, sets, leads, reps, days, seed):
+def compare(scenario: str, policies: tuple[str, ...], replications: int, workers: int, dask: str | None,
+            as_json: bool, out: Path | None, resume: Path | None, events: bool, check: bool,
+            precision: tuple[str, ...], max_replications: int, sets: tuple[str, ...], leads: float | None,
+            reps: int | None, days: int | None, seed: int) -> None:
     """Every --policy on the same N worlds of SCENARIO: means with 95% intervals and each policy's
     paired difference from the first."""
     try:
@@ -203,8 +214,11 @@ def compare(scenario, policies, replications, workers, dask, as_json, out, resum
 @engine_options
 @precision_options
 @common_options
-def sweep(scenario, policies, varies, replications, maximise, minimise, subject_to, delta, workers, dask, as_json,
-          out, resume, events, check, precision, max_replications, sets, leads, reps, days, seed):
+def sweep(scenario: str, policies: tuple[str, ...], varies: tuple[str, ...], replications: int,
+          maximise: tuple[str, ...], minimise: tuple[str, ...], subject_to: tuple[str, ...], delta: str | None,
+          workers: int, dask: str | None, as_json: bool, out: Path | None, resume: Path | None, events: bool,
+          check: bool, precision: tuple[str, ...], max_replications: int, sets: tuple[str, ...],
+          leads: float | None, reps: int | None, days: int | None, seed: int) -> None:
     """A full factorial grid over any scenario or policy field, e.g. --vary mql.threshold=40:90:5
     --vary sales.reps=4,6,8, on common worlds; optionally recommend the best point."""
     from sim.experiment.design import grid, manifest_factors, parse_vary
@@ -233,8 +247,10 @@ def sweep(scenario, policies, varies, replications, maximise, minimise, subject_
 @click.option("--leads", type=click.FloatRange(0, 50_000_000), help="lead arrivals per year (channels scaled in proportion)")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="override any field, after the file's `set`")
 @precision_options
-def experiment(file, replications, workers, dask, as_json, out, resume, events, check, seed, days, reps, leads, sets,
-               precision, max_replications):
+def experiment(file: Path, replications: int | None, workers: int, dask: str | None, as_json: bool,
+               out: Path | None, resume: Path | None, events: bool, check: bool, seed: int | None,
+               days: int | None, reps: int | None, leads: float | None, sets: tuple[str, ...],
+               precision: tuple[str, ...], max_replications: int) -> None:
     """Run the design in an experiment FILE (name or path): scenarios x policies x grid or Latin
     hypercube x replications, with an optional objective."""
     try:
@@ -248,7 +264,7 @@ def experiment(file, replications, workers, dask, as_json, out, resume, events, 
 
 def plan_from_file(file: Path, replications: int | None, seed: int | None, events: bool, check: bool,
                    sets: tuple[str, ...] = (), leads: float | None = None, reps: int | None = None,
-                   days: int | None = None, precision=None) -> Plan:
+                   days: int | None = None, precision: Precision | None = None) -> Plan:
     from sim.config.experiment import Experiment
     from sim.experiment.design import check_factor_path, factor, grid, latin_hypercube, manifest_factors
     from sim.inputs import relative_to
@@ -300,7 +316,9 @@ def scenario_stem(s: str) -> str:
 @click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
               help="with --add: local worker processes")
 @click.option("--json", "as_json", is_flag=True, help="print the recommendation as JSON")
-def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_add, out, workers, as_json):
+def recommend(folder: Path, maximise: tuple[str, ...], minimise: tuple[str, ...], subject_to: tuple[str, ...],
+              delta: str | None, add: bool, confirm: int, max_add: int, out: Path | None, workers: int,
+              as_json: bool) -> None:
     """Recommend the best setting in a saved sweep or experiment FOLDER by ranking and selection:
     the setting that is within --delta of the best with probability >= 95%, or the settings that
     cannot be told apart and how many more replications would settle it (--add runs them)."""
@@ -314,7 +332,7 @@ def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_a
             if spec is None:
                 raise ConfigError("--maximise", ["give --maximise KPI or --minimise KPI (these results have no objective)"])
             if delta is not None:
-                spec = {**spec, "delta": delta}
+                spec = cast("ObjectiveSpec", {**spec, "delta": delta})    # the manifest's spec, another delta
     except ConfigError as e:
         fail(e)
     except (FileNotFoundError, ValueError) as e:
@@ -323,6 +341,8 @@ def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_a
         rec = recommend_from_spec(res.runs, spec, res.factors)
     except ValueError as e:
         fail(str(e), EXIT_BAD_INPUT)
+    if rec is None:
+        fail(f"{folder}: no runs to recommend from")
     for w in rec.get("warnings") or []:
         click.echo(f"warning: {w}", err=True)
     if add:
@@ -341,5 +361,7 @@ def recommend(folder, maximise, minimise, subject_to, delta, add, confirm, max_a
             fail(str(e), EXIT_BAD_INPUT)
         if not as_json:
             click.echo(f"added {added} runs; results written to {target}")
+        if res2.recommendation is None:
+            fail(f"{target}: no recommendation from the added runs")
         rec = res2.recommendation
     print_recommendation(rec, as_json)

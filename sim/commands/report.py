@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sim.commands.common import EXIT_WRITE_FAILED, fail
 
+if TYPE_CHECKING:
+    from sim.experiment.results import Results
+
 NEEDED = ("scenario", "policy", "point", "replication")
 
 
-def check_folder(folder: Path):
+def check_folder(folder: Path) -> tuple[Results | None, str | None]:
     """The results of `folder`, or a ConfigError-style message naming the file and the fix."""
     from sim.experiment.results import load_results
     if not folder.exists():
@@ -48,8 +52,8 @@ def report(output_dir: Path, force: bool) -> None:
     results in OUTPUT_DIR. Nothing is re-run: the report is made from the folder's tables only."""
     from sim.report.build import REPORT, render
     res, problem = check_folder(output_dir)
-    if problem:
-        fail(problem)
+    if problem or res is None:
+        fail(problem or f"{output_dir}: no results")
     if (output_dir / REPORT).exists() and not force:
         fail(f"{output_dir / REPORT}: already exists; pass --force to rebuild it (nothing written)")
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import click
 import pandas as pd
@@ -18,67 +19,9 @@ SWEEP_KPIS = ["mqls", "mql_to_sql_rate", "sqls", "won", "bookings", "sla_complia
 SWEEP_COLUMNS = 4      # KPI columns per sweep table (the factor columns repeat in each)
 
 
-def _summary_entry(r: dict) -> dict:
-    """One KPI of one policy for the JSON: the interval, how many worlds define it (`n` of
-    `n_total`), the stats layer's `status` and a `too_few` flag (then no interval is given)."""
-    status = F.status_of(r)
-    out = {"mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "half_width": r["half_width"],
-           "n": int(r["n"]), "n_total": int(r.get("n_total", r["n"])), "status": status,
-           "too_few": status == "too_few"}
-    for k in ("method", "n_to_halve", "count"):      # count: the pooled items of a share
-        if k in r and not (isinstance(r[k], float) and not math.isfinite(r[k])):
-            out[k] = r[k] if k == "method" else int(r[k])
-    return out
-
-
-def _difference_entry(r: dict) -> dict:
-    out = {"baseline": r["baseline"], "diff": r["diff"], "lower": r["lower"], "upper": r["upper"],
-           "relative": r["relative"], "significant": bool(r["significant"]), "n": int(r["n"]),
-           "status": F.status_of(r)}
-    for k in ("relative_lower", "relative_upper", "p_value", "p_holm"):
-        if k in r:
-            out[k] = r[k]
-    out["too_few"] = out["status"] == "too_few"
-    return out
-
-
-def results_json(res: Results) -> dict:
-    """{scenario, policies: {p: {kpi: {mean, lower, upper, half_width, n, n_total, status, too_few}}},
-    differences: {p: {kpi: {diff, lower, upper, relative, relative_lower, relative_upper,
-    significant (Holm-adjusted), p_holm, status}}}} per point; with factors, a list of points."""
-    summary, diffs = res.summary(), res.differences()
-    points = []
-    for (scen, point), df in summary.groupby(["scenario", "point"], sort=False):
-        entry: dict = {"scenario": scen, "point": int(point),
-                       "values": {f: df[f].iloc[0] for f in res.factors}, "policies": {}, "differences": {}}
-        for r in df.to_dict("records"):
-            entry["policies"].setdefault(r["policy"], {})[r["kpi"]] = _summary_entry(r)
-        if len(diffs):
-            dd = diffs[(diffs["scenario"] == scen) & (diffs["point"] == point)]
-            for r in dd.to_dict("records"):
-                entry["differences"].setdefault(r["policy"], {})[r["kpi"]] = _difference_entry(r)
-        points.append(entry)
-    out: dict = {"name": res.manifest.get("name"), "kind": res.manifest.get("kind"),
-                 "replications": res.manifest.get("replications"), "seed": res.manifest.get("seed"),
-                 "baseline": res.baseline, "factors": res.factors}
-    if res.factors or len(points) > 1:
-        out["points"] = points
-    else:
-        out.update({k: points[0][k] for k in ("scenario", "policies", "differences")} if points else {})
-    if res.recommendation is not None:
-        out["recommendation"] = res.recommendation
-    if "precision" in res.manifest:
-        out["precision"] = res.manifest["precision"]
-    out["warnings"] = list(res.manifest.get("warnings") or [])   # inputs valid but probably not meant
-    if res.errors:
-        out["errors"] = res.errors
-    from sim.measure.steady import diagnostics
-    out["diagnostics"] = diagnostics(res)
-    return out
-
-
 def print_results(res: Results, as_json: bool) -> None:
     if as_json:
+        from sim.experiment.results_json import results_json
         click.echo(dumps(results_json(res)))
         return
     summary, diffs = res.summary(), res.differences()
@@ -133,13 +76,13 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], kpis: list[str], titl
             cells = [escape(F.setting(df[f].iloc[0])) for f in factors] + ([escape(str(policy))] if multi else [])
             for k in chunk:
                 _, kind, unit = F.kpi_format(k)
-                cells.append(F.cell(s.loc[(point, policy, k)], kind, unit))
+                cells.append(F.cell(s.loc[(point, policy, k)], kind, unit))  # type: ignore[index]  # group keys
             t.add_row(*cells)
         tables.append(t)
     return tables
 
 
-def print_recommendation(rec: dict, as_json: bool) -> None:
+def print_recommendation(rec: dict[str, Any], as_json: bool) -> None:
     """The recommendation: the guarantee (or what cannot be told apart), the recommended setting's
     numbers from the replications that did not choose it, and how many more replications would
     settle it. (Its `warnings` go to stderr from the commands.)"""
@@ -182,7 +125,7 @@ def print_recommendation(rec: dict, as_json: bool) -> None:
     _print_more(rec)
 
 
-def _print_more(rec: dict) -> None:
+def _print_more(rec: dict[str, Any]) -> None:
     more = rec.get("more_replications") or {}
     if more.get("per_setting"):
         click.echo(f"  to settle it: up to {more['per_setting']} more replications for each of "
@@ -190,14 +133,14 @@ def _print_more(rec: dict) -> None:
                    "`funnelsim recommend FOLDER --add`")
 
 
-def describe(c: dict) -> str:
+def describe(c: dict[str, Any]) -> str:
     skip = {"scenario", "point", "policy", "mean", "lower", "upper", "n", "feasible", "constraints", "label",
             "feasibility", "selection_mean", "more", "status"}
     vals = ", ".join(f"{k}={v}" for k, v in c.items() if k not in skip)
     return f"{c['policy']}" + (f" with {vals}" if vals else "") + f" ({c['scenario']})"
 
 
-def by_kpi(x, name: str) -> str:
+def by_kpi(x: Any, name: str) -> str:
     """A KPI's value formatted by its kind (a share as '99.4%', money as '1.57M')."""
     if F.missing(x):
         return "n/a"
@@ -205,7 +148,7 @@ def by_kpi(x, name: str) -> str:
     return F.value(x, kind, unit)
 
 
-def num(x) -> str:
+def num(x: Any) -> str:
     """One number rule for a value and its interval ends (`sim.format.number`: '9,970 to 11,839',
     not '9970.02 to 11,839')."""
     return F.number(x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any, NotRequired, TypedDict
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +13,21 @@ from sim.config.base import Strict
 
 # KPI, comparison, bound (a % suffix means hundredths): "sla_compliance_standard>=0.9", "mql_to_sql_rate<=40%"
 CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+%?)\s*$")
+
+
+class DecisionSpec(TypedDict):
+    """A swept setting the objective optimises directly (a dotted path) and its direction."""
+    path: str
+    direction: str            # "max" or "min"
+
+
+class ObjectiveSpec(TypedDict):
+    """An objective as plain data, as the plan and the manifest keep it (Objective.spec())."""
+    kpi: str | None
+    direction: str            # "max" or "min"
+    constraints: list[str]
+    decisions: NotRequired[list[DecisionSpec]]
+    delta: NotRequired[float | str]
 
 
 DEFAULT_DELTA = "5%"         # of the largest |mean| of the KPI objective among feasible settings
@@ -102,14 +118,14 @@ class Objective(Strict):
         """The KPI objective (a name without a dot), if any."""
         return next((n for n in [*self._names(self.maximise), *self._names(self.minimise)] if "." not in n), None)
 
-    def spec(self) -> dict:
+    def spec(self) -> ObjectiveSpec:
         """Plain data for the plan and the manifest: the KPI objective and its direction, the
         decision variables (swept settings) in order, the constraints and delta."""
         up = self._names(self.maximise)
-        decisions = [{"path": n, "direction": "max" if n in up else "min"}
-                     for n in [*up, *self._names(self.minimise)] if "." in n]
+        decisions: list[DecisionSpec] = [{"path": n, "direction": "max" if n in up else "min"}
+                                         for n in [*up, *self._names(self.minimise)] if "." in n]
         kpi = self.kpi
-        out = {"kpi": kpi, "direction": "max" if kpi is None or kpi in up else "min",
+        out: ObjectiveSpec = {"kpi": kpi, "direction": "max" if kpi is None or kpi in up else "min",
                "constraints": list(self.subject_to)}
         if decisions:
             out["decisions"] = decisions
@@ -128,7 +144,7 @@ class Experiment(Strict):
     replications: int = Field(20, ge=1, le=10_000, description="worlds per design point (common to all)")
     seed: int = Field(20260105, ge=0, le=2**63 - 1, description="root random seed")
     set: list[str] = Field(default_factory=list, description='overrides for every run, e.g. ["sales.reps=8"]')
-    grid: dict[str, list | str] = Field(default_factory=dict,
+    grid: dict[str, list[Any] | str] = Field(default_factory=dict,
                                         description='full factorial: path -> [values] or "start:stop:step"')
     lhs: LatinHypercube | None = Field(None, description="Latin hypercube instead of a grid")
     kpis: list[str] = Field(default_factory=list, description="KPIs shown in the summary table (all are saved)")

@@ -9,14 +9,14 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel
 
-from sim.config.schema_walk import MISSING, member_types, short_repr, type_at
+from sim.config.schema_walk import MISSING, FieldPath, member_types, short_repr, type_at
 from sim.config.units import MINUTES, Duration
 
 MAX_NUMBER = 1e15                       # no field of a scenario or a policy needs more
 MAX_DURATION_MINUTES = 100 * 365 * 1440.0  # a century
 
 
-def bad_numbers(data: Any, parts: list | None = None) -> Iterable[tuple[list, str]]:
+def bad_numbers(data: Any, parts: FieldPath | None = None) -> Iterable[tuple[FieldPath, str]]:
     """Numbers no field can sensibly take: nan, inf, and magnitudes beyond MAX_NUMBER."""
     parts = parts or []
     if isinstance(data, dict):
@@ -31,7 +31,7 @@ def bad_numbers(data: Any, parts: list | None = None) -> Iterable[tuple[list, st
         yield parts, f"{short_repr(data)} is too large (numbers are limited to +/-{MAX_NUMBER:.0e})"
 
 
-def bad_durations(value: Any, parts: list) -> Iterable[tuple[list, str]]:
+def bad_durations(value: Any, parts: FieldPath) -> Iterable[tuple[FieldPath, str]]:
     """Durations that are not finite or longer than a century (after validation)."""
     if isinstance(value, Duration):
         minutes = value.value * (MINUTES.get(value.unit) or {"bm": 1.0, "bh": 60.0, "bd": 1440.0}[value.unit])
@@ -64,7 +64,7 @@ def _lax_bool(value: Any) -> bool:
                                                                "true", "false"}
 
 
-def bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> Iterable[tuple[list, str]]:
+def bad_types(model: type[BaseModel], data: Any, parts: FieldPath | None = None) -> Iterable[tuple[FieldPath, str]]:
     """Values pydantic would quietly misread: true/false where a number is expected (read as 1/0),
     a quoted number where a number is expected, anything but true/false for a switch, a number where a date or a time of day is expected (read as a Unix timestamp or seconds, with
     a time zone), and times with a time zone (the calendar's times are local)."""
@@ -98,8 +98,10 @@ def bad_types(model: type[BaseModel], data: Any, parts: list | None = None) -> I
     elif dt.date in members and number:
         yield parts, f"expected a date such as 2026-01-05 (got {short_repr(data)})"
     elif dt.time in members and (isinstance(data, dt.time) or isinstance(data, str)):
-        t = data
-        if isinstance(data, str):
+        t: dt.time
+        if isinstance(data, dt.time):
+            t = data
+        else:
             try:
                 t = dt.time.fromisoformat(data.strip())
             except ValueError:

@@ -10,7 +10,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 
 
-def kind_hint(model: type[BaseModel], data: dict, problems: list[tuple[str, str]]) -> str | None:
+def kind_hint(model: type[BaseModel], data: dict[str, Any], problems: list[tuple[str, str]]) -> str | None:
     """'this looks like a policy file' when a policy was given where a scenario was expected."""
     if model not in (Scenario, Policy) or not isinstance(data, dict):
         return None

@@ -97,7 +97,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]], sour
                     model: type[BaseModel] | None = None) -> dict[str, Any]:
     """Set dotted paths in nested dicts (a copy). With `model`, paths are checked against its schema
     first. The result is validated like the file."""
-    out = _deepcopy(data)
+    out: dict[str, Any] = _deepcopy(data)
     for path, value in overrides:
         keys = check_path(model, path) if model is not None else path.split(".")
         if not all(k.strip() for k in keys):
@@ -126,7 +126,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]], sour
     return out
 
 
-def _index(node: list, key: str, path: str, where: str) -> int:
+def _index(node: list[Any], key: str, path: str, where: str) -> int:
     n = len(node)
     if not key.isdigit() or int(key) >= n:
         raise ConfigError(f"--set {path}", [f"{where} has {n} item{'' if n == 1 else 's'}; use an index from 0 to "
@@ -135,7 +135,7 @@ def _index(node: list, key: str, path: str, where: str) -> int:
     return int(key)
 
 
-def _list_item(node: list, key: str, path: str, where: str) -> Any:
+def _list_item(node: list[Any], key: str, path: str, where: str) -> Any:
     item = node[_index(node, key, path, where.rsplit(".", 1)[0])]
     if not isinstance(item, dict):
         raise ConfigError(f"--set {path}", [f"{where} is a single value, not a section"])

@@ -8,6 +8,7 @@ import re
 from typing import Any, Iterable, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from sim.config.errors import ConfigError
 from sim.config.extra_checks import bad_durations, bad_numbers, bad_types
@@ -15,6 +16,7 @@ from sim.config.file_kind import kind_hint
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import (
     MISSING,
+    FieldPath,
     clean_loc,
     fields_of,
     format_path,
@@ -56,7 +58,7 @@ def _num(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) -> tuple[str, str]:
+def _message(err: ErrorDetails, parts: FieldPath, key_error: bool, model: type[BaseModel]) -> tuple[str, str]:
     """(path, what is wrong) for one pydantic error."""
     kind = err["type"]
     msg = str(err.get("msg", ""))
@@ -118,14 +120,14 @@ def _message(err: dict, parts: list, key_error: bool, model: type[BaseModel]) ->
     return path, text
 
 
-def describe(err: dict, model: type[BaseModel] = Scenario) -> str:
+def describe(err: ErrorDetails, model: type[BaseModel] = Scenario) -> str:
     """One pydantic error as `path: what is wrong (got value)`."""
     parts, key_error, _, _ = clean_loc(model, tuple(err["loc"]))
     path, text = _message(err, parts, key_error, model)
     return f"{path}: {text}" if path else text
 
 
-def _problems(model: type[BaseModel], data: dict[str, Any], errors: list[dict]) -> list[tuple[str, str]]:
+def _problems(model: type[BaseModel], data: dict[str, Any], errors: list[ErrorDetails]) -> list[tuple[str, str]]:
     """(path, message) per problem: union branches merged, duplicates removed."""
     described = []
     for err in errors:
@@ -207,7 +209,7 @@ def validate_data(model: type[M], data: dict[str, Any], source: str,
 
 
 def _error(source: str, problems: list[tuple[str, str]], overrides: list[str], model: type[BaseModel],
-           data: dict) -> ConfigError:
+           data: dict[str, Any]) -> ConfigError:
     """One ConfigError: blamed on `--set` when every problem comes from the command line."""
     lines: list[tuple[str, str, list[str]]] = []
     for path, text in problems:

@@ -31,7 +31,7 @@ def _models() -> dict[str, type[BaseModel]]:
     return {"scenario": Scenario, "policy": Policy}
 
 
-def _walk(tp: Any, prefix: tuple, out: list[tuple], depth: int) -> None:
+def _walk(tp: Any, prefix: tuple[str, ...], out: list[tuple[str, ...]], depth: int) -> None:
     if depth > 8:
         return
     for m in member_types(tp):
@@ -49,7 +49,7 @@ def _walk(tp: Any, prefix: tuple, out: list[tuple], depth: int) -> None:
 @lru_cache(maxsize=None)
 def schema_paths(kind: str) -> tuple[tuple[str, ...], ...]:
     """Every field path of the scenario or the policy schema; dict keys and list items are WILD."""
-    out: list[tuple] = []
+    out: list[tuple[str, ...]] = []
     _walk(_models()[kind], (), out, 0)
     return tuple(dict.fromkeys(out))
 

@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.config.accounts import AccountRule
 from sim.config.base import Strict, require_clock, require_positive
-from sim.config.scenario import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 from sim.config.units import Duration, dur
+from sim.vocab import CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 
 class Icp(Strict):
@@ -143,6 +144,10 @@ class Mql(Strict):
                                "(at or below the threshold: every non-demo MQL is high intent)")
     gates: Gates = Field(Gates(), description="hard conditions an MQL must meet whatever its score")
     fast_lane: FastLane = Field(FastLane(), description="demo requests that skip scoring")
+    unit: Literal["lead", "account", "hybrid"] = Field(
+        "lead", description="what qualifies: lead (MQL), account (MQA, by `account`), or hybrid (a lead MQL whose account "
+                            "is an MQA too); the demo fast lane applies in every mode")
+    account: AccountRule = Field(AccountRule(), description="the MQA rule (unit = account or hybrid)")
 
 
 
@@ -189,7 +194,7 @@ class Cadence(Strict):
 
 # the short form `routing.discipline` and the (assignment, order) pair it names
 _SHORT = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"), "freshest": ("pooled", "freshest"),
-          "round_robin": ("round_robin", "fifo")}
+          "round_robin": ("round_robin", "fifo"), "owner": ("owner", "fifo")}
 
 
 class Routing(Strict):
@@ -202,16 +207,18 @@ class Routing(Strict):
     is round robin in priority order); an explicit value of the same half must agree. Triage: when the backlog exceeds
     triage_backlog, reps skip (recycle) leads scoring below triage_min_score."""
 
-    discipline: Literal["fifo", "priority", "freshest", "round_robin"] | None = Field(
+    discipline: Literal["fifo", "priority", "freshest", "round_robin", "owner"] | None = Field(
         "fifo", description="short form of (assignment, order): fifo, priority or freshest (pooled with that "
-                            "order) or round_robin (round_robin, fifo); none when the pair has no short form")
+                            "order), round_robin (round_robin, fifo) or owner (owner, fifo: each account's owner "
+                            "rep); none when the pair has no short form")
     triage_backlog: int | None = Field(None, ge=0, description="MQLs waiting above which reps triage (skip and recycle "
                                                                "low scorers); none = never triage")
     triage_min_score: float = Field(70, description="points; during triage, untouched non-demo MQLs scoring below "
                                                     "this are recycled")
-    assignment: Literal["pooled", "round_robin", "weighted_round_robin"] | None = Field(
+    assignment: Literal["pooled", "round_robin", "weighted_round_robin", "owner"] | None = Field(
         None, description="which reps may take an MQL: pooled (one shared queue), round_robin or "
-                          "weighted_round_robin (each MQL in turn to one rep's own queue); default: from `discipline`")
+                          "weighted_round_robin (each MQL in turn to one rep's own queue), owner (each account's "
+                          "owner rep); default: from `discipline`")
     order: Literal["fifo", "priority", "freshest"] | None = Field(
         None, description="which waiting MQL a free rep takes first: fifo (oldest), priority (tier, then score) or "
                           "freshest (newest); default: from `discipline`")
@@ -241,7 +248,7 @@ class Routing(Strict):
         explicit = "discipline" in self.model_fields_set and self.discipline is not None
         base = _SHORT[self.discipline] if self.discipline is not None else ("pooled", "fifo")
         if explicit:
-            names_order = self.discipline != "round_robin"
+            names_order = self.discipline not in ("round_robin", "owner")
             field, value, implied = ("order", self.order, base[1]) if names_order else \
                 ("assignment", self.assignment, base[0])
             if value is not None and value != implied:
@@ -295,5 +302,12 @@ class Policy(Strict):
             raise ValueError("sla.reassign_after moves an MQL from one rep's queue to another's, but routing.assignment "
                              "is pooled (one shared queue); set routing.assignment = \"round_robin\" (or "
                              "weighted_round_robin), or remove sla.reassign_after")
+        return self
+
+    @model_validator(mode="after")
+    def _account_rollup_decay(self) -> "Policy":
+        if self.mql.unit != "lead" and self.scoring.decay.mode not in ("none", "half_life"):
+            raise ValueError(f"mql.unit = {self.mql.unit!r} rolls contacts' scores up to the account, which needs "
+                             f"scoring.decay.mode none or half_life (got {self.scoring.decay.mode!r})")
         return self
 

@@ -2,7 +2,7 @@
 fitted to a published study or a parametric curve, acting on the odds relative to a reference delay."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,7 +39,8 @@ class DecayCurve(Strict):
         return self
 
 
-DECAY_PRESETS = ("seed", "lrm2007", "hbr2011", "velocify2012", "none")
+DecayPreset = Literal["seed", "lrm2007", "hbr2011", "velocify2012", "none"]
+DECAY_PRESETS: tuple[str, ...] = get_args(DecayPreset)
 
 
 class Response(Strict):
@@ -49,7 +50,7 @@ class Response(Strict):
     by q(t)/q(reference_delay), split between reaching the lead (share `contact_share`, in log terms)
     and qualifying it (the rest)."""
 
-    decay: Literal[DECAY_PRESETS] | DecayCurve = Field("seed", description="preset name or a parametric curve")
+    decay: DecayPreset | DecayCurve = Field("seed", description="preset name or a parametric curve")
     reference_delay: Duration = Field(dur("1h"), description="delay at which the base chances hold")
     contact_share: float = Field(0.3, ge=0, le=1, description="share of the decay acting on contact (rest on qualification)")
     contact_rate: float = Field(0.6, ge=0, le=1, description="chance an attempt at the reference delay reaches the lead")

@@ -11,19 +11,28 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.config.accounts import Accounts
 from sim.config.base import MIX_RULE, Strict, allow_zero_clock, check_mix, require_clock, weekday_profile_default
 from sim.config.response import DECAY_PRESETS, DecayCurve, Response  # noqa: F401  (part of the scenario schema)
 from sim.config.units import Duration, dur
-from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, EVENT_TYPES, INDUSTRIES, REGIONS, SENIORITIES, WEEKDAYS
-
-Channel = Literal[CHANNELS]
-Seniority = Literal[SENIORITIES]
-CompanySize = Literal[COMPANY_SIZES]
-Industry = Literal[INDUSTRIES]
-Region = Literal[REGIONS]
-EmailKind = Literal[EMAIL_KINDS]
-EventType = Literal[EVENT_TYPES]
-Weekday = Literal[WEEKDAYS]
+from sim.vocab import (  # noqa: F401  (the Literal types are part of the scenario schema)
+    CHANNELS,
+    COMPANY_SIZES,
+    EMAIL_KINDS,
+    EVENT_TYPES,
+    INDUSTRIES,
+    REGIONS,
+    SENIORITIES,
+    WEEKDAYS,
+    Channel,
+    CompanySize,
+    EmailKind,
+    EventType,
+    Industry,
+    Region,
+    Seniority,
+    Weekday,
+)
 
 NonNeg = Field(ge=0)
 
@@ -102,7 +111,7 @@ class Arrivals(Strict):
 
     @field_validator("weekday_profile", "hourly_profile")
     @classmethod
-    def _profile(cls, v):
+    def _profile(cls, v: dict[Weekday, float] | list[float]) -> dict[Weekday, float] | list[float]:
         values = list(v.values()) if isinstance(v, dict) else v
         if any(x < 0 for x in values) or sum(values) <= 0:
             raise ValueError("profile weights must be >= 0 with a positive total")
@@ -127,6 +136,20 @@ class AttributeMix(Strict):
     _mix = field_validator("seniority", "company_size", "industry", "region", "email_kind")(check_mix)
 
 
+def _by_channel_default() -> dict[Channel, AttributeMix]:
+    """Outbound lists, paid social and referrals bring other people than the average channel."""
+    return {
+        "outbound_list": AttributeMix(seniority={"c_suite": 0.08, "vp": 0.14, "director": 0.26, "manager": 0.32,
+                                                 "ic": 0.20, "student": 0.0},
+                                      email_kind={"business": 0.97, "personal": 0.03, "student": 0.0,
+                                                  "competitor": 0.0}),
+        "paid_social": AttributeMix(seniority={"c_suite": 0.02, "vp": 0.04, "director": 0.09, "manager": 0.22,
+                                               "ic": 0.43, "student": 0.20}),
+        "referral": AttributeMix(seniority={"c_suite": 0.10, "vp": 0.14, "director": 0.22, "manager": 0.28,
+                                            "ic": 0.24, "student": 0.02}),
+    }
+
+
 class Population(AttributeMix):
     """Who the leads are. `by_channel` overrides any of the mixes for one channel."""
 
@@ -148,16 +171,7 @@ class Population(AttributeMix):
     existing_customer_share: float = Field(0.04, ge=0, le=1, description="share of leads at existing customers")
     open_deal_share: float = Field(0.03, ge=0, le=1, description="share of leads whose account already has an open deal")
     by_channel: dict[Channel, AttributeMix] = Field(
-        default_factory=lambda: {
-            "outbound_list": AttributeMix(seniority={"c_suite": 0.08, "vp": 0.14, "director": 0.26, "manager": 0.32,
-                                                     "ic": 0.20, "student": 0.0},
-                                          email_kind={"business": 0.97, "personal": 0.03, "student": 0.0,
-                                                      "competitor": 0.0}),
-            "paid_social": AttributeMix(seniority={"c_suite": 0.02, "vp": 0.04, "director": 0.09, "manager": 0.22,
-                                                   "ic": 0.43, "student": 0.20}),
-            "referral": AttributeMix(seniority={"c_suite": 0.10, "vp": 0.14, "director": 0.22, "manager": 0.28,
-                                                "ic": 0.24, "student": 0.02}),
-        },
+        default_factory=_by_channel_default,
         description="per-channel overrides of the attribute mixes (setting this table replaces all the "
                     "default overrides, not just the channels named)")
 
@@ -191,7 +205,7 @@ class Truth(Strict):
 
     @field_validator("seniority", "company_size", "industry", "channel", "email_kind")
     @classmethod
-    def _non_negative(cls, v: dict) -> dict:
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, x in v.items() if x < 0]
         if bad:
             raise ValueError(f"multipliers must be >= 0 (negative for {', '.join(bad)})")
@@ -203,6 +217,19 @@ class Truth(Strict):
         if min(v) <= 0:
             raise ValueError("Beta parameters must both be > 0")
         return v
+
+
+def _entry_event_default() -> dict[Channel, dict[EventType, float]]:
+    """What a lead of each channel did to become a lead (outbound lists: nothing)."""
+    return {
+        "paid_search": {"tofu_download": 0.55, "bofu_download": 0.2, "demo_request": 0.08, "contact_form": 0.17},
+        "paid_social": {"tofu_download": 0.8, "webinar_educational": 0.12, "newsletter_signup": 0.08},
+        "organic": {"tofu_download": 0.5, "newsletter_signup": 0.3, "contact_form": 0.1, "demo_request": 0.03,
+                    "bofu_download": 0.07},
+        "webinar": {"webinar_educational": 0.7, "webinar_product": 0.3},
+        "referral": {"contact_form": 0.35, "demo_request": 0.2, "tofu_download": 0.45},
+        "partner": {"contact_form": 0.3, "webinar_product": 0.2, "bofu_download": 0.2, "tofu_download": 0.3},
+    }
 
 
 class Engagement(Strict):
@@ -224,15 +251,7 @@ class Engagement(Strict):
          "email_click_content": 0.35, "bofu_download": 0.06, "tofu_download": 0.5, "newsletter_signup": 0.15},
         description="expected events per interest life for a lead with intent 0")
     entry_event: dict[Channel, dict[EventType, float]] = Field(
-        default_factory=lambda: {
-            "paid_search": {"tofu_download": 0.55, "bofu_download": 0.2, "demo_request": 0.08, "contact_form": 0.17},
-            "paid_social": {"tofu_download": 0.8, "webinar_educational": 0.12, "newsletter_signup": 0.08},
-            "organic": {"tofu_download": 0.5, "newsletter_signup": 0.3, "contact_form": 0.1, "demo_request": 0.03,
-                        "bofu_download": 0.07},
-            "webinar": {"webinar_educational": 0.7, "webinar_product": 0.3},
-            "referral": {"contact_form": 0.35, "demo_request": 0.2, "tofu_download": 0.45},
-            "partner": {"contact_form": 0.3, "webinar_product": 0.2, "bofu_download": 0.2, "tofu_download": 0.3},
-        },
+        default_factory=_entry_event_default,
         description=f"the event that creates a lead, per channel (shares; {MIX_RULE}); channels absent here "
                     "(outbound_list) arrive with no event")
     entry_hand_raise_intent: float = Field(
@@ -247,7 +266,7 @@ class Engagement(Strict):
 
     @field_validator("buyer", "researcher")
     @classmethod
-    def _rates(cls, v: dict) -> dict:
+    def _rates(cls, v: dict[EventType, float]) -> dict[EventType, float]:
         bad = [k for k, x in v.items() if x < 0]
         if bad:
             raise ValueError(f"expected event counts must be >= 0 (negative for {', '.join(bad)})")
@@ -255,7 +274,7 @@ class Engagement(Strict):
 
     @field_validator("entry_event")
     @classmethod
-    def _entry(cls, v: dict) -> dict:
+    def _entry(cls, v: dict[Channel, dict[EventType, float]]) -> dict[Channel, dict[EventType, float]]:
         for mix in v.values():
             check_mix(mix)
         return v
@@ -425,7 +444,7 @@ class Outcomes(Strict):
 
     @field_validator("deal_size")
     @classmethod
-    def _sizes(cls, v: dict) -> dict:
+    def _sizes(cls, v: dict[CompanySize, float]) -> dict[CompanySize, float]:
         if any(x < 0 for x in v.values()):
             raise ValueError("deal sizes must be >= 0")
         return v
@@ -578,3 +597,5 @@ class Scenario(Strict):
                                                              "off by default")
     load_quality: LoadQuality = Field(LoadQuality(), description="conversations under SDR overload qualify less; "
                                                                  "off by default")
+    accounts: Accounts | None = Field(None, description="a finite market of accounts with buying windows and buying groups "
+                                                        "(leads become their contacts); none = each lead is its own account")

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 _REPR_LIMIT = 60
 
 MISSING = object()
+FieldPath = list[str | int]   # ["arrivals", "spikes", 0, "start"]: table keys and list indexes
 
 
 def is_model(tp: Any) -> bool:
@@ -46,8 +47,8 @@ def child_type(tp: Any, key: Any) -> Any:
             if isinstance(key, str) and key in m.model_fields:
                 return m.model_fields[key].annotation
         elif typing.get_origin(m) is dict:
-            args = typing.get_args(m)
-            return args[1] if len(args) == 2 else Any
+            kv = typing.get_args(m)
+            return kv[1] if len(kv) == 2 else Any
         elif typing.get_origin(m) in (list, tuple):
             if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
                 args = [a for a in typing.get_args(m) if a is not Ellipsis]
@@ -72,12 +73,12 @@ def fields_of(tp: Any) -> list[str]:
 _UNION_TAG = re.compile(r"^[A-Za-z_-]+\[.*\]$")
 
 
-def clean_loc(model: type[BaseModel], loc: tuple) -> tuple[list, bool, int | None, bool]:
+def clean_loc(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[FieldPath, bool, int | None, bool]:
     """A pydantic error location as the user's path. Returns (parts, is_key_error, union_at,
     branch_is_model): pydantic puts a tag for the union member into the location
     (`literal[...]`, `function-after[..., DecayCurve]`); those are dropped, and `union_at` tells
     where the union was (index into parts) and whether this branch was the table (model) one."""
-    parts: list = []
+    parts: FieldPath = []
     tp: Any = model
     key_error = False
     union_at: int | None = None
@@ -102,7 +103,7 @@ def clean_loc(model: type[BaseModel], loc: tuple) -> tuple[list, bool, int | Non
     return parts, key_error, union_at, branch_is_model
 
 
-def format_path(parts: Iterable) -> str:
+def format_path(parts: Iterable[str | int]) -> str:
     """("arrivals", "spikes", 0, "start") -> "arrivals.spikes[0].start"."""
     out = ""
     for p in parts:
@@ -113,7 +114,7 @@ def format_path(parts: Iterable) -> str:
     return out
 
 
-def type_at(model: type[BaseModel], parts: list) -> Any:
+def type_at(model: type[BaseModel], parts: FieldPath) -> Any:
     tp: Any = model
     for p in parts:
         if tp is MISSING:
@@ -122,7 +123,7 @@ def type_at(model: type[BaseModel], parts: list) -> Any:
     return tp
 
 
-def value_at(data: Any, parts: list) -> Any:
+def value_at(data: Any, parts: FieldPath) -> Any:
     node = data
     for p in parts:
         if isinstance(node, dict) and p in node:

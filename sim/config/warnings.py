@@ -14,6 +14,7 @@ triggers each warning and the fix, is docs/reference/warnings.md.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Mapping
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
@@ -55,9 +56,9 @@ def date_warnings(sc: Scenario, source: str) -> list[str]:
     return out
 
 
-def mixes(sc: Scenario) -> list[tuple[str, dict[str, float]]]:
-    """(field path, shares) of every categorical mix in the scenario."""
-    out: list[tuple[str, dict[str, float]]] = [("arrivals.channel_mix", sc.arrivals.channel_mix)]
+def mixes(sc: Scenario) -> list[tuple[str, Mapping[Any, float]]]:
+    """(field path, shares) of every categorical mix in the scenario (keys: each vocabulary's names)."""
+    out: list[tuple[str, Mapping[Any, float]]] = [("arrivals.channel_mix", sc.arrivals.channel_mix)]
     pop = sc.population
     attrs = ("seniority", "company_size", "industry", "region", "email_kind")
     out += [(f"population.{a}", getattr(pop, a)) for a in attrs]

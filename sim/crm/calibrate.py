@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,24 +39,25 @@ class Observed:
 
 @dataclass
 class Calibration:
-    scenario: dict                   # TOML-ready scenario data (fields that differ from the defaults)
-    fits: dict                       # fitted parameters and goodness of fit (JSON-ready)
+    scenario: dict[str, Any]         # TOML-ready scenario data (fields that differ from the defaults)
+    fits: dict[str, Any]             # fitted parameters and goodness of fit (JSON-ready)
     observed: Observed
     cannot: list[str] = field(default_factory=list)
 
 
 def rate_table(df: pd.DataFrame, by: str) -> pd.DataFrame:
     """n, won, rate and the exact (Clopper-Pearson) 95% interval of won / n per group."""
-    g = df.groupby(by, dropna=False)["won"].agg(n="size", won="sum")
+    g = cast(pd.DataFrame, df.groupby(by, dropna=False)["won"].agg(n="size", won="sum"))  # named aggregation: a frame
     g["won"] = g["won"].astype(int)
     g["rate"] = g["won"] / g["n"]
     ci = [proportion_ci(w, n) for w, n in zip(g["won"], g["n"])]
     g["lo"] = [lo for lo, _ in ci]
     g["hi"] = [hi for _, hi in ci]
-    return g.sort_values("n", ascending=False)
+    ranked: pd.DataFrame = g.sort_values("n", ascending=False)
+    return ranked
 
 
-def fit_truncated_lognormal(x: np.ndarray, bound: np.ndarray) -> dict:
+def fit_truncated_lognormal(x: np.ndarray, bound: np.ndarray) -> dict[str, Any]:
     """Lognormal (mu, sigma of log days) by maximum likelihood for durations observed only when
     shorter than each lead's own bound (deals closing after the export's last date are invisible).
     Also the KS statistic of the data against that truncated model, and the naive fit for contrast."""
@@ -78,7 +80,8 @@ def fit_truncated_lognormal(x: np.ndarray, bound: np.ndarray) -> dict:
     def model_cdf(t: np.ndarray) -> np.ndarray:
         t = np.atleast_1d(t)[:, None]
         num = stats.norm.cdf((np.log(np.minimum(np.maximum(t, 1e-12), b[None, :])) - mu) / sigma)
-        return (num / stats.norm.cdf((np.log(b)[None, :] - mu) / sigma)).mean(axis=1)
+        cdf: np.ndarray = (num / stats.norm.cdf((np.log(b)[None, :] - mu) / sigma)).mean(axis=1)
+        return cdf
 
     ks = stats.kstest(x, model_cdf)
     naive_s, _, naive_scale = stats.lognorm.fit(x, floc=0)
@@ -88,7 +91,7 @@ def fit_truncated_lognormal(x: np.ndarray, bound: np.ndarray) -> dict:
             "naive_fit": {"mu_log_days": float(np.log(naive_scale)), "sigma": float(naive_s)}}
 
 
-def _arrivals(created: pd.Series) -> tuple[pd.Series, dict, dict]:
+def _arrivals(created: pd.Series) -> tuple[pd.Series, dict[str, Any], dict[str, Any]]:
     """Daily counts, the arrivals section (monthly levels as spikes, weekday profile, dispersion) and
     its fit summary."""
     days = created.dt.normalize()
@@ -106,6 +109,7 @@ def _arrivals(created: pd.Series) -> tuple[pd.Series, dict, dict]:
     excess = float(np.sum((daily.to_numpy() - mu) ** 2 - mu))
     k = float(np.sum(mu ** 2) / excess) if excess > 0 else None
     spikes = []
+    p: Any                          # a monthly pd.Period
     for p, lv in level.items():
         first = max(p.start_time.normalize(), idx[0])
         last = min(p.end_time.normalize(), idx[-1])
@@ -124,7 +128,7 @@ def _arrivals(created: pd.Series) -> tuple[pd.Series, dict, dict]:
     return daily, section, fit
 
 
-def _team(leads: pd.DataFrame) -> tuple[int | None, dict]:
+def _team(leads: pd.DataFrame) -> tuple[int | None, dict[str, Any]]:
     """Reps: the median number of distinct SDRs (else owners) active per month."""
     for col in ("sdr", "owner"):
         s = leads[[col, "created"]].dropna()
@@ -133,6 +137,23 @@ def _team(leads: pd.DataFrame) -> tuple[int | None, dict]:
             return max(1, int(round(per_month.median()))), {
                 "column": col, "distinct": int(s[col].nunique()), "median_active_per_month": float(per_month.median())}
     return None, {}
+
+
+def account_fits(leads: pd.DataFrame) -> dict[str, float | int] | None:
+    """Contacts per account and how often several contacts engage within 30 days, from the account
+    id column; None when the export has none (then the calibration is lead-only)."""
+    if "account" not in leads or leads["account"].isna().all():
+        return None
+    linked = leads.dropna(subset=["account"])
+    per = linked.groupby("account").size()
+    first = linked.groupby("account")["created"].transform("min")
+    recent = linked[(linked["created"] - first) <= pd.Timedelta(days=30)].groupby("account").size()
+    return {"leads_with_account": int(len(linked)), "match_rate": round(float(len(linked) / len(leads)), 6),
+            "accounts": int(per.size), "contacts_per_account_mean": round(float(per.mean()), 4),
+            "contacts_per_account_median": float(per.median()),
+            "contacts_per_account_p90": float(per.quantile(0.9)),
+            "share_with_several_contacts": round(float((per >= 2).mean()), 6),
+            "share_with_several_in_30_days": round(float((recent >= 2).mean()), 6)}
 
 
 def every_lead_mql_policy() -> Policy:
@@ -176,9 +197,9 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
     bound = ((data_end - won["created"]).dt.total_seconds() / 86400).to_numpy()
     runout = max(30, int(np.ceil((data_end - pd.Timestamp(last)).total_seconds() / 86400)))
 
-    outcomes: dict = {"sql_buyer": SQL_CHANCE, "sql_non_buyer": SQL_CHANCE, "opportunity_buyer": 1.0,
+    outcomes: dict[str, Any] = {"sql_buyer": SQL_CHANCE, "sql_non_buyer": SQL_CHANCE, "opportunity_buyer": 1.0,
                       "opportunity_non_buyer": 1.0, "sql_delay": "1h", "opportunity_delay": "1h"}
-    fits: dict = {"period": {"first_day": start, "last_day": last, "data_end": data_end.isoformat()},
+    fits: dict[str, Any] = {"period": {"first_day": start, "last_day": last, "data_end": data_end.isoformat()},
                   "rows": {"read": imp.rows_read, "clean": int(len(imp.leads)), "in_period": int(len(leads)),
                            "bad": imp.bad_counts()},
                   "arrivals": arr_fit, "channel_mix": arrivals["channel_mix"]}
@@ -205,10 +226,18 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
         cannot.append("team size: no owner or SDR column; the scenario keeps the default number of reps")
     if known.empty:
         cannot.append("conversion: the export has no outcome (no outcome column, no deals)")
+    acc = account_fits(leads)
+    if acc is None:
+        cannot.append("accounts: no account id column in the mapping (leads.account); calibrated lead-only")
+    else:
+        fits["accounts"] = acc
+        cannot.append("accounts: contacts per account, the share of accounts with several contacts and the match rate "
+                      "are reported (calibration.json, `accounts`); the scenario stays lead-only (add an [accounts] "
+                      "table with match_rate = " + f"{acc['match_rate']:.3g} to simulate accounts)")
     cannot += ["losses and lost reasons: the export records wins only" if wins_only and not known.empty else "",
                ("SQL / opportunity stages and contact attempts: " +
                 ("stage shares by channel are reported (calibration.json) but not simulated per channel"
-                 if any(c.startswith("stage_") for c in leads) else "no stage dates in the export") +
+                 if any(str(c).startswith("stage_") for c in leads) else "no stage dates in the export") +
                 f"; accepted MQLs become SQL with chance {SQL_CHANCE} and every SQL an opportunity, so only "
                 "MQL->won is calibrated")]
     cannot = [c for c in cannot if c]
@@ -224,7 +253,7 @@ def fit_history(imp: Imported, name: str, since: dt.date | None = None, until: d
     }
     if reps is not None:
         scenario["sales"] = {"reps": reps}
-    stages = [c for c in leads if c.startswith("stage_")]
+    stages = [c for c in leads.columns.astype(str) if c.startswith("stage_")]
     if stages:   # reported, not simulated stage by stage: the scenario's SQL / opportunity chances are not per channel
         fits["stage_conversion_by_channel"] = {
             c[len("stage_"):]: leads.groupby("channel")[c].agg(lambda d: float(d.notna().mean())).to_dict()

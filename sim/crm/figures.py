@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from numpy.typing import NDArray
 
 from sim.report.style import PALETTE, new_figure, styled
 
 OBSERVED, SIMULATED = PALETTE[0], PALETTE[1]
 
 
-def _fig(cols: int = 1, width: float = 9.0, height: float = 4.5):
+def _fig(cols: int = 1, width: float = 9.0, height: float = 4.5) -> tuple[Figure, NDArray[Any]]:
     fig, axes = new_figure(1, cols, width, height)
     return fig, axes[0]
 

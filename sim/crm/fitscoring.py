@@ -13,7 +13,7 @@ file* (`sim.crm.backtest`), so rounding and the scorer's semantics are part of w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,8 @@ class LearnedScoring:
 def design(leads: pd.DataFrame, mapping: Mapping, levels: int) -> tuple[np.ndarray, list[tuple[str, str, int]]]:
     """X float[n, k] and what each column means: ("attr", name, value index) or ("event", type, j)."""
     leaky = mapping.leaky_features()
-    cols, names = [], []
+    cols: list[np.ndarray] = []
+    names: list[tuple[str, str, int]] = []
     for attr in mapping.leads.attributes:
         if f"attr_{attr}" in leaky:
             continue
@@ -76,7 +77,8 @@ def logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
         return nll, g
 
     res = optimize.minimize(f, np.zeros(Xi.shape[1]), jac=True, method="L-BFGS-B")
-    return res.x
+    coef: np.ndarray = res.x
+    return coef
 
 
 def _best_f1_threshold(score: np.ndarray, y: np.ndarray) -> float:
@@ -132,7 +134,7 @@ def fit_scoring(leads: pd.DataFrame, mapping: Mapping, name: str, train_share: f
             low = min(0.0, min(table.values()))
             values = get_args(ATTRIBUTE_VALUES[a])
             fit[a] = {v: table.get(v, 0.0) - low for v in values if table.get(v, 0.0) - low}
-    data = {
+    data: dict[str, Any] = {
         "name": name, "description": f"Learned by logistic regression on {len(train)} leads (20 points double the odds)",
         "icp": {"company_sizes": [], "industries": []},
         "scoring": {"fit": {a: fit.get(a, {}) for a in ATTRIBUTE_VALUES},
@@ -142,7 +144,7 @@ def fit_scoring(leads: pd.DataFrame, mapping: Mapping, name: str, train_share: f
     }
     # the threshold is chosen on the score *as the policy file computes it* (rounding, shifts, caps)
     _, score = score_leads(train, Policy.model_validate(data))
-    has_events = train[[c for c in train if c.startswith("ev_")]].sum(axis=1).to_numpy() > 0
+    has_events = train[[c for c in train.columns.astype(str) if c.startswith("ev_")]].sum(axis=1).to_numpy() > 0
     threshold = max(0.0, _best_f1_threshold(np.where(has_events, score, -np.inf), y))
     data["mql"].update(threshold=threshold, high_intent=threshold + POINTS_TO_DOUBLE)
     return LearnedScoring(Policy.model_validate(data), pd.DataFrame(rows), train, valid, threshold)

@@ -7,12 +7,13 @@ fix the export or the mapping and see the effect.
 
 The clean table has one row per lead and canonical columns: lead_id, created (datetime64 or NaT),
 order, channel, source, won (bool, or missing when the export has no outcome), won_date, amount,
-owner, sdr, stage_<name> (datetime64), attr_<name> (vocabulary value), ev_<type> (occurrence count).
+owner, sdr, account (the account id, missing when unmatched or not mapped), stage_<name> (datetime64), attr_<name> (vocabulary value), ev_<type> (occurrence count).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,14 +46,14 @@ def read_csv(path: Path, malformed: list[list[str]] | None = None) -> pd.DataFra
     if p.stat().st_size > MAX_CSV_BYTES:
         raise ConfigError(str(p), [f"larger than {MAX_CSV_BYTES:,} bytes; split the export"])
     try:
-        opts = dict(dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
         try:
-            df = pd.read_csv(p, **opts)
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
         except pd.errors.ParserError:
             if malformed is None:
                 raise
             # a line with too many fields: keep every other row, report that line as a bad row
-            df = pd.read_csv(p, engine="python", on_bad_lines=lambda fields: malformed.append(fields), **opts)
+            df = pd.read_csv(p, engine="python", on_bad_lines=lambda fields: malformed.append(fields),
+                             dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(str(p), ["not UTF-8 text; export the CSV as UTF-8"]) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
@@ -80,7 +81,7 @@ def parse_dates(s: pd.Series, fmt: str | None) -> pd.Series:
 def _lead_columns(m: Mapping) -> dict[str, str]:
     L = m.leads
     wanted = {"leads.id": L.id, "leads.source": L.source}
-    for f in ("created", "order", "outcome", "won_date", "amount", "owner"):
+    for f in ("created", "order", "outcome", "won_date", "amount", "owner", "account"):
         if getattr(L, f):
             wanted[f"leads.{f}"] = getattr(L, f)
     wanted.update({f"leads.stages.{k}": v for k, v in L.stages.items()})
@@ -147,6 +148,11 @@ def import_leads(csv: Path, m: Mapping, mapping_src: str, deals_csv: Path | None
     out["won_date"] = parse_dates(raw[L.won_date], L.date_format) if L.won_date else pd.NaT
     out["amount"] = pd.to_numeric(raw[L.amount], errors="coerce") if L.amount else np.nan
     out["owner"] = raw[L.owner] if L.owner else pd.NA
+    if L.account:      # an empty account id is a lead the CRM did not link to an account
+        account = raw[L.account].str.strip()
+        out["account"] = account.where(account != "")
+    else:
+        out["account"] = pd.NA
     out["sdr"] = pd.NA
 
     for aname, a in L.attributes.items():
@@ -199,6 +205,8 @@ def _join_deals(leads: pd.DataFrame, csv: Path, m: Mapping, mapping_src: str) ->
     """Mark leads with a deal as won, with its date, amount and reps; bad deal rows by reason, and a
     lead whose deal was won before it was created loses the deal and becomes a bad row too."""
     D, L = m.deals, m.leads
+    if D is None:
+        raise ValueError("the mapping has no [deals] section (checked by the caller)")
     raw = read_csv(csv)
     wanted = {"deals.lead_id": D.lead_id, "deals.won_date": D.won_date}
     wanted.update({f"deals.{f}": getattr(D, f) for f in ("amount", "owner", "sdr") if getattr(D, f)})
@@ -207,7 +215,7 @@ def _join_deals(leads: pd.DataFrame, csv: Path, m: Mapping, mapping_src: str) ->
     won = parse_dates(raw[D.won_date], L.date_format)
     name = csv.name
     parts = []
-    reasons = [("missing_id", ids.isna(), f"empty {D.lead_id}"),
+    reasons: list[tuple[str, pd.Series[bool], pd.Series[Any] | str]] = [("missing_id", ids.isna(), f"empty {D.lead_id}"),
                ("duplicate_deal", ids.duplicated(keep="first") & ids.notna(), ids),
                ("unparseable_date", won.isna(), D.won_date + "=" + raw[D.won_date].astype(str)),
                ("deal_unknown_lead", ~ids.isin(leads["lead_id"]), ids)]

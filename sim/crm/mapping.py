@@ -9,17 +9,18 @@ after contact) are declared in `leaky_columns`: they can never feed a feature a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from sim.config.base import Strict
 from sim.config.errors import ConfigError
 from sim.config.loading import load_model
-from sim.config.scenario import Channel, CompanySize, EmailKind, EventType, Industry, Region, Seniority
+from sim.vocab import Channel, CompanySize, EmailKind, EventType, Industry, Region, Seniority
 
 AttributeName = Literal["seniority", "company_size", "industry", "region", "email_kind"]
-ATTRIBUTE_VALUES: dict[str, type] = {"seniority": Seniority, "company_size": CompanySize, "industry": Industry,
+ATTRIBUTE_VALUES: dict[str, Any] = {   # name -> its Literal type (get_args gives the values)
+    "seniority": Seniority, "company_size": CompanySize, "industry": Industry,
                                      "region": Region, "email_kind": EmailKind}
 
 
@@ -75,6 +76,9 @@ class Leads(Strict):
     won_date: str | None = Field(None, description="column with the won (close) date")
     amount: str | None = Field(None, description="column with the deal amount")
     owner: str | None = Field(None, description="column with the owner (rep) id")
+    account: str | None = Field(None, description="column with the lead's account / company id (HubSpot company ID, "
+                                                  "Salesforce AccountId); empty values are leads not matched to an "
+                                                  "account")
     stages: dict[str, str] = Field(default_factory=dict,
                                    description="stage name -> column with the date the lead reached it (e.g. sql)")
     attributes: dict[AttributeName, AttributeMap] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ event never becomes an MQL (as in the simulator), whatever its fit.
 """
 from __future__ import annotations
 
-from typing import get_args
+from typing import Sequence, get_args
 
 import numpy as np
 import pandas as pd
@@ -51,8 +51,9 @@ def _codes(leads: pd.DataFrame, attr: str, policy: Policy) -> np.ndarray:
     col = f"attr_{attr}"
     if col in leads:
         return leads[col].map({v: i for i, v in enumerate(values)}).to_numpy(dtype=np.int8)
-    icp = {"seniority": policy.icp.seniorities, "company_size": policy.icp.company_sizes,
-           "industry": policy.icp.industries, "region": policy.icp.regions}.get(attr) or []
+    icp_of: dict[str, Sequence[str]] = {"seniority": policy.icp.seniorities, "company_size": policy.icp.company_sizes,
+           "industry": policy.icp.industries, "region": policy.icp.regions}
+    icp = icp_of.get(attr) or []
     default = icp[0] if icp else NEUTRAL.get(attr, values[0])
     return np.full(len(leads), values.index(default), dtype=np.int8)
 

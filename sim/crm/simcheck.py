@@ -8,6 +8,7 @@ inside the horizon) and then checking fresh replications against the data tests 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ def simulate(scenario: Scenario, policy: Policy, seed: int, replications: int) -
     return SimSample(np.array(mqls), np.array(won), np.concatenate(daily), np.concatenate(close))
 
 
-def solve_win_by_channel(cal: Calibration, policy: Policy, seed: int, replications: int) -> tuple[Scenario, dict]:
+def solve_win_by_channel(cal: Calibration, policy: Policy, seed: int, replications: int) -> tuple[Scenario, dict[str, dict[str, float | str]]]:
     """The calibrated Scenario with outcomes.win_by_channel solved so the simulated MQL->won per
     channel equals the observed one, and the pilot's chance of closing per channel."""
     channels = list(cal.scenario["arrivals"]["channel_mix"])
@@ -62,7 +63,8 @@ def solve_win_by_channel(cal: Calibration, policy: Policy, seed: int, replicatio
     pilot = simulate(Scenario.model_validate(pilot_data), policy, seed, replications)
     reach = pilot.rate()
     target = cal.observed.by_channel["rate"]
-    win, notes = {}, {}
+    win: dict[str, float] = {}
+    notes: dict[str, dict[str, float | str]] = {}
     for c in channels:
         r = reach[CHANNELS.index(c)]
         t = float(target.get(c, np.nan))
@@ -86,12 +88,12 @@ def solve_win_by_channel(cal: Calibration, policy: Policy, seed: int, replicatio
     return Scenario.model_validate(cal.scenario), notes
 
 
-def _with_win(data: dict, win: dict) -> dict:
+def _with_win(data: dict[str, Any], win: dict[str, Any]) -> dict[str, Any]:
     out = {**data, "outcomes": {**data["outcomes"], "win_by_channel": win}}
     return out
 
 
-def compare(cal: Calibration, sim: SimSample) -> dict:
+def compare(cal: Calibration, sim: SimSample) -> dict[str, Any]:
     """Observed vs simulated: KS of arrivals per day and of time to close, and each origin's observed
     95% interval against its channel's simulated MQL->won."""
     obs = cal.observed
@@ -122,5 +124,5 @@ def compare(cal: Calibration, sim: SimSample) -> dict:
     }
 
 
-def comparison_table(result: dict) -> pd.DataFrame:
+def comparison_table(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(result["mql_to_won_by_source"])

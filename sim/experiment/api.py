@@ -3,7 +3,7 @@ inputs by name, path, object or variant, a plan built and run with `sim.experime
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sim.experiment.execution import Outcome, run_plan
 from sim.experiment.precision import precision_from
@@ -15,8 +15,8 @@ if TYPE_CHECKING:   # re-exported; imported on use (module __getattr__) as sim.e
 
 
 def compare(scenario: Source, policies: list[Source], replications: int = 20, seed: int = 20260105, *,
-            sets: list[str] = (), out: str | Path | None = None, workers: int = 1, dask: str | None = None,
-            precision: list[str] = (), max_replications: int = 200, **kw: Any) -> Results:
+            sets: Sequence[str] = (), out: str | Path | None = None, workers: int = 1, dask: str | None = None,
+            precision: Sequence[str] = (), max_replications: int = 200, **kw: Any) -> Results:
     """Every policy on the same `replications` worlds of the scenario. Returns Results
     (`.runs`, `.summary()`, `.differences()`); with `out`, also writes a results folder there.
     With `precision=["bookings:5%"]`, replications run in batches (the first of `replications`, at
@@ -31,9 +31,9 @@ def compare(scenario: Source, policies: list[Source], replications: int = 20, se
 
 
 def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any], replications: int = 10,
-          seed: int = 20260105, *, sets: list[str] = (), maximise: str | list[str] | None = None,
-          subject_to: list[str] = (), minimise: str | list[str] | None = None, delta: str | float | None = None,
-          out: str | Path | None = None, workers: int = 1, dask: str | None = None, precision: list[str] = (),
+          seed: int = 20260105, *, sets: Sequence[str] = (), maximise: str | list[str] | None = None,
+          subject_to: Sequence[str] = (), minimise: str | list[str] | None = None, delta: str | float | None = None,
+          out: str | Path | None = None, workers: int = 1, dask: str | None = None, precision: Sequence[str] = (),
           max_replications: int = 200, **kw: Any) -> Results:
     """A full factorial grid over `vary` ({dotted path: values or "start:stop:step"}), on common
     worlds. With `maximise="bookings"` and `subject_to=["sla_compliance_standard>=0.9"]` the
@@ -47,7 +47,7 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     objective = Objective(maximise=maximise, minimise=minimise, delta=delta,
                           subject_to=[str(parse_constraint(c)).replace(" ", "") for c in subject_to]).spec() \
         if (maximise or minimise) else None
-    unswept = [d["path"] for d in (objective or {}).get("decisions", []) if d["path"] not in vary]
+    unswept = [d["path"] for d in (objective.get("decisions", []) if objective else []) if d["path"] not in vary]
     if unswept:
         raise ValueError(f"{', '.join(unswept)}: a setting can be an objective only when it is in `vary`")
     pols = policy if isinstance(policy, list) else [policy]
@@ -62,14 +62,14 @@ def sweep(scenario: Source, policy: Source | list[Source], vary: dict[str, Any],
     return _finish(plan, out, workers, dask, call)
 
 
-def _call(fn: str, args: list, kwargs: dict) -> list[str]:
+def _call(fn: str, args: list[Any], kwargs: dict[str, Any]) -> list[str]:
     """The Python call that made these results, for the manifest's "how to reproduce" (objects
     given instead of names are shown by name: their full settings are in the manifest)."""
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items() if v not in (None, [], ())]
     return ["python", "-c", f"import sim; sim.{fn}({', '.join(parts)})"]
 
 
-def _finish(plan: Plan, out, workers: int, dask: str | None, command: list[str] | None = None) -> Results:
+def _finish(plan: Plan, out: str | Path | None, workers: int, dask: str | None, command: list[str] | None = None) -> Results:
     outcome = run_plan(plan, Path(out) if out is not None else None, workers=workers, dask=dask, command=command)
     if outcome.errors:
         failed = ", ".join(e["task"] for e in outcome.errors[:5])
@@ -81,7 +81,7 @@ def _name(src: Source) -> str:
     return src if isinstance(src, str) else src.name
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """`Constraint` (re-exported) without importing sim.experiment.recommend, and its scipy.stats,
     on every run."""
     if name == "Constraint":

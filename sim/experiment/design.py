@@ -74,14 +74,14 @@ def parse_vary(item: str) -> Factor:
     return factor(path, spec, src)
 
 
-def factor(path: str, values: str | list | tuple, src: str) -> Factor:
+def factor(path: str, values: str | list[Any] | tuple[Any, ...], src: str) -> Factor:
     """A factor from its dotted path and its values as written: "start:stop:step" / "a,b,c" text,
     or a list. The path is checked against the schema like --set."""
     check_factor_path(path, src)
     return Factor(path, parse_range(path, values, src) if isinstance(values, str) else tuple(values))
 
 
-def manifest_factors(factors: list[Factor]) -> list[dict]:
+def manifest_factors(factors: list[Factor]) -> list[dict[str, Any]]:
     """Factors as plain data, the form a Plan and the manifest keep."""
     return [{"path": f.path, "values": list(f.values)} for f in factors]
 

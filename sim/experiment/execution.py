@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
+from sim.config.experiment import ObjectiveSpec
 from sim.experiment.executors import make_executor, run_tasks
 from sim.experiment.results import Results, load_results
 from sim.experiment.store import provenance, write_json
 from sim.experiment.task_plan import Plan
-from sim.experiment.world_task import TaskResult
+from sim.experiment.world_task import TaskResult, TaskSpec
 from sim.experiment.writer import ResultsWriter
 
 
@@ -22,10 +23,10 @@ class Outcome:
     tasks that failed (id and error)."""
 
     results: Results
-    errors: list[dict] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def manifest(plan: Plan, command: list[str] | None) -> dict:
+def manifest(plan: Plan, command: list[str] | None) -> dict[str, Any]:
     return {
         "kind": plan.kind, "name": plan.name, "command": command, "seed": plan.seed,
         "replications": plan.replications, "baseline": plan.baseline,
@@ -48,12 +49,13 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     and the returned results are read back from the folder. Without `out`, nothing is written."""
     mf = manifest(plan, command)
     ids = [t.id for t in plan.tasks]
-    rows: dict[str, list[dict]] = {}            # by task id (in memory only, without `out`)
+    rows: dict[str, list[dict[str, Any]]] = {}            # by task id (in memory only, without `out`)
     series: dict[str, pd.DataFrame] = {}
-    errors: list[dict] = []
+    errors: list[dict[str, Any]] = []
     npol = len(plan.policies)
     with make_executor(workers, dask) as (ex, parallelism):    # an engine that cannot start writes nothing
-        writer, done = None, set()
+        writer: ResultsWriter | None = None
+        done: set[str] = set()
         if out is not None:
             if resume:
                 writer, done = ResultsWriter.resume(out, mf, ids)
@@ -86,7 +88,7 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
                       tasks=len(plan.tasks) // plan.replications * used["replications"])
             mf["runs"] = mf["tasks"] * npol
             if writer is not None:
-                write_json(out / "manifest.json", mf)
+                write_json(writer.folder / "manifest.json", mf)
     errors.sort(key=lambda e: ids.index(e["task"]))
     factors = plan.factor_paths
     rec_spec = plan.objective
@@ -101,31 +103,34 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     rec = _recommend(runs, rec_spec, factors)
     writer.finish(runs, factors, plan.baseline, errors, rec)
     if on_finished is not None:
-        on_finished(out)
+        on_finished(writer.folder)
     if not errors:
         writer.mark_complete()
-    return Outcome(load_results(out), errors)
+    return Outcome(load_results(writer.folder), errors)
 
 
-def _used(df: pd.DataFrame, plan: Plan, mf: dict) -> pd.DataFrame:
+def _used(df: pd.DataFrame, plan: Plan, mf: dict[str, Any]) -> pd.DataFrame:
     """The rows of the replications a precision run settled on (a resumed run may hold more)."""
     if plan.precision is None or df.empty or "replication" not in df:
         return df
-    return df[df["replication"] < mf["replications"]].reset_index(drop=True)
+    used: pd.DataFrame = df[df["replication"] < mf["replications"]].reset_index(drop=True)
+    return used
 
 
-def _assemble(rows: dict[str, list[dict]], ids: list[str]) -> pd.DataFrame:
+def _assemble(rows: dict[str, list[dict[str, Any]]], ids: list[str]) -> pd.DataFrame:
     """In-memory rows in task order, whatever the order of completion."""
     return pd.DataFrame([r for t in ids for r in rows.get(t, [])])
 
 
-def _run_until_precise(plan: Plan, todo: list, run_batch: Callable[[list], None],
-                       so_far: Callable[[], pd.DataFrame], errors: list[dict]) -> dict:
+def _run_until_precise(plan: Plan, todo: list[TaskSpec], run_batch: Callable[[list[TaskSpec]], None],
+                       so_far: Callable[[], pd.DataFrame], errors: list[dict[str, Any]]) -> dict[str, Any]:
     """Batches of replications until every precision target holds or the maximum is reached
     (the procedure is described in `sim.experiment.precision`); returns the precision report."""
     from sim.experiment import precision as pr
     from sim.experiment.results import differences_table, kpi_columns, summary_table
     want = plan.precision
+    if want is None:
+        raise ValueError("a plan without precision targets runs its replications in one batch")
     n, lo = min(want.start, want.maximum), 0
     factors = plan.factor_paths
     while True:
@@ -144,7 +149,7 @@ def _run_until_precise(plan: Plan, todo: list, run_batch: Callable[[list], None]
         lo, n = n, nxt
 
 
-def _recommend(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
+def _recommend(runs: pd.DataFrame, spec: ObjectiveSpec | None, factors: list[str]) -> dict[str, Any] | None:
     if not spec:            # as recommend_from_spec, without importing it (and scipy.stats) for nothing
         return None
     from sim.experiment.recommend import recommend_from_spec

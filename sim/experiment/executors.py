@@ -18,7 +18,7 @@ import multiprocessing
 import sys
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sim.experiment.world_task import TaskResult, TaskSpec, execute_group, world_key
 
@@ -29,8 +29,8 @@ MAX_GROUP = 10             # tasks per group at most: progress stays visible, re
 class SequentialExecutor(Executor):
     """Runs each submitted call at once, in the calling process."""
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        f: Future = Future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        f: Future[Any] = Future()
         try:
             f.set_result(fn(*args, **kwargs))
         except BaseException as e:  # noqa: BLE001 - delivered through the future, like other executors
@@ -112,7 +112,7 @@ def run_tasks(executor: Executor, tasks: Iterable[TaskSpec], parallelism: int,
     """Run every task with at most 2 x parallelism groups (see `chunks`) in flight; `on_result`
     sees each result (in completion order; callers key by id). A task whose worker dies becomes an
     error result."""
-    pending: dict[Future, tuple[str, ...]] = {}
+    pending: dict[Future[list[TaskResult]], tuple[str, ...]] = {}
     limit = max(1, 2 * parallelism)
     it = iter(chunks(list(tasks), parallelism, group))
     exhausted = False

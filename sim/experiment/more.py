@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
+from sim.config.experiment import ObjectiveSpec
 from sim.experiment.results import Results, load_results
 
 
-def wanted(rec: dict, confirm: int = 0, max_add: int = 200) -> dict[tuple[str, int], int]:
+def wanted(rec: dict[str, Any], confirm: int = 0, max_add: int = 200) -> dict[tuple[str, int], int]:
     """{(scenario, point): new replications} from the recommendation's `more_replications`, at
     least `confirm` for every setting that cannot be excluded, at most `max_add` each."""
     want: dict[tuple[str, int], int] = {}
@@ -28,7 +29,7 @@ def wanted(rec: dict, confirm: int = 0, max_add: int = 200) -> dict[tuple[str, i
     return {k: min(v, max_add) for k, v in want.items() if v > 0}
 
 
-def add_replications(res: Results, rec: dict, spec: dict, out: Path, *, max_add: int = 200, confirm: int = 0,
+def add_replications(res: Results, rec: dict[str, Any], spec: ObjectiveSpec, out: Path, *, max_add: int = 200, confirm: int = 0,
                      workers: int = 1, on_finished: Callable[[Path], None] | None = None) -> tuple[Results, int]:
     """Run the replications `rec` asks for and write `out` = old runs + new runs, with a fresh
     recommendation. Returns (the new results, runs added)."""

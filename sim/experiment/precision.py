@@ -18,6 +18,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MIN_REPLICATIONS = 5
 MAX_REPLICATIONS = 200
@@ -51,7 +55,7 @@ class Precision:
     start: int = MIN_REPLICATIONS
     maximum: int = MAX_REPLICATIONS
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         return {"targets": [str(t) for t in self.targets], "start": self.start, "maximum": self.maximum}
 
 
@@ -69,7 +73,7 @@ def parse_target(text: str) -> Target:
     return Target(m.group(1), value / 100 if relative else value, relative)
 
 
-def precision_from(targets, maximum: int = MAX_REPLICATIONS, start: int | None = None) -> Precision | None:
+def precision_from(targets: Iterable[str | Target] | None, maximum: int = MAX_REPLICATIONS, start: int | None = None) -> Precision | None:
     """A Precision from target texts (or Targets); None when there are none. `start` is the first
     batch (at least MIN_REPLICATIONS). Raises ValueError for a malformed target or range."""
     if not targets:
@@ -81,15 +85,15 @@ def precision_from(targets, maximum: int = MAX_REPLICATIONS, start: int | None =
     return Precision(parsed, first, maximum)
 
 
-def assess(summary, differences, targets: tuple[Target, ...]) -> list[dict]:
+def assess(summary: pd.DataFrame, differences: pd.DataFrame | None, targets: tuple[Target, ...]) -> list[dict[str, Any]]:
     """Every target at every (scenario, point, policy) estimate and every paired difference: the
     half-width now, the one allowed, whether it is met, and the replications it suggests."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for t in targets:
         rows = summary[summary["kpi"] == t.kpi]
-        base = {(r.scenario, r.point, r.policy): r.mean for r in rows.itertuples()}
+        base = {(r.scenario, r.point, r.policy): float(r.mean) for r in rows.itertuples()}  # type: ignore[arg-type]
         for r in rows.itertuples():
-            out.append(_check(t, f"{r.policy}", r, t.allowed(r.mean)))
+            out.append(_check(t, f"{r.policy}", r, t.allowed(float(r.mean))))  # type: ignore[arg-type]
         if differences is not None and len(differences):
             for r in differences[differences["kpi"] == t.kpi].itertuples():
                 ref = base.get((r.scenario, r.point, r.baseline), float("nan"))
@@ -97,7 +101,7 @@ def assess(summary, differences, targets: tuple[Target, ...]) -> list[dict]:
     return out
 
 
-def _check(t: Target, what: str, r, allowed: float) -> dict:
+def _check(t: Target, what: str, r: Any, allowed: float) -> dict[str, Any]:
     lo, hi, n = float(r.lower), float(r.upper), int(r.n)
     hw = (hi - lo) / 2 if math.isfinite(lo) and math.isfinite(hi) else float("nan")
     met = bool(math.isfinite(hw) and math.isfinite(allowed) and hw <= allowed)
@@ -112,20 +116,20 @@ def _check(t: Target, what: str, r, allowed: float) -> dict:
             "half_width": hw, "allowed": allowed, "n": n, "met": met, "needed": need}
 
 
-def next_replications(n: int, checks: list[dict], maximum: int) -> int:
+def next_replications(n: int, checks: list[dict[str, Any]], maximum: int) -> int:
     """How many replications to have after the next batch (n when every target is met)."""
     unmet = [c for c in checks if not c["met"]]
     if not unmet or n >= maximum:
         return n
-    want = max(c["needed"] for c in unmet)
+    want = int(max(c["needed"] for c in unmet))
     step = min(max(want, n + max(2, math.ceil(n / 4))), 4 * n)
     return min(maximum, step)
 
 
-def report(checks: list[dict], n: int, maximum: int) -> dict:
+def report(checks: list[dict[str, Any]], n: int, maximum: int) -> dict[str, Any]:
     """What the manifest and the JSON say: replications used, and per target whether it was
     reached everywhere (with the widest half-width left)."""
-    targets: dict[str, dict] = {}
+    targets: dict[str, dict[str, Any]] = {}
     for c in checks:
         e = targets.setdefault(c["target"], {"target": c["target"], "met": True, "widest": None})
         e["met"] &= c["met"]
@@ -137,7 +141,7 @@ def report(checks: list[dict], n: int, maximum: int) -> dict:
             "targets": list(targets.values())}
 
 
-def lines(rep: dict) -> list[str]:
+def lines(rep: dict[str, Any]) -> list[str]:
     """One sentence per target for the terminal."""
     out = []
     for t in rep["targets"]:

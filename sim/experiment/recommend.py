@@ -28,12 +28,14 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from sim.config.experiment import CONSTRAINT, DEFAULT_DELTA, parse_delta  # noqa: F401 (re-exported)
-from sim.experiment.selection import feasibility, select_best
+from sim.config.experiment import CONSTRAINT, DEFAULT_DELTA, ObjectiveSpec, parse_delta  # noqa: F401 (re-exported)
+from sim.experiment.selection import Feasibility, feasibility, select_best
 from sim.measure.stats import estimate
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
@@ -104,7 +106,7 @@ def constraint_warnings(constraints: list[Constraint]) -> list[str]:
 
 # ---- recommendation ------------------------------------------------------------------------
 
-def recommend_from_spec(runs: pd.DataFrame, spec: dict | None, factors: list[str]) -> dict | None:
+def recommend_from_spec(runs: pd.DataFrame, spec: ObjectiveSpec | None, factors: list[str]) -> dict[str, Any] | None:
     """`recommend` from an objective spec as the plan and manifest keep it (Objective.spec())."""
     if not spec or runs.empty:
         return None
@@ -115,8 +117,8 @@ def recommend_from_spec(runs: pd.DataFrame, spec: dict | None, factors: list[str
 
 
 def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Constraint], factors: list[str],
-              maximise: bool = True, *, decisions: list[tuple[str, bool]] = (), delta: str | float | None = None,
-              alpha: float = ALPHA, holdout: bool = True) -> dict:
+              maximise: bool = True, *, decisions: Sequence[tuple[str, bool]] = (), delta: str | float | None = None,
+              alpha: float = ALPHA, holdout: bool = True) -> dict[str, Any]:
     """The recommended candidate (scenario x point x policy), what cannot be told apart from it,
     and how sure we are, as plain data (see the module docstring and docs/how-to/choose-a-setting.md).
 
@@ -126,9 +128,9 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     decisions = sorted(decisions, key=lambda d: factors.index(d[0]) if d[0] in factors else len(factors))
     if objective is None and not decisions:
         raise ValueError("give a KPI or a swept setting to maximise or minimise")
-    for k in [*([objective] if objective else []), *(c.kpi for c in constraints)]:
-        if k not in runs.columns or k in factors:
-            raise ValueError(f"unknown KPI {k!r}; KPIs are the columns of runs.csv (e.g. bookings, mqls, "
+    for name in [*([objective] if objective else []), *(c.kpi for c in constraints)]:
+        if name not in runs.columns or name in factors:
+            raise ValueError(f"unknown KPI {name!r}; KPIs are the columns of runs.csv (e.g. bookings, mqls, "
                              "mql_to_sql_rate, sla_compliance_standard, rep_utilisation)")
     for path, _ in decisions:
         if path not in factors:
@@ -142,7 +144,7 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     row = {r: j for j, r in enumerate(reps)}
     rr = runs["replication"].map(row).to_numpy()
 
-    def wide(kpi: str) -> np.ndarray:
+    def wide(kpi: str) -> NDArray[np.float64]:
         a = np.full((len(reps), k), np.nan)
         a[rr, col] = pd.to_numeric(runs[kpi], errors="coerce").to_numpy(float)
         return a
@@ -175,12 +177,11 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
             provisional, met = True, on_average
             undecided = [i for i in undecided if i not in on_average]
     direction = "max" if maximise else "min"
+    primary: str | None = objective
     if decisions:
         p0, up0 = decisions[0]
         primary, direction = p0, "max" if up0 else "min"
-    else:
-        primary = objective
-    result: dict = {
+    result: dict[str, Any] = {
         "objective": primary, "direction": direction,
         "objectives": [{"name": p, "direction": "max" if up else "min", "kind": "setting"} for p, up in decisions]
         + ([{"name": objective, "direction": "max" if maximise else "min", "kind": "kpi"}] if objective else []),
@@ -195,8 +196,8 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     }
     label = _labeller(cands, factors, values)
 
-    def entry(i: int, extra: dict | None = None) -> dict:
-        e = {**{c: _plain(cands.at[i, c]) for c in KEYS}, **{f: _plain(values[f][i]) for f in factors},
+    def entry(i: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        e: dict[str, Any] = {**{c: _plain(cands.at[i, c]) for c in KEYS}, **{f: _plain(values[f][i]) for f in factors},
              "label": label(i), "feasibility": status[i]}
         return {**e, **(extra or {})}
 
@@ -225,13 +226,16 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
         result["delta"], result["delta_rule"], sel, sub = 0.0, "no KPI objective: settings are compared exactly", None, []
     if not pool:
         result.update(best=None, probability=0.0, claim=False, cannot_exclude=[entry(i) for i in undecided],
-                      more_replications=_more(feas, undecided, {}, n_choose, holdout, entry, label))
+                      more_replications=_more(feas, undecided, {}, n_choose, holdout, entry))
         result["message"] = ("no setting meets every constraint with confidence; " +
                              (f"{len(undecided)} are undecided: add replications" if undecided else
                               "relax a constraint or widen the sweep") +
                              (f" (warning: {warnings[0]})" if warnings else ""))
         return result
     if sel is not None:
+        if sel.best is None:     # every candidate's objective is undefined (NaN) on the choosing replications
+            raise ValueError(f"{objective} is undefined in every replication of the feasible settings: "
+                             "nothing to maximise or minimise")
         best = sub[sel.best]
         keep = [sub[j] for j in sel.cannot_exclude]
         p_sel = sel.probability
@@ -244,7 +248,8 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     result["provisional"] = provisional
     result["claim"] = bool(probability is not None and probability >= 1 - alpha - 1e-12)
     def held_out(i: int) -> pd.DataFrame:          # candidate i's runs on the reporting replications
-        return runs[(col == i) & report[rr]]
+        held: pd.DataFrame = runs[(col == i) & report[rr]]
+        return held
 
     result["best"] = _best(entry(best), objective, constraints, W[objective][choose, best] if objective else None,
                            held_out(best))
@@ -255,7 +260,7 @@ def recommend(runs: pd.DataFrame, objective: str | None, constraints: list[Const
     # cannot_exclude are within delta of each other: telling them apart is not worth it)
     result["more_replications"] = _more(feas, [] if result["claim"] else [i for i in keep if status[i] == "undecided"],
                                         {} if result["claim"] else {i: v for i, v in needed.items() if i in keep},
-                                        n_choose, holdout, entry, label)
+                                        n_choose, holdout, entry)
     result["message"] = headline(result)
     return result
 
@@ -266,12 +271,13 @@ def tolerance(c: Constraint) -> float:
     return SHARE_TOLERANCE if rng == (0.0, 1.0) else RELATIVE_TOLERANCE * abs(c.bound)
 
 
-def _best(e: dict, objective, constraints, chosen_on: np.ndarray | None, held: pd.DataFrame) -> dict:
+def _best(e: dict[str, Any], objective: str | None, constraints: list[Constraint],
+          chosen_on: NDArray[np.float64] | None, held: pd.DataFrame) -> dict[str, Any]:
     """The recommended setting's numbers, from the replications that did not choose it (`held`),
     each with the interval of its KPI kind (`sim.measure.stats.estimate`: a share stays in [0, 1]);
     `selection_mean` is the biased mean on the choosing replications, for comparison."""
     out = dict(e)
-    if objective:
+    if objective and chosen_on is not None:
         est = estimate(held, objective)
         out.update(mean=est["mean"], lower=est["lower"], upper=est["upper"], n=est["n"], status=est["status"],
                    selection_mean=_m(chosen_on))
@@ -289,7 +295,8 @@ def _best(e: dict, objective, constraints, chosen_on: np.ndarray | None, held: p
     return out
 
 
-def _more(feas, undecided: list[int], needed: dict[int, int], n_choose: int, holdout: bool, entry, label) -> dict:
+def _more(feas: list[list[Feasibility]], undecided: list[int], needed: dict[int, int], n_choose: int, holdout: bool,
+          entry: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
     """Replications to add per setting (in all: with the split, half of them choose)."""
     per = {}
     for i, total in needed.items():
@@ -303,11 +310,11 @@ def _more(feas, undecided: list[int], needed: dict[int, int], n_choose: int, hol
             "total": sum(s["more"] for s in settings)}
 
 
-def headline(rec: dict) -> str:
+def headline(rec: dict[str, Any]) -> str:
     """The recommendation in one sentence: the guarantee, or what cannot be told apart."""
     best = rec.get("best")
     if not best:
-        return rec.get("message", "no recommendation")
+        return str(rec.get("message", "no recommendation"))
     conf = f"{rec.get('confidence', 1 - ALPHA):.0%}"
     ce = rec.get("cannot_exclude") or []
     kpi = next((o["name"] for o in rec.get("objectives", []) if o["kind"] == "kpi"), None)
@@ -347,36 +354,37 @@ def _short(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
-def _labeller(cands: pd.DataFrame, factors: list[str], values: dict):
+def _labeller(cands: pd.DataFrame, factors: list[str], values: dict[str, list[Any]]) -> Callable[[int], str]:
     multi_pol = cands["policy"].nunique() > 1
     multi_scen = cands["scenario"].nunique() > 1
 
     def label(i: int) -> str:
         parts = [f"{f}={_show(values[f][i])}" for f in factors]
         if multi_pol or not parts:
-            parts.append(f"policy {cands.at[i, 'policy']}")
+            parts.append(f"policy {cands.at[i, 'policy']!s}")
         if multi_scen:
-            parts.append(f"scenario {cands.at[i, 'scenario']}")
+            parts.append(f"scenario {cands.at[i, 'scenario']!s}")
         return ", ".join(parts)
     return label
 
 
-def _show(v) -> str:
-    v = _plain(v)
-    return f"{v:g}" if isinstance(v, float) else str(v)
+def _show(v: object) -> str:
+    p = _plain(v)
+    return f"{p:g}" if isinstance(p, float) else str(p)
 
 
-def _plain(v):
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python number it holds (for JSON and labels)."""
     return v.item() if hasattr(v, "item") else v
 
 
-def _num(v) -> float:
+def _num(v: Any) -> float:
     try:
         return float(v)
     except (TypeError, ValueError):
         raise ValueError(f"{v!r} is not a number: only numeric swept settings can be minimised or maximised") from None
 
 
-def _m(x: np.ndarray) -> float:
+def _m(x: NDArray[np.float64]) -> float:
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else math.nan

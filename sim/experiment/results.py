@@ -16,6 +16,9 @@ Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `
                         policy: scenario, point, factors..., policy, baseline, kpi, diff, lower,
                         upper, n, relative, relative_lower, relative_upper, p_value, p_holm,
                         significant (Holm-adjusted over the table), status, method
+    summary.parquet, differences.parquet
+                        the same two tables, read back exactly by `load_results` (the report and
+                        the printed summary do not recompute them)
     timeseries.parquet  daily series per run: run_id, scenario, policy, point, replication, date,
                         day, in_window, arrivals, mql_episodes, touches, queue_mean,
                         queue_at_midnight, oldest_wait_hours, oldest_wait_business_hours,
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -45,14 +49,14 @@ COMPLETE = "COMPLETE"
 class Results:
     """Runs, daily series and manifest of one results folder, as pandas DataFrames."""
 
-    path: Path
-    manifest: dict
+    path: Path | None              # None: results kept in memory only
+    manifest: dict[str, Any]
     runs: pd.DataFrame
     timeseries: pd.DataFrame = field(repr=False)
-    recommendation: dict | None = None
-    errors: list = field(default_factory=list)
+    recommendation: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True
-    _tables: dict = field(default_factory=dict, repr=False, compare=False)
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def factors(self) -> list[str]:
@@ -85,13 +89,13 @@ class Results:
         return self._tables["differences"]
 
 
-def kpi_columns(columns, factors: list[str]) -> list[str]:
+def kpi_columns(columns: Iterable[str], factors: list[str]) -> list[str]:
     """The KPI columns of a runs table: everything but the run keys and the factor columns."""
     skip = set(RUN_KEYS) | set(factors)
     return [c for c in columns if c not in skip]
 
 
-def _groups(runs: pd.DataFrame, factors: list[str]):
+def _groups(runs: pd.DataFrame, factors: list[str]) -> Iterator[tuple[dict[str, Any], dict[str, Any], pd.DataFrame]]:
     keys = ["scenario", "point"]
     for key, df in runs.groupby(keys, sort=False):
         extra = {f: df[f].iloc[0] for f in factors}
@@ -149,7 +153,9 @@ def load_results(path: str | Path) -> Results:
     ts = _table(folder, "timeseries")
     rec = folder / "recommendation.json"
     err = folder / "errors.json"
+    saved = {stem: pd.read_parquet(folder / f"{stem}.parquet") for stem in ("summary", "differences")
+             if (folder / f"{stem}.parquet").is_file()}     # written with the runs table: not recomputed
     return Results(folder, manifest, runs, ts,
                    json.loads(rec.read_text(encoding="utf-8")) if rec.is_file() else None,
                    json.loads(err.read_text(encoding="utf-8")) if err.is_file() else [],
-                   (folder / COMPLETE).is_file())
+                   (folder / COMPLETE).is_file(), saved)

@@ -15,7 +15,7 @@ import subprocess
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 PACKAGES = ("funnelsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "matplotlib", "click", "rich")
 
@@ -110,7 +110,7 @@ def package_version(name: str) -> str | None:
     return dist.version
 
 
-def provenance() -> dict:
+def provenance() -> dict[str, Any]:
     """When, with what and from which commit results were made."""
     return {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -121,7 +121,10 @@ def provenance() -> dict:
     }
 
 
-def json_safe(obj):
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+def json_safe(obj: object) -> JsonValue:
     """Plain JSON data: NaN and infinities become null, numpy scalars and arrays plain numbers
     and lists, tuples lists, other objects their string."""
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):
@@ -137,14 +140,14 @@ def json_safe(obj):
     if hasattr(obj, "tolist"):          # numpy scalars and arrays
         return json_safe(obj.tolist())
     if hasattr(obj, "isoformat"):
-        return obj.isoformat()
+        return str(obj.isoformat())
     return str(obj)
 
 
-def dumps(data, indent: int | None = None) -> str:
+def dumps(data: object, indent: int | None = None) -> str:
     """Strict JSON (no NaN): what every JSON this package writes goes through."""
     return json.dumps(json_safe(data), indent=indent, allow_nan=False)
 
 
-def write_json(path: Path, data) -> None:
+def write_json(path: Path, data: object) -> None:
     path.write_text(dumps(data, indent=2) + "\n", encoding="utf-8")

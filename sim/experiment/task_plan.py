@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence, overload
 
+from sim.config.accounts import pair_problems
+from sim.config.experiment import ObjectiveSpec
 from sim.config.loading import ConfigError, apply_overrides, validate_data
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
@@ -40,14 +42,14 @@ class Plan:
     kind: str                                   # run | compare | sweep | experiment | demo
     scenarios: dict[str, Scenario]              # base scenarios by name (overrides applied, no factors)
     policies: dict[str, Policy]                 # base policies by name
-    factors: list[dict]                         # [{"path": ..., "values": [...]}]
+    factors: list[dict[str, Any]]               # [{"path": ..., "values": [...]}]
     points: list[dict[str, Any]]                # factor values of each point
     replications: int
     seed: int
     tasks: list[TaskSpec] = field(default_factory=list)
     method: str = "grid"
     kpis: list[str] = field(default_factory=list)
-    objective: dict | None = None
+    objective: ObjectiveSpec | None = None
     precision: Precision | None = None          # run replications in batches until these hold
     warnings: list[str] = field(default_factory=list)   # valid but probably not meant (sim.config.warnings)
 
@@ -69,7 +71,7 @@ class Plan:
             h.update(t.fingerprint().encode())
         return h.hexdigest()[:16]
 
-    def design(self) -> dict:
+    def design(self) -> dict[str, Any]:
         return {"method": self.method, "factors": self.factors,
                 "points": [{"point": i, "values": v} for i, v in enumerate(self.points)]}
 
@@ -77,7 +79,12 @@ class Plan:
 Source = str | Scenario | Policy
 
 
-def _materialise(model: type, src: Source, overrides: list[tuple[str, Any]]):
+@overload
+def _materialise(model: type[Scenario], src: Source, overrides: list[tuple[str, Any]]) -> Scenario: ...
+@overload
+def _materialise(model: type[Policy], src: Source, overrides: list[tuple[str, Any]]) -> Policy: ...
+def _materialise(model: type[Scenario] | type[Policy], src: Source,
+                 overrides: list[tuple[str, Any]]) -> Scenario | Policy:
     """A validated model from a name/path or an object, with overrides applied."""
     if isinstance(src, str):
         obj = load_scenario(src, overrides) if model is Scenario else load_policy(src, overrides)
@@ -89,7 +96,7 @@ def _materialise(model: type, src: Source, overrides: list[tuple[str, Any]]):
     label = f"{model.__name__.lower()} {src.name!r}"
     data = apply_overrides(src.model_dump(mode="json"), overrides, label, model)
     obj = validate_data(model, data, label, [p for p, _ in overrides])
-    if model is Scenario:
+    if isinstance(obj, Scenario):
         check_size(obj, label)
     return obj
 
@@ -137,11 +144,11 @@ class PolicyEntry:
         return obj
 
 
-def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Source], *,
-               sets: tuple[str, ...] | list[str] = (), leads: float | None = None, reps: int | None = None,
-               days: int | None = None, factors: list[dict] | None = None, points: list[dict] | None = None,
+def build_plan(kind: str, name: str, scenarios: Sequence[Source], policies: Sequence[Source], *,
+               sets: Sequence[str] = (), leads: float | None = None, reps: int | None = None,
+               days: int | None = None, factors: list[dict[str, Any]] | None = None, points: list[dict[str, Any]] | None = None,
                replications: int = 20, seed: int = 0, method: str = "grid", kpis: list[str] | None = None,
-               objective: dict | None = None, events: bool = False, check: bool = False,
+               objective: ObjectiveSpec | None = None, events: bool = False, check: bool = False,
                precision: Precision | None = None) -> Plan:
     """Validate everything and list the tasks. Raises ConfigError for any bad input. Policies are
     labelled by design.policy_labels; `plan.warnings` lists what is valid but probably not meant.
@@ -167,6 +174,11 @@ def build_plan(kind: str, name: str, scenarios: list[Source], policies: list[Sou
     labels = policy_labels([e.label_parts(o) for e, o in zip(entries, objs)])
     pol_base = {lb: (e, o if o.name == lb else o.model_copy(update={"name": lb}))
                 for lb, e, o in zip(labels, entries, objs)}
+    for sname, (_, sobj) in sc_base.items():   # an account rule no account of the market could meet
+        for lb, (_, pobj) in pol_base.items():
+            problems = pair_problems(sobj.accounts, pobj.mql.unit, pobj.mql.account)
+            if problems:
+                raise ConfigError(f"policy {lb!r} on scenario {sname!r}", problems)
     n_tasks = len(sc_base) * len(points) * replications
     if n_tasks > MAX_TASKS:
         raise ConfigError("design", [f"{n_tasks:,} worlds to run (scenarios x points x replications); at most "

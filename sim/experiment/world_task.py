@@ -38,8 +38,8 @@ class TaskSpec:
     values: dict[str, Any]          # the point's factor values (dotted path -> value)
     replication: int
     seed: int
-    scenario: dict                  # Scenario.model_dump(mode="json"), overrides applied
-    policies: tuple[dict, ...]      # Policy.model_dump(mode="json") each
+    scenario: dict[str, Any]        # Scenario.model_dump(mode="json"), overrides applied
+    policies: tuple[dict[str, Any], ...]  # Policy.model_dump(mode="json") each
     events: bool = False            # also return the per-lead event log
     check: bool = False             # debug mode: verify every invariant
 
@@ -53,7 +53,7 @@ class TaskSpec:
 @dataclass
 class TaskResult:
     id: str
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     timeseries: pd.DataFrame | None = None
     events: dict[str, pd.DataFrame] | None = None
     error: str | None = None
@@ -65,7 +65,7 @@ def world_key(spec: TaskSpec) -> str:
     return json.dumps([spec.scenario_name, spec.scenario, spec.seed, spec.replication], sort_keys=True, default=str)
 
 
-def flatten(kpis: dict) -> dict:
+def flatten(kpis: dict[str, Any]) -> dict[str, Any]:
     """KPIs as one flat row: nested counts become state_<name> / reason_<name> columns."""
     row = {k: v for k, v in kpis.items() if k not in NESTED}
     for key, prefix in NESTED.items():
@@ -73,10 +73,10 @@ def flatten(kpis: dict) -> dict:
     return row
 
 
-def unflatten(row: dict) -> dict:
+def unflatten(row: dict[str, Any]) -> dict[str, Any]:
     """A flat row back to the run's shape: state_/reason_ columns as nested {name: value}."""
-    out: dict = {}
-    nested: dict = {k: {} for k in NESTED}
+    out: dict[str, Any] = {}
+    nested: dict[str, Any] = {k: {} for k in NESTED}
     for k, v in row.items():
         for key, prefix in NESTED.items():
             if k.startswith(prefix):
@@ -91,7 +91,7 @@ def run_id(spec: TaskSpec, policy: str) -> str:
     return f"{spec.id}:{policy}"
 
 
-def keys(spec: TaskSpec, policy: str) -> dict:
+def keys(spec: TaskSpec, policy: str) -> dict[str, Any]:
     return {"run_id": run_id(spec, policy), "scenario": spec.scenario_name, "policy": policy, "point": spec.point,
             "replication": spec.replication, "seed": spec.seed, **spec.values}
 
@@ -150,6 +150,8 @@ def collect(spec: TaskSpec, rep: Replication) -> TaskResult:
         if spec.events:
             events[run_id(spec, name)] = event_log(rep, name)
             events[f"{ATTEMPTS_DIR}/{run_id(spec, name)}"] = attempt_log(rep, name)
+            if rep.world.accounts is not None:      # the account layer: one row per engaged account too
+                events[f"{ACCOUNTS_DIR}/{run_id(spec, name)}"] = accounts_log(rep, name)
     return TaskResult(spec.id, rows, pd.concat(series, ignore_index=True), events or None)
 
 
@@ -165,16 +167,16 @@ def event_log(rep: Replication, name: str) -> pd.DataFrame:
     touched, first = np.unique(log.at_lead, return_index=True)     # attempts are logged in time order
     first_rep[touched] = log.at_rep[first]
     return pd.DataFrame({
-        "lead": c, "channel": pd.Categorical.from_codes(w.channel[c], CHANNELS),
+        "lead": c, "channel": pd.Categorical.from_codes(w.channel[c], pd.Index(CHANNELS)),
         "arrival": w.arrival[c], "buyer": w.buyer[c],
         "first_mql": np.where(np.isfinite(out.first_mql[c]), out.first_mql[c], np.nan),
         "first_touch": out.first_touch[c], "contact": out.contact_time[c], "sal": out.sal[c],
         "rejected": out.rejected[c], "sql": out.sql_time[c], "opportunity": out.opportunity_time[c],
         "close": out.close_time[c], "won": out.won[c], "amount": out.amount[c],
         "episodes": out.episodes[c], "recycles": out.recycles[c],
-        "state": pd.Categorical.from_codes(out.state[c], states),
-        "first_tier": pd.Categorical.from_codes(out.first_tier[c], TIERS),
-        "reason": pd.Categorical.from_codes(out.reason[c], REJECTION_REASONS),
+        "state": pd.Categorical.from_codes(out.state[c], pd.Index(states)),
+        "first_tier": pd.Categorical.from_codes(out.first_tier[c], pd.Index(TIERS)),
+        "reason": pd.Categorical.from_codes(out.reason[c], pd.Index(REJECTION_REASONS)),
         "attempts": np.bincount(log.at_lead, minlength=w.n)[c], "first_rep": first_rep[c],
     })
 
@@ -199,6 +201,22 @@ def attempt_log(rep: Replication, name: str) -> pd.DataFrame:
     return pd.DataFrame({"lead": log.at_lead[keep], "episode": episode[keep], "attempt": attempt[keep],
                          "start": log.at_start[keep], "rep": log.at_rep[keep], "reached": log.at_contact[keep],
                          "handle": log.at_handle[keep]})
+
+
+ACCOUNTS_DIR = "accounts"     # events/accounts/<run>.parquet: the account table of each run (worlds with accounts)
+
+
+def accounts_log(rep: Replication, name: str) -> pd.DataFrame:
+    """Per account with a lead in the measured cohort (worlds with accounts): see `account_table`."""
+    from sim.measure.accounts import ADVANCE, account_table
+    from sim.vocab import COMPANY_SIZES, INDUSTRIES, REGIONS
+    run = rep.runs[name]
+    t = account_table(rep.world, run.log, run.outcomes)
+    df = pd.DataFrame(t)
+    for col, names in (("company_size", COMPANY_SIZES), ("industry", INDUSTRIES), ("region", REGIONS),
+                       ("state", ADVANCE)):
+        df[col] = pd.Categorical.from_codes(t[col], pd.Index(names))
+    return df
 
 
 def kpi_names(spec: TaskSpec) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,15 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _saved_table(df: pd.DataFrame, path: Path) -> None:
+    """Keep a computed table for `load_results`. Only a cache (its CSV is the record): a table
+    parquet cannot hold (columns of mixed types) is simply recomputed when read."""
+    try:
+        _atomic_parquet(df, path)
+    except (TypeError, ValueError):     # pyarrow's conversion errors derive from these
+        path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+
+
 def _task_id(run_ids: pd.Series) -> pd.Series:
     """The task id of each run id (`<task id>:<policy>`; task ids hold no colon)."""
     return run_ids.astype(str).str.split(":", n=1).str[0]
@@ -49,7 +59,7 @@ class ResultsWriter:
         self._pending: list[TaskResult] = []     # results of a group not yet saved
 
     @classmethod
-    def create(cls, folder: Path, manifest: dict, task_ids: list[str]) -> "ResultsWriter":
+    def create(cls, folder: Path, manifest: dict[str, Any], task_ids: list[str]) -> "ResultsWriter":
         """A new folder (never an existing one)."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         folder.mkdir()                       # FileExistsError if it exists: never overwrite
@@ -60,7 +70,7 @@ class ResultsWriter:
         return w
 
     @classmethod
-    def resume(cls, folder: Path, manifest: dict, task_ids: list[str]) -> tuple["ResultsWriter", set[str]]:
+    def resume(cls, folder: Path, manifest: dict[str, Any], task_ids: list[str]) -> tuple["ResultsWriter", set[str]]:
         """Reopen an interrupted folder of the same design; returns the writer and the finished task ids."""
         import json
         mf = folder / "manifest.json"
@@ -156,18 +166,22 @@ class ResultsWriter:
         """Every finished task's rows, in task order."""
         return self._read(".runs.parquet")
 
-    def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict],
-               recommendation: dict | None = None) -> None:
+    def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict[str, Any]],
+               recommendation: dict[str, Any] | None = None) -> None:
         """Write the tables from `runs` (see `runs()`) and the parts' daily series. With errors the
         folder stays INCOMPLETE (resume retries the failed tasks)."""
         if len(runs):
             runs.to_parquet(self.folder / "runs.parquet", index=False)
             runs.to_csv(self.folder / "runs.csv", index=False)
             kpis = kpi_columns(runs.columns, factors)
-            summary_table(runs, kpis, factors).to_csv(self.folder / "summary.csv", index=False)
+            # computed once: the report and the printed summary read the .parquet back (exact)
+            summary = summary_table(runs, kpis, factors)
+            summary.to_csv(self.folder / "summary.csv", index=False)
+            _saved_table(summary, self.folder / "summary.parquet")
             diffs = differences_table(runs, kpis, factors, baseline)
             if len(diffs):
                 diffs.to_csv(self.folder / "differences.csv", index=False)
+                _saved_table(diffs, self.folder / "differences.parquet")
         ts = self._read(".ts.parquet")
         if len(ts):
             ts.to_parquet(self.folder / "timeseries.parquet", index=False)

@@ -32,7 +32,7 @@ def queueing_kpis(world: World, scenario: Scenario, policy: Policy, cal: Busines
     left = np.where(log.ep_status[first] == ABANDONED, log.ep_end_time[first], np.nan)
     t = policy.sla.targets.standard.business_minutes(cal.workday_minutes)   # 24/7 textbook: = clock
     obs = observe(log.ep_mql_time[first], log.ep_first_touch[first], left, t, world.end)
-    k = {"queue_p_wait": obs.p_wait, "queue_mean_wait_minutes": obs.mean_wait,
+    k: dict[str, float | None] = {"queue_p_wait": obs.p_wait, "queue_mean_wait_minutes": obs.mean_wait,
          "queue_service_level": obs.service_level, "queue_p_abandon": obs.p_abandon}
     if q.sales == "textbook" and log.reps > 0:
         lam, mu = q.mql_rate / 60.0, 1.0 / q.handle_time.minutes

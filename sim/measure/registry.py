@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.vocab import TIERS
+from sim.vocab import ALL_TERMINAL_STATES, TIERS
 
 KINDS = ("count", "money", "duration", "number", "share", "ratio")
 
@@ -158,6 +158,43 @@ def _registry() -> dict[str, KPI]:
             higher_is_better=False),
         _share("lost_to_competitor_share", "Lost to a competitor (of MQLs)", "lost_to_competitor", "mqls",
                better=False),
+        # accounts (scenarios with [accounts]): CRM accounts for what the company sees, true accounts for truth
+        KPI("accounts_engaged", "Accounts engaged", "count", help="accounts with at least one cohort lead"),
+        KPI("mqas", "MQAs", "count", help="CRM accounts handed to sales (a cohort lead of theirs entered the queue)"),
+        KPI("mqas_in_market", "MQAs in market (truth)", "count"),
+        _share("account_precision", "MQA precision (truth)", "mqas_in_market", "mqas", better=True,
+               help="share of MQAs whose account was in a buying window when handed to sales"),
+        KPI("in_market_accounts", "In-market accounts (truth)", "count",
+            help="buying windows with at least one cohort lead of their buying group"),
+        KPI("in_market_found", "In-market accounts found (truth)", "count"),
+        _share("account_recall", "In-market account recall (truth)", "in_market_found", "in_market_accounts",
+               better=True, help="share of in-market accounts handed to sales during their buying window"),
+        KPI("mqa_opportunities", "MQAs with an opportunity", "count", higher_is_better=True),
+        _share("mqa_to_opportunity_rate", "MQA -> opportunity", "mqa_opportunities", "mqas", better=True),
+        KPI("accounts_won", "Accounts won", "count", higher_is_better=True),
+        KPI("accounts_lost", "Accounts lost", "count"),
+        _share("account_win_rate", "Account win rate", "accounts_won", "accounts_won", "accounts_lost", better=True),
+        KPI("bookings_per_account", "Bookings per engaged account", "ratio", numerator="bookings",
+            denominator=("accounts_engaged",), higher_is_better=True),
+        KPI("pipeline_per_account", "Pipeline per engaged account", "ratio", numerator="pipeline",
+            denominator=("accounts_engaged",), higher_is_better=True),
+        KPI("coverage_reached", "Buying-group members reached at opportunity", "count"),
+        KPI("coverage_group", "Buying-group members at opportunity", "count"),
+        _share("buying_group_coverage", "Buying-group coverage at opportunity", "coverage_reached", "coverage_group",
+               better=True, help="members reached by reps before the opportunity / buying-group size (in market)"),
+        KPI("duplicate_touches", "Duplicate touches", "count", higher_is_better=False,
+            help="attempts on a company another of its leads was already being worked for (90 days)"),
+        _share("duplicate_touch_share", "Duplicate touches (of attempts)", "duplicate_touches", "attempts",
+               better=False),
+        KPI("orphan_leads", "Orphan leads", "count", higher_is_better=False,
+            help="cohort leads the CRM did not link to their account"),
+        _share("orphan_share", "Orphan leads (share)", "orphan_leads", "leads"),
+        KPI("account_first_touch_p50_hours", "Account first seen -> first touch p50", "duration", "clock hours",
+            higher_is_better=False, help="MQAs: from the account's first cohort lead to its first touch"),
+        KPI("account_first_touch_p90_hours", "Account first seen -> first touch p90", "duration", "clock hours",
+            higher_is_better=False),
+        *[KPI(f"account_state_{st}", f"Accounts ending: {st.replace('_', ' ')}", "count",
+              help="each engaged account counted once, at its most advanced lead") for st in ALL_TERMINAL_STATES],
         # reps as people and routing like the routers (sim.measure.staffing)
         KPI("reassignments", "MQLs reassigned (SLA checkpoint)", "count", higher_is_better=False,
             help="MQL episodes of cohort leads moved to another rep untouched at sla.reassign_after"),

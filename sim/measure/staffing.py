@@ -16,18 +16,18 @@ import numpy as np
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Scenario
 from sim.measure.kpis import HOUR, ratio
+from sim.sales.log import SalesLog
 from sim.sales.roster import Roster
-from sim.sales.team import TeamLog
 from sim.world.model import World
 
 
-def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_log: TeamLog,
+def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, moved: np.ndarray,
                   roster: Roster | None, kpis: dict[str, Any]) -> dict[str, Any]:
     """KPIs to add to (or correct in) `kpis`: `reassignments` (MQL episodes of cohort leads moved
     to another rep at an SLA checkpoint), `reassignment_cost`, and with a roster the available-hours
-    based `rep_available_hours`, `rep_utilisation` and rep cost inside `cost_total`."""
+    based `rep_available_hours`, `rep_utilisation` and rep cost inside `cost_total`. `moved`: the
+    lead of every reassigned item (the SDR team's log)."""
     cohort = world.in_cohort
-    moved = np.asarray(team_log.moved_item, np.int64)
     n_moved = int(cohort[moved].sum()) if moved.size else 0
     cost = n_moved * scenario.costs.reassignment
     out: dict[str, Any] = {"reassignments": n_moved, "reassignment_cost": float(cost)}
@@ -39,8 +39,8 @@ def staffing_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, team_
         employed = employed_minutes(roster, cal, ws, we)
         busy = kpis["rep_busy_hours"] * HOUR
         if roster.local_hours:     # reps keep their own local hours: count clock time, not the calendar's
-            start = np.asarray(team_log.start, float)
-            end = start + np.asarray(team_log.handle, float) / share
+            start = log.at_start
+            end = start + log.at_handle / share
             busy = float(np.maximum(np.minimum(end, we) - np.maximum(start, ws), 0.0).sum())
             out["rep_busy_hours"] = busy / HOUR
         out["rep_available_hours"] = avail / HOUR

@@ -23,9 +23,11 @@ Holm-adjusted over every comparison of the same KPI in a results table (`adjust_
 from __future__ import annotations
 
 import math
+from typing import TypedDict, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from sim.measure import intervals as iv
 from sim.measure.registry import KPI, kpi
@@ -34,20 +36,48 @@ LEVEL = iv.LEVEL
 MIN_WORLDS = 5          # fewer replications than this: "too few" (t and cluster intervals mislead)
 MIN_EPISODES = 30       # a share pooled over fewer items than this: "too few"
 NAN = float("nan")
+Floats = NDArray[np.float64]
 
 
-def mean_ci(x: np.ndarray, level: float = LEVEL) -> tuple[float, float, float, int]:
+class Estimate(TypedDict):
+    """One KPI over the worlds of a group (a row of `summarise`)."""
+    mean: float
+    lower: float            # NaN unless status is "ok"
+    upper: float
+    n: int                  # worlds that define the KPI
+    n_total: int            # worlds in the group
+    status: str             # "ok", "too_few" or "undefined"
+    method: str             # how the interval was made, in words
+    count: float            # pooled denominator of a share (NaN for other kinds)
+    n_to_halve: int         # worlds needed to halve the interval's width
+
+
+class Difference(TypedDict):
+    """One KPI of a policy minus the baseline's, paired on the worlds (a row of `paired`)."""
+    diff: float
+    lower: float
+    upper: float
+    n: int
+    relative: float         # change of the mean, relative to the baseline's
+    relative_lower: float
+    relative_upper: float
+    p_value: float          # unadjusted; `adjust_significance` adds Holm's
+    status: str
+    method: str
+
+
+def mean_ci(x: NDArray[np.floating] | list[float], level: float = LEVEL) -> tuple[float, float, float, int]:
     """(mean, lower, upper, n) of the finite values by the plain Student t interval; NaN interval
     with fewer than 2. For callers that need a textbook interval of a sample (staffing tables)."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    n = x.size
+    arr = np.asarray(x, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    n = arr.size
     if n == 0:
         return NAN, NAN, NAN, 0
-    m = float(x.mean())
+    m = float(arr.mean())
     if n < 2:
         return m, NAN, NAN, n
-    hw = iv.t_quantile(n - 1, level) * float(x.std(ddof=1)) / math.sqrt(n)
+    hw = iv.t_quantile(n - 1, level) * float(arr.std(ddof=1)) / math.sqrt(n)
     return m, m - hw, m + hw, n
 
 
@@ -61,7 +91,7 @@ def proportion_ci(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-Columns = dict  # column name -> float array: a group of runs, converted from a DataFrame once
+Columns = dict[str, Floats]  # column name -> float array: a group of runs, converted from a DataFrame once
 
 
 def columns(df: pd.DataFrame | Columns) -> Columns:
@@ -69,7 +99,7 @@ def columns(df: pd.DataFrame | Columns) -> Columns:
     estimates below read hundreds of KPIs per group, and pandas indexing per KPI dominated."""
     if isinstance(df, dict):
         return df
-    out = {}
+    out: Columns = {}
     for c in df.columns:
         v = df[c].to_numpy()
         if v.dtype.kind in "biuf":
@@ -81,7 +111,7 @@ def _rows(cols: Columns) -> int:
     return len(next(iter(cols.values()))) if cols else 0
 
 
-def _counts(df: Columns, info: KPI) -> tuple[np.ndarray, np.ndarray] | None:
+def _counts(df: Columns, info: KPI) -> tuple[Floats, Floats] | None:
     """Per-world numerator and denominator of a pooled KPI, or None when the table lacks them
     (results written before the counts were KPIs: then the per-world values are used)."""
     if not info.pooled or info.numerator not in df or any(c not in df for c in info.denominator):
@@ -92,21 +122,21 @@ def _counts(df: Columns, info: KPI) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _row(mean: float, lo: float, hi: float, n: int, n_total: int, status: str, method: str,
-         count: float = NAN) -> dict:
+         count: float = NAN) -> Estimate:
     ok = status == "ok"
     return {"mean": mean, "lower": lo if ok else NAN, "upper": hi if ok else NAN, "n": n, "n_total": n_total,
             "status": status, "method": method, "count": count,
             "n_to_halve": iv.n_to_halve(n) if ok and hi > lo else (max(MIN_WORLDS, n) if not ok else n)}
 
 
-def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL, info: KPI | None = None) -> dict:
+def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL, info: KPI | None = None) -> Estimate:
     """The estimate of one KPI over the worlds in `df` (one row per replication): mean, lower,
     upper, n (worlds that define it), n_total, status, method, count (pooled denominator of a
     share), n_to_halve."""
     info = info or kpi(name)
-    df = columns(df)
-    n_total = _rows(df)
-    counts = _counts(df, info)
+    cols = columns(df)
+    n_total = _rows(cols)
+    counts = _counts(cols, info)
     if counts is not None:
         a, b = counts
         keep = np.isfinite(a) & np.isfinite(b) & (b > 0)
@@ -124,7 +154,7 @@ def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL, info: 
             return _row(p, lo, hi, n, n_total, "ok", "pooled share, Korn-Graubard", count)
         hw = iv.t_quantile(n - 1, level) * math.sqrt(var)
         return _row(p, max(0.0, p - hw), p + hw, n, n_total, "ok", "pooled ratio, linearised t", count)
-    x = df[name] if name in df else np.zeros(0)
+    x = cols[name] if name in cols else np.zeros(0)
     x = x[np.isfinite(x)]
     n = x.size
     if n == 0:
@@ -135,25 +165,26 @@ def estimate(df: pd.DataFrame | Columns, name: str, level: float = LEVEL, info: 
     if info.kind == "share":
         lo, hi = iv.korn_graubard(m, float(x.var(ddof=1)) / n, n if np.all(x == x[0]) else math.inf, n, level)
         return _row(m, lo, hi, n, n_total, "ok", "mean of world shares, Korn-Graubard")
-    m, lo, hi, floored, _ = _level_interval(df, info, x, level)
+    m, lo, hi, floored, _ = _level_interval(cols, info, x, level)
     method = "mean over worlds, Johnson t" + (" with Poisson floor" if floored else "")
     return _row(m, lo, hi, n, n_total, "ok", method)
 
 
-def _level_interval(df: Columns, info: KPI, x: np.ndarray, level: float) -> tuple[float, float, float, bool, bool]:
+def _level_interval(df: Columns, info: KPI, x: Floats, level: float) -> tuple[float, float, float, bool, bool]:
     """(mean, lower, upper, floored, has_floor) of a per-world level (`x`: its finite values,
     n >= 2): Johnson's t, widened to the Poisson floor of a count or of money made of events
     (has_floor) when events are rare (floored = the floor widened it), inside the KPI's bounds."""
     m, lo, hi = iv.johnson_t(x, level)
     floor = _poisson_floor(df, info, x, m, level)
-    floored = floor is not None and (floor[0] < lo or floor[1] > hi)    # rare events: t is too narrow
-    if floored:
+    floored = False
+    if floor is not None and (floor[0] < lo or floor[1] > hi):     # rare events: t is too narrow
+        floored = True
         lo, hi = min(lo, floor[0]), max(hi, floor[1])
     low, high = info.bounds
     return m, max(lo, low), min(hi, high), floored, floor is not None
 
 
-def _poisson_floor(df: Columns, info: KPI, x: np.ndarray, m: float, level: float) -> tuple[float, float] | None:
+def _poisson_floor(df: Columns, info: KPI, x: Floats, m: float, level: float) -> tuple[float, float] | None:
     """The exact Poisson interval of a count's mean (or of the events a money KPI is made of,
     scaled to the money), which the interval must contain; None for other kinds."""
     if info.kind == "count" and np.all(x == np.round(x)) and np.all(x >= 0):
@@ -175,7 +206,8 @@ def _poisson_floor(df: Columns, info: KPI, x: np.ndarray, m: float, level: float
     return None
 
 
-def share_estimate(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> dict:
+def share_estimate(a: NDArray[np.floating] | NDArray[np.integer], b: NDArray[np.floating] | NDArray[np.integer],
+                   level: float = LEVEL) -> Estimate:
     """A pooled share from per-world counts a / b that are not a registered KPI (a figure's
     bucket shares): the same estimate and interval as a share KPI's."""
     return estimate({"_a": np.asarray(a, float), "_b": np.asarray(b, float)}, "_share", level,
@@ -193,18 +225,19 @@ def summarise(runs: pd.DataFrame, kpis: list[str], by: str = "policy") -> pd.Dat
 
 
 def _diff_row(d: float, lo: float, hi: float, n: int, rel: float, rlo: float, rhi: float, p: float,
-              status: str, method: str) -> dict:
+              status: str, method: str) -> Difference:
     ok = status == "ok"
     return {"diff": d, "lower": lo if ok else NAN, "upper": hi if ok else NAN, "n": n, "relative": rel,
             "relative_lower": rlo if ok else NAN, "relative_upper": rhi if ok else NAN,
             "p_value": p if ok else NAN, "status": status, "method": method}
 
 
-def difference(base: pd.DataFrame | Columns, other: pd.DataFrame | Columns, name: str, level: float = LEVEL) -> dict:
+def difference(base_df: pd.DataFrame | Columns, other_df: pd.DataFrame | Columns, name: str,
+               level: float = LEVEL) -> Difference:
     """`other` minus `base` for one KPI, both indexed by replication and aligned (same worlds):
     diff, lower, upper, n, relative (change of the mean), its interval, p_value (unadjusted), status."""
     info = kpi(name)
-    base, other = columns(base), columns(other)
+    base, other = columns(base_df), columns(other_df)
     cb, co = _counts(base, info), _counts(other, info)
     if cb is not None and co is not None:
         return _pooled_difference(*co, *cb, info, level)
@@ -244,8 +277,8 @@ def difference(base: pd.DataFrame | Columns, other: pd.DataFrame | Columns, name
     return _diff_row(m, lo, hi, n, rel, rlo - 1, rhi - 1, iv.t_p_value(dd), "ok", method)
 
 
-def _pooled_difference(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray, info: KPI,
-                       level: float, per_world: bool = False) -> dict:
+def _pooled_difference(a1: Floats, b1: Floats, a2: Floats, b2: Floats, info: KPI,
+                       level: float, per_world: bool = False) -> Difference:
     keep = np.isfinite(a1) & np.isfinite(b1) & np.isfinite(a2) & np.isfinite(b2) & (b1 > 0) & (b2 > 0)
     a1, b1, a2, b2 = a1[keep], b1[keep], a2[keep], b2[keep]
     n = int(keep.sum())
@@ -293,12 +326,12 @@ def paired(runs: pd.DataFrame, kpis: list[str], baseline: str, by: str = "policy
     """Each group's difference from `baseline`, paired on the replication (same world). The
     `significant` column here is unadjusted; `adjust_significance` applies Holm over a table."""
     wide = runs.set_index([pair_on, by])
-    base = wide.xs(baseline, level=by)
+    base = cast(pd.DataFrame, wide.xs(baseline, level=by))   # many columns: xs gives a frame
     rows = []
     for g in runs[by].unique():
         if g == baseline:
             continue
-        other = wide.xs(g, level=by)
+        other = cast(pd.DataFrame, wide.xs(g, level=by))
         common = base.index.intersection(other.index)
         b, o = columns(base.loc[common]), columns(other.loc[common])
         for k in kpis:

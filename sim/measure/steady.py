@@ -59,6 +59,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ class Diagnostic:
     verdict: str                     # "ok" | "warmup_too_short" | "no_steady_state"
     message: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -161,7 +162,7 @@ def theil_sen(y: np.ndarray) -> tuple[float, float, float]:
     are equal), written out because importing scipy.stats would cost every `run` a few tenths of a
     second for this one call. x = 0, 1, ... has no ties; ties in y widen the interval."""
     # what scipy's norm.ppf calls (scipy.special is loaded by the engine anyway)
-    from scipy.special import ndtri
+    from sim.normal import ndtri
     x = np.arange(y.size, dtype=float)
     dx, dy = x[:, np.newaxis] - x, y[:, np.newaxis] - y
     slopes = dy[dx > 0] / dx[dx > 0]
@@ -196,7 +197,7 @@ def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def spike_days(scenario: dict | None) -> list[tuple[int, int]]:
+def spike_days(scenario: dict[str, Any] | None) -> list[tuple[int, int]]:
     """(first day, first day after) of each scheduled spike, as days from the start date."""
     if not scenario:
         return []
@@ -263,7 +264,7 @@ def offered_load(rep: pd.DataFrame) -> float:
 
 # ---- one group ----------------------------------------------------------------------------------
 
-def diagnose_group(ts: pd.DataFrame, scenario: dict | None = None) -> dict:
+def diagnose_group(ts: pd.DataFrame, scenario: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every number of a `Diagnostic` but the keys, verdict and message, for the daily series of
     one (scenario, point, policy): rows of one or more replications with `day` and `in_window`."""
     ts = ts.sort_values(["replication", "day"]) if "replication" in ts else ts.sort_values("day")
@@ -278,7 +279,7 @@ def diagnose_group(ts: pd.DataFrame, scenario: dict | None = None) -> dict:
     avg = win.groupby("day")[list(SERIES)].mean().sort_index()
     nweeks = len(avg) // BATCH_DAYS
     per_rep_level = [float(np.nanmean(r.loc[r["in_window"].astype(bool), "queue_mean"])) for _, r in reps]
-    out = {"replications": len(per_rep_level), "warmup_days": w0, "window_days": w1 - w0, "truncation_day": day,
+    out: dict[str, Any] = {"replications": len(per_rep_level), "warmup_days": w0, "window_days": w1 - w0, "truncation_day": day,
            "warmup_bias": bias}
     weekly = {col: batch_means(avg[col].to_numpy(float)) for col in SERIES}
     q = weekly["queue_mean"]
@@ -311,7 +312,7 @@ def _growing(late: float, late_lower: float, weeks: int, level: float, floor: fl
     return bool(growth >= floor and growth >= GROWTH_SHARE * max(level, 0.0))
 
 
-def verdict(d: dict) -> tuple[bool, str, str]:
+def verdict(d: dict[str, Any]) -> tuple[bool, str, str]:
     """(steady, verdict, one-line message) from the numbers of `diagnose_group`."""
     weeks = d["window_days"] // BATCH_DAYS
     queue_grows = _growing(d["trend_late"], d["trend_late_lower"], weeks, d["queue_level"],
@@ -347,7 +348,7 @@ def verdict(d: dict) -> tuple[bool, str, str]:
 
 # ---- entry points -------------------------------------------------------------------------------
 
-def diagnose(timeseries: pd.DataFrame, scenarios: dict[str, dict] | None = None) -> list[Diagnostic]:
+def diagnose(timeseries: pd.DataFrame | None, scenarios: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
     """One `Diagnostic` per (scenario, point, policy) of a timeseries table (results' `timeseries`);
     `scenarios` are the manifest's resolved scenario dicts by name (for the spike dates)."""
     need = {"day", "in_window", "queue_mean", "queue_at_midnight", "oldest_wait_business_hours", "rep_utilisation",
@@ -360,15 +361,24 @@ def diagnose(timeseries: pd.DataFrame, scenarios: dict[str, dict] | None = None)
             ts = ts.assign(**{c: 0 if c == "point" else ""})
     out = []
     for (scen, point, pol), g in ts.groupby(GROUP, sort=False):
-        d = diagnose_group(g, (scenarios or {}).get(scen))
+        d = diagnose_group(g, (scenarios or {}).get(str(scen)))
         steady, v, msg = verdict(d)
         ok = None if d["truncation_day"] is None else v != "warmup_too_short"
-        out.append(Diagnostic(scenario=str(scen), point=int(point), policy=str(pol), warmup_ok=ok, steady=steady,
+        out.append(Diagnostic(scenario=str(scen), point=int(cast(int, point)), policy=str(pol), warmup_ok=ok, steady=steady,
                               verdict=v, message=msg, **d))
     return out
 
 
-def scenario_dumps(manifest: dict) -> dict[str, dict]:
+class SavedResults(Protocol):
+    """What the diagnostics read of a results folder (sim.experiment.results.Results, a layer up)."""
+    timeseries: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def factors(self) -> list[str]: ...
+
+
+def scenario_dumps(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     s = manifest.get("scenarios")
     if isinstance(s, dict):
         return s
@@ -376,12 +386,12 @@ def scenario_dumps(manifest: dict) -> dict[str, dict]:
     return {one.get("name", "scenario"): one} if isinstance(one, dict) else {}
 
 
-def diagnostics(res) -> list[dict]:
+def diagnostics(res: SavedResults) -> list[dict[str, Any]]:
     """The diagnostics of a `Results` as plain dicts (for `--json`'s `diagnostics`)."""
     return [d.as_dict() for d in diagnose(res.timeseries, scenario_dumps(res.manifest))]
 
 
-def flagged_lines(res) -> list[str]:
+def flagged_lines(res: SavedResults) -> list[str]:
     """One line per diagnostic that is not "ok", for the terminal."""
     out = []
     for d in diagnose(res.timeseries, scenario_dumps(res.manifest)):

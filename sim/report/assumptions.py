@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import html
+from typing import Any, cast
 
 import pandas as pd
 
@@ -40,15 +41,17 @@ POLICY_ROWS = (
 )
 
 
-def _get(d: dict, path: str):
+def _get(d: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a nested dict (None if absent)."""
+    node: Any = d
     for k in path.split("."):
-        if not isinstance(d, dict) or k not in d:
+        if not isinstance(node, dict) or k not in node:
             return None
-        d = d[k]
-    return d
+        node = node[k]
+    return node
 
 
-def _show(v) -> str:
+def _show(v: Any) -> str:
     return F.setting(v)
 
 
@@ -56,7 +59,7 @@ def _show(v) -> str:
 OVERRIDE_WORDS = {"leads": "leads per year", "reps": "SDRs", "days": "measurement window (days)"}
 
 
-def overrides(manifest: dict) -> list[str]:
+def overrides(manifest: dict[str, Any]) -> list[str]:
     """What the command changed on top of the scenario and policy files, in words ('leads per year
     9,000', 'mql.threshold = 70'), from the recorded command line or Python call."""
     cmd = [str(c) for c in manifest.get("command") or []]
@@ -86,20 +89,20 @@ def overrides(manifest: dict) -> list[str]:
             for k, v in found]
 
 
-def _number(text: str):
+def _number(text: str) -> float | str:
     try:
         return float(text)
     except ValueError:
         return text
 
 
-def swept(manifest: dict) -> dict[str, list]:
+def swept(manifest: dict[str, Any]) -> dict[str, list[Any]]:
     """{path as written in the design: values} of the swept settings."""
     return {f.get("path"): list(f.get("values", [])) for f in (manifest.get("design") or {}).get("factors") or []
             if f.get("path")}
 
 
-def _swept_at(sweeps: dict[str, list], path: str, side: str) -> list | None:
+def _swept_at(sweeps: dict[str, list[Any]], path: str, side: str) -> list[Any] | None:
     """The values swept for a scenario (`side`='scenario') or policy row's path, if it was swept."""
     for p, vals in sweeps.items():
         if p == path or p == f"{side}.{path}":
@@ -107,17 +110,17 @@ def _swept_at(sweeps: dict[str, list], path: str, side: str) -> list | None:
     return None
 
 
-def _cell(d: dict, path: str, sweeps: dict[str, list], side: str) -> str:
+def _cell(d: dict[str, Any], path: str, sweeps: dict[str, list[Any]], side: str) -> str:
     vals = _swept_at(sweeps, path, side)
     return f"swept: {F.span(vals)}" if vals is not None else _show(_get(d, path))
 
 
-def _full(flat: dict[str, str], key: str, sweeps: dict[str, list], side: str) -> str:
+def _full(flat: dict[str, str], key: str, sweeps: dict[str, list[Any]], side: str) -> str:
     vals = _swept_at(sweeps, key, side)
     return f"swept: {F.span(vals)}" if vals is not None else flat.get(key, "-")
 
 
-def scenario_tables(scenarios: dict[str, dict], manifest: dict | None = None) -> str:
+def scenario_tables(scenarios: dict[str, dict[str, Any]], manifest: dict[str, Any] | None = None) -> str:
     """The scenario as it ran: swept settings show their range, and the description says what the
     command line overrode (a '4k leads/year' description after `--leads 9000` would mislead)."""
     names = list(scenarios)
@@ -139,8 +142,8 @@ def scenario_tables(scenarios: dict[str, dict], manifest: dict | None = None) ->
     return out
 
 
-def policy_tables(policies: dict[str, dict], order: list[str], palette: dict[str, str],
-                  manifest: dict | None = None) -> str:
+def policy_tables(policies: dict[str, dict[str, Any]], order: list[str], palette: dict[str, str],
+                  manifest: dict[str, Any] | None = None) -> str:
     names = [p for p in order if p in policies] + [p for p in policies if p not in order]
     sweeps = swept(manifest or {})
     rows = [(label, [_cell(policies[n], path, sweeps, "policy") for n in names]) for path, label in POLICY_ROWS]
@@ -154,7 +157,7 @@ def policy_tables(policies: dict[str, dict], order: list[str], palette: dict[str
     return out
 
 
-def design_table(manifest: dict) -> str:
+def design_table(manifest: dict[str, Any]) -> str:
     factors = (manifest.get("design") or {}).get("factors") or []
     if not factors:
         return ""
@@ -168,7 +171,7 @@ def design_table(manifest: dict) -> str:
 SWEEP_TABLE_KPIS = ("mqls", "mql_to_sql_rate", "bookings", "sla_compliance", "rep_utilisation")
 
 
-def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | None,
+def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict[str, Any] | None,
                 kpis: list[str] | None = None, note: str = "") -> str:
     """One row per (scenario, point, policy): the key KPIs (and the experiment's own `kpis`), mean
     [95% CI] or 'too few (n=..)'; the recommended row marked. Only for sweeps and multi-scenario
@@ -192,7 +195,8 @@ def sweep_table(summary: pd.DataFrame, factors: list[str], recommended: dict | N
             if kpi not in s.index:
                 cells.append("<td>-</td>")
                 continue
-            cells.append(f"<td>{_sweep_cell(s.loc[kpi], *F.kpi_format(kpi)[1:])}</td>")
+            row = cast("pd.Series[Any]", s.loc[kpi])   # one row per KPI in a group
+            cells.append(f"<td>{_sweep_cell(row, *F.kpi_format(kpi)[1:])}</td>")
         rec = recommended and recommended.get("point") == k["point"] and recommended.get("policy") in (None, k["policy"]) \
             and recommended.get("scenario", k["scenario"]) == k["scenario"]
         lead = (f"<td>{html.escape(str(k['scenario']))}</td>" if multi else "") + \

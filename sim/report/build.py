@@ -9,14 +9,17 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim import format as F
 from sim.experiment.results import Results, load_results
 from sim.present import halve_note, holm_note, with_status
 from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
+from sim.report.fig_accounts import accounts_figure, has_accounts
 from sim.report.fig_capacity import capacity_figure, has_capacity
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_handoff import ae_load_figure, has_ae_load
@@ -25,6 +28,10 @@ from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
 from sim.report.steady_flags import steady_flags
 from sim.report.style import close, colours, empty_figure, pretty, save
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario
+    from sim.world.response import Curve
 
 FIGURES = "figures"
 REPORT = "report.html"
@@ -39,15 +46,16 @@ def build_report(folder: Path, force: bool = True) -> Path:
 
 # ---- reading the manifest -------------------------------------------------------------------
 
-def scenario_dumps(manifest: dict) -> dict[str, dict]:
+def scenario_dumps(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{name: resolved scenario} whether the manifest lists several scenarios or holds one."""
-    if isinstance(manifest.get("scenarios"), dict):
-        return manifest["scenarios"]
+    many = manifest.get("scenarios")
+    if isinstance(many, dict):
+        return many
     one = manifest.get("scenario")
     return {one.get("name", "scenario"): one} if isinstance(one, dict) else {}
 
 
-def policy_dumps(manifest: dict) -> dict[str, dict]:
+def policy_dumps(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{name: resolved policy} from a dict or a list of policies."""
     p = manifest.get("policies")
     if isinstance(p, dict):
@@ -55,7 +63,7 @@ def policy_dumps(manifest: dict) -> dict[str, dict]:
     return {d.get("name", f"policy {i + 1}"): d for i, d in enumerate(p or []) if isinstance(d, dict)}
 
 
-def _scenario_model(dump: dict):
+def _scenario_model(dump: dict[str, Any]) -> Scenario | None:
     """The validated Scenario (for the decay curve and the calendar), or None if it no longer
     validates (a folder written by another version)."""
     from sim.config.scenario import Scenario
@@ -67,7 +75,7 @@ def _scenario_model(dump: dict):
 
 # ---- choosing what to show ----------------------------------------------------------------
 
-def focus(res: Results) -> tuple[str, object]:
+def focus(res: Results) -> tuple[str, int]:
     """The (scenario, point) the per-point figures show: the recommended one, else the first."""
     best = (res.recommendation or {}).get("best") or {}
     first = res.runs.iloc[0]
@@ -78,7 +86,7 @@ def focus(res: Results) -> tuple[str, object]:
     return scen, point
 
 
-def _at(df: pd.DataFrame, scen, point) -> pd.DataFrame:
+def _at(df: pd.DataFrame, scen: str, point: int) -> pd.DataFrame:
     if df is None or df.empty:
         return df
     m = pd.Series(True, index=df.index)
@@ -108,7 +116,7 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
     factors = [f for f in res.factors if f in summary]
     where = _where(res, scen, point, factors)
 
-    def add(key: str, draw, title: str, caption: str) -> None:
+    def add(key: str, draw: Callable[[], Figure], title: str, caption: str) -> None:
         """Draw and save one figure. A figure that fails is replaced by a panel saying so (and the
         report warns at the top): one broken figure must not cost the client the whole report."""
         problem = ""
@@ -181,17 +189,23 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
     add("rejections", lambda: rejection_figure(s_at, policies, palette), "Rejections and recycling",
         f"Left: reached MQLs rejected by sales, by reason code. Right: how MQL episodes ended; recycled leads go back "
         f"to nurture and may become MQLs again (re-MQLs){where}.")
+    if has_accounts(s_at):
+        add("accounts", lambda: accounts_figure(s_at, policies, palette), "Accounts",
+            "Left: accounts with a cohort lead, those handed to sales (MQAs), those with an opportunity and those won "
+            "(log scale). Middle: share of the buying group reps had reached at the opportunity against the account "
+            "win rate. Right: lead-level precision and recall next to account-level ones, against the hidden truth"
+            f"{where}.")
     return entries
 
 
-def model_workday(model) -> float:
+def model_workday(model: Scenario | None) -> float:
     if model is None:
         return 480.0
     from sim.calendar import BusinessCalendar
     return float(BusinessCalendar.from_scenario(model).workday_minutes)
 
 
-def _decay(model, dump: dict):
+def _decay(model: Scenario | None, dump: dict[str, Any]) -> tuple[Curve | None, str, float]:
     if model is None:
         return None, "", 60.0
     from sim.world.response import ResponseModel
@@ -200,7 +214,7 @@ def _decay(model, dump: dict):
     return r.curve, d if isinstance(d, str) else getattr(d, "kind", "custom"), r.reference
 
 
-def _where(res: Results, scen, point, factors: list[str]) -> str:
+def _where(res: Results, scen: str, point: int, factors: list[str]) -> str:
     """' (at threshold = 60)' when the figure shows one point of a sweep or one of several scenarios."""
     bits = []
     if res.runs["scenario"].nunique() > 1:

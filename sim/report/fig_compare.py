@@ -7,10 +7,14 @@ one scenario and one design point, and returns a matplotlib Figure.
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from numpy.typing import NDArray
 
 from sim.present import significant
 from sim.report.narrative import REJECTION_HIGH as REJECTION_BENCHMARK
@@ -41,7 +45,8 @@ def _stat(s: pd.DataFrame, p: str, kpis: list[str]) -> tuple[np.ndarray, np.ndar
     return m, err
 
 
-def _grouped_bars(ax, s: pd.DataFrame, policies: list[str], kpis: list[str], col: dict[str, str], scale: float = 1.0):
+def _grouped_bars(ax: Axes, s: pd.DataFrame, policies: list[str], kpis: list[str], col: dict[str, str],
+                  scale: float = 1.0) -> NDArray[np.int_]:
     x = np.arange(len(kpis))
     w = 0.8 / max(len(policies), 1)
     for i, p in enumerate(policies):
@@ -111,7 +116,7 @@ def comparison_figure(differences: pd.DataFrame, summary: pd.DataFrame | None = 
                 for i, p in enumerate(others):
                     if (p, k) not in d.index:
                         continue
-                    r = d.loc[(p, k)]
+                    r = cast("pd.Series[Any]", d.loc[(p, k)])   # one row per (policy, KPI)
                     if r.get("status", "ok") == "too_few":
                         ax.annotate(f"too few (n={int(r['n'])})", (0, row + (i - (len(others) - 1) / 2) * 0.22),
                                     xytext=(5, 0), textcoords="offset points", va="center", fontsize=10, color="#555")

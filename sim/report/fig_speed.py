@@ -7,11 +7,15 @@ so their intervals are intervals over replications like every other KPI.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from numpy.typing import NDArray
 
 from sim import format as F
 from sim.config.units import Duration
@@ -21,6 +25,11 @@ from sim.report.style import GREY, SPIKE, colours, empty_figure, new_figure, sty
 from sim.vocab import TIERS
 from sim.world.response import bucket_mean, shift_odds
 
+if TYPE_CHECKING:
+    from sim.world.response import Curve
+
+Floats = NDArray[np.float64]
+
 BUCKET_LABELS = {"0_5m": "<5m", "5_15m": "5-15m", "15_30m": "15-30m", "30_60m": "30-60m", "1_2h": "1-2h",
                  "2_4h": "2-4h", "4_8h": "4-8h", "8_16h": "8-16h", "16_40h": "16-40h", "40h_plus": ">40h",
                  "8_24h": "8-24h", "1_3d": "1-3d", "3d_plus": ">3d", "never": "never"}
@@ -28,7 +37,8 @@ RUNOUT_SHOWN = 28        # days of run-out drawn in the load figure
 LAST_BUCKET_SPAN = 4.0   # the open-ended last bucket is averaged over [lower, 4 x lower] for the curve
 
 
-def _ci_per_policy(runs: pd.DataFrame, policies: list[str], counts) -> dict[str, np.ndarray]:
+def _ci_per_policy(runs: pd.DataFrame, policies: list[str],
+                   counts: Callable[[pd.DataFrame], tuple[Floats, Floats]]) -> dict[str, Floats]:
     """{policy: array[k, 3]} of (share, lower, upper) in %: `counts(df)` gives per-run numerators
     and denominators (arrays [runs, k]), each column pooled over worlds with the share interval of
     `sim.measure.stats` (inside 0-100%; NaN when too few)."""
@@ -49,7 +59,7 @@ def _target_position(minutes: float, edges: np.ndarray) -> float:
     j = int(np.searchsorted(edges, minutes, side="right") - 1)
     if j >= len(edges) - 1:
         return len(edges) - 1.0
-    return j - 0.5 + (minutes - edges[j]) / (edges[j + 1] - edges[j])
+    return float(j - 0.5 + (minutes - edges[j]) / (edges[j + 1] - edges[j]))
 
 
 def _met(runs: pd.DataFrame, kpi: str, policy: str) -> str:
@@ -75,7 +85,7 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
         for ax, tier in zip(axes[:, 0], tiers):
             cols = [f"ttft_{tier}_{b}" for b in names]
 
-            def counts(df: pd.DataFrame, cols=cols) -> tuple[np.ndarray, np.ndarray]:
+            def counts(df: pd.DataFrame, cols: list[str] = cols) -> tuple[Floats, Floats]:
                 c = df[cols].to_numpy(float)                    # share of the tier's episodes per bucket
                 return c, np.repeat(c.sum(axis=1, keepdims=True), c.shape[1], axis=1)
 
@@ -113,7 +123,7 @@ def speed_figure(runs: pd.DataFrame, targets: dict[str, dict[str, str]], policie
     return fig
 
 
-def decay_figure(runs: pd.DataFrame, curve=None, curve_name: str = "", reference_minutes: float = 60.0,
+def decay_figure(runs: pd.DataFrame, curve: Curve | None = None, curve_name: str = "", reference_minutes: float = 60.0,
                  policies: list[str] | None = None, palette: dict[str, str] | None = None) -> Figure:
     """Share of first-touched MQLs that became SQL, by the clock delay from MQL to first touch (bars,
     per policy), next to the scenario's decay curve q(t) (black line, bucket-averaged, scaled to
@@ -163,7 +173,7 @@ def decay_figure(runs: pd.DataFrame, curve=None, curve_name: str = "", reference
     return fig
 
 
-def _spikes(scenario: dict) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+def _spikes(scenario: dict[str, Any]) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """(start, end, label) of the scenario's campaign spikes, from its manifest entry."""
     out = []
     for s in (scenario or {}).get("arrivals", {}).get("spikes", []) or []:
@@ -177,7 +187,7 @@ def _spikes(scenario: dict) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     return out
 
 
-def load_figure(timeseries: pd.DataFrame, scenario: dict | None = None, policies: list[str] | None = None,
+def load_figure(timeseries: pd.DataFrame, scenario: dict[str, Any] | None = None, policies: list[str] | None = None,
                 palette: dict[str, str] | None = None) -> Figure:
     """Queue length, backlog age and rep utilisation by day (mean over replications, smoothed),
     campaign spikes shaded, outside the measurement window greyed."""
@@ -203,7 +213,7 @@ def load_figure(timeseries: pd.DataFrame, scenario: dict | None = None, policies
         axes[2, 0].set_ylim(0, 105)
         first = ts[ts["policy"] == policies[0]].groupby("date")["in_window"].first()
         win = first[first.astype(bool)]
-        handles = []
+        handles: list[Artist] = []
         day = pd.Timedelta(days=1)
         for ax in axes[:, 0]:
             if len(win):   # the run-out only serves the cohort's deals: show its first weeks
@@ -230,10 +240,11 @@ def load_figure(timeseries: pd.DataFrame, scenario: dict | None = None, policies
     return fig
 
 
-def _holidays(scenario: dict, start: pd.Timestamp, xlim) -> list[pd.Timestamp]:
+def _holidays(scenario: dict[str, Any], start: pd.Timestamp, xlim: tuple[float, float]) -> list[pd.Timestamp]:
     """The scenario's holidays inside the drawn range (a backlog often peaks right after one)."""
     import matplotlib.dates as mdates
-    lo, hi = (pd.Timestamp(mdates.num2date(v)).tz_localize(None) for v in xlim)
+    lo, hi = (pd.Timestamp(mdates.num2date(v)).tz_localize(None)  # type: ignore[no-untyped-call]  # untyped in matplotlib
+              for v in xlim)
     out = []
     for h in (scenario.get("calendar") or {}).get("holidays") or []:
         try:

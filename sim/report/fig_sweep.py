@@ -7,27 +7,32 @@ kpi, mean, lower, upper) for one scenario, and the recommendation (`recommendati
 """
 from __future__ import annotations
 
+from typing import Any, Iterable, cast
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
+from numpy.typing import NDArray
 
 from sim.measure.detail import BUYER_FATES
 from sim.report.style import PALETTE, colours, declutter, empty_figure, new_figure, pretty, styled, value_ticks
+
+Floats = NDArray[np.float64]
 
 SWEEP_KPIS = (("mqls", "MQLs", 1, " (cohort)"), ("mql_to_sql_rate", "MQL -> SQL", 100, " (%)"),
               ("bookings", "Bookings", 1, " (won deal value)"), ("sla_compliance", "SLA compliance", 100, " (%)"),
               ("rep_utilisation", "Rep utilisation", 100, " (%)"))
 
 
-def money(v: float, _pos=None) -> str:
+def money(v: float, _pos: int | None = None) -> str:
     """Axis ticks for money: 250k, 1.2M."""
     return f"{v / 1e6:.1f}M" if abs(v) >= 1e6 else f"{v / 1e3:.0f}k" if abs(v) >= 1e3 else f"{v:.0f}"
 
 
-def _band(lo, hi, scale: float):
+def _band(lo: Iterable[float] | pd.Series[Any], hi: Iterable[float] | pd.Series[Any], scale: float) -> tuple[Floats, Floats]:
     """An interval band kept inside what the KPI can be: shares in [0, 100] %, counts >= 0."""
     lo, hi = scale * np.asarray(lo, float), scale * np.asarray(hi, float)
     return np.clip(lo, 0, 100 if scale == 100 else None), np.clip(hi, 0, 100 if scale == 100 else None)
@@ -47,7 +52,7 @@ def _wide(summary: pd.DataFrame, kpi: str, x: str, group: str) -> pd.DataFrame:
     return w.iloc[w[x].map(xmap).to_numpy(float).argsort(kind="stable")]
 
 
-def recommended_point(recommendation: dict | None, factors: list[str]) -> dict | None:
+def recommended_point(recommendation: dict[str, Any] | None, factors: list[str]) -> dict[str, Any] | None:
     """The recommended setting {factor: value, 'policy': name}, or None when there is none."""
     best = (recommendation or {}).get("best")
     if not best or not all(f in best for f in factors):
@@ -55,7 +60,7 @@ def recommended_point(recommendation: dict | None, factors: list[str]) -> dict |
     return {**{f: best[f] for f in factors}, "policy": best.get("policy")}
 
 
-def _numeric(values) -> bool:
+def _numeric(values: Iterable[Any]) -> bool:
     """Numbers (not booleans) sit on a real axis; anything else (routing.discipline = fifo, ...)
     on a categorical one."""
     vals = [v for v in values if v is not None]
@@ -63,7 +68,7 @@ def _numeric(values) -> bool:
                               for v in vals)
 
 
-def axis_positions(values) -> tuple[dict, bool]:
+def axis_positions(values: Iterable[Any]) -> tuple[dict[Any, float], bool]:
     """{swept value: x position} in design order, and whether the axis is numeric."""
     vals = list(dict.fromkeys(values))
     if _numeric(vals):
@@ -71,12 +76,12 @@ def axis_positions(values) -> tuple[dict, bool]:
     return {v: float(i) for i, v in enumerate(vals)}, False
 
 
-def show(v) -> str:
+def show(v: Any) -> str:
     """A swept value as text: 60 not 60.0, names as they are."""
     return f"{v:g}" if _numeric([v]) else str(v)
 
 
-def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, float]]]:
+def constraint_bounds(recommendation: dict[str, Any] | None) -> dict[str, list[tuple[str, float]]]:
     """{kpi: [(op, bound)]} from the recommendation's constraints ("kpi >= 0.9")."""
     from sim.experiment.recommend import parse_constraint
     out: dict[str, list[tuple[str, float]]] = {}
@@ -89,7 +94,7 @@ def constraint_bounds(recommendation: dict | None) -> dict[str, list[tuple[str, 
     return out
 
 
-def indistinguishable(recommendation: dict | None, factors: list[str], policy: str | None = None) -> list[dict]:
+def indistinguishable(recommendation: dict[str, Any] | None, factors: list[str], policy: str | None = None) -> list[dict[str, Any]]:
     """The settings the recommendation cannot tell apart from the best (its `cannot_exclude`), as
     {factor: value, 'policy': name}, for one policy if given."""
     out = []
@@ -121,7 +126,7 @@ def colour_limits(values: np.ndarray, half_width: float, kpi: str) -> tuple[floa
     return lo, hi, True
 
 
-def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None = None,
+def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict[str, Any] | None = None,
                  by: str = "policy", palette: dict[str, str] | None = None) -> Figure:
     """The key KPIs against one swept setting: mean line and 95% band per `by` group (policy, or a
     second factor), the recommended point marked with a star."""
@@ -203,7 +208,7 @@ def sweep_figure(summary: pd.DataFrame, factor: str, recommendation: dict | None
 
 def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings",
                    contour: str = "sla_compliance", policy: str | None = None,
-                   recommendation: dict | None = None, level: float | None = None) -> Figure:
+                   recommendation: dict[str, Any] | None = None, level: float | None = None) -> Figure:
     """Two-way sweep: `value` (mean) as colour over the grid of two settings, each cell also giving
     `contour` (mean, %); an orange outline encloses the cells where `contour` reaches `level` (the
     recommendation's constraint on it, else 80%): on a coarse grid an outline of cells is honest
@@ -240,7 +245,7 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
         mid = (vmin + vmax) / 2
         for i in range(len(ys)):
             for j in range(len(xs)):
-                v, c = grid.iat[i, j], cgrid.iat[i, j]
+                v, c = float(grid.iat[i, j]), float(cgrid.iat[i, j])   # type: ignore[arg-type]  # numeric pivot
                 if np.isfinite(v):
                     label = money(v) if value == "bookings" else f"{v:,.3g}"
                     label += f"\n{cname} {100 * c:.0f}%" if np.isfinite(c) else ""
@@ -257,9 +262,9 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, value: str = "bookings
                     ax.plot(*seg, color="#D55E00", lw=3.5, solid_capstyle="projecting", gid="sla-outline")
         rec = recommended_point(recommendation, [x, y])
         alike = 0
-        for c in indistinguishable(recommendation, [x, y], policy):
-            if c[x] in xs and c[y] in ys and not (rec is not None and (c[x], c[y]) == (rec[x], rec[y])):
-                j, i = xs.index(c[x]), ys.index(c[y])
+        for alt in indistinguishable(recommendation, [x, y], policy):
+            if alt[x] in xs and alt[y] in ys and not (rec is not None and (alt[x], alt[y]) == (rec[x], rec[y])):
+                j, i = xs.index(alt[x]), ys.index(alt[y])
                 ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, hatch="//", edgecolor="white",
                                        lw=2, ls="--", gid="indistinguishable", zorder=4))
                 alike += 1
@@ -316,7 +321,8 @@ def quality_figure(summary: pd.DataFrame, factor: str | None = None, thresholds:
             s = summary.set_index(["policy", "kpi"])
             labels = []
             for p in policies:
-                r, pr = s.loc[(p, "buyer_recall")], s.loc[(p, "mql_precision")]
+                r = cast("pd.Series[Any]", s.loc[(p, "buyer_recall")])
+                pr = cast("pd.Series[Any]", s.loc[(p, "mql_precision")])
                 a1.errorbar(100 * r["mean"], 100 * pr["mean"],
                             xerr=[[100 * max(r["mean"] - r["lower"], 0)], [100 * max(r["upper"] - r["mean"], 0)]] if np.isfinite(r["lower"]) else None,
                             yerr=[[100 * max(pr["mean"] - pr["lower"], 0)], [100 * max(pr["upper"] - pr["mean"], 0)]] if np.isfinite(pr["lower"]) else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -87,7 +87,8 @@ CHECKS: list[tuple[str, list[tuple[str, float, str, str]], str]] = [
 def _verdict(op: str, t: float, mean: float, lo: float, hi: float) -> str:
     """'yes' when the whole interval breaks the rule, 'no' when none of it does, else 'maybe'.
     Without an interval (one replication) the mean decides."""
-    hit = lambda v: v <= t if op == "<=" else v < t if op == "<" else v > t  # noqa: E731
+    def hit(v: float) -> bool:
+        return v <= t if op == "<=" else v < t if op == "<" else v > t
     if F.missing(lo) or F.missing(hi):
         return "yes" if hit(mean) else "no"
     a, b = hit(lo), hit(hi)
@@ -103,9 +104,10 @@ def health_flags(summary: pd.DataFrame, policies: list[str]) -> list[Flag]:
         for kpi, rules, ok in CHECKS:
             if (p, kpi) not in s.index:
                 continue
-            r = s.loc[(p, kpi)]
+            r = cast("pd.Series[Any]", s.loc[(p, kpi)])     # one row per (policy, KPI): duplicates dropped
             st = F.status_of(r)
-            n = None if F.missing(r.get("n")) else int(r.get("n"))
+            n_at: Any = r.get("n")
+            n = None if F.missing(n_at) else int(n_at)
             if st == "undefined":
                 continue
             if st == "too_few":
@@ -136,7 +138,7 @@ def _threshold(kpi: str, t: float) -> str:
 # ---- sentences ----------------------------------------------------------------------------
 
 
-def _row(d: pd.DataFrame | None, key: tuple) -> Any:
+def _row(d: pd.DataFrame | None, key: tuple[Any, ...]) -> Any:
     if d is None or key not in d.index:
         return None
     r = d.loc[key]
@@ -207,10 +209,10 @@ def _bookings_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str 
     if _same(r):
         return "leaves bookings unchanged in every world"
     if _supported(r):
-        ci = f"95% CI {100 * lo:+.0f}% to {100 * hi:+.0f}%" if not (F.missing(lo) or F.missing(hi)) else \
+        ci = f"95% CI {F.relative(lo)} to {F.relative(hi)}" if not (F.missing(lo) or F.missing(hi)) else \
             f"95% CI {F.interval(r['lower'], r['upper'], 'money', diff=True)}; the relative interval is unbounded at this n"
-        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {abs(100 * rel):.0f}% ({ci})"
-    return UNSURE + too_few_to_say("bookings", r, r["diff"], f"{abs(100 * rel):.0f}%")
+        return f"{_verb(r['diff'], 'raises', 'lowers')} bookings by {F.share(abs(rel), 0)} ({ci})"
+    return UNSURE + too_few_to_say("bookings", r, r["diff"], F.share(abs(rel), 0))
 
 
 def _sla_part(p: str, baseline: str, s: pd.Series, d: pd.DataFrame) -> str | None:
@@ -296,7 +298,7 @@ def _value(v: float) -> str:
     return F.number(v)
 
 
-def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
+def recommendation_sentence(rec: dict[str, Any] | None, factors: list[str]) -> str | None:
     """The sweep's recommended setting in words: what the selection procedure can say (within delta
     of the best with probability >= 95%, or which settings cannot be told apart), and its numbers
     from the replications that did not choose it; or why there is none."""
@@ -326,7 +328,7 @@ def recommendation_sentence(rec: dict | None, factors: list[str]) -> str | None:
         reps = rec.get("replications") or {}
         k = reps.get("report")
         src = f" (from {k} replication{'s' if k != 1 else ''} not used to choose it)" if k else ""
-        kpi = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec.get("objective"))
+        kpi: Any = next((o["name"] for o in goals if o.get("kind", "kpi") == "kpi"), rec.get("objective"))
         out += f" Its {pretty(kpi).lower()}: {_value(m)} on average, 95% CI {_value(best.get('lower', math.nan))} " \
                f"to {_value(best.get('upper', math.nan))}{src}."
     return out
@@ -346,7 +348,8 @@ def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | Non
     m = s.groupby([factor, "kpi"], sort=False)["mean"].mean().unstack("kpi")
     name = pretty(factor).split(" (")[0]
     vals = list(dict.fromkeys(s[factor]))
-    show = lambda v: f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)  # noqa: E731
+    def show(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
     span = (f"{show(vals[0])} to {show(vals[-1])}" if numeric and len(vals) > 2 else
             ", ".join(map(show, vals[:-1])) + f" and {show(vals[-1])}")
@@ -354,7 +357,7 @@ def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | Non
     one = s[s["kpi"] == "bookings"].drop_duplicates(factor).set_index(factor) \
         if (s[s["kpi"] == "bookings"].groupby(factor).size() == 1).all() else None
 
-    def money(v, at) -> str:
+    def money(v: float, at: Any) -> str:
         """Bookings at one swept value, with its half-width when the value is one row of the table."""
         r = None if one is None or at not in one.index or "lower" not in one else one.loc[at]
         return F.money(v) if r is None else F.cell(r, "money")
@@ -375,7 +378,7 @@ def sweep_sentence(summary: pd.DataFrame, factor: str, policy: str) -> str | Non
 
 
 def executive_summary(summary: pd.DataFrame, differences: pd.DataFrame, policies: list[str], baseline: str,
-                      replications: int, flags: list[Flag], recommendation: dict | None = None,
+                      replications: int, flags: list[Flag], recommendation: dict[str, Any] | None = None,
                       factors: list[str] | None = None, where: str = "",
                       sweep: pd.DataFrame | None = None) -> list[str]:
     """Plain sentences, most important first. `where` ("MQL threshold = 60") says which point of

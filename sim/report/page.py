@@ -10,6 +10,7 @@ import html
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -67,7 +68,7 @@ class FigureEntry:
     problem: str = ""   # why the figure could not be drawn, if it could not
 
 
-def _e(x) -> str:
+def _e(x: object) -> str:
     return html.escape(str(x))
 
 
@@ -139,7 +140,7 @@ def flags_table(flags: list[Flag], palette: dict[str, str]) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def manifest_warnings(warnings) -> str:
+def manifest_warnings(warnings: list[str] | None) -> str:
     """Warnings recorded with the results (`manifest["warnings"]`, one line each), if any."""
     if not warnings:
         return ""
@@ -147,14 +148,14 @@ def manifest_warnings(warnings) -> str:
     return f'<h3>Warnings recorded with these results</h3><ul class="warnings">{items}</ul>'
 
 
-def key_value_table(rows: list[tuple[str, list]], columns: list[str], palette: dict[str, str] | None = None) -> str:
+def key_value_table(rows: list[tuple[str, list[Any]]], columns: list[str], palette: dict[str, str] | None = None) -> str:
     head = "".join(f'<th class="left">{_swatch(palette or {}, c)}{_e(c)}</th>' for c in columns)
     body = "".join("<tr><td>" + _e(k) + "</td>" + "".join(f'<td class="left">{_e(v)}</td>' for v in vals) + "</tr>"
                    for k, vals in rows)
     return f"<table><thead><tr><th>setting</th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def flatten(d, prefix: str = "") -> dict[str, str]:
+def flatten(d: Any, prefix: str = "") -> dict[str, str]:
     """A nested dict as {dotted.path: text}, for 'every setting' tables."""
     out: dict[str, str] = {}
     if isinstance(d, dict):
@@ -168,7 +169,7 @@ def flatten(d, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def reproduce_block(manifest: dict, folder: Path) -> str:
+def reproduce_block(manifest: dict[str, Any], folder: Path) -> str:
     cmd = manifest.get("command") or []
     if cmd:
         first = f"<p>Re-run exactly these results (same seed, same inputs):</p><pre>{_e(shlex.join(map(str, cmd)))}</pre>"

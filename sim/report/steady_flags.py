@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 
-from sim.measure.steady import BATCH_DAYS, GROWTH_CHECK, WARMUP_CHECK, diagnose, scenario_dumps
+from sim.measure.steady import BATCH_DAYS, GROWTH_CHECK, WARMUP_CHECK, SavedResults, diagnose, scenario_dumps
 from sim.report.narrative import Flag
 
 
-def steady_flags(res, scenario: str | None = None, point=None) -> list:
+def steady_flags(res: SavedResults, scenario: str | None = None, point: int | None = None) -> list[Flag]:
     """Health-check flags (`sim.report.narrative.Flag`) for the report, two per policy of the
     (scenario, point) shown (every one when not given): the queue's growth across the window at its
     second-half rate, as a share of its mean ("bad": no steady state), and the shift of the window's
     mean queue by the initial transient ("warn": warm-up too short)."""
-    out = []
+    out: list[Flag] = []
     for d in diagnose(res.timeseries, scenario_dumps(res.manifest)):
         if (scenario is not None and d.scenario != scenario) or (point is not None and d.point != int(point)):
             continue

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation, Text
+
+if TYPE_CHECKING:
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.typing import RcKeyType
 
 from sim import format as F
 
@@ -23,7 +30,7 @@ GREY = "#9A9A9A"
 SIGNIFICANT = "#D55E00"     # vermillion: an interval that excludes zero
 SPIKE = "#E69F00"           # campaign spikes shaded in load figures
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 12, "axes.titlesize": 14, "axes.titleweight": "bold", "axes.labelsize": 12,
     "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11, "figure.titlesize": 15,
     "figure.titleweight": "bold", "axes.spines.top": False, "axes.spines.right": False,
@@ -44,7 +51,8 @@ def styled() -> Iterator[None]:
         yield
 
 
-def new_figure(rows: int = 1, cols: int = 1, width: float = 10.0, height: float = 5.0, **kw):
+def new_figure(rows: int = 1, cols: int = 1, width: float = 10.0, height: float = 5.0,
+               **kw: Any) -> tuple[Figure, np.ndarray[Any, np.dtype[Any]]]:
     """(figure, 2-D array of axes) in the report style (call inside `styled()`), constrained layout."""
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots(rows, cols, squeeze=False, **kw)
@@ -66,9 +74,12 @@ def save(fig: Figure, folder: Path, name: str) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     with styled():
-        for ext, kw in (("png", {"dpi": 110}), ("svg", {})):
+        for ext, dpi in (("png", 110), ("svg", None)):
             path = folder / f"{name}.{ext}"
-            fig.savefig(path, format=ext, bbox_inches="tight", **kw)
+            if dpi:
+                fig.savefig(path, format=ext, bbox_inches="tight", dpi=dpi)
+            else:
+                fig.savefig(path, format=ext, bbox_inches="tight")
             out[ext] = path
     return out
 
@@ -88,7 +99,7 @@ def pretty(name: str) -> str:
     return F.setting_name(name)
 
 
-def value_ticks(ax, values, axis: str = "x") -> None:
+def value_ticks(ax: Axes, values: Iterable[Any], axis: str = "x") -> None:
     """Ticks at the swept values when they are whole numbers (SDRs 2, 3, 4: never 2.5); many
     values get integer-only ticks instead."""
     from matplotlib.ticker import MaxNLocator
@@ -102,20 +113,20 @@ def value_ticks(ax, values, axis: str = "x") -> None:
         target.set_major_locator(MaxNLocator(integer=True))
 
 
-def overlaps(fig: Figure, texts) -> list[tuple[int, int]]:
+def overlaps(fig: Figure, texts: Sequence[Text]) -> list[tuple[int, int]]:
     """Pairs of texts (indices) whose drawn boxes overlap (renders the figure once)."""
     r = renderer(fig)
     boxes = [t.get_window_extent(r) for t in texts]
     return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
 
 
-def declutter(fig: Figure, annotations, gap: float = 2.0) -> None:
+def declutter(fig: Figure, annotations: Sequence[Annotation], gap: float = 2.0) -> None:
     """Move annotations (text offset in points from their anchor) down, one after another, until no
     two overlap: labels of policies at the same spot stack instead of printing over each other."""
     if len(annotations) < 2:
         return
     r = renderer(fig)
-    placed = []
+    placed: list[Any] = []                  # drawn boxes (matplotlib Bbox)
     for a in annotations:
         for _ in range(50):
             box = a.get_window_extent(r)
@@ -128,10 +139,13 @@ def declutter(fig: Figure, annotations, gap: float = 2.0) -> None:
         placed.append(a.get_window_extent(r))
 
 
-def renderer(fig: Figure):
+def renderer(fig: Figure) -> RendererBase:
     """Lay the figure out and draw it once (Agg, off screen); the renderer measures text boxes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     fig.canvas.draw()
-    return fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)     # attached above
+    r: RendererBase = canvas.get_renderer()  # type: ignore[no-untyped-call]  # untyped in matplotlib's Agg
+    return r

@@ -8,8 +8,8 @@ from array import array
 from statistics import NormalDist
 
 import numpy as np
-from scipy.special import ndtri
 
+from sim.normal import ndtri
 from sim.sales.episode import Episode
 from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, lead_uniform, lead_uniforms
 

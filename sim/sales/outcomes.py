@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtri
 
 from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
+from sim.normal import ndtri
 from sim.sales.competitor import CompetitorClock
 from sim.sales.episode import ABANDONED, CONTACTED, OPEN
 from sim.sales.handoff import COMPETITOR as COMPETITOR_AT_AE

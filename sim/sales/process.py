@@ -29,6 +29,7 @@ from simpy.events import Timeout
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
@@ -75,7 +76,9 @@ class SalesProcess:
         if p.staffed:     # reps as people (sim.sales.staffing); else today's team, untouched
             self.team, self.staffing = team, _ = staffed_team(env, p, world, calendar, end)
         else:
-            self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers, p.assignment), end)
+            owners = lead_owners(world, p.workers) if "owner" in (p.routing, p.assignment) else None
+            self.team = team = Team(env, calendar, p.workers,
+                                    routing(p.routing, p.workers, p.assignment, owners=owners), end)
             self.staffing = None
         self.episodes: list[Episode] = []
         # initial MQLs in time order

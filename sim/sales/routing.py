@@ -18,7 +18,8 @@ they agree).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, ClassVar, Protocol, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Protocol
 
 from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkItem, WorkQueue
 
@@ -282,21 +283,44 @@ class WeightedRoundRobin(RoundRobin):
         return True     # who is next depends on the weights: never open an arrival ahead of the clock
 
 
-# the short form `routing.discipline` (frozen at today's four values; new rules are named by the pair):
-# an ordering from one pool, or round robin worked oldest first
-DISCIPLINES: tuple[str, ...] = ("fifo", "priority", "freshest", "round_robin")
+@assignment("owner")
+class Owner(RoundRobin):
+    """Named-account ownership: each item waits in the queue of its account's owner rep
+    (`owners[item.lead]`, see `sim.sales.accounts.lead_owners`; without them, lead id mod workers)."""
+
+    def __init__(self, workers: int, order: Ordering, weights: Sequence[float] = (),
+                 owners: Sequence[int] | None = None):
+        super().__init__(workers, order)
+        self.owners = owners
+
+    def assign(self, item: WorkItem) -> None:
+        if self.workers:
+            item.rep = int(self.owners[item.lead]) if self.owners is not None else item.lead % self.workers
+
+    def would_wake(self, team: Team) -> bool:
+        return self.workers > 0 and any(team.idle)
 
 
-def routing(discipline: str, workers: int, assignment: str | None = None, weights: Sequence[float] = ()) -> Assignment:
+# the short form `routing.discipline`: an ordering from one pool, or round robin / owner worked oldest
+# first (new rules are named by the pair only)
+DISCIPLINES: tuple[str, ...] = ("fifo", "priority", "freshest", "round_robin", "owner")
+
+
+def routing(discipline: str, workers: int, assignment: str | None = None, weights: Sequence[float] = (),
+            owners: Sequence[int] | None = None) -> Assignment:
     """The assignment (with its queues) for a schema value of `policy.routing.discipline`, or, with
-    `assignment`, for the pair (assignment, order = `discipline`)."""
-    if assignment is not None:
-        if assignment not in ASSIGNMENTS or discipline not in ORDERINGS:
-            raise ValueError(f"unknown routing pair ({assignment!r}, {discipline!r}); use an assignment of "
-                             f"{sorted(ASSIGNMENTS)} and an order of {sorted(ORDERINGS)}")
-        return ASSIGNMENTS[assignment](workers, ORDERINGS[discipline](), weights)
-    if discipline in ORDERINGS:
-        return Pooled(workers, ORDERINGS[discipline]())
-    if discipline in DISCIPLINES:
-        return ASSIGNMENTS[discipline](workers, Fifo())
-    raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(DISCIPLINES)}")
+    `assignment`, for the pair (assignment, order = `discipline`). `weights` for weighted round
+    robin, `owners` (rep per lead) for the owner rule."""
+    if assignment is None:
+        if discipline in ORDERINGS:
+            return Pooled(workers, ORDERINGS[discipline]())
+        if discipline not in DISCIPLINES:
+            raise ValueError(f"unknown routing discipline {discipline!r}; use one of {sorted(DISCIPLINES)}")
+        assignment, discipline = discipline, "fifo"
+    if assignment not in ASSIGNMENTS or discipline not in ORDERINGS:
+        raise ValueError(f"unknown routing pair ({assignment!r}, {discipline!r}); use an assignment of "
+                         f"{sorted(ASSIGNMENTS)} and an order of {sorted(ORDERINGS)}")
+    cls = ASSIGNMENTS[assignment]
+    if cls is Owner:
+        return Owner(workers, ORDERINGS[discipline](), owners=owners)
+    return cls(workers, ORDERINGS[discipline](), weights)

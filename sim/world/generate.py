@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.scenario import Scenario
+from sim.world.accounts import AccountBook, draw_intent, place_leads
 from sim.world.arrivals import arrival_grid, channel_shares, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
 from sim.world.luck import child, draw_luck, streams
@@ -17,7 +18,7 @@ from sim.world.model import World
 from sim.world.population import categorical, draw_attributes, draw_truth
 
 # Sub-stream of each purpose, by position. APPEND ONLY (inserting would change later streams).
-STREAMS: tuple[str, ...] = ("arrivals", "attributes", "truth", "engagement", "luck")
+STREAMS: tuple[str, ...] = ("arrivals", "attributes", "truth", "engagement", "luck", "accounts")
 
 
 def root_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
@@ -40,7 +41,13 @@ def generate_world(scenario: Scenario, seed: int, replication: int = 0) -> World
         grid = arrival_grid(scenario.arrivals, scenario.start_date, horizon.end)
         arrival, channel = draw_arrivals(grid, horizon.end, ss["arrivals"])
     attrs = draw_attributes(scenario.population, channel, ss["attributes"])
-    buyer, intent = draw_truth(scenario.truth, channel, attrs, ss["truth"])
+    book: AccountBook | None = None
+    if scenario.accounts is not None and not queueing:   # leads become contacts of accounts
+        placed = place_leads(scenario, arrival, attrs, horizon.end, ss["accounts"])
+        book, attrs, buyer = placed.book, placed.attrs, placed.buyer
+        intent = draw_intent(scenario.truth, buyer, ss["truth"])
+    else:
+        buyer, intent = draw_truth(scenario.truth, channel, attrs, ss["truth"])
     if queueing:   # no engagement: the MQL is the arrival
         offsets, event_time, event_type = np.zeros(arrival.shape[0] + 1, np.int64), np.zeros(0), np.zeros(0, np.int8)
     else:
@@ -56,7 +63,7 @@ def generate_world(scenario: Scenario, seed: int, replication: int = 0) -> World
         buyer=buyer, intent=intent,
         event_offsets=offsets, event_time=event_time, event_type=event_type,
         luck=luck, end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
-        mql_at_arrival=queueing,
+        mql_at_arrival=queueing, accounts=book,
     )
 
 

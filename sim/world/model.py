@@ -5,8 +5,12 @@ with the same luck (common random numbers).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.world.accounts import AccountBook
 
 # Purposes for counter-based per-lead uniforms (see `lead_uniform`). Adding a purpose never
 # changes the draws of another, so the luck of one chance does not depend on how many others exist.
@@ -61,6 +65,7 @@ class World:
     window_start: float          # minutes: the measured cohort is created in [window_start, window_end)
     window_end: float
     mql_at_arrival: bool = False  # queueing mode: every lead is an MQL when it arrives (scoring bypassed)
+    accounts: AccountBook | None = None  # the account layer (scenario [accounts]); None = each lead its own account
 
     @property
     def n(self) -> int:

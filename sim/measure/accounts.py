@@ -1,0 +1,210 @@
+"""Account KPIs of one run (worlds with `[accounts]`), cohort-based like the lead KPIs: the accounts
+of the leads created in the measurement window. Mode-neutral: measured from what sales received
+(the log), so lead-level and account-level policies are compared on the same definitions.
+
+Which account: what the company sees (the CRM account; orphan leads are accounts of their own) for
+MQAs, opportunities and wins; the true account for ground truth (in market or not, recall) and for
+duplicate touches, because two reps calling one company is waste whether the CRM knows it or not.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.calendar import BusinessCalendar
+from sim.config.accounts import ROLES
+from sim.config.scenario import Scenario
+from sim.sales.accounts import coverage_at
+from sim.sales.log import SalesLog
+from sim.sales.outcomes import LeadOutcomes
+from sim.vocab import ALL_TERMINAL_STATES
+from sim.world.model import World
+
+HOUR = 60.0
+WORKED_SPAN = 90 * 1440.0   # minutes: an account is "being worked" for 90 days after its first touch
+OUTSIDE = ROLES.index("outside")
+# how far an account got: its most advanced lead decides (won beats lost beats an open opportunity...)
+ADVANCE = ("nurture", "recycled", "lost_to_competitor", "in_queue", "rejected", "disqualified", "sql", "opportunity_open",
+           "lost", "won")
+_RANK = np.array([ADVANCE.index(s) for s in ALL_TERMINAL_STATES], dtype=np.int64)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def _hours(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q) / HOUR) if x.size else float("nan")
+
+
+def _first_by(key: np.ndarray, value: np.ndarray, size: int) -> np.ndarray:
+    """float64[size]: the minimum value per key (inf where a key has none)."""
+    out = np.full(size, np.inf)
+    np.minimum.at(out, key, value)
+    return out
+
+
+def duplicate_attempts(world: World, log: SalesLog) -> np.ndarray:
+    """bool[attempts]: the attempt was on a lead of a (true) account that another of its leads'
+    attempts had started working less than WORKED_SPAN before."""
+    book = world.accounts
+    assert book is not None
+    acc = book.lead_account[log.at_lead]
+    if acc.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((log.at_start, acc))
+    a_s, t_s, l_s = acc[order], log.at_start[order], log.at_lead[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = a_s[1:] != a_s[:-1]
+    seg = np.cumsum(new) - 1
+    first_t, first_l = t_s[new][seg], l_s[new][seg]
+    dup_sorted = (l_s != first_l) & (t_s - first_t < WORKED_SPAN)
+    out = np.zeros(order.size, dtype=bool)
+    out[order] = dup_sorted
+    return out
+
+
+def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog,
+                 out: LeadOutcomes) -> dict[str, float | int]:
+    """Every account KPI of one run (a flat dict; counts behind every share)."""
+    book = world.accounts
+    assert book is not None
+    cohort = world.in_cohort
+    c = np.flatnonzero(cohort)
+    k: dict[str, float | int] = {}
+    true_acc = book.lead_account
+    crm = book.lead_crm
+    space = book.count + world.n                       # CRM ids: accounts, then one orphan id per lead
+    k["accounts_engaged"] = int(np.count_nonzero(np.bincount(true_acc[c], minlength=book.count)))
+    k["orphan_leads"] = int(book.orphan[c].sum())
+    k["orphan_share"] = _ratio(k["orphan_leads"], c.size)
+
+    # MQAs: CRM accounts handed to sales (a first episode of one of their cohort leads)
+    first = (log.ep_index == 0) & cohort[log.ep_lead]
+    handed_lead, handed_time = log.ep_lead[first], log.ep_mql_time[first]
+    mqa_ids, inv = np.unique(crm[handed_lead], return_inverse=True)
+    k["mqas"] = int(mqa_ids.size)
+    mqa_time = np.full(mqa_ids.size, np.inf)
+    np.minimum.at(mqa_time, inv, handed_time)
+    # the account each MQA really is (the lead handed first), and was it in a window then
+    pick = np.full(mqa_ids.size, -1, dtype=np.int64)
+    at_first = handed_time == mqa_time[inv]
+    pick[inv[at_first]] = handed_lead[at_first]
+    real = true_acc[pick] if pick.size else np.zeros(0, np.int64)
+    in_window = np.zeros(mqa_ids.size, dtype=bool)
+    if book.w_account.size and real.size:
+        lo = np.searchsorted(book.w_account, real, side="left")
+        hi = np.searchsorted(book.w_account, real, side="right")
+        for j in range(int((hi - lo).max(initial=0))):      # windows per account: a handful at most
+            w = np.minimum(lo + j, book.w_account.size - 1)
+            live = (lo + j < hi)
+            in_window |= live & (book.w_start[w] <= mqa_time) & (mqa_time < book.w_end[w])
+    k["mqas_in_market"] = int(in_window.sum())
+    k["account_precision"] = _ratio(k["mqas_in_market"], k["mqas"])
+
+    # recall: buying windows with a cohort member lead, found when their account was handed to sales inside it
+    member = c[book.lead_window[c] >= 0]
+    windows = np.unique(book.lead_window[member])
+    k["in_market_accounts"] = int(windows.size)
+    handed_true = true_acc[handed_lead]
+    found = 0
+    if windows.size and handed_lead.size:
+        order = np.lexsort((handed_time, handed_true))
+        ha, ht = handed_true[order], handed_time[order]
+        wa, ws, we = book.w_account[windows], book.w_start[windows], book.w_end[windows]
+        lo = np.searchsorted(ha, wa, side="left")
+        hi = np.searchsorted(ha, wa, side="right")
+        # first handed time of the account at or after the window's start: binary search within the account
+        a_, b_ = lo.copy(), hi.copy()
+        for _ in range(int(max(1, (hi - lo).max(initial=1))).bit_length() + 1):
+            live = a_ < b_
+            mid = (a_ + b_) >> 1
+            go = live & (ht[np.minimum(mid, max(ht.size - 1, 0))] < ws)
+            a_ = np.where(go, mid + 1, a_)
+            b_ = np.where(go | ~live, b_, mid)
+        pos = a_
+        ok = pos < hi
+        found = int((ok & (ht[np.minimum(pos, ht.size - 1)] < we)).sum())
+    k["in_market_found"] = found
+    k["account_recall"] = _ratio(found, k["in_market_accounts"])
+
+    # opportunities and wins per CRM account
+    def having(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(crm[c[mask]], minlength=space) > 0
+
+    opp_acc, won_acc, lost_acc = having(out.opportunity[c]), having(out.won[c]), having(out.lost[c])
+    k["mqa_opportunities"] = int(opp_acc[mqa_ids].sum())
+    k["mqa_to_opportunity_rate"] = _ratio(k["mqa_opportunities"], k["mqas"])
+    k["accounts_won"] = int(won_acc.sum())
+    k["accounts_lost"] = int((lost_acc & ~won_acc).sum())
+    k["account_win_rate"] = _ratio(k["accounts_won"], k["accounts_won"] + k["accounts_lost"])
+    won_c = c[out.won[c]]
+    k["bookings_per_account"] = _ratio(float(out.amount[won_c].sum()), k["accounts_engaged"])
+    k["pipeline_per_account"] = _ratio(float(out.amount[c].sum()), k["accounts_engaged"])
+
+    # buying-group coverage at opportunity (in-market opportunities)
+    opp_leads = c[out.opportunity[c]]
+    reached, group = coverage_at(world, out, opp_leads)
+    k["coverage_reached"] = int(reached[group > 0].sum())
+    k["coverage_group"] = int(group[group > 0].sum())
+    k["buying_group_coverage"] = _ratio(k["coverage_reached"], k["coverage_group"])
+
+    # duplicate touches: attempts on cohort leads of accounts already being worked by another lead
+    dup = duplicate_attempts(world, log)
+    on_cohort = cohort[log.at_lead]
+    k["duplicate_touches"] = int((dup & on_cohort).sum())
+    k["duplicate_touch_share"] = _ratio(k["duplicate_touches"], int(on_cohort.sum()))
+
+    # from the account's first engaged contact to its first touch (MQA accounts that were touched)
+    pos = np.searchsorted(mqa_ids, crm[c])
+    mine = (pos < mqa_ids.size) & (mqa_ids[np.minimum(pos, max(mqa_ids.size - 1, 0))] == crm[c]) if mqa_ids.size \
+        else np.zeros(c.size, dtype=bool)
+    first_seen = _first_by(pos[mine], world.arrival[c[mine]], mqa_ids.size)
+    touched = np.isfinite(log.ep_first_touch) & first
+    first_touch = _first_by(inv[touched[first]], log.ep_first_touch[first][touched[first]], mqa_ids.size)
+    has = np.isfinite(first_touch)
+    wait = first_touch[has] - first_seen[has]
+    k["account_first_touch_p50_hours"] = _hours(wait, 0.5)
+    k["account_first_touch_p90_hours"] = _hours(wait, 0.9)
+
+    # where each engaged account ended: its most advanced cohort lead
+    best = np.full(book.count + world.n, -1, dtype=np.int64)
+    np.maximum.at(best, true_acc[c], _RANK[out.state[c]])
+    reached_states = np.bincount(best[best >= 0], minlength=len(ADVANCE))
+    for i, name in enumerate(ADVANCE):
+        k[f"account_state_{name}"] = int(reached_states[i])
+    return k
+
+
+def account_table(world: World, log: SalesLog, out: LeadOutcomes) -> dict[str, np.ndarray]:
+    """One row per account with a cohort lead (the `--events` accounts table): firmographics, how
+    many leads and buying-group members it had, when it was first handed to sales and touched,
+    whether it opened an opportunity and won, and where it ended (its most advanced lead)."""
+    book = world.accounts
+    assert book is not None
+    c = np.flatnonzero(world.in_cohort)
+    acc = book.lead_account[c]
+    ids, inv = np.unique(acc, return_inverse=True)
+    k = ids.size
+    first = (log.ep_index == 0) & world.in_cohort[log.ep_lead]
+    pos = np.searchsorted(ids, book.lead_account[log.ep_lead[first]])
+    handed = np.full(k, np.inf)
+    np.minimum.at(handed, pos, log.ep_mql_time[first])
+    touch = np.full(k, np.inf)
+    ft = log.ep_first_touch[first]
+    has = ~np.isnan(ft)
+    np.minimum.at(touch, pos[has], ft[has])
+    best = np.zeros(k, dtype=np.int64)
+    np.maximum.at(best, inv, _RANK[out.state[c]])
+    amount = np.zeros(k)
+    np.add.at(amount, inv, np.where(out.won[c], out.amount[c], 0.0))
+    return {
+        "account": ids, "company_size": book.size[ids], "industry": book.industry[ids], "region": book.region[ids],
+        "existing_customer": book.existing_customer[ids], "open_deal": book.open_deal[ids],
+        "leads": np.bincount(inv, minlength=k), "members": np.bincount(inv, weights=book.lead_window[c] >= 0,
+                                                                        minlength=k).astype(np.int64),
+        "orphans": np.bincount(inv, weights=book.orphan[c], minlength=k).astype(np.int64),
+        "handed": np.where(np.isfinite(handed), handed, np.nan), "first_touch": np.where(np.isfinite(touch), touch, np.nan),
+        "opportunity": np.bincount(inv, weights=out.opportunity[c], minlength=k) > 0,
+        "won": np.bincount(inv, weights=out.won[c], minlength=k) > 0, "bookings": amount,
+        "state": best,
+    }

@@ -1,0 +1,111 @@
+"""Account rules of the sales stage: who owns an account, at most one opportunity per account and
+buying window, and a win chance that depends on how much of the buying group sales reached.
+
+Both outcome rules are scenario facts (`[accounts]`), applied after the lead-level outcomes
+(`sim.sales.outcomes.play_out`) with the same pre-drawn luck, so every policy meets the same luck:
+
+* an opportunity of a lead whose account already opened one in the same buying window (or, out of
+  market, at all) is merged into the first: the lead stays an SQL;
+* P(won) is multiplied by (1 - w) + w x coverage, where coverage = buying-group members of the
+  window reached by a rep before the opportunity / the group's size (w = win_coverage_weight).
+  Opportunities of accounts that were not in a window keep their chance.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.config.accounts import ROLES
+from sim.config.scenario import Scenario
+from sim.decisions.accounts import points
+from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, codes
+from sim.world.model import World
+
+if TYPE_CHECKING:
+    from sim.sales.outcomes import LeadOutcomes
+
+OUTSIDE = ROLES.index("outside")
+STATE = codes(ALL_TERMINAL_STATES)
+
+
+def lead_owners(world: World, workers: int) -> np.ndarray:
+    """int64[n]: the owner rep of each lead's CRM account (accounts dealt to reps in turn by id, as a
+    territory split would; orphans are accounts of their own). Without accounts, each lead is one."""
+    if workers <= 0:
+        return np.full(world.n, -1, dtype=np.int64)
+    crm = world.accounts.lead_crm if world.accounts is not None else np.arange(world.n, dtype=np.int64)
+    return crm % workers
+
+
+def win_probability(world: World, scenario: Scenario, leads: np.ndarray) -> np.ndarray:
+    """P(won | opportunity) of the given leads, as `play_out` draws it (buyer or not, by channel)."""
+    o = scenario.outcomes
+    p = np.where(world.buyer[leads], o.win_buyer, o.win_non_buyer)
+    if o.win_by_channel:
+        by_channel = points(o.win_by_channel, CHANNELS, np.nan)[world.channel[leads]]
+        p = np.where(np.isnan(by_channel), p, by_channel)
+    return np.asarray(p, dtype=np.float64)
+
+
+def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(members reached, group size) of the buying window open at each lead's arrival, counting
+    members reached by a rep at or before the lead's opportunity; (0, 0) out of market."""
+    book = world.accounts
+    assert book is not None
+    w = book.lead_window_at_arrival[leads]
+    reached = np.zeros(leads.shape[0], dtype=np.int64)
+    group = np.where(w >= 0, book.w_group[np.maximum(w, 0)], 0)
+    members = np.flatnonzero((book.lead_window >= 0) & (book.lead_role != OUTSIDE) & ~np.isnan(out.contact_time))
+    inside = np.flatnonzero(w >= 0)
+    if members.size and inside.size:
+        # pairs (opportunity lead, member of the same window), via a sort of the members by window
+        mw = book.lead_window[members]
+        order = np.argsort(mw, kind="stable")
+        mw, members = mw[order], members[order]
+        lo = np.searchsorted(mw, w[inside], side="left")
+        hi = np.searchsorted(mw, w[inside], side="right")
+        cnt = hi - lo
+        rows = np.repeat(np.arange(inside.shape[0]), cnt)
+        pos = np.repeat(lo - np.cumsum(np.append(0, cnt[:-1])), cnt) + np.arange(int(cnt.sum()))
+        ok = out.contact_time[members[pos]] <= out.opportunity_time[leads[inside[rows]]]
+        reached[inside] = np.bincount(rows[ok], minlength=inside.shape[0])
+    return reached, np.minimum(np.maximum(group, reached), np.iinfo(np.int64).max)
+
+
+def account_outcomes(world: World, scenario: Scenario, out: LeadOutcomes) -> LeadOutcomes:
+    """The lead outcomes with the account rules applied (one opportunity per account and window;
+    win chance by buying-group coverage). Identity for a world without accounts."""
+    book, cfg = world.accounts, scenario.accounts
+    if book is None or cfg is None:
+        return out
+    opp_time, close_time = out.opportunity_time.copy(), out.close_time.copy()
+    won, lost, amount, state = out.won.copy(), out.lost.copy(), out.amount.copy(), out.state.copy()
+    opp = np.flatnonzero(~np.isnan(opp_time))
+    if cfg.one_opportunity_per_window and opp.size:
+        key_w = book.lead_window_at_arrival[opp]
+        order = np.lexsort((opp_time[opp], key_w, book.lead_account[opp]))
+        acc, kw = book.lead_account[opp][order], key_w[order]
+        dup = np.zeros(order.size, dtype=bool)
+        dup[1:] = (acc[1:] == acc[:-1]) & (kw[1:] == kw[:-1])
+        merged = opp[order][dup]
+        opp_time[merged] = np.nan
+        close_time[merged] = np.nan
+        won[merged] = False
+        lost[merged] = False
+        amount[merged] = 0.0
+        state[merged] = STATE["sql"]
+    closed = np.flatnonzero(won | lost)
+    if cfg.win_coverage_weight > 0 and closed.size:
+        tmp = dataclasses.replace(out, opportunity_time=opp_time)
+        reached, group = coverage_at(world, tmp, closed)
+        in_market = group > 0
+        cov = np.where(in_market, reached / np.maximum(group, 1), 1.0)
+        factor = (1.0 - cfg.win_coverage_weight) + cfg.win_coverage_weight * cov
+        p = win_probability(world, scenario, closed) * factor
+        is_won = world.luck.win[closed] < p
+        won[closed], lost[closed] = is_won, ~is_won
+        state[closed] = np.where(is_won, STATE["won"], STATE["lost"])
+    return dataclasses.replace(out, opportunity_time=opp_time, close_time=close_time, won=won, lost=lost,
+                               amount=amount, state=state)
