@@ -41,6 +41,7 @@ class MainGroup(click.Group):
         "fit-scoring": ("sim.commands.crm", "fit_scoring", "Fit a points table by logistic regression"),
         "report": ("sim.commands.report", "report", "Build OUTPUT_DIR/report.html"),
         "staffing": ("sim.commands.staffing", "staffing", "How many SDRs for a service level"),
+        "app": ("sim.commands.app", "app", "Serve the live what-if app for SCENARIO in a browser"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
