@@ -43,6 +43,12 @@ def explain(card: Card, session: WhatIf, view: View) -> str:
     return f"What it counts: {what}. {why} {claim}"
 
 
+def t(name: str) -> str:
+    """The element's name for the browser tests (`[data-test="..."]`); `.mark()` names it for the
+    simulated user."""
+    return f'data-test="{name}"'
+
+
 class WhatIfPage:
     """The page of one browser session."""
 
@@ -60,22 +66,27 @@ class WhatIfPage:
             ui.label("funnelsim what-if").classes("text-h5")
             self.start = ui.select({c.key: c.label for c in start_choices(self.root)}, label="Start from",
                                    on_change=lambda e: self.start_from(e.value)).classes("w-72").props("dense")
-            self.start.mark("start")
+            self.start.mark("start").props(t("start"))
             self.reps = ui.number("Worlds", value=self.session.replications, min=1, max=MAX_REPLICATIONS, step=1,
                                   on_change=lambda e: self.set_replications(e.value)).classes("w-24").props("dense")
-            self.reps.mark("replications")
-            ui.button("Make this the reference", on_click=self.make_reference).props("outline dense").mark("rebase")
-            self.status = ui.label("").mark("status")
-        self.reps_error = ui.label("").classes("text-negative text-caption").mark("replications-error")
-        self.progress = ui.linear_progress(value=0, show_value=False).props("instant-feedback").mark("progress")
+            self.reps.mark("replications").props(t("replications"))
+            ui.button("Make this the reference", on_click=self.make_reference).props("outline dense").mark("rebase").props(t("rebase"))
+            ui.label("Export:").classes("text-grey-8 q-ml-md")
+            ui.button("Policy TOML", on_click=lambda: self.export_toml("policy")).props("dense flat").mark("export-policy").props(t("export-policy"))
+            ui.button("Scenario TOML", on_click=lambda: self.export_toml("scenario")).props("dense flat").mark("export-scenario").props(t("export-scenario"))
+            ui.button("Results folder + report", on_click=self.export_results).props("dense flat").mark("export-results").props(t("export-results"))
+            self.status = ui.label("").mark("status").props(t("status"))
+        self.export_note = ui.label("").classes("text-caption").mark("export-note").props(t("export-note"))
+        self.reps_error = ui.label("").classes("text-negative text-caption").mark("replications-error").props(t("replications-error"))
+        self.progress = ui.linear_progress(value=0, show_value=False).props("instant-feedback").mark("progress").props(t("progress"))
         with ui.row().classes("w-full no-wrap items-start gap-6"):
             with ui.column().classes("w-80 shrink-0 gap-1"):
                 self.levers()
             with ui.column().classes("grow gap-2").style("min-width: 0") as self.results:
                 self.answer()
                 with ui.row().classes("w-full gap-2 no-wrap"):
-                    self.funnel = ui.echart(self.funnel_options(None)).classes("w-1/2 h-64").mark("funnel")
-                    self.load = ui.echart(self.series_options(None)).classes("w-1/2 h-64").mark("load")
+                    self.funnel = ui.echart(self.funnel_options(None)).classes("w-1/2 h-64").mark("funnel").props(t("funnel"))
+                    self.load = ui.echart(self.series_options(None)).classes("w-1/2 h-64").mark("load").props(t("load"))
                 self.tiers()
         ui.timer(0.05, self.rerun, once=True)
 
@@ -86,21 +97,16 @@ class WhatIfPage:
                 group = c.group
                 ui.label(group).classes("text-subtitle1 text-weight-medium q-mt-sm")
             self.lever(c)
-        with ui.expansion("Export").classes("w-full q-mt-md"):
-            ui.button("Policy TOML", on_click=lambda: self.export_toml("policy")).props("dense outline").mark(
-                "export-policy")
-            ui.button("Scenario TOML", on_click=lambda: self.export_toml("scenario")).props("dense outline").mark(
-                "export-scenario")
-            ui.button("Results folder + report", on_click=self.export_results).props("dense outline").mark(
-                "export-results")
-            self.export_note = ui.label("").classes("text-caption").mark("export-note")
 
     def lever(self, c: Control) -> None:
         value = self.session.value(c.path)
         hint = c.help + (f" (range {c.range_text})" if c.range_text else "")
 
         def changed(e: Any, path: str = c.path) -> None:
-            self.on_change(path, e.value)
+            v = e.value
+            if isinstance(v, float) and v.is_integer():      # a number box gives 90.0 for 90
+                v = int(v)
+            self.on_change(path, v)
 
         with ui.row().classes("w-full items-center no-wrap gap-1"):
             if c.widget == "select":
@@ -112,22 +118,22 @@ class WhatIfPage:
             else:
                 el = ui.number(c.label, value=value, step=1 if c.widget == "integer" else None,
                                on_change=changed).props("debounce=300")
-            el.classes("grow").props("dense").mark(c.path)
+            el.classes("grow").props("dense").mark(c.path).props(t(c.path))
             with ui.icon("help_outline").classes("text-grey-6 cursor-help"):
                 ui.tooltip(hint).classes("text-body2")
         self.inputs[c.path] = el
-        self.errors[c.path] = ui.label("").classes("text-negative text-caption").mark(f"error:{c.path}")
+        self.errors[c.path] = ui.label("").classes("text-negative text-caption").mark(f"error:{c.path}").props(t(f"error:{c.path}"))
         self.errors[c.path].set_visibility(False)
 
     @ui.refreshable_method
     def answer(self) -> None:
         view = self.view
         if view is None or not view.cards:
-            ui.label("Waiting for the first worlds...").classes("text-grey-7").mark("waiting")
+            ui.label("Waiting for the first worlds...").classes("text-grey-7").mark("waiting").props(t("waiting"))
             return
         changes = self.session.describe_changes()
         ui.label("Changed: " + ("; ".join(changes) if changes else "nothing yet (move a lever on the left)")) \
-            .classes("text-body1").mark("changes")
+            .classes("text-body1").mark("changes").props(t("changes"))
         with ui.element("div").classes("grid gap-2 w-full").style(
                 "grid-template-columns: repeat(auto-fill, minmax(230px, 1fr))"):
             for c in view.cards:
@@ -140,15 +146,15 @@ class WhatIfPage:
         ui.label("Speed to lead by tier").classes("text-subtitle1")
         ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"} for k, lb in TIER_COLUMNS],
                  rows=self.view.speed if self.view else [], row_key="tier").props("dense flat").classes(
-                     "w-full").mark("speed")
+                     "w-full").mark("speed").props(t("speed"))
 
     def card(self, c: Card, view: View) -> None:
-        with ui.card().classes("q-pa-sm gap-0").mark(f"card:{c.name}"):
+        with ui.card().classes("q-pa-sm gap-0").mark(f"card:{c.name}").props(t(f"card:{c.name}")):
             with ui.row().classes("w-full items-center no-wrap"):
                 ui.label(c.label).classes("text-weight-medium grow")
-                with ui.button(icon="help_outline").props("flat dense round size=sm").mark(f"explain:{c.name}"):
+                with ui.button(icon="help_outline").props("flat dense round size=sm").mark(f"explain:{c.name}").props(t(f"explain:{c.name}")):
                     with ui.menu().classes("q-pa-md").style("max-width: 320px"):
-                        ui.label(explain(c, self.session, view)).classes("text-body2").mark(f"explanation:{c.name}")
+                        ui.label(explain(c, self.session, view)).classes("text-body2").mark(f"explanation:{c.name}").props(t(f"explanation:{c.name}"))
             ui.label(f"reference {c.reference}").classes("text-caption text-grey-8")
             ui.label(f"changed {c.changed}").classes("text-caption")
             colour = VERDICT_COLOUR[c.better]
@@ -158,13 +164,13 @@ class WhatIfPage:
                 text = c.difference
             else:
                 text = f"{c.difference} ({c.verdict})"
-            ui.label(text).classes(f"text-body1 text-weight-bold {colour}").mark(f"diff:{c.name}")
+            ui.label(text).classes(f"text-body1 text-weight-bold {colour}").mark(f"diff:{c.name}").props(t(f"diff:{c.name}"))
 
     @staticmethod
     def funnel_options(view: View | None) -> dict[str, Any]:
         funnel = view.funnel if view else []
         return {"animation": False, "title": {"text": "Funnel (mean per world)", "textStyle": {"fontSize": 13}},
-                "tooltip": {"trigger": "axis"}, "legend": {"data": ["reference", "changed"], "right": 0},
+                "tooltip": {"trigger": "axis"}, "legend": {"data": ["reference", "changed"], "bottom": 0},
                 "xAxis": {"type": "category", "data": [f[0].replace(" (cohort)", "") for f in funnel],
                           "axisLabel": {"interval": 0, "fontSize": 11}},
                 "yAxis": {"type": "log", "min": 1},
@@ -177,7 +183,7 @@ class WhatIfPage:
         ref, new = view.series.get(name, ([], [])) if view else ([], [])
         return {"animation": False, "title": {"text": f"{SERIES_LABELS[name]} (mean over worlds)",
                                               "textStyle": {"fontSize": 13}},
-                "tooltip": {"trigger": "axis"}, "legend": {"data": ["reference", "changed"], "right": 0, "top": 20},
+                "tooltip": {"trigger": "axis"}, "legend": {"data": ["reference", "changed"], "bottom": 0},
                 "xAxis": {"type": "category", "name": "day", "data": view.days if view else []},
                 "yAxis": {"type": "value"},
                 "series": [{"name": "reference", "type": "line", "showSymbol": False, "data": ref},
