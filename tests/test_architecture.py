@@ -11,7 +11,8 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 # layer of each top-level part of sim/; a module may import its own layer or lower ones
 # (crm reads and writes CRM exports and draws its own figures: an interface, like the CLI and the report)
 LAYER = {"vocab": 0, "config": 0, "calendar": 1, "world": 1, "decisions": 2, "sales": 3, "measure": 4,
-         "checks": 5, "experiment": 6, "app": 7, "crm": 7, "format": 7, "present": 7, "report": 7, "commands": 7, "cli": 7}
+         "checks": 5, "experiment": 6, "app": 7, "crm": 7, "format": 7, "present": 7, "report": 7, "commands": 7, "cli": 7,
+         "classroom": 7}
 
 
 def _imports(path: Path):
