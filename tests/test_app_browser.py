@@ -187,3 +187,48 @@ def test_the_exported_policy_validates(app_url, driver, project):
     r = CliRunner().invoke(main, ["validate", str(path)])
     assert r.exit_code == 0, r.output
     assert "threshold = 75" in path.read_text()
+
+
+def click(driver: Any, name: str) -> None:
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.CSS_SELECTOR, sel(name)).click()
+
+
+def test_three_teams_join_submit_and_the_leaderboard_ranks_them(app_url, driver):
+    from selenium.webdriver.common.by import By
+    driver.get(app_url + "classroom")
+    click(driver, "new-session")
+    code = wait_text(driver, "code", r"^[A-Z0-9]{6}$")
+    click(driver, "open-round")
+    wait_text(driver, "round-status", r"Round 1 open")
+    facilitator = driver.current_window_handle
+    for team, threshold in (("Ravens", "40"), ("Owls", "60"), ("Hawks", "95")):
+        driver.switch_to.new_window("tab")
+        driver.get(app_url + "join")
+        driver.find_element(By.CSS_SELECTOR, f"input{sel('join-code')}").send_keys(code)
+        driver.find_element(By.CSS_SELECTOR, f"input{sel('team-name')}").send_keys(team)
+        click(driver, "join")
+        wait_text(driver, "student-status", rf"Team {team}: round 1 is open")
+        type_into(driver, "lever:mql.threshold", threshold)
+        click(driver, "submit")
+        wait_text(driver, "student-status", rf"submitted mql.threshold = {threshold}")
+        if team == "Owls":
+            shot(driver, "app-classroom-student.png")
+        driver.close()
+        driver.switch_to.window(facilitator)
+    wait_text(driver, "round-status", r"3 of 3 team\(s\) submitted")
+    click(driver, "close-run")
+    wait_text(driver, "round-status", r"10 of 10 worlds", seconds=60)
+    rows = driver.find_elements(By.CSS_SELECTOR, f"{sel('leaderboard')} tbody tr")
+    table = [r.text for r in rows]
+    assert len(table) == 3, table
+    assert sorted(t.split()[0] for t in table) == ["1", "2", "3"], table
+    assert {t.split()[1] for t in table} == {"Ravens", "Owls", "Hawks"}
+    assert "leader" in table[0]
+    click(driver, "debrief-button")
+    deadline = time.monotonic() + 30                                 # the debrief figure is shown
+    loaded = "return Array.from(document.querySelectorAll('img')).some(i => i.complete && i.naturalWidth > 0)"
+    while time.monotonic() < deadline and not driver.execute_script(loaded):
+        time.sleep(0.2)
+    assert driver.execute_script(loaded), "the debrief figure did not load"
+    shot(driver, "app-classroom-facilitator.png")

@@ -10,9 +10,13 @@ import asyncio
 import multiprocessing
 import os
 import sys
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from typing import Callable, Iterator, TypeVar
 
 from sim.app.worlds import WorldJob, WorldOutcome, play_world, warm
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_workers() -> int:
@@ -58,6 +62,19 @@ class WorldPool:
             self.start()
         assert self._executor is not None
         return asyncio.wrap_future(self._executor.submit(fn, *args))  # type: ignore[arg-type]
+
+    def map_unordered(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
+        """fn over items on the pool, results as they finish (a classroom round's worlds)."""
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        futures = [self._executor.submit(fn, x) for x in items]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
 
     def shutdown(self) -> None:
         if self._executor is not None:

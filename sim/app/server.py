@@ -39,10 +39,11 @@ def make_root(config: AppConfig, pool: WorldPool) -> Callable[[], None]:
     """The app's root: one page per path (the classroom pages join here)."""
     from nicegui import ui
 
+    pages: dict[str, Callable[[], None]] = {"/": lambda: whatif(config, pool)}
+    pages.update(extra_pages(config, pool))
+
     def root() -> None:
         ui.page_title("funnelsim")
-        pages: dict[str, Callable[[], None]] = {"/": lambda: whatif(config, pool)}
-        pages.update(extra_pages(config, pool))
         ui.sub_pages(pages)
     return root
 
