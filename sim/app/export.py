@@ -63,7 +63,7 @@ def results_folder(scenario: dict[str, Any], reference: dict[str, Any], changed:
     from sim.experiment.execution import run_plan
     from sim.experiment.task_plan import build_plan
     sc = Scenario.model_validate(scenario)
-    pols = [Policy.model_validate(reference), Policy.model_validate(changed)]
+    pols: list[str | Scenario | Policy] = [Policy.model_validate(reference), Policy.model_validate(changed)]
     plan = build_plan("compare", f"app-{sc.name}", [sc], pols, replications=replications, seed=seed)
     outcome = run_plan(plan, Path(out), command=["funnelsim", "app"], on_finished=report_hook)
     if outcome.errors:

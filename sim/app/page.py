@@ -117,7 +117,7 @@ class WhatIfPage:
                 el = ui.input(c.label, value=str(value or ""), on_change=changed).props("debounce=400")
             else:
                 el = ui.number(c.label, value=value, step=1 if c.widget == "integer" else None,
-                               on_change=changed).props("debounce=300")
+                               on_change=changed).props("debounce=600")   # Enter or Tab sends at once
             el.classes("grow").props("dense").mark(c.path).props(t(c.path))
             with ui.icon("help_outline").classes("text-grey-6 cursor-help"):
                 ui.tooltip(hint).classes("text-body2")

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 from sim.app.controls import value_at
 from sim.app.pool import WorldPool
@@ -83,11 +83,11 @@ def apply_changes(ref: Setting, changes: dict[str, Any]) -> Setting:
             data["scenario"]["arrivals"]["spikes"] = [default_spike(ref.scenario)]
         try:
             data[kind] = apply_overrides(data[kind], sets, kind, model)
-            obj = validate_data(model, data[kind], kind)
+            obj = cast("Scenario | Policy", validate_data(model, data[kind], kind))
         except ConfigError as e:
             errors.update(field_errors(e, kind))
             continue
-        if kind == "scenario" and obj.arrivals.leads_per_year > MAX_LEADS_PER_YEAR:
+        if isinstance(obj, Scenario) and obj.arrivals.leads_per_year > MAX_LEADS_PER_YEAR:
             errors["scenario.arrivals.leads_per_year"] = (
                 f"arrivals.leads_per_year: the app runs at most {MAX_LEADS_PER_YEAR:,} leads a year per world "
                 f"(got {obj.arrivals.leads_per_year:,.0f}); use `funnelsim compare` for bigger runs")

@@ -103,7 +103,7 @@ def speed_by_tier(ref: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> lis
             continue
         row = {"tier": t.replace("_", " ")}
         for side, cols in (("reference", ref), ("changed", new)):
-            fast = sum(cols.get(f"ttft_{t}_{b}", np.zeros_like(cols[den])) for b in FAST_BUCKETS)
+            fast = np.sum([cols.get(f"ttft_{t}_{b}", np.zeros_like(cols[den])) for b in FAST_BUCKETS], axis=0)
             row[f"{side}_1h"] = fmt.cell(share_estimate(fast, cols[den]), "share")
             row[f"{side}_sla"] = fmt.cell(estimate(cols, f"sla_compliance_{t}"), "share")
         row["sla_difference"] = fmt.cell(difference(ref, new, f"sla_compliance_{t}"), "share", diff=True)
