@@ -141,6 +141,11 @@ def controls() -> list[Control]:
     return [control(g, p) for g, p in LEVERS]
 
 
+def label_of(path: str) -> str:
+    """The label of a lever's control ("" for a path that is not a lever)."""
+    return next((control(g, p).label for g, p in LEVERS if p == path), "")
+
+
 def value_at(data: dict[str, Any], sub: str) -> Any:
     """The value at a dotted path of a settings dump (None when absent)."""
     node: Any = data

@@ -88,7 +88,7 @@ class WhatIfPage:
                     self.funnel = ui.echart(self.funnel_options(None)).classes("w-1/2 h-64").mark("funnel").props(t("funnel"))
                     self.load = ui.echart(self.series_options(None)).classes("w-1/2 h-64").mark("load").props(t("load"))
                 self.tiers()
-        ui.timer(0.05, self.rerun, once=True)
+        ui.timer(0.05, self.rerun, once=True)      # the first answer, once the page is connected
 
     def levers(self) -> None:
         group = None
@@ -229,7 +229,8 @@ class WhatIfPage:
         self.results.classes(add="stale")
         self.status.text = f"Running {self.session.replications} worlds..."
         self.progress.value = 0
-        ui.timer(0, self._run, once=True)
+        from nicegui import background_tasks
+        background_tasks.create(self._run(), name="funnelsim-what-if")   # no element: nothing to be deleted
 
     async def _run(self) -> None:
         await self.session.run(self.show)

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, cast
 
-from sim.app.controls import value_at
+from sim.app.controls import label_of, value_at
 from sim.app.pool import WorldPool
 from sim.app.summary import View, build_view
 from sim.app.worlds import WorldOutcome, dumps, job
@@ -233,5 +233,5 @@ class WhatIf:
                 old = self.reference.scenario.sales.reps
             if old == v or (isinstance(old, (int, float)) and isinstance(v, (int, float)) and float(old) == float(v)):
                 continue
-            out.append(f"{setting_name(sub)}: {setting(old)} -> {setting(v)}")
+            out.append(f"{label_of(path) or setting_name(sub)}: {setting(old)} -> {setting(v)}")
         return out
