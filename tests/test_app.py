@@ -77,6 +77,7 @@ def _set(user: Any, marker: str, value: Any) -> None:
         el.value = value
 
 
+@pytest.mark.slow
 def test_moving_the_threshold_reruns_the_same_worlds_and_shows_the_paired_difference(tmp_path):
     async def steps(user: Any) -> None:
         await _until(user, "status", "6 of 6 worlds (done)")
@@ -90,6 +91,7 @@ def test_moving_the_threshold_reruns_the_same_worlds_and_shows_the_paired_differ
     asyncio.run(_page(_project(tmp_path), steps))
 
 
+@pytest.mark.slow
 def test_an_impossible_value_shows_the_fields_message_and_no_traceback(tmp_path):
     async def steps(user: Any) -> None:
         await _until(user, "status", "(done)")
@@ -103,6 +105,42 @@ def test_an_impossible_value_shows_the_fields_message_and_no_traceback(tmp_path)
         _set(user, "policy.sla.targets.standard", "4bh")
         await _until(user, "status", "6 of 6 worlds (done)")
         assert _text(user, "error:policy.mql.threshold") == ""
+    asyncio.run(_page(_project(tmp_path), steps))
+
+
+@pytest.mark.slow
+def test_three_teams_join_submit_and_the_leaderboard_ranks_them(tmp_path):
+    import httpx
+    from nicegui import core
+    from nicegui.testing.user import User
+
+    async def steps(teacher: Any) -> None:
+        await teacher.open("/classroom")
+        teacher.find(marker="new-session").click()
+        code = await _until(teacher, "code", "", seconds=5)
+        assert len(code) == 6
+        teacher.find(marker="open-round").click()
+        await _until(teacher, "round-status", "Round 1 open")
+        for team, threshold in (("Ravens", 40), ("Owls", 60), ("Hawks", 95)):
+            student = User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test"))
+            await student.open("/join")
+            _set(student, "join-code", code.lower())
+            _set(student, "team-name", team)
+            student.find(marker="join").click()
+            await _until(student, "student-status", f"Team {team}: round 1 is open")
+            _set(student, "lever:mql.threshold", 99999)
+            student.find(marker="submit").click()
+            await _until(student, "student-message", "must be <= 10000")          # the CLI's field message
+            _set(student, "lever:mql.threshold", threshold)
+            student.find(marker="submit").click()
+            await _until(student, "student-status", f"submitted mql.threshold = {threshold}")
+        await _until(teacher, "round-status", "3 of 3 team(s) submitted")
+        teacher.find(marker="close-run").click()
+        await _until(teacher, "round-status", "6 of 6 worlds")
+        (table,) = teacher.find(marker="leaderboard").elements
+        assert sorted(r["rank"] for r in table.rows) == ["1", "2", "3"]
+        assert {r["team"] for r in table.rows} == {"Ravens", "Owls", "Hawks"}
+        assert table.rows[0]["tie"] == "leader"
     asyncio.run(_page(_project(tmp_path), steps))
 
 

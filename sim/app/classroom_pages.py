@@ -73,18 +73,18 @@ def leaderboard_rows(board: Any) -> list[dict[str, str]]:
 def facilitator(config: AppConfig, pool: WorldPool, rooms: Classrooms) -> None:
     state: dict[str, Any] = {"session": None}
     ui.label("Classroom: facilitator").classes("text-h5")
-    code = ui.label("").classes("text-h4 text-primary").props(t("code"))
+    code = ui.label("").classes("text-h4 text-primary").props(t("code")).mark("code")
     with ui.row().classes("items-end gap-4"):
         levers = ui.select(policy_levers(), multiple=True, value=["mql.threshold"], label="Levers teams may change") \
-            .classes("w-96").props(f"use-chips {t('levers')}")
-        objective = ui.select(list(OBJECTIVES), value="bookings", label="Maximise").classes("w-40").props(t("objective"))
-        constraint = ui.input("Constraint", value="sla_compliance_standard>=0.9").classes("w-72").props(t("constraint"))
-    message = ui.label("").classes("text-negative").props(t("facilitator-message"))
-    status = ui.label("Start a session: students join at /join with its code").props(t("round-status"))
+            .classes("w-96").props(f"use-chips {t('levers')}").mark("levers")
+        objective = ui.select(list(OBJECTIVES), value="bookings", label="Maximise").classes("w-40").props(t("objective")).mark("objective")
+        constraint = ui.input("Constraint", value="sla_compliance_standard>=0.9").classes("w-72").props(t("constraint")).mark("constraint")
+    message = ui.label("").classes("text-negative").props(t("facilitator-message")).mark("facilitator-message")
+    status = ui.label("Start a session: students join at /join with its code").props(t("round-status")).mark("round-status")
     table = ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"} for k, lb in
                               (("rank", "Rank"), ("team", "Team"), ("objective", "Objective (95% interval)"),
                                ("constraint", "Constraint"), ("tie", "Versus the leader"), ("settings", "Settings"))],
-                     rows=[], row_key="team").props(f"dense flat {t('leaderboard')}").classes("w-full")
+                     rows=[], row_key="team").props(f"dense flat {t('leaderboard')}").mark("leaderboard").classes("w-full")
     buttons = ui.row().classes("gap-2")
     debrief = ui.column().classes("w-full")
 
@@ -167,7 +167,7 @@ def facilitator(config: AppConfig, pool: WorldPool, rooms: Classrooms) -> None:
         debrief.clear()
         with debrief:
             png = next(f for f in files if f.suffix == ".png")
-            ui.image(png).classes("w-full").style("max-width: 1100px").props(f"no-transition no-spinner {t('debrief')}")
+            ui.image(png).classes("w-full").style("max-width: 1100px").props(f"no-transition no-spinner {t('debrief')}").mark("debrief")
             with ui.row():
                 for f in files:
                     ui.button(f"Download {f.suffix[1:].upper()}", on_click=lambda f=f: ui.download.file(f)) \
@@ -175,12 +175,12 @@ def facilitator(config: AppConfig, pool: WorldPool, rooms: Classrooms) -> None:
 
     buttons.move(target_index=2)
     with buttons:
-        ui.button("New session", on_click=new_session).props(t("new-session"))
-        ui.button("Open round", on_click=guarded(open_round)).props(t("open-round"))
-        ui.button("Pause", on_click=guarded(lambda s: s.pause())).props(f"outline {t('pause')}")
-        ui.button("Resume", on_click=guarded(lambda s: s.resume())).props(f"outline {t('resume')}")
-        ui.button("Close round and run", on_click=close_and_run).props(t("close-run"))
-        ui.button("Debrief figure", on_click=export_debrief).props(f"outline {t('debrief-button')}")
+        ui.button("New session", on_click=new_session).props(t("new-session")).mark("new-session")
+        ui.button("Open round", on_click=guarded(open_round)).props(t("open-round")).mark("open-round")
+        ui.button("Pause", on_click=guarded(lambda s: s.pause())).props(f"outline {t('pause')}").mark("pause")
+        ui.button("Resume", on_click=guarded(lambda s: s.resume())).props(f"outline {t('resume')}").mark("resume")
+        ui.button("Close round and run", on_click=close_and_run).props(t("close-run")).mark("close-run")
+        ui.button("Debrief figure", on_click=export_debrief).props(f"outline {t('debrief-button')}").mark("debrief-button")
     ui.timer(1.0, refresh)
 
 
@@ -188,11 +188,11 @@ def student(config: AppConfig, rooms: Classrooms) -> None:
     state: dict[str, Any] = {"session": None, "team": None, "round": None}
     ui.label("Classroom: join your team").classes("text-h5")
     with ui.row().classes("items-end gap-4") as join_row:
-        code = ui.input("Session code").props(t("join-code"))
-        team = ui.input("Team name").props(t("team-name"))
-        join_button = ui.button("Join").props(t("join"))
-    message = ui.label("").classes("text-negative").props(t("student-message"))
-    info = ui.label("").props(t("student-status"))
+        code = ui.input("Session code").props(t("join-code")).mark("join-code")
+        team = ui.input("Team name").props(t("team-name")).mark("team-name")
+        join_button = ui.button("Join").props(t("join")).mark("join")
+    message = ui.label("").classes("text-negative").props(t("student-message")).mark("student-message")
+    info = ui.label("").props(t("student-status")).mark("student-status")
     form = ui.column()
     inputs: dict[str, Any] = {}
 
@@ -223,9 +223,9 @@ def student(config: AppConfig, rooms: Classrooms) -> None:
                     el = ui.input(c.label, value=str(v))
                 else:
                     el = ui.number(c.label, value=v if v is not None else s.scenario.sales.reps)
-                el.props(t(f"lever:{lever}")).tooltip(c.help)
+                el.props(t(f"lever:{lever}")).mark(f"lever:{lever}").tooltip(c.help)
                 inputs[lever] = el
-            ui.button("Submit", on_click=submit).props(t("submit"))
+            ui.button("Submit", on_click=submit).props(t("submit")).mark("submit")
 
     def submit() -> None:
         s = state["session"]
