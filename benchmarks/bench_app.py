@@ -5,12 +5,13 @@ Debian's chromedriver) against `funnelsim app` on loopback only (127.0.0.1).
    "ICP only" gate is flipped and the time until the page shows the answer of the new setting (the
    first world of it) is taken; p50/p95 over CHANGES changes (each after the previous finished).
 2. `baseline`: page load -> first answer, and a control change -> first answer.
-3. SESSIONS concurrent sessions on `workshop`, 10 worlds each (browser tabs, one server and its
+3. SESSIONS concurrent sessions on `workshop`, 5 worlds each (browser tabs, one server and its
    shared pool): every tab makes
    a change at once; p50/p95 of its first answer, the time until all are finished, and errors.
    Bounded: SESSIONS tabs, each waiting at most TIMEOUT seconds; nothing leaves the machine.
 
     python benchmarks/bench_app.py            # all three, figures for benchmarks/README.md
+    python benchmarks/bench_app.py concurrent # one part: first | concurrent | baseline
 """
 from __future__ import annotations
 
@@ -146,11 +147,13 @@ def concurrent(url: str, sessions: int) -> None:
     d = browser()
     try:
         handles = []
+        t_open = time.perf_counter()
         for i in range(sessions):
             if i:
-                d.switch_to.new_window("tab")
+                d.switch_to.new_window("window")   # a window each: none is a throttled background tab
             d.get(url)
             handles.append(d.current_window_handle)
+        print(f"{sessions} tabs opened in {time.perf_counter() - t_open:.1f} s")
         for h in handles:
             d.switch_to.window(h)
             wait(d, "status", "(done)")
@@ -175,22 +178,28 @@ def concurrent(url: str, sessions: int) -> None:
 
 
 def main() -> None:
+    parts = sys.argv[1:] or ["first", "concurrent", "baseline"]
     print(f"load average before: {os.getloadavg()}")
     scenario = "classroom" if (ROOT / "scenarios" / "classroom.toml").is_file() else "workshop"
-    proc, url = start(scenario, 20)
-    try:
-        d = browser()
+    if "first" in parts:
+        proc, url = start(scenario, 20)
         try:
-            report(f"{scenario}: control change -> first answer", first_answers(url, d, CHANGES))
+            d = browser()
+            try:
+                report(f"{scenario}: control change -> first answer", first_answers(url, d, CHANGES))
+            finally:
+                d.quit()
         finally:
-            d.quit()
-    finally:
-        proc.terminate()
-    proc, url = start("workshop", 10)
-    try:
-        concurrent(url, SESSIONS)
-    finally:
-        proc.terminate()
+            proc.terminate()
+    if "concurrent" in parts:
+        proc, url = start("workshop", 5)
+        try:
+            concurrent(url, SESSIONS)
+        finally:
+            proc.terminate()
+    if "baseline" not in parts:
+        print(f"load average after: {os.getloadavg()}")
+        return
     proc, url = start("baseline", 20)
     try:
         d = browser()

@@ -62,8 +62,14 @@ def attach(config: AppConfig) -> tuple[Callable[[], None], WorldPool]:
     from nicegui import app
     pool = WorldPool(config.workers)
     app.on_startup(pool.start)
+    app.on_startup(warm_statistics)
     app.on_shutdown(pool.shutdown)
     return make_root(config, pool), pool
+
+
+def warm_statistics() -> None:
+    """Import scipy.stats at start-up (about a second), not on the first answer that needs an interval."""
+    import scipy.stats  # noqa: F401
 
 
 def serve(config: AppConfig, host: str, port: int) -> None:
