@@ -116,7 +116,7 @@ def shot(driver: Any, name: str) -> Path:
     IMAGES.mkdir(parents=True, exist_ok=True)
     path = IMAGES / name
     driver.save_screenshot(str(path))
-    from PIL import Image                      # 256 colours: a small PNG for the docs, still sharp text
+    from PIL import Image  # 256 colours: a small PNG for the docs, still sharp text
     with Image.open(path) as im:
         im.convert("RGB").quantize(colors=256).save(path, optimize=True)
     return path
