@@ -293,3 +293,21 @@ def test_the_app_binds_to_localhost_by_default_and_warns_on_other_hosts(monkeypa
     assert "warning: serving on 0.0.0.0" in r.output
     r = CliRunner().invoke(main, ["app", "no-such-scenario"])
     assert r.exit_code == 2 and "no scenario named" in r.output
+
+
+@pytest.mark.slow
+def test_the_results_folder_export_is_a_normal_results_folder_the_app_can_start_from(tmp_path):
+    from sim.app.export import results_folder
+    from sim.app.starts import load_start
+    from sim.experiment.results import load_results
+    root = _project(tmp_path)
+    s = WhatIf(WorldPool(0), _reference(), seed=1)
+    s.set("policy.mql.threshold", 80)
+    out = root / "outputs" / "app-export"
+    results_folder(s.changed.scenario.model_dump(mode="json"), s.reference.policy.model_dump(mode="json"),
+                   s.changed.policy.model_copy(update={"name": "changed"}).model_dump(mode="json"), 5, 1, str(out))
+    assert (out / "report.html").is_file()
+    res = load_results(out)
+    assert sorted(res.runs["policy"].unique()) == ["changed", "reference"] and res.runs["replication"].nunique() == 5
+    start = load_start("outputs/app-export", root)
+    assert start.policy.mql.threshold == 60 and start.scenario.horizon.window == s.reference.scenario.horizon.window
