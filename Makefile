@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean browser
+.PHONY: demo test bench clean browser screenshots
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -42,6 +42,10 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium-browser >/dev/null 2>&1 || \
 	    echo "note: could not install Chromium: the browser tests will skip"; }
+
+# Remake the app screenshots the docs show (docs/images/app-*.png) from the browser tests.
+screenshots: $(STAMP) browser
+	FUNNELSIM_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_app_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
