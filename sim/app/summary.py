@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from sim import format as fmt
 from sim.measure.registry import kpi
-from sim.measure.stats import difference, estimate, share_estimate
+from sim.measure.stats import Difference, difference, estimate, share_estimate
 from sim.vocab import TIERS
 
 # The KPI cards, in the order people ask about them.
@@ -41,7 +40,7 @@ class Card:
     verdict: str                 # "higher", "lower", "no clear difference", TOO_FEW
     better: bool | None          # the change is an improvement (None: no direction, or no claim)
     help: str
-    diff: dict[str, Any] = field(default_factory=dict)
+    diff: Difference             # the paired difference (sim.measure.stats.difference)
 
 
 @dataclass
@@ -68,7 +67,7 @@ def _columns(rows: list[Row], names: set[str] | None = None) -> dict[str, np.nda
     return {k: np.array([r.get(k, math.nan) for r in rows], dtype=float) for k in keys}
 
 
-def verdict(diff: dict[str, Any], higher_is_better: bool | None) -> tuple[str, bool | None]:
+def verdict(diff: Difference, higher_is_better: bool | None) -> tuple[str, bool | None]:
     """What the paired difference supports: a direction only when its interval excludes 0."""
     if diff.get("status") == "undefined":
         return UNDEFINED, None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
@@ -65,8 +66,8 @@ class LeadOutcomes:
     rejected: np.ndarray        # bool
     reason: np.ndarray          # int8 into REJECTION_REASONS, -1 if not rejected
     sal: np.ndarray             # bool: accepted by sales
-    sql_time: np.ndarray        # float64, nan if not (yet) SQL by the end of the run
-    opportunity_time: np.ndarray
+    sql_time: NDArray[np.float64]           # nan if not (yet) SQL by the end of the run
+    opportunity_time: NDArray[np.float64]
     close_time: np.ndarray
     won: np.ndarray             # bool
     lost: np.ndarray            # bool
@@ -76,11 +77,11 @@ class LeadOutcomes:
     meetings: Meetings | None = None       # the AE stage's record (None: hand-off off)
 
     @property
-    def sql(self) -> np.ndarray:
+    def sql(self) -> NDArray[np.bool_]:
         return ~np.isnan(self.sql_time)
 
     @property
-    def opportunity(self) -> np.ndarray:
+    def opportunity(self) -> NDArray[np.bool_]:
         return ~np.isnan(self.opportunity_time)
 
 
@@ -91,8 +92,8 @@ def _lognormal(median_minutes: float, sigma: float, u: np.ndarray) -> np.ndarray
 def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray) -> np.ndarray:
     """P(each rejection reason applies) for the given leads: float[len(leads), len(REASONS)]."""
     o = scenario.outcomes
-    title = np.array([o.reject_wrong_title.get(s, 0.0) for s in SENIORITIES])
-    bad = np.array([o.bad_contact_data.get(e, 0.0) for e in EMAIL_KINDS])
+    title = np.array([o.reject_wrong_title.get(s, 0.0) for s in SENIORITIES])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
+    bad = np.array([o.bad_contact_data.get(e, 0.0) for e in EMAIL_KINDS])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
     served = np.array([r in scenario.sales.territories for r in REGIONS])
     p = np.zeros((leads.size, len(REJECTION_REASONS)))
     p[:, 0] = title[world.seniority[leads]]
@@ -206,13 +207,13 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
         is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
     p_win = np.where(buyer, o.win_buyer, o.win_non_buyer)
     if o.win_by_channel:   # calibrated per channel: replaces the buyer-dependent chance
-        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]
+        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
         p_win = np.where(np.isnan(by_channel), p_win, by_channel)
     cycle_sigma = o.delay_sigma if o.cycle_sigma is None else o.cycle_sigma
     t_close = t_opp + _lognormal(o.cycle.minutes, cycle_sigma, luck.cycle[s])
     closed = is_opp & (t_close < end)
     is_won = closed & (luck.win[s] < p_win)
-    sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])
+    sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
     amt = sizes[world.company_size[s]] * np.exp(o.deal_size_sigma * ndtri(np.clip(luck.deal_size[s], 1e-12, 1 - 1e-12)))
 
     sql_time = np.full(n, np.nan)

@@ -7,7 +7,7 @@ pool, no SLA action and no triage. The engine's parts only read these fields, ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypedDict
 
 from sim.config.policy import Policy
 from sim.config.scenario import Sales, Scenario
@@ -90,12 +90,25 @@ class EngineParams:
         )
 
 
-def _people(policy: Policy, scenario: Scenario, textbook: bool) -> dict[str, object]:
+class _People(TypedDict, total=False):
+    """The EngineParams fields `_people` may set (absent: the field's default)."""
+
+    assignment: str
+    weights: tuple[float, ...]
+    ramp_weight: float
+    daily_cap: int
+    skip_unavailable: bool
+    by_region: bool
+    reassign_after: Duration
+    people: Sales
+
+
+def _people(policy: Policy, scenario: Scenario, textbook: bool) -> _People:
     """The routing pair and the roster fields; empty (the defaults) for today's team and routing."""
     from sim.sales.roster import is_default
 
     r = policy.routing
-    out: dict[str, object] = {}
+    out: _People = {}
     if textbook:
         return out
     if r.discipline is None:                     # a pair with no short form: `routing` is its order

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import simpy
@@ -36,7 +36,7 @@ from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
-from sim.sales.staffing import staffed_team
+from sim.sales.staffing import Staffing, staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
@@ -65,6 +65,11 @@ class SalesProcess:
     EngineParams.resolve gives it: M/M/c(+M), see there. With a `patience`, a lead still waiting for
     its first touch then leaves (status ABANDONED).
     """
+
+    staffing: Staffing | None        # reps as people, else None (today's team)
+    _free: list[FreeCallback]        # callback per rep: rep r is free
+    _feed: tuple[list[int], list[float], list[int], list[float]]   # the initial MQLs: lead, time, tier, score
+    _feed_next: int                  # the next of them to open
 
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
                  next_mql: NextMql):
@@ -155,11 +160,11 @@ class SalesProcess:
         self.team.push(ep, t)
 
     def _on_re_mql(self, ev: simpy.Event) -> None:
-        self._new_episode(*ev.value)
+        self._new_episode(*cast("tuple[int, int, float, int, float]", ev.value))
 
     def _on_follow_up(self, ev: simpy.Event) -> None:
         """The next cadence attempt falls due: back in the queue (and under the breach rule's watch)."""
-        ep = ev.value
+        ep = cast(Episode, ev.value)
         now = self.env.now
         self.team.push(ep, now)
         self.breach.requeued(ep, now)
@@ -172,7 +177,9 @@ class SalesProcess:
         queue = team.routing.queue_for(r)
         log = team.log
         q_time, q_change, is_open = log.q_time.append, log.q_change.append, team.is_open
-        take = queue.pop if self.triage is None else self.triage.taker(queue, env, log.dequeued, self.recycle)
+        # the stage queues only Episodes, so its queue's pop gives them back
+        take = cast("Callable[[], Episode | None]", queue.pop) if self.triage is None else \
+            self.triage.taker(queue, env, log.dequeued, self.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)

@@ -21,9 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable, ClassVar, Protocol
 
-from sim.sales.queues import FifoQueue, HeapQueue, KeyFn, WorkItem, WorkQueue
+from sim.sales.queues import FifoQueue, HeapQueue, WorkItem, WorkQueue
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from sim.sales.team import Team
 
 __all__ = ["ASSIGNMENTS", "DISCIPLINES", "ORDERINGS", "Assignment", "Gate", "Ordering", "routing"]
@@ -82,7 +85,10 @@ class Fifo(Ordering):
 class KeyOrdering(Ordering):
     """Smallest `key(item, ready)` first, in a heap (ties: push order)."""
 
-    key: ClassVar[KeyFn]
+    @staticmethod
+    def key(ep: WorkItem, ready: float) -> tuple[float, ...]:
+        """The sort key of an item that became ready at `ready` (each ordering defines its own)."""
+        raise NotImplementedError
 
     def new_queue(self) -> WorkQueue:
         return HeapQueue(type(self).key)
@@ -93,7 +99,7 @@ class Priority(KeyOrdering):
     """Best tier first (demo, high intent, ...), then highest score, then oldest."""
 
     @staticmethod
-    def key(ep: WorkItem, ready: float) -> tuple:
+    def key(ep: WorkItem, ready: float) -> tuple[float, ...]:
         return (ep.tier, -ep.score, ready)
 
 
@@ -102,7 +108,7 @@ class Freshest(KeyOrdering):
     """Newest MQL first (a fresh lead is likelier to answer)."""
 
     @staticmethod
-    def key(ep: WorkItem, ready: float) -> tuple:
+    def key(ep: WorkItem, ready: float) -> tuple[float, ...]:
         return (-ep.mql_time, ready)
 
 
@@ -289,7 +295,7 @@ class Owner(RoundRobin):
     (`owners[item.lead]`, see `sim.sales.accounts.lead_owners`; without them, lead id mod workers)."""
 
     def __init__(self, workers: int, order: Ordering, weights: Sequence[float] = (),
-                 owners: Sequence[int] | None = None):
+                 owners: Sequence[int] | NDArray[np.integer] | None = None):
         super().__init__(workers, order)
         self.owners = owners
 
@@ -307,7 +313,7 @@ DISCIPLINES: tuple[str, ...] = ("fifo", "priority", "freshest", "round_robin", "
 
 
 def routing(discipline: str, workers: int, assignment: str | None = None, weights: Sequence[float] = (),
-            owners: Sequence[int] | None = None) -> Assignment:
+            owners: Sequence[int] | NDArray[np.integer] | None = None) -> Assignment:
     """The assignment (with its queues) for a schema value of `policy.routing.discipline`, or, with
     `assignment`, for the pair (assignment, order = `discipline`). `weights` for weighted round
     robin, `owners` (rep per lead) for the owner rule."""

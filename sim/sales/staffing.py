@@ -72,7 +72,7 @@ class Staffing:
         self.lead_offset = [0.0] * len(REGIONS)
         self.outside = 1.0
         if tz is not None and tz.offsets and lead_region is not None and home is not None:
-            self.lead_offset = [tz.offsets.get(name, 0.0) * 60.0 for name in REGIONS]
+            self.lead_offset = [tz.offsets.get(name, 0.0) * 60.0 for name in REGIONS]  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
             self.outside = tz.outside_hours_contact
         self.cap = daily_cap
         self.skip = skip_unavailable

@@ -9,7 +9,7 @@ per open period and per closed stretch (`open_lo`/`open_hi` are read inline by t
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import simpy
 from simpy.events import Timeout
@@ -18,7 +18,11 @@ from sim.calendar import DAY, BusinessCalendar
 from sim.sales.queues import WorkItem
 from sim.sales.routing import Assignment
 
-FreeCallback = Callable[[simpy.Event | None], None]
+
+class FreeCallback(Protocol):
+    """The callback "worker r is free": called with the event that freed it, or with nothing (start, wake)."""
+
+    def __call__(self, _ev: simpy.Event | None = None, /) -> None: ...
 
 
 class TeamLog:
