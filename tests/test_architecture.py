@@ -12,7 +12,7 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 # (crm reads and writes CRM exports and draws its own figures: an interface, like the CLI and the report)
 LAYER = {"vocab": 0, "normal": 0, "config": 0, "inputs": 0, "calendar": 1, "world": 1, "decisions": 2, "sales": 3, "measure": 4,
          "checks": 5, "experiment": 6, "crm": 7, "format": 7, "present": 7, "report": 7, "commands": 7, "cli": 7,
-         "story": 7, "classroom": 7}
+         "story": 7, "classroom": 7, "app": 7}
 
 
 def _imports(path: Path):

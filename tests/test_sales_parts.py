@@ -16,7 +16,7 @@ from sim.sales import routing as routing_mod
 from sim.sales.episode import Episode
 from sim.sales.params import EngineParams
 from sim.sales.process import Mqls, SalesProcess
-from sim.sales.routing import DISCIPLINES, ORDERINGS, KeyOrdering, ordering, routing
+from sim.sales.routing import ASSIGNMENTS, DISCIPLINES, ORDERINGS, KeyOrdering, ordering, routing
 from sim.sales.rules import BREACH_ACTIONS
 
 SMALL = {"horizon": {"warmup": "14d", "window": "28d", "runout": "30d"},
@@ -24,11 +24,16 @@ SMALL = {"horizon": {"warmup": "14d", "window": "28d", "runout": "30d"},
 
 
 def _literal(model, field: str) -> set[str]:
-    return set(typing.get_args(model.model_fields[field].annotation))
+    ann = model.model_fields[field].annotation
+    if typing.get_origin(ann) is not typing.Literal:          # Literal[...] | None
+        ann = next(a for a in typing.get_args(ann) if typing.get_origin(a) is typing.Literal)
+    return set(typing.get_args(ann))
 
 
 def test_schema_values_are_exactly_the_registered_rules():
     assert _literal(Routing, "discipline") == set(DISCIPLINES)
+    assert _literal(Routing, "assignment") == set(ASSIGNMENTS)
+    assert _literal(Routing, "order") == set(ORDERINGS)
     assert _literal(Sla, "breach_action") == set(BREACH_ACTIONS)
 
 

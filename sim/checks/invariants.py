@@ -207,14 +207,16 @@ def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
     return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
 
 
-def team_violations(name: str, team: TeamRecord, cal: BusinessCalendar, share: float) -> list[str]:
+def team_violations(name: str, team: TeamRecord, cal: BusinessCalendar, share: float, hours: bool = True) -> list[str]:
     """The rules of any team: workers in range, positive finite work, started in the team's working
-    hours, one thing at a time (a unit of work blocks its worker for handle / share)."""
+    hours (unless `hours` is False: reps in time zones keep their own local hours), one thing at a
+    time (a unit of work blocks its worker for handle / share)."""
     p: list[str] = []
     p += _msg(name, (team.worker < 0) | (team.worker >= team.workers), f"rep outside [0, {team.workers})", team.item)
     p += _msg(name, ~(team.handle > 0) | ~np.isfinite(team.handle), "handling time not positive and finite",
               team.item)
-    p += _msg(name, ~is_open(cal, team.start), "touch outside the working hours", team.item)
+    if hours:
+        p += _msg(name, ~is_open(cal, team.start), "touch outside the working hours", team.item)
     by_rep = np.lexsort((team.start, team.worker))
     r, s, h = team.worker[by_rep], team.start[by_rep], team.handle[by_rep]
     same = r[1:] == r[:-1]
@@ -233,7 +235,9 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
     p += _msg("attempts", diff, "attempt log and episodes disagree on the number of attempts")
     if p:
         return p
-    p += team_violations("attempts", log.team(SDR), cal, params.time_share)
+    tz = params.people.time_zones if params.people is not None else None
+    local = tz is not None and bool(tz.offsets) and bool(tz.rep_regions)   # reps keep their own local hours
+    p += team_violations("attempts", log.team(SDR), cal, params.time_share, hours=not local)
     if not m:
         return p
     at_order, ep_of = attempt_episodes(log)

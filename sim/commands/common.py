@@ -50,6 +50,7 @@ class MainGroup(click.Group):
         "report": ("sim.commands.report", "report", "Build OUTPUT_DIR/report.html"),
         "staffing": ("sim.commands.staffing", "staffing", "How many SDRs for a service level"),
         "explain": ("sim.commands.explain", "explain", "Why did lead LEAD_ID go there: its story under each policy"),
+        "app": ("sim.commands.app", "app", "Serve the live what-if app for SCENARIO in a browser"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

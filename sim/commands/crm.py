@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
-import numpy as np
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
@@ -170,8 +169,7 @@ def _scenario_text(cal: Calibration, result: dict[str, Any], mapping: Path, lead
 
 def _calibration_report(tmp: Path, cal: Calibration, result: dict[str, Any], win_notes: dict[str, Any],
                         sim: SimSample, text: str, policy: Policy, imp: Imported) -> None:
-    from sim.crm.figures import arrivals_figure, close_figure, conversion_figure, html_page, save, table_html
-    from sim.crm.simcheck import comparison_table
+    from sim.crm.report import write_calibration_report
     from sim.crm.tomlout import dumps
     from sim.experiment.store import write_json
     write_json(tmp / "calibration.json", {"fits": cal.fits, "win_by_channel": win_notes, "check": result,
@@ -180,32 +178,7 @@ def _calibration_report(tmp: Path, cal: Calibration, result: dict[str, Any], win
     (tmp / "every-lead-mql.toml").write_text(dumps(policy.model_dump(mode="json", exclude_defaults=True)),
                                               encoding="utf-8")
     _write_common(tmp, imp)
-    figs = []
-    figs.append(save(arrivals_figure(cal.observed.daily.to_numpy(), sim.daily,
-                                     result["arrivals_per_day"]["ks_statistic"]), tmp / "arrivals.png"))
-    if result["time_to_close"]:
-        figs.append(save(close_figure(cal.observed.close_days, sim.close_days,
-                                      result["time_to_close"]["ks_statistic"]), tmp / "time_to_close.png"))
-    rows = comparison_table(result)
-    if len(rows):
-        figs.append(save(conversion_figure(rows), tmp / "conversion_by_origin.png"))
-    ttc = cal.fits.get("time_to_close", {})
-    a = result["arrivals_per_day"]
-    summary = pd.DataFrame([
-        {"check": "arrivals per day (KS)", "value": a["ks_statistic"],
-         "observed": a["observed_variance_to_mean"], "simulated": a["simulated_variance_to_mean"],
-         "note": "observed / simulated: variance-to-mean of daily counts"},
-        *([{"check": "time to close (KS)", "value": result["time_to_close"]["ks_statistic"],
-            "observed": result["time_to_close"]["observed_median_days"],
-            "simulated": result["time_to_close"]["simulated_median_days"], "note": "medians in days"}]
-          if result["time_to_close"] else []),
-    ])
-    sections = [("Checks", table_html(summary)),
-                ("Figures", "".join(f"<p><img src='{f}' alt='{f}'></p>" for f in figs)),
-                ("Conversion by origin (>= 100 MQLs)", table_html(rows) if len(rows) else "<p>no outcome</p>"),
-                ("Time to close fit", "<pre>" + "\n".join(f"{k}: {v}" for k, v in ttc.items()) + "</pre>"),
-                ("What the export cannot calibrate", "<ul>" + "".join(f"<li>{c}</li>" for c in cal.cannot) + "</ul>")]
-    (tmp / "report.html").write_text(html_page("Calibration report", sections), encoding="utf-8")
+    write_calibration_report(tmp, cal, result, sim)
 
 
 def _print_calibration(result: dict[str, Any], cal: Calibration, out: Path, folder: Path, scenario: Scenario) -> None:
@@ -276,19 +249,6 @@ def _ci(r: pd.Series[Any], name: str) -> str:
     return f"{F.share(v)} [{100 * lo:.0f}-{100 * hi:.0f}]" if lo == lo and hi == hi else F.share(v)
 
 
-def _write_backtest(tmp: Path, table: pd.DataFrame, gains: pd.DataFrame, title: str, extra: list[tuple[str, str]] | None = None) -> None:
-    from sim.crm.figures import gain_figure, html_page, save, table_html
-    table.to_csv(tmp / "backtest.csv", index=False)
-    gains.to_csv(tmp / "gains.csv", index=False)
-    img = save(gain_figure(gains), tmp / "gain.png")
-    deciles = gains[np.isclose(gains["share_of_leads"] * 10, np.round(gains["share_of_leads"] * 10))]
-    wide = deciles.pivot(index="share_of_leads", columns="policy", values="share_of_conversions").reset_index()
-    (tmp / "report.html").write_text(html_page(title, [("Policies on real leads", table_html(table)),
-                                                       ("Gain curve", f"<img src='{img}' alt='gain curve'>"),
-                                                       ("Share of conversions in the top x of leads",
-                                                        table_html(wide)), *(extra or [])]), encoding="utf-8")
-
-
 @click.command()
 @LEADS_ARG
 @MAPPING_OPT
@@ -309,7 +269,8 @@ def backtest(leads: Path, mapping: Path, deals: Path | None, policies: tuple[str
         fail(e)
     table, gains = run_backtest(imp.leads, pols)
     with atomic_folder(folder) as tmp:
-        _write_backtest(tmp, table, gains, f"Backtest on {leads.name}")
+        from sim.crm.report import write_backtest_report
+        write_backtest_report(tmp, table, gains, f"Backtest on {leads.name}")
         _write_common(tmp, imp)
     _bad_summary(imp)
     _print_backtest(table, f"{len(imp.leads)} real leads, {int(table['conversions'].iloc[0])} converted")
@@ -359,7 +320,8 @@ def fit_scoring(leads: Path, mapping: Path, deals: Path | None, name: str, train
         learned.coefficients.to_csv(tmp / "coefficients.csv", index=False)
         pd.concat([train_t.assign(period="train"), valid_t.assign(period="validation")]).to_csv(
             tmp / "validation.csv", index=False)
-        _write_backtest(tmp, valid_t, valid_g, f"Learned scoring validated on the later {len(learned.valid)} leads",
+        from sim.crm.report import write_backtest_report
+        write_backtest_report(tmp, valid_t, valid_g, f"Learned scoring validated on the later {len(learned.valid)} leads",
                         [("Points table", table_html(learned.coefficients)),
                          ("Training period", table_html(train_t))])
         _write_common(tmp, imp)

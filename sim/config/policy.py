@@ -173,8 +173,16 @@ class Sla(Strict):
         "none", description="escalate = move to the front of the queue; recycle = back to nurture when untouched "
                             "for recycle_after after the MQL, or when a due follow-up waits that long")
     recycle_after: Duration = Field(dur("3bd"), description="untouched this long after MQL -> back to nurture (recycle)")
+    reassign_after: Duration | None = Field(None, description="an MQL still untouched this long after it was assigned "
+                                                              "goes to another available rep (round-robin assignment "
+                                                              "only); none = never. Chosen without a source")
 
     _positive = field_validator("recycle_after")(require_positive)  # zero would recycle every MQL untouched
+
+    @field_validator("reassign_after")
+    @classmethod
+    def _reassign(cls, v: Duration | None) -> Duration | None:
+        return v if v is None else require_positive(v)
 
 
 class Cadence(Strict):
@@ -184,20 +192,84 @@ class Cadence(Strict):
     spacing: Duration = Field(dur("2bd"), description="wait between one attempt and the next (clock or business units)")
 
 
-class Routing(Strict):
-    """Which MQL a free rep takes next. fifo (oldest first), priority (tier, then score), freshest
-    (newest first), round_robin (assigned in turn to per-rep queues, each worked oldest first).
-    Triage: when the backlog exceeds triage_backlog, reps skip (recycle) leads scoring below
-    triage_min_score."""
+# the short form `routing.discipline` and the (assignment, order) pair it names
+_SHORT = {"fifo": ("pooled", "fifo"), "priority": ("pooled", "priority"), "freshest": ("pooled", "freshest"),
+          "round_robin": ("round_robin", "fifo"), "owner": ("owner", "fifo")}
 
-    discipline: Literal["fifo", "priority", "freshest", "round_robin", "owner"] = Field(
-        "fifo", description="which waiting MQL a free rep takes next: fifo (oldest), priority (tier, then score), "
-                            "freshest (newest), round_robin (per-rep queues) or owner (each account's "
-                            "owner rep)")
+
+class Routing(Strict):
+    """Which MQL a free rep takes next, as two rules: `assignment` (which reps may take an MQL:
+    pooled = any rep from one shared queue; round_robin = each MQL in turn to one rep's own queue;
+    weighted_round_robin = in turn, in proportion to `weights`) and `order` (which waiting MQL goes
+    first: fifo oldest, priority tier then score, freshest newest). `discipline` is the short form of
+    one pair: fifo, priority, freshest = pooled with that order; round_robin = round_robin with fifo.
+    The other half may be given beside it (discipline = "priority" with assignment = "round_robin"
+    is round robin in priority order); an explicit value of the same half must agree. Triage: when the backlog exceeds
+    triage_backlog, reps skip (recycle) leads scoring below triage_min_score."""
+
+    discipline: Literal["fifo", "priority", "freshest", "round_robin", "owner"] | None = Field(
+        "fifo", description="short form of (assignment, order): fifo, priority or freshest (pooled with that "
+                            "order), round_robin (round_robin, fifo) or owner (owner, fifo: each account's owner "
+                            "rep); none when the pair has no short form")
     triage_backlog: int | None = Field(None, ge=0, description="MQLs waiting above which reps triage (skip and recycle "
                                                                "low scorers); none = never triage")
     triage_min_score: float = Field(70, description="points; during triage, untouched non-demo MQLs scoring below "
                                                     "this are recycled")
+    assignment: Literal["pooled", "round_robin", "weighted_round_robin", "owner"] | None = Field(
+        None, description="which reps may take an MQL: pooled (one shared queue), round_robin or "
+                          "weighted_round_robin (each MQL in turn to one rep's own queue), owner (each account's "
+                          "owner rep); default: from `discipline`")
+    order: Literal["fifo", "priority", "freshest"] | None = Field(
+        None, description="which waiting MQL a free rep takes first: fifo (oldest), priority (tier, then score) or "
+                          "freshest (newest); default: from `discipline`")
+    weights: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
+        [], description="weighted_round_robin: relative share of new MQLs per rep (rep i gets weights[i]; reps "
+                        "beyond the list weigh 1); whole numbers give exact counts over a cycle of sum(weights) "
+                        "MQLs. Chosen without a source")
+    ramp_weight: float = Field(1.0, gt=0, le=1000, description="weighted_round_robin: weight multiplier of a rep "
+                                                               "still ramping (e.g. 0.5 = half the share of MQLs); "
+                                                               "1 = no change. Chosen without a source")
+    daily_cap: int | None = Field(None, ge=1, le=100_000,
+                                  description="new MQLs a rep may take per calendar day (round robin: assigned to "
+                                              "the rep; pooled: first touches by the rep, who then takes nothing "
+                                              "more from the pool that day); none = no cap. Chosen without a source")
+    by_region: bool = Field(False, description="round robin: assign each MQL to a rep of the lead's region (scenario "
+                                               "sales.time_zones.rep_regions) when one may take it, else to any rep")
+    skip_unavailable: bool = Field(True, description="round robin: skip reps who are away (PTO, sick, not yet hired, "
+                                                     "left) when assigning; only matters with a [sales] roster")
+
+    @model_validator(mode="after")
+    def _pair(self) -> "Routing":
+        """Check that the short form and the pair agree, and keep one way of writing the result:
+        the short form when the pair has one (assignment and order stay as given), else the pair
+        in full (discipline none). The short form names one half of the pair (an order, or the
+        round_robin assignment): only an explicit value of that same half can contradict it; the
+        other half may be given beside it. `pair` is the resolved (assignment, order)."""
+        explicit = "discipline" in self.model_fields_set and self.discipline is not None
+        base = _SHORT[self.discipline] if self.discipline is not None else ("pooled", "fifo")
+        if explicit:
+            names_order = self.discipline not in ("round_robin", "owner")
+            field, value, implied = ("order", self.order, base[1]) if names_order else \
+                ("assignment", self.assignment, base[0])
+            if value is not None and value != implied:
+                raise ValueError(f"routing.discipline = {self.discipline!r} means {field} {implied!r}, which conflicts "
+                                 f"with routing.{field} = {value!r}; give either the short form routing.discipline "
+                                 "or the pair routing.assignment + routing.order")
+        if self.assignment is None and self.order is None:
+            return self
+        pair = (self.assignment or base[0], self.order or base[1])
+        short = {v: k for k, v in _SHORT.items()}.get(pair)
+        object.__setattr__(self, "discipline", short)
+        if short is None:
+            object.__setattr__(self, "assignment", pair[0])
+            object.__setattr__(self, "order", pair[1])
+        return self
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(assignment, order), resolved from whichever form was given."""
+        base = _SHORT[self.discipline] if self.discipline is not None else ("pooled", "fifo")
+        return (self.assignment or base[0], self.order or base[1])
 
 
 class Recycle(Strict):
@@ -223,6 +295,14 @@ class Policy(Strict):
     routing: Routing = Field(Routing(), description="which MQL a free rep takes next, and backlog triage")
     recycle: Recycle = Field(Recycle(), description="what happens to recycled MQLs")
     reps: int | None = Field(None, ge=0, le=10_000, description="headcount decided by this policy (overrides the scenario)")
+
+    @model_validator(mode="after")
+    def _reassign_needs_owner(self) -> "Policy":
+        if self.sla.reassign_after is not None and self.routing.pair[0] == "pooled":
+            raise ValueError("sla.reassign_after moves an MQL from one rep's queue to another's, but routing.assignment "
+                             "is pooled (one shared queue); set routing.assignment = \"round_robin\" (or "
+                             "weighted_round_robin), or remove sla.reassign_after")
+        return self
 
     @model_validator(mode="after")
     def _account_rollup_decay(self) -> "Policy":

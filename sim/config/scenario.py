@@ -292,6 +292,106 @@ class HandleTime(Strict):
     _clock = field_validator("mean", "conversation_mean")(require_clock)
 
 
+class Skill(Strict):
+    """How much reps differ: each rep's contact and qualification multipliers are lognormal with mean 1,
+    drawn once per rep per world (the same for every policy). 0 = identical reps (today's model)."""
+
+    contact_spread: float = Field(0.0, ge=0, le=2, description="sd of the log of a rep's contact multiplier (0.2 = "
+                                                               "most reps within +/-40%); 0 = identical. Chosen "
+                                                               "without a source")
+    qualify_spread: float = Field(0.0, ge=0, le=2, description="sd of the log of a rep's qualification multiplier "
+                                                               "(chance a reached MQL becomes an SQL); 0 = identical. "
+                                                               "Chosen without a source")
+
+
+class Ramp(Strict):
+    """A new hire's productivity rises linearly from `start` to 1 over `weeks`: while ramping, the rep's
+    contact chance is multiplied by it and each attempt takes 1/productivity as long. Reps on the team
+    at time zero are fully ramped."""
+
+    weeks: float = Field(0.0, ge=0, le=104, description="weeks from a hire's first day to full productivity; 0 = "
+                                                        "none. SDR ramp is commonly quoted as ~3 months; chosen "
+                                                        "without a source")
+    start: float = Field(0.5, gt=0, le=1, description="productivity (0-1] on a hire's first day. Chosen without a "
+                                                      "source")
+
+
+class Attrition(Strict):
+    """Reps leave at random (exponential time to leaving at `annual_rate`) and are replaced after
+    `hiring_lag`; the replacement ramps. A rep leaving mid-attempt finishes that attempt; MQLs in a
+    leaver's own queue go back to routing."""
+
+    annual_rate: float = Field(0.0, ge=0, le=10, description="leavers per rep-year (0.35 = about a third of the "
+                                                             "team per year); 0 = nobody leaves. Chosen without a "
+                                                             "source")
+    hiring_lag: Duration = Field(dur("45d"), description="clock time from a leaver's last day to the replacement's "
+                                                         "first day. Chosen without a source")
+    replace: bool = Field(True, description="leavers are replaced (after hiring_lag)")
+
+    _clock = field_validator("hiring_lag")(allow_zero_clock)
+
+
+class Pto(Strict):
+    """One rep's planned time off: every day from start to end (inclusive)."""
+
+    rep: int = Field(ge=0, le=10_000, description="the rep's seat: 0..reps-1 for the initial team, then the hires in "
+                                                  "plan order")
+    start: dt.date = Field(description="first day off")
+    end: dt.date = Field(description="last day off (inclusive)")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Pto":
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        return self
+
+
+class Absence(Strict):
+    """When reps are away: planned PTO (listed, or random weeks) and random sick days, on the business
+    calendar. An away rep takes no work."""
+
+    pto: list[Pto] = Field([], description="planned time off: [{rep, start, end}]")
+    pto_days_per_year: float = Field(0.0, ge=0, le=100, description="random planned PTO per rep, in working days "
+                                                                    "per year, taken in blocks of pto_block_days "
+                                                                    "at random. Chosen without a source")
+    pto_block_days: int = Field(5, ge=1, le=60, description="working days per random PTO block (5 = a week)")
+    sick_days_per_year: float = Field(0.0, ge=0, le=100, description="random single sick days per rep per year (each "
+                                                                     "working day independently). Chosen without a "
+                                                                     "source")
+
+
+class Hire(Strict):
+    """Reps joining on a date (they ramp)."""
+
+    date: dt.date = Field(description="first working day of the new reps")
+    count: int = Field(1, ge=1, le=1000, description="reps joining that day")
+
+
+class TimeZones(Strict):
+    """Reps and leads in regions with their own local business hours: each region's clock is
+    `offsets[region]` hours ahead of the calendar's (the calendar's hours, weekdays and holidays then
+    hold in local time). A rep in a region works its local hours (several regions = follow the sun);
+    an attempt outside the lead's local hours reaches it less often. Off while `offsets` is empty."""
+
+    offsets: dict[Region, float] = Field({}, description="hours each region's local clock is ahead of the calendar's "
+                                                         "(e.g. north_america = 0, emea = 6, apac = 13); regions left "
+                                                         "out are at 0; empty = no time zones")
+    rep_regions: list[Region] = Field([], description="region of each seat, in seat order (repeated when shorter); "
+                                                      "empty = every rep works the calendar's hours")
+    outside_hours_contact: float = Field(1.0, ge=0, le=1, description="multiplier of the contact chance of an attempt "
+                                                                      "outside the lead's local business hours (0.5 = "
+                                                                      "half as likely); 1 = no effect. Chosen without a "
+                                                                      "source")
+
+    @field_validator("offsets")
+    @classmethod
+    def _offsets(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not -24 < x < 24]
+        if bad:
+            raise ValueError(f"offsets must lie between -24 and 24 hours (not {', '.join(bad)})")
+        return v
+
+
 class Sales(Strict):
     """The SDR team that works MQLs."""
 
@@ -299,6 +399,12 @@ class Sales(Strict):
     mql_time_share: float = Field(0.5, ge=0.01, le=1, description="share of a rep's working time available for MQL work")
     handle_time: HandleTime = Field(HandleTime(), description="rep time per attempt")
     territories: list[Region] = Field(["north_america", "emea", "apac"], description="regions the team sells to")
+    skill: Skill = Field(Skill(), description="how much reps differ (contact and qualification multipliers)")
+    ramp: Ramp = Field(Ramp(), description="a new hire's productivity over the first weeks")
+    attrition: Attrition = Field(Attrition(), description="reps leaving at random, and their replacement")
+    absence: Absence = Field(Absence(), description="planned PTO and random sick days")
+    hires: list[Hire] = Field([], description="hiring plan: [{date, count}]; new reps ramp")
+    time_zones: TimeZones = Field(TimeZones(), description="regions with local business hours (reps and leads)")
 
 
 class Outcomes(Strict):
@@ -352,6 +458,9 @@ class Costs(Strict):
          "partner": 50},
         description="acquisition cost of one lead per channel, in currency units (absent = 0)")
     rep_hourly: float = Field(45.0, ge=0, description="loaded cost of one rep hour")
+    reassignment: float = Field(0.0, ge=0, description="cost of reassigning one MQL to another rep (sla.reassign_after), "
+                                                       "in currency units: the hand-over's admin and context loss. "
+                                                       "Chosen without a source")
 
 
 class Queueing(Strict):

@@ -10,6 +10,7 @@ import gc
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from sim.calendar import BusinessCalendar
@@ -23,11 +24,14 @@ from sim.decisions.scoring import Scored, score_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
 from sim.measure.kpis import run_kpis
+from sim.measure.staffing import capacity_by_day, staffing_kpis
 from sim.measure.timeseries import daily
 from sim.sales.accounts import account_outcomes
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes, play_out
 from sim.sales.process import EngineParams, Mqls, SalesProcess
+from sim.sales.roster import Roster
+from sim.sales.staffing import qualify_multipliers
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
@@ -45,10 +49,19 @@ class PolicyRun:
     outcomes: LeadOutcomes
     kpis: dict[str, Any]
     _daily: pd.DataFrame | None = field(default=None, repr=False)
+    roster: Roster | None = field(default=None, repr=False)    # reps as people (scenario [sales] roster)
 
     def daily(self, world: World, scenario: Scenario, cal: BusinessCalendar) -> pd.DataFrame:
         if self._daily is None:
             self._daily = daily(world, scenario, cal, self.log, self.outcomes)
+            if self.roster is not None:     # capacity over time: available rep-hours per day
+                d = self._daily
+                cap = capacity_by_day(self.roster, self.log.reps, cal, len(d))
+                every = capacity_by_day(None, self.log.reps, cal, len(d))    # what daily() divided by
+                busy = d["rep_utilisation"].to_numpy() * every
+                d["rep_hours_available"] = cap
+                d["rep_hours_effective"] = capacity_by_day(self.roster, self.log.reps, cal, len(d), ramped=True)
+                d["rep_utilisation"] = np.divide(busy, cap, out=np.full(len(d), np.nan), where=cap > 0)
         return self._daily
 
 
@@ -63,20 +76,27 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     entry = entries(world, policy, scored)   # lead MQLs, or what the account rule hands to sales
     re_mql = ((lambda lead, after: next_mql(world, policy, lead, after, rules=rules)) if policy.mql.unit == "lead"
               else (lambda lead, after: None))
-    log = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql).run()
+    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
+    log = process.run()
+    roster = process.staffing.roster if process.staffing is not None else None
+    moved = np.asarray(process.team.log.moved_item, np.int64)   # reassignments (sla.reassign_after)
+    del process
     # No name holds the finished process, but it is one reference cycle (SimPy environment, pending
     # timers, episodes, queue) that only the cyclic GC frees, and the run paused the GC. In a large
     # run, collect it now so outcomes and KPIs reuse that memory (1M leads: about 230k objects,
     # -100 MiB peak, 0.2 s); a full collection costs about 30 ms, too much for small runs.
     if log.ep_lead.size >= LARGE_RUN_EPISODES:
         gc.collect()
+    rep_qualify = (qualify_multipliers(roster, world.n, log.at_lead, log.at_rep, log.at_contact)
+                   if roster is not None and params.people is not None else None)
     # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
     outcomes = account_outcomes(world, scenario, play_out(
-        world, scenario, log, response.qualify_probability, cal))  # type: ignore[arg-type]
+        world, scenario, log, response.qualify_probability, cal, rep_qualify))  # type: ignore[arg-type]
     if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
         log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
+    kpis.update(staffing_kpis(world, scenario, cal, log, moved, roster, kpis))
     if world.accounts is not None:
         kpis.update(account_kpis(world, scenario, cal, log, outcomes))
     if check:
@@ -85,7 +105,10 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         broken = violations(world, scenario, policy, cal, log, outcomes, kpis, entered)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
-    return PolicyRun(policy, scored, log, outcomes, kpis)
+    run = PolicyRun(policy, scored, log, outcomes, kpis)
+    if params.people is not None and roster is not None:
+        run.roster = roster
+    return run
 
 
 @dataclass

@@ -23,7 +23,8 @@ Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `
                         day, in_window, arrivals, mql_episodes, touches, queue_mean,
                         queue_at_midnight, oldest_wait_hours, oldest_wait_business_hours,
                         rep_utilisation, overload (with the hand-off on also ae_utilisation,
-                        sqls_waiting_for_ae, ae_meetings, ae_meetings_held)
+                        sqls_waiting_for_ae, ae_meetings, ae_meetings_held; with a roster, scenario
+                        [sales] reps as people, also rep_hours_available and rep_hours_effective)
     recommendation.json the recommended point (sweeps with an objective), if any
     errors.json         runs that failed (id, error), if any
     COMPLETE            written last: a folder without it is incomplete (interrupted or failed)

@@ -36,6 +36,8 @@ POLICY_ROWS = (
     ("sla.breach_action", "on SLA breach"), ("cadence.max_attempts", "attempts per MQL"), ("cadence.spacing", "attempt spacing"),
     ("routing.discipline", "routing"), ("routing.triage_backlog", "triage when backlog over"),
     ("recycle.max_recycles", "max recycles"), ("reps", "SDRs (policy override)"),
+    ("routing.assignment", "routing: assignment (if not the short form)"),
+    ("routing.order", "routing: order (if not the short form)"), ("routing.daily_cap", "new MQLs per rep per day (cap)"), ("sla.reassign_after", "reassign untouched after"),
 )
 
 

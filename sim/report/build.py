@@ -20,6 +20,7 @@ from sim.present import halve_note, holm_note, with_status
 from sim.report import page as html
 from sim.report.assumptions import design_table, policy_tables, scenario_tables, sweep_table
 from sim.report.fig_accounts import accounts_figure, has_accounts
+from sim.report.fig_capacity import capacity_figure, has_capacity
 from sim.report.fig_compare import comparison_figure, funnel_figure, rejection_figure
 from sim.report.fig_handoff import ae_load_figure, has_ae_load
 from sim.report.fig_speed import decay_figure, load_figure, speed_figure
@@ -170,6 +171,11 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
         "Daily queue (MQLs waiting), the oldest wait at midnight in business hours, and rep utilisation on working days, "
         f"averaged over replications; orange = campaign spikes, dotted lines = holidays, grey = warm-up and run-out "
         f"(not measured){where}.")
+    if has_capacity(ts_at):
+        add("capacity", lambda: capacity_figure(ts_at, policies, palette), "Capacity over time",
+            "Rep-hours available per working day (reps on the team and not away: new hires, PTO, sick days, leavers "
+            "waiting for a replacement) and the utilisation of those available hours, averaged over replications; "
+            f"grey = warm-up and run-out (not measured){where}.")
     if has_ae_load(ts_at):     # the hand-off stage ran
         add("ae_load", lambda: ae_load_figure(ts_at, policies, palette), "AE load",
             "Daily AE utilisation on working days, SQLs waiting for a free discovery-meeting slot, and meetings held, "

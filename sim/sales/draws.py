@@ -8,6 +8,7 @@ from array import array
 from statistics import NormalDist
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.normal import ndtri
 from sim.sales.episode import Episode
@@ -23,7 +24,7 @@ def always(_t: float) -> float:
     return 1.0
 
 
-def doubles(a: np.ndarray) -> array:
+def doubles(a: NDArray[np.floating]) -> array[float]:
     """A flat array('d') of the values: indexed from Python almost as fast as a list, without a float
     object per value (a quarter of the memory, no tolist)."""
     return array("d", np.ascontiguousarray(a, dtype=np.float64).tobytes())
@@ -39,7 +40,7 @@ class Handle:
         self.sigma = math.sqrt(s2)
         self.mus = tuple(math.log(m) - s2 / 2 for m in self.means)
 
-    def vector(self, u: np.ndarray, contact: bool) -> np.ndarray:
+    def vector(self, u: NDArray[np.float64], contact: bool) -> NDArray[np.float64]:
         """The same draws as __call__, for arrays of uniforms."""
         if self.dist == "fixed":
             return np.full(np.shape(u), self.means[contact])
@@ -92,4 +93,6 @@ class AttemptLuck:
         if ep.row >= 0:
             return self._patience[ep.row // max(self.pre, 1)]
         u = min(lead_uniform(int(self.keys[ep.lead]), PURPOSE_PATIENCE, ep.index), 1 - 1e-12)
-        return -self.mean_patience * math.log1p(-u)
+        mean = self.mean_patience
+        assert mean is not None, "patience() needs a mean patience (sim.sales.rules.Patience is built only with one)"
+        return -mean * math.log1p(-u)

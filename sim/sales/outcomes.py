@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
@@ -65,8 +66,8 @@ class LeadOutcomes:
     rejected: np.ndarray        # bool
     reason: np.ndarray          # int8 into REJECTION_REASONS, -1 if not rejected
     sal: np.ndarray             # bool: accepted by sales
-    sql_time: np.ndarray        # float64, nan if not (yet) SQL by the end of the run
-    opportunity_time: np.ndarray
+    sql_time: NDArray[np.float64]           # nan if not (yet) SQL by the end of the run
+    opportunity_time: NDArray[np.float64]
     close_time: np.ndarray
     won: np.ndarray             # bool
     lost: np.ndarray            # bool
@@ -76,11 +77,11 @@ class LeadOutcomes:
     meetings: Meetings | None = None       # the AE stage's record (None: hand-off off)
 
     @property
-    def sql(self) -> np.ndarray:
+    def sql(self) -> NDArray[np.bool_]:
         return ~np.isnan(self.sql_time)
 
     @property
-    def opportunity(self) -> np.ndarray:
+    def opportunity(self) -> NDArray[np.bool_]:
         return ~np.isnan(self.opportunity_time)
 
 
@@ -91,8 +92,8 @@ def _lognormal(median_minutes: float, sigma: float, u: np.ndarray) -> np.ndarray
 def rejection_probabilities(world: World, scenario: Scenario, leads: np.ndarray) -> np.ndarray:
     """P(each rejection reason applies) for the given leads: float[len(leads), len(REASONS)]."""
     o = scenario.outcomes
-    title = np.array([o.reject_wrong_title.get(s, 0.0) for s in SENIORITIES])
-    bad = np.array([o.bad_contact_data.get(e, 0.0) for e in EMAIL_KINDS])
+    title = np.array([o.reject_wrong_title.get(s, 0.0) for s in SENIORITIES])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
+    bad = np.array([o.bad_contact_data.get(e, 0.0) for e in EMAIL_KINDS])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
     served = np.array([r in scenario.sales.territories for r in REGIONS])
     p = np.zeros((leads.size, len(REJECTION_REASONS)))
     p[:, 0] = title[world.seniority[leads]]
@@ -117,10 +118,12 @@ def first_touch_losses(world: World, log: SalesLog, clock: CompetitorClock) -> n
 
 def play_out(world: World, scenario: Scenario, log: SalesLog,
              qualify: Callable[[np.ndarray, np.ndarray], np.ndarray],
-             cal: BusinessCalendar | None = None) -> LeadOutcomes:
+             cal: BusinessCalendar | None = None, rep_qualify: np.ndarray | None = None) -> LeadOutcomes:
     """Turn the sales log into each lead's outcome and terminal state. `qualify(p, delay)` turns a
     reference chance of SQL into the chance for a lead reached `delay` after its MQL. `cal` (the
-    scenario's calendar) is needed by the hand-off and load-dependent quality when they are on."""
+    scenario's calendar) is needed by the hand-off and load-dependent quality when they are on.
+    `rep_qualify` (per lead, reps as people): the qualification skill of the rep who reached it, a
+    multiplier."""
     n, end, o, luck = world.n, world.end, scenario.outcomes, world.luck
     clock = CompetitorClock.from_scenario(scenario)
     if (scenario.handoff.enabled or scenario.load_quality.enabled) and cal is None:
@@ -179,6 +182,8 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     s = np.flatnonzero(sal)
     buyer = world.buyer[s]
     p_sql = qualify(np.where(buyer, o.sql_buyer, o.sql_non_buyer), contact_delay[s])
+    if rep_qualify is not None:
+        p_sql = np.minimum(p_sql * rep_qualify[s], 1.0)
     if scenario.load_quality.enabled and cal is not None:
         lq = scenario.load_quality
         loaded = under_load(log, cal, scenario.sales.mql_time_share, contact_time[s], lq.above)
@@ -202,13 +207,13 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
         is_opp = is_sql & (luck.opportunity[s] < p_opp) & (t_opp < end)
     p_win = np.where(buyer, o.win_buyer, o.win_non_buyer)
     if o.win_by_channel:   # calibrated per channel: replaces the buyer-dependent chance
-        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]
+        by_channel = np.array([o.win_by_channel.get(c, np.nan) for c in CHANNELS])[world.channel[s]]  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
         p_win = np.where(np.isnan(by_channel), p_win, by_channel)
     cycle_sigma = o.delay_sigma if o.cycle_sigma is None else o.cycle_sigma
     t_close = t_opp + _lognormal(o.cycle.minutes, cycle_sigma, luck.cycle[s])
     closed = is_opp & (t_close < end)
     is_won = closed & (luck.win[s] < p_win)
-    sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])
+    sizes = np.array([o.deal_size.get(c, 0.0) for c in COMPANY_SIZES])  # type: ignore[call-overload]  # sim.vocab types the names tuple[str, ...], not its Literal
     amt = sizes[world.company_size[s]] * np.exp(o.deal_size_sigma * ndtri(np.clip(luck.deal_size[s], 1e-12, 1 - 1e-12)))
 
     sql_time = np.full(n, np.nan)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import simpy
@@ -35,7 +35,8 @@ from sim.sales.episode import CONTACTED, UNREACHED, Episode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
-from sim.sales.rules import Cadence, NextMql, Patience, Recycle, Triage, breach_rule
+from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
+from sim.sales.staffing import Staffing, staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
@@ -65,6 +66,11 @@ class SalesProcess:
     its first touch then leaves (status ABANDONED).
     """
 
+    staffing: Staffing | None        # reps as people, else None (today's team)
+    _free: list[FreeCallback]        # callback per rep: rep r is free
+    _feed: tuple[list[int], list[float], list[int], list[float]]   # the initial MQLs: lead, time, tier, score
+    _feed_next: int                  # the next of them to open
+
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
                  next_mql: NextMql):
         """`next_mql(lead, after)`: the lead's next MQL after a recycle at `after`, as (time, tier,
@@ -72,8 +78,13 @@ class SalesProcess:
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
-        owners = lead_owners(world, p.workers) if p.routing == "owner" else None
-        self.team = team = Team(env, calendar, p.workers, routing(p.routing, p.workers, owners), end)
+        if p.staffed:     # reps as people (sim.sales.staffing); else today's team, untouched
+            self.team, self.staffing = team, _ = staffed_team(env, p, world, calendar, end)
+        else:
+            owners = lead_owners(world, p.workers) if "owner" in (p.routing, p.assignment) else None
+            self.team = team = Team(env, calendar, p.workers,
+                                    routing(p.routing, p.workers, p.assignment, owners=owners), end)
+            self.staffing = None
         self.episodes: list[Episode] = []
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
@@ -87,7 +98,12 @@ class SalesProcess:
         self.patience = Patience(self.luck, self.at, team) if p.patience is not None else None
         self.triage = Triage(p.triage_backlog, p.triage_min_score) if p.triage_backlog is not None else None
         self.rushed = p.rushed(team.log, calendar) if p.rushed is not None else None   # load quality
-        self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
+        self.reassign = Reassign(p, calendar, self.at, team) if p.reassign_after is not None else None
+        if self.staffing is None:
+            self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
+        else:
+            self._free = self.staffing.workers(self)
+            self.staffing.schedule_absences(self.at)
 
     @classmethod
     def from_config(cls, world: World, mqls: Mqls, policy: Policy, scenario: Scenario,
@@ -137,16 +153,18 @@ class SalesProcess:
         self.episodes.append(ep)
         self.team.routing.assign(ep)
         self.breach.opened(ep, t)
+        if self.reassign is not None:
+            self.reassign.opened(ep, t)
         if self.patience is not None:
             self.patience.opened(ep, t)
         self.team.push(ep, t)
 
     def _on_re_mql(self, ev: simpy.Event) -> None:
-        self._new_episode(*ev.value)
+        self._new_episode(*cast("tuple[int, int, float, int, float]", ev.value))
 
     def _on_follow_up(self, ev: simpy.Event) -> None:
         """The next cadence attempt falls due: back in the queue (and under the breach rule's watch)."""
-        ep = ev.value
+        ep = cast(Episode, ev.value)
         now = self.env.now
         self.team.push(ep, now)
         self.breach.requeued(ep, now)
@@ -159,7 +177,9 @@ class SalesProcess:
         queue = team.routing.queue_for(r)
         log = team.log
         q_time, q_change, is_open = log.q_time.append, log.q_change.append, team.is_open
-        take = queue.pop if self.triage is None else self.triage.taker(queue, env, log.dequeued, self.recycle)
+        # the stage queues only Episodes, so its queue's pop gives them back
+        take = cast("Callable[[], Episode | None]", queue.pop) if self.triage is None else \
+            self.triage.taker(queue, env, log.dequeued, self.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)

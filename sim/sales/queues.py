@@ -37,10 +37,11 @@ class WorkItem(Protocol):
     pushes: int
 
 
-KeyFn = Callable[[WorkItem, float], tuple]   # (item, ready time) -> sort key, smallest first
+KeyFn = Callable[[WorkItem, float], tuple[float, ...]]   # (item, ready time) -> sort key, smallest first
+AgeEntry = tuple[float, int, int, WorkItem]                # (ready time, push id, seq, item)
 
 
-def oldest_ready(age: list[tuple]) -> float:
+def oldest_ready(age: list[AgeEntry]) -> float:
     """Ready time of the longest-waiting live entry of an age heap (ready time, push id, seq,
     episode), dropping stale entries (episodes taken or re-queued since) on the way; inf if none."""
     while age:
@@ -57,8 +58,8 @@ class _Escalated:
     __slots__ = ("heap", "age")
 
     def __init__(self) -> None:
-        self.heap: list[tuple] = []   # (deadline, seq, version, episode)
-        self.age: list[tuple] = []    # (ready time, push id, seq, episode)
+        self.heap: list[tuple[float, int, int, WorkItem]] = []   # (deadline, seq, version, episode)
+        self.age: list[AgeEntry] = []    # (ready time, push id, seq, episode)
 
     def oldest(self) -> float:
         return oldest_ready(self.age)
@@ -130,8 +131,8 @@ class HeapQueue:
     __slots__ = ("_heap", "_key", "_seq", "_age", "live")
 
     def __init__(self, key: KeyFn):
-        self._heap: list[tuple] = []
-        self._age: list[tuple] = []  # (ready time, push id, seq, episode): finds the longest wait
+        self._heap: list[tuple[int, tuple[float, ...], int, int, WorkItem]] = []   # (escalated 0 / 1, key, seq, version, item)
+        self._age: list[AgeEntry] = []  # (ready time, push id, seq, episode): finds the longest wait
         self._key = key
         self._seq = itertools.count()
         self.live = 0  # episodes waiting (not stale)

@@ -8,7 +8,7 @@ follow-up falls due, a worker takes an item). Timers are bare SimPy timeouts set
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, cast
 
 import simpy
 
@@ -62,7 +62,7 @@ class Escalate(Breach):
         self.at(self.after_target[item.tier](t), self._on_due, item)
 
     def _on_due(self, ev: simpy.Event) -> None:
-        item = ev.value
+        item = cast(Episode, ev.value)
         if item.status == OPEN and item.attempts == 0:
             self.team.escalate(item)
 
@@ -84,12 +84,12 @@ class RecycleUntouched(Breach):
         self.at(self.after(t), self._on_expire, (item, item.pushes))
 
     def _on_breach(self, ev: simpy.Event) -> None:
-        item = ev.value
+        item = cast(Episode, ev.value)
         if item.status == OPEN and item.attempts == 0:
             self.withdraw(item, BREACHED)
 
     def _on_expire(self, ev: simpy.Event) -> None:
-        item, stay = ev.value
+        item, stay = cast("tuple[Episode, int]", ev.value)
         if item.queued and item.pushes == stay and item.status == OPEN:
             self.withdraw(item, UNREACHED)
 
@@ -101,6 +101,30 @@ BREACH_ACTIONS: dict[str, type[Breach]] = {c.name: c for c in (Breach, Escalate,
 def breach_rule(p: EngineParams, cal: BusinessCalendar, at: At, team: Team, withdraw: Withdraw) -> Breach:
     """The component for `p.breach_action`."""
     return BREACH_ACTIONS[p.breach_action](p, cal, at, team, withdraw)
+
+
+# -- reassignment ------------------------------------------------------------------------------
+class Reassign:
+    """SLA checkpoint (policy sla.reassign_after): an item still untouched that long after it opened
+    (or after its last reassignment) is moved to another rep who may take it now (round robin in
+    turn, skipping away and capped reps), keeping its age; if nobody may, it stays and is checked
+    again one period later. Each move is logged in the team's log (`moved_*`)."""
+
+    def __init__(self, p: EngineParams, cal: BusinessCalendar, at: At, team: Team):
+        if p.reassign_after is None:
+            raise ValueError("Reassign needs reassign_after")
+        self.at, self.team = at, team
+        self.after = cal.adder(p.reassign_after)
+
+    def opened(self, item: Episode, t: float) -> None:
+        self.at(self.after(t), self._on_due, item)
+
+    def _on_due(self, ev: simpy.Event) -> None:
+        item = cast(Episode, ev.value)
+        if item.status == OPEN and item.attempts == 0:
+            if item.queued:
+                self.team.reassign(item)
+            self.opened(item, self.team.env.now)
 
 
 # -- recycling, triage, patience ---------------------------------------------------------------
@@ -136,7 +160,9 @@ class Triage:
     def taker(self, queue: WorkQueue, env: simpy.Environment, log_dequeued: Callable[[float], None],
               recycle: Recycle) -> Callable[[], Episode | None]:
         """queue.pop, skipping the items triaged away (each dequeued and recycled now)."""
-        pop, backlog, min_score, demo = queue.pop, self.backlog, self.min_score, TIER_CODE["demo"]
+        # the sales stage queues only Episodes: its queue's pop gives them back
+        pop = cast("Callable[[], Episode | None]", queue.pop)
+        backlog, min_score, demo = self.backlog, self.min_score, TIER_CODE["demo"]
 
         def take() -> Episode | None:
             while True:
@@ -164,7 +190,7 @@ class Patience:
         self.at(t + self.luck.patience(item), self._on_end, item)
 
     def _on_end(self, ev: simpy.Event) -> None:
-        item = ev.value
+        item = cast(Episode, ev.value)
         if item.status == OPEN and item.attempts == 0 and item.queued:
             self.team.withdraw(item)
             item.status = ABANDONED

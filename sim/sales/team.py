@@ -9,7 +9,7 @@ per open period and per closed stretch (`open_lo`/`open_hi` are read inline by t
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import simpy
 from simpy.events import Timeout
@@ -18,7 +18,11 @@ from sim.calendar import DAY, BusinessCalendar
 from sim.sales.queues import WorkItem
 from sim.sales.routing import Assignment
 
-FreeCallback = Callable[[simpy.Event | None], None]
+
+class FreeCallback(Protocol):
+    """The callback "worker r is free": called with the event that freed it, or with nothing (start, wake)."""
+
+    def __call__(self, _ev: simpy.Event | None = None, /) -> None: ...
 
 
 class TeamLog:
@@ -26,7 +30,7 @@ class TeamLog:
     items waiting (time, +1 / -1; the level starts at 0 at time 0), one sample per midnight."""
 
     __slots__ = ("workers", "item", "worker", "start", "handle", "contact", "q_time", "q_change",
-                 "day_queue", "day_oldest")
+                 "day_queue", "day_oldest", "moved_item", "moved_time", "moved_from", "moved_to")
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -39,6 +43,11 @@ class TeamLog:
         self.q_change: list[int] = []
         self.day_queue: list[int] = []
         self.day_oldest: list[float] = []
+        # reassignments (sla.reassign_after): item, when, from which worker to which
+        self.moved_item: list[int] = []
+        self.moved_time: list[float] = []
+        self.moved_from: list[int] = []
+        self.moved_to: list[int] = []
 
     def queued(self, t: float) -> None:
         self.q_time.append(t)
@@ -67,7 +76,15 @@ class Team:
         self.shut_lo, self.shut_hi = 0.0, 0.0     # the last closed stretch found: [t, next opening)
         self.on_free: list[FreeCallback] = []
         self._next_open = 0.0
+        self.ahead = True                  # may the feeder open an arrival ahead of the clock (would_wake)?
         self.push = self._pusher()
+
+    def staff(self) -> None:
+        """Reps as people (routing through a gate): items of a rep who left go back to routing when
+        pushed, held items are routed again at every opening, arrivals are never opened ahead."""
+        self.ahead = False
+        if self.routing.gate is not None and not self.routing.shared:
+            self.push = self._gated_pusher(self.push)
 
     # -- calendar ---------------------------------------------------------------------------
     def is_open(self, t: float) -> bool:
@@ -98,8 +115,9 @@ class Team:
                 Timeout(env, 0.0).callbacks.append(self.on_free[r])
 
     def would_wake(self, t: float) -> bool:
-        """Would an item queued at t wake an idle worker?"""
-        return self.is_open(t) and self.routing.would_wake(self)
+        """Would an item queued at t wake an idle worker? (Always yes with reps as people: opening
+        an arrival ahead of the clock would route it on the state of another time.)"""
+        return not self.ahead or (self.is_open(t) and self.routing.would_wake(self))
 
     # -- queue ------------------------------------------------------------------------------
     def _pusher(self) -> Callable[[WorkItem, float], None]:
@@ -120,6 +138,63 @@ class Team:
                 wake_for(item, team)
 
         return push
+
+    def _gated_pusher(self, push: Callable[[WorkItem, float], None]) -> Callable[[WorkItem, float], None]:
+        """push, after routing an item again if its worker has left the team for good."""
+        routing = self.routing
+        gate = routing.gate
+        assert gate is not None
+
+        def gated_push(item: WorkItem, ready: float) -> None:
+            if item.rep >= 0 and gate.gone(item.rep, ready):
+                item.rep = routing.pick(item, ready)
+            push(item, ready)
+
+        return gated_push
+
+    def route_held(self) -> None:
+        """Route the held items again (items nobody could take when they arrived), oldest first."""
+        routing = self.routing
+        if routing.gate is None or routing.shared:
+            return
+        hold = routing.queues[routing.hold]
+        now, waiting = self.env.now, []
+        while (item := hold.pop()) is not None:
+            waiting.append(item)
+        for item in waiting:
+            item.rep = routing.pick(item, now)
+            routing.queue_of(item).push(item, item.ready)
+            if item.rep >= 0:
+                self.wake(item.rep)
+
+    def release(self, worker: int) -> None:
+        """A worker left for good: its waiting items go back to routing (the item in hand is finished)."""
+        routing = self.routing
+        if routing.shared:
+            return
+        queue, now, waiting = routing.queues[worker], self.env.now, []
+        while (item := queue.pop()) is not None:
+            waiting.append(item)
+        for item in waiting:
+            item.rep = routing.pick(item, now)
+            routing.queue_of(item).push(item, item.ready)
+            if item.rep >= 0 and self.is_open(now):
+                self.wake(item.rep)
+
+    def reassign(self, item: WorkItem) -> bool:
+        """Move a waiting item to another worker (SLA checkpoint); logged. False if nobody may take it."""
+        old, now = item.rep, self.env.now
+        new = self.routing.reassign(item, now)
+        if new < 0:
+            return False
+        log = self.log
+        log.moved_item.append(item.lead)
+        log.moved_time.append(now)
+        log.moved_from.append(old)
+        log.moved_to.append(new)
+        if self.is_open(now):
+            self.wake(new)
+        return True
 
     def withdraw(self, item: WorkItem) -> None:
         """Take an item out of its queue now, if it is waiting."""
@@ -155,6 +230,8 @@ class Team:
         """Wake idle workers at the start of every working period."""
         t, cal = self._next_open, self.cal
         self.idle_stack.clear()
+        if not self.ahead:
+            self.route_held()
         for r in range(self.workers):
             self.wake(r)
         nxt = cal.next_open(cal.period_end(t))

@@ -1,0 +1,82 @@
+"""One process pool for the whole app, sized to the cores: every session's worlds queue on it, so
+twenty browsers share the machine instead of each starting its own processes.
+
+Workers start with the forkserver method (safe beside the web server's threads) and import the
+engine once. `workers=0` plays worlds in one thread of the server process instead (tests).
+"""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import sys
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from typing import Callable, Iterator, TypeVar
+
+from sim.app.worlds import WorldJob, WorldOutcome, play_world, warm
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class WorldPool:
+    """Submit world jobs, await their outcomes; shut down once when the app stops."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else workers
+        self._executor: Executor | None = None
+
+    def start(self) -> None:
+        if self._executor is not None:
+            return
+        if self.workers <= 0:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnelsim-world")
+            return
+        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            ctx.set_forkserver_preload(["sim.app.worlds"])
+        ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        for _ in range(self.workers):        # start the workers now, not on the first click
+            ex.submit(warm)
+        self._executor = ex
+
+    def submit(self, spec: WorldJob) -> Future[WorldOutcome]:
+        """A concurrent future of the world (cancel() drops it if it has not started)."""
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        return self._executor.submit(play_world, spec)
+
+    def run(self, fn: object, *args: object) -> asyncio.Future[object]:
+        """Any picklable top-level call on the pool (a results folder), awaitable."""
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        return asyncio.wrap_future(self._executor.submit(fn, *args))  # type: ignore[arg-type]
+
+    def map_unordered(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
+        """fn over items on the pool, results as they finish (a classroom round's worlds)."""
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        futures = [self._executor.submit(fn, x) for x in items]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

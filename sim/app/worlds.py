@@ -1,0 +1,89 @@
+"""The app's unit of work: one world (scenario x seed x replication) with one or two policies played on
+it, run in a worker process. Plain data in, plain data out (picklable, small), so the page can
+receive each world as soon as it finishes.
+
+The reference and the changed policy meet the same world when the scenario is the same (one
+`run_replication`, the world generated once); when the world itself changed (lead volume, a spike,
+the response curve) each side plays its own scenario on the same seed and replication, which is
+still a paired comparison (common random numbers).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+# Daily series kept per world for the load-over-time chart (window days only).
+SERIES = ("queue_at_midnight", "oldest_wait_business_hours")
+
+
+@dataclass(frozen=True)
+class WorldJob:
+    """One world to play: the scenario and policies as JSON text (hashable, cached in the worker)."""
+
+    scenario: str
+    policies: tuple[str, ...]
+    seed: int
+    replication: int
+
+
+@dataclass
+class WorldOutcome:
+    """Per policy name: its flat KPIs and its daily series; `error` when the world failed."""
+
+    replication: int
+    kpis: dict[str, dict[str, float]] = field(default_factory=dict)
+    series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    error: str | None = None
+
+
+def job(scenario: dict[str, Any], policies: list[dict[str, Any]], seed: int, replication: int) -> WorldJob:
+    """A job from model dumps (`model_dump(mode="json")`)."""
+    return WorldJob(dumps(scenario), tuple(dumps(p) for p in policies), seed, replication)
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Canonical JSON of a settings dump: equal settings give equal text (the cache key)."""
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=64)
+def _scenario(text: str) -> Any:
+    from sim.config.scenario import Scenario
+    return Scenario.model_validate_json(text)
+
+
+@lru_cache(maxsize=256)
+def _policy(text: str) -> Any:
+    from sim.config.policy import Policy
+    return Policy.model_validate_json(text)
+
+
+def play_world(spec: WorldJob) -> WorldOutcome:
+    """Play every policy of the job on its world; an exception becomes `error` (never raised, so a
+    bad world cannot break the pool)."""
+    try:
+        from sim.experiment.replication import run_replication
+        from sim.experiment.world_task import flatten
+        from sim.measure.spikes import spike_kpis
+        scenario = _scenario(spec.scenario)
+        policies = [_policy(p) for p in spec.policies]
+        rep = run_replication(scenario, policies, spec.seed, spec.replication)
+        out = WorldOutcome(spec.replication)
+        for name in rep.runs:
+            d = rep.daily(name)
+            out.kpis[name] = {k: float(v) for k, v in {**flatten(rep.runs[name].kpis), **spike_kpis(d, scenario)}.items()
+                              if isinstance(v, (int, float))}
+            w = d[d["in_window"]]
+            out.series[name] = {c: [float(x) for x in w[c].to_numpy()] for c in SERIES}
+        return out
+    except Exception as e:  # noqa: BLE001 - reported on the page, the pool keeps serving
+        return WorldOutcome(spec.replication, error=f"{type(e).__name__}: {e}")
+
+
+def warm() -> bool:
+    """Import the engine in a worker (called once per worker when the pool starts)."""
+    import sim.experiment.replication  # noqa: F401
+    import sim.measure.spikes  # noqa: F401
+    return True
