@@ -11,6 +11,7 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.measure.detail import BUYER_FATES
 from sim.measure.kpis import window_days
+from sim.measure.registry import KPIS
 from sim.sales.log import SDR, SalesLog
 from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import ALL_TERMINAL_STATES, LOST_TO_COMPETITOR, TERMINAL_STATES, TIERS
@@ -65,6 +66,15 @@ DENOMINATORS: dict[str, Callable[[KpiRecord], float]] = {
        for q in ("p50_hours", "p50_business_hours", "p90_business_hours")},
     "lost_to_competitor_share": lambda k: k["mqls"],
 }
+
+
+def _registered_denominator(columns: tuple[str, ...]) -> Callable[[KpiRecord], float]:
+    return lambda k: float(sum(k.get(c, 0) for c in columns))
+
+
+# every other pooled KPI of the registry (the account KPIs, ...): its registered denominator columns
+DENOMINATORS.update({kpi.name: _registered_denominator(kpi.denominator) for kpi in KPIS.values()
+                     if kpi.pooled and kpi.name not in DENOMINATORS})
 UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
     ["mql_precision", "buyer_recall", "rep_utilisation", "ae_utilisation"]
 COUNTS = ["leads", "mqls", "mql_episodes", "sals", "rejected", "sqls", "opportunities", "won", "lost", "buyers",
