@@ -127,7 +127,7 @@ def test_three_teams_join_submit_and_the_leaderboard_ranks_them(tmp_path):
             _set(student, "join-code", code.lower())
             _set(student, "team-name", team)
             student.find(marker="join").click()
-            await _until(student, "student-status", f"Team {team}: round 1 is open")
+            await _until(student, "student-goal", "Round 1 (open): maximise bookings subject to")
             _set(student, "lever:mql.threshold", 99999)
             student.find(marker="submit").click()
             await _until(student, "student-message", "must be <= 10000")          # the CLI's field message
@@ -141,6 +141,9 @@ def test_three_teams_join_submit_and_the_leaderboard_ranks_them(tmp_path):
         assert sorted(r["rank"] for r in table.rows) == ["1", "2", "3"]
         assert {r["team"] for r in table.rows} == {"Ravens", "Owls", "Hawks"}
         assert table.rows[0]["tie"] == "leader"
+        teacher.find(marker="open-round").click()          # a team that submitted sees the next round
+        await _until(student, "student-goal", "Round 2 (open)")
+        await _until(student, "student-status", "choose your settings")
     asyncio.run(_page(_project(tmp_path), steps))
 
 

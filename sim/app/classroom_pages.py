@@ -192,6 +192,7 @@ def student(config: AppConfig, rooms: Classrooms) -> None:
         team = ui.input("Team name").props(t("team-name")).mark("team-name")
         join_button = ui.button("Join").props(t("join")).mark("join")
     message = ui.label("").classes("text-negative").props(t("student-message")).mark("student-message")
+    goal = ui.label("").classes("text-subtitle1").props(t("student-goal")).mark("student-goal")
     info = ui.label("").props(t("student-status")).mark("student-status")
     form = ui.column()
     inputs: dict[str, Any] = {}
@@ -200,13 +201,16 @@ def student(config: AppConfig, rooms: Classrooms) -> None:
         s = state["session"]
         rnd = s.current_round if s else None
         if rnd is None:
+            goal.text = ""
             info.text = f"Team {state['team']}: waiting for the facilitator to open a round"
             return
-        info.text = f"Team {state['team']}: round {rnd.number} is {rnd.state.value}; maximise {rnd.objective}" + \
+        from sim.measure.registry import kpi
+        goal.text = f"Round {rnd.number} ({rnd.state.value}): maximise {kpi(rnd.objective).label.lower()}" + \
             (f" subject to {rnd.constraint}" if rnd.constraint else "")
         if state["round"] == rnd.number:
             return
         state["round"] = rnd.number
+        info.text = f"Team {state['team']}: choose your settings and submit (you may resubmit until the round closes)"
         form.clear()
         inputs.clear()
         base = s.base_policy.model_dump(mode="json")
@@ -258,8 +262,8 @@ def student(config: AppConfig, rooms: Classrooms) -> None:
 
     join_button.on_click(join)
 
-    def poll() -> None:
-        if state["session"] is not None and not info.text.startswith(f"Team {state['team']}: submitted"):
+    def poll() -> None:      # a new round (or a paused / closed one) shows without a reload
+        if state["session"] is not None:
             draw_form()
     ui.timer(1.0, poll)
 
