@@ -143,6 +143,8 @@ def why_not_entered(view: AccountView, policy: Policy, lead: int, scored: Scored
     if i is None:
         return f"its account (CRM {acc}) never qualified as an MQA by the run's end (rule {_rule(policy)})"
     t = float(view.mqa.time[i])
+    if not t < run_end:
+        return f"its account (CRM {acc}) qualified as an MQA only at {at(t)}, after the run's end"
     if view.unit == "hybrid":
         own = float(scored.mql_time[lead])
         if not math.isfinite(own):

@@ -182,7 +182,7 @@ def _engagement(cx: Context, paths: ScorePaths, in_sales: list[tuple[float, floa
         text = f"{kind}: {paths.score_text(p)}"
         if any(start < t < stop for start, stop in in_sales):
             text += " (in sales: the score decides nothing now)"
-        elif p.mql:
+        elif p.mql and not (cx.accounts is not None and cx.accounts.unit == "account"):   # account: lead rules decide nothing
             text += "; the MQL rule holds" if p.rule_holds else "; fast lane"
         out.append(cx.event(t, "engagement", text, event=kind, score=p.total, fit=p.fit, behaviour=p.behaviour,
                             penalty=p.penalty, rule_holds=p.rule_holds, fast_lane=p.fast_lane))
