@@ -3,6 +3,7 @@ holds it, must be the run's own story: stories whose path is known (certain cont
 stories that add up to the saved KPIs, and clear refusals (exit 2, nothing written)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -204,6 +205,12 @@ def test_missing_and_incomplete_folders_exit_2(compared, tmp_path):
     (copy / "COMPLETE").unlink()
     r = CliRunner().invoke(main, ["explain", str(copy), "1"])
     assert r.exit_code == 2 and "incomplete" in r.output
+
+
+def test_results_kept_in_memory_are_refused_with_the_fix(compared):
+    in_memory = dataclasses.replace(sim.load_results(compared), path=None)   # what compare without out= returns
+    with pytest.raises(StoryError, match="kept in memory only.*out="):
+        sim.explain(in_memory, 1)
 
 
 def test_a_folder_the_engine_no_longer_reproduces_is_refused(compared, tmp_path):

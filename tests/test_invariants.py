@@ -264,3 +264,27 @@ def test_no_mql_is_lost_between_scoring_and_sales(real):
     other = dataclasses.replace(s, mql_tier=_with(s.mql_tier, lead, (s.mql_tier[lead] + 1) % 4))
     text = " | ".join(violations(world, sc, pol, cal, run.log, run.outcomes, run.kpis, scored=other))
     assert "MQL time, tier or score differs" in text
+
+
+def test_every_pooled_kpi_may_be_nan_exactly_when_its_denominator_is_zero():
+    """Debug mode accepts NaN for a KPI only when its denominator is zero: every share or ratio
+    of the registry (account KPIs included) must have a known denominator, or a run whose world
+    simply has no won or lost account would be reported as an engine bug."""
+    from sim.checks.kpi_checks import DENOMINATORS
+    from sim.measure.registry import KPIS
+    missing = [k.name for k in KPIS.values() if k.pooled and k.name not in DENOMINATORS]
+    assert missing == []
+
+
+def test_an_account_world_without_closed_accounts_passes_debug_mode():
+    from sim.calendar import BusinessCalendar
+    from sim.config.loading import validate_data
+    from sim.config.policy import Policy
+    from sim.config.scenario import Scenario
+    from sim.experiment.replication import run_policy
+    from sim.world.generate import generate_world
+    sc = validate_data(Scenario, {"horizon": {"warmup": "7d", "window": "21d", "runout": "21d"},
+                                  "arrivals": {"leads_per_year": 3000}, "sales": {"reps": 1}, "accounts": {}}, "s.toml")
+    pol = validate_data(Policy, {"name": "p", "icp": {"industries": []}}, "p.toml")
+    run = run_policy(generate_world(sc, 1), sc, pol, BusinessCalendar.from_scenario(sc), check=True)
+    assert run.kpis["accounts_won"] + run.kpis["accounts_lost"] == 0    # the case: no account closed

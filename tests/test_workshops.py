@@ -20,13 +20,26 @@ SECTIONS = ("## The question", "## Starting setting", "## What to change", "## W
             "## Teacher notes", "## Timing")
 
 
-def test_the_kit_has_five_exercises_and_a_90_minute_plan():
-    assert [e.slug for e in EXERCISES][:5] == ["01-threshold", "02-speed-to-lead", "03-pooling",
-                                                "04-campaign-spike", "05-recycling"]
+def test_the_kit_has_six_exercises_and_a_90_minute_plan():
+    assert [e.slug for e in EXERCISES][:6] == ["01-threshold", "02-speed-to-lead", "03-pooling",
+                                                "04-campaign-spike", "05-recycling", "06-leads-or-accounts"]
     assert all(10 <= e.minutes <= 25 for e in EXERCISES)
     index = (ROOT / "workshops" / "README.md").read_text(encoding="utf-8")
     assert all(f"{e.slug}/" in index for e in EXERCISES)
-    assert "90-minute" in index and "accounts model" in index
+    assert "90-minute" in index
+
+
+def test_the_account_exercise_runs_the_classroom_market_seen_as_accounts():
+    """Exercise 6's scenario is `classroom` plus an [accounts] table (and a longer warm-up, as account
+    engagement builds up over weeks): the same leads, so its lessons read like the other exercises'."""
+    ex = next(e for e in EXERCISES if e.slug == "06-leads-or-accounts")
+    accounts, classroom = load_scenario(ex.scenario).model_dump(), load_scenario("classroom").model_dump()
+    assert accounts["accounts"] is not None and classroom["accounts"] is None
+    differs = {k for k in accounts if accounts[k] != classroom[k]}
+    assert differs == {"name", "description", "horizon", "accounts"}
+    assert {k for k in accounts["horizon"] if accounts["horizon"][k] != classroom["horizon"][k]} == {"warmup"}
+    assert load_policy(ex.policy).mql.unit == "lead"        # students switch to MQAs themselves
+    assert "mql.unit" in ex.levers and "reps" in ex.levers
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.slug)

@@ -55,7 +55,7 @@ import math
 import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
-from sim.checks.kpi_checks import kpi_context, kpi_violations
+from sim.checks.kpi_checks import KpiRecord, kpi_context, kpi_violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
@@ -87,7 +87,7 @@ def _msg(name: str, bad: np.ndarray, what: str, ids: np.ndarray | None = None, l
 
 
 def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               log: SalesLog, out: LeadOutcomes, kpis: dict, scored: Scored | None = None) -> list[str]:
+               log: SalesLog, out: LeadOutcomes, kpis: KpiRecord, scored: Scored | None = None) -> list[str]:
     """Every broken invariant of one run (see the module docstring); empty when consistent.
     With `scored` (the policy's scoring), also: every MQL the scoring found before the end of the
     run entered the sales process exactly once, as that lead's first episode, with its time, tier

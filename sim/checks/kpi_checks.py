@@ -3,12 +3,15 @@ denominator is zero, no infinities, rates in [0, 1], counts consistent down the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from sim.calendar import BusinessCalendar
 from sim.measure.detail import BUYER_FATES
 from sim.measure.kpis import window_days
+from sim.measure.registry import KPIS
 from sim.sales.log import SDR, SalesLog
 from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import ALL_TERMINAL_STATES, LOST_TO_COMPETITOR, TERMINAL_STATES, TIERS
@@ -17,14 +20,22 @@ from sim.world.model import World
 # ---- KPIs -----------------------------------------------------------------------------------
 
 CTX = "__context__"
+# A run's KPI dict as these checks read it: numbers by name, the {name: count} tables, and the
+# context under CTX. Values are read by known names (a run's, or one loaded back from JSON).
+KpiRecord = Mapping[str, Any]
 
 
-def _contacted(k: dict) -> float:
-    return k["sals"] + k["rejected"]
+def _contacted(k: KpiRecord) -> float:
+    contacted: float = k["sals"] + k["rejected"]
+    return contacted
+
+
+def _sla_episodes(tier: str) -> Callable[[KpiRecord], float]:
+    return lambda k: k[f"sla_episodes_{tier}"]
 
 
 # KPI -> its denominator, computed from the KPIs: NaN is allowed exactly when it is zero.
-DENOMINATORS = {
+DENOMINATORS: dict[str, Callable[[KpiRecord], float]] = {
     "lead_to_mql_rate": lambda k: k["leads"],
     "mql_to_sal_rate": lambda k: k["mqls"], "mql_to_sql_rate": lambda k: k["mqls"],
     "mql_to_won_rate": lambda k: k["mqls"], "never_touched_share": lambda k: k["mqls"],
@@ -34,7 +45,7 @@ DENOMINATORS = {
     "win_rate": lambda k: k["won"] + k["lost"], "rejection_rate": _contacted,
     "buyer_recall": lambda k: k["buyers"],
     "sla_compliance": lambda k: k["mql_episodes"], "attempts_per_mql": lambda k: k["mql_episodes"],
-    **{f"sla_compliance_{t}": (lambda k, t=t: k[f"sla_episodes_{t}"]) for t in TIERS},
+    **{f"sla_compliance_{t}": _sla_episodes(t) for t in TIERS},
     # denominators that are not KPIs themselves: from `context` (see `kpi_context`); when it is
     # not given (KPIs checked alone) NaN is accepted for these
     **{f"first_touch_{q}_{u}": (lambda k: k.get(CTX, {}).get("touched_first_episodes", 0))
@@ -55,6 +66,15 @@ DENOMINATORS = {
        for q in ("p50_hours", "p50_business_hours", "p90_business_hours")},
     "lost_to_competitor_share": lambda k: k["mqls"],
 }
+
+
+def _registered_denominator(columns: tuple[str, ...]) -> Callable[[KpiRecord], float]:
+    return lambda k: float(sum(k.get(c, 0) for c in columns))
+
+
+# every other pooled KPI of the registry (the account KPIs, ...): its registered denominator columns
+DENOMINATORS.update({kpi.name: _registered_denominator(kpi.denominator) for kpi in KPIS.values()
+                     if kpi.pooled and kpi.name not in DENOMINATORS})
 UNIT_INTERVAL = [n for n in DENOMINATORS if n.endswith(("_rate", "_share")) or n.startswith("sla_compliance")] + \
     ["mql_precision", "buyer_recall", "rep_utilisation", "ae_utilisation"]
 COUNTS = ["leads", "mqls", "mql_episodes", "sals", "rejected", "sqls", "opportunities", "won", "lost", "buyers",
@@ -79,7 +99,7 @@ def kpi_context(world: World, cal: BusinessCalendar, log: SalesLog, out: LeadOut
     }
 
 
-def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str]:
+def kpi_violations(k: KpiRecord, context: dict[str, float] | None = None) -> list[str]:
     """The KPI invariants alone (usable on any run's KPI dict); `context` from `kpi_context`
     makes the NaN rule exact for the KPIs whose denominator is not itself a KPI."""
     p: list[str] = []
@@ -127,7 +147,7 @@ def kpi_violations(k: dict, context: dict[str, float] | None = None) -> list[str
     return p
 
 
-def _stage_sums(k: dict) -> list[str]:
+def _stage_sums(k: KpiRecord) -> list[str]:
     """The hand-off and competitor counts (sim.measure.handoff), when present, agree with the funnel."""
     p: list[str] = []
     if "sqls_handed_over" in k:
@@ -145,7 +165,7 @@ def _stage_sums(k: dict) -> list[str]:
     return p
 
 
-def _detail_sums(k: dict) -> list[str]:
+def _detail_sums(k: KpiRecord) -> list[str]:
     """Detail counts (sim/measure/detail.py), when present, add up to the totals they split."""
     p: list[str] = []
     fates = [k[f"buyers_{f}"] for f in BUYER_FATES if f"buyers_{f}" in k]

@@ -17,10 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 ALPHA = 0.05
 CONSTRAINT_WORDS = {"met": "met", "unmet": "not met", "undecided": "unclear"}
+
+
+class Shown(TypedDict):
+    """What a row shows of an estimate: a `sim.measure.stats.Estimate` is one (it has these keys)."""
+
+    mean: float
+    lower: float
+    upper: float
+    status: str
 
 
 @dataclass(frozen=True)
@@ -107,11 +116,11 @@ def rank(round_no: int, objective: str, constraint: str | None, runs: dict[str, 
         return {n: column(team, n) for n in names if all(_is_num(runs[team][r].get(n)) for r in reps)}
 
     cols = {t: columns(t) for t in teams}
-    est = {t: estimate(cols[t], objective) if reps else _empty() for t in teams}
+    est: dict[str, Shown] = {t: estimate(cols[t], objective) if reps else _empty() for t in teams}
     cons = None
     a_sel = alpha
     status = {t: "met" for t in teams}
-    c_est = {t: _empty() for t in teams}
+    c_est: dict[str, Shown] = {t: _empty() for t in teams}
     if constraint is not None:
         from sim.experiment.recommend import parse_constraint, tolerance
         cons = parse_constraint(constraint)
@@ -149,7 +158,7 @@ def rank(round_no: int, objective: str, constraint: str | None, runs: dict[str, 
     return Leaderboard(round_no, objective, constraint, rows, len(reps), worlds_total, probability)
 
 
-def _empty() -> dict[str, Any]:
+def _empty() -> Shown:
     return {"mean": math.nan, "lower": math.nan, "upper": math.nan, "status": "undefined"}
 
 

@@ -37,8 +37,8 @@ def explain(results_dir: Path, lead_id: int, replication: int, scenario: str | N
     from sim.story.folder import StoryError
     from sim.story.folder import explain as tell
     res, problem = check_folder(results_dir)
-    if problem:
-        fail(problem)
+    if problem or res is None:
+        fail(problem or f"{results_dir}: no results")
     try:
         story = tell(res, lead_id, scenario=scenario, point=point, replication=replication,
                      policies=list(policies) or None)

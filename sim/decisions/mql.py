@@ -50,7 +50,8 @@ COMPETITOR = EMAIL_KINDS.index("competitor")
 DEMO, HIGH_INTENT, STANDARD, RE_ENGAGED = (TIER_CODE[x] for x in ("demo", "high_intent", "standard", "re_engaged"))
 
 
-def _points(table: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
+def _points(table: Mapping[Any, float], names: Sequence[str]) -> np.ndarray:
+    # keys typed Any: the schemas key these tables by a vocabulary's Literal, read here by plain name
     return np.array([float(table.get(x, 0.0)) for x in names], dtype=np.float64)
 
 
@@ -98,7 +99,8 @@ class Rules:
 def compile_policy(policy: Policy) -> Rules:
     """Turn the pydantic Policy into arrays once, so scoring never compares strings."""
     sc, mq, icp, fit = policy.scoring, policy.mql, policy.icp, policy.scoring.fit
-    thr = np.array([float(mq.thresholds_by_size.get(s, mq.threshold)) for s in COMPANY_SIZES])
+    by_size: Mapping[Any, float] = mq.thresholds_by_size       # read by plain company-size name
+    thr = np.array([float(by_size.get(s, mq.threshold)) for s in COMPANY_SIZES])
     return Rules(
         fit_seniority=_points(fit.seniority, SENIORITIES), fit_size=_points(fit.company_size, COMPANY_SIZES),
         fit_industry=_points(fit.industry, INDUSTRIES), fit_region=_points(fit.region, REGIONS),

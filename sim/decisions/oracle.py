@@ -54,7 +54,8 @@ class ScorePoint:
         return self.rule_holds or self.fast_lane
 
 
-Step = tuple  # (j, kind, time, fit, behaviour, penalty, total, rule_holds, fast_lane): the lead's j-th event
+# (j, kind, time, fit, behaviour, penalty, total, rule_holds, fast_lane): the lead's j-th event
+Step = tuple[int, int, float, float, float, float, float, bool, bool]
 
 
 def _steps(world: World, r: Rules, lead: int, reset_at: float | None) -> Iterator[Step]:
@@ -131,7 +132,7 @@ def score_lead(world: World, policy: Policy, lead: int, reset_at: float | None =
                rules: Rules | None = None) -> list[ScorePoint]:
     """Score after every event of one lead (only events after `reset_at` when given)."""
     first = int(world.event_offsets[lead])
-    return [ScorePoint(first + j, *rest) for j, *rest in _steps(world, rules or compile_policy(policy), lead, reset_at)]
+    return [ScorePoint(first + s[0], *s[1:]) for s in _steps(world, rules or compile_policy(policy), lead, reset_at)]
 
 
 def first_mql(world: World, policy: Policy, lead: int, rules: Rules | None = None

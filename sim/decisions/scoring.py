@@ -23,6 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.config.policy import Policy
 from sim.decisions.mql import (
@@ -55,8 +56,9 @@ class Scored:
     eligible: np.ndarray     # bool[n], passes the gates
 
     @property
-    def is_mql(self) -> np.ndarray:
-        return np.isfinite(self.mql_time)
+    def is_mql(self) -> NDArray[np.bool_]:
+        finite: NDArray[np.bool_] = np.isfinite(self.mql_time)
+        return finite
 
 
 def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
@@ -68,7 +70,8 @@ def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np
     n, m = counts.size, int(off[-1])
     maxlen = int(counts.max())
     small = maxlen < 32767  # int16 keys let numpy use its radix sort
-    order = np.argsort(-counts.astype(np.int16 if small else np.int64), kind="stable")
+    keys = counts.astype(np.int16) if small else counts.astype(np.int64)
+    order = np.argsort(-keys, kind="stable")
     n_k = n - np.cumsum(np.bincount(counts, minlength=maxlen + 1))[:maxlen]   # leads with > k events
     starts = np.zeros(maxlen + 1, dtype=np.int64)
     np.cumsum(n_k, out=starts[1:])
@@ -92,7 +95,7 @@ def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np
         val = out[a:b]
         np.take(table, cells[a:b] + occ, out=val)
         if k:
-            val += prev[: b - a] * f[a:b] if decays else prev[: b - a]
+            val += prev[: b - a] * f[a:b] if f is not None else prev[: b - a]   # f is set iff decays
         if cap is not None:
             np.minimum(val, cap, out=val)
         prev = val
@@ -134,8 +137,9 @@ class EventScores:
     fast_lane: np.ndarray    # bool[m], a demo request taking the fast lane
 
     @property
-    def mql(self) -> np.ndarray:
-        return self.rule_holds | self.fast_lane
+    def mql(self) -> NDArray[np.bool_]:
+        either: NDArray[np.bool_] = self.rule_holds | self.fast_lane
+        return either
 
 
 def score_events(world: World, policy: Policy, rules: Rules | None = None) -> EventScores:

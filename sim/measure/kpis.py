@@ -7,6 +7,9 @@ out of nothing" is undefined, not 0, and reports show it as such.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from sim.calendar import DAY, BusinessCalendar
@@ -19,6 +22,8 @@ from sim.world.model import World
 
 HOUR = 60.0
 Record = SalesLog | TeamRecord     # the SDR team's record is also the SalesLog's own flat fields
+# One run's KPIs: numbers by KPI name, plus `terminal_states` and `rejection_reasons` as {name: count}
+Kpis = dict[str, float | dict[str, int]]
 
 
 def ratio(num: float, den: float) -> float:
@@ -47,7 +52,7 @@ def team_share(scenario: Scenario, name: str) -> float:
 
 def team_load(team: TeamRecord, cal: BusinessCalendar, share: float, t0: float, t1: float) -> tuple[float, float]:
     """(blocked, available) working minutes of the team over [t0, t1): its utilisation's parts."""
-    avail = team.workers * cal.business_between(t0, t1)
+    avail = team.workers * (cal.business_time(t1) - cal.business_time(t0))   # business_between, on floats
     return blocked_business(team, cal, share, t0, t1), avail
 
 
@@ -65,7 +70,7 @@ def queue_stats(log: Record, t0: float, t1: float) -> tuple[float, int]:
 
 
 def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-             log: SalesLog, out: LeadOutcomes) -> dict:
+             log: SalesLog, out: LeadOutcomes) -> Kpis:
     """Every KPI of one run: a flat dict of numbers, plus `terminal_states` and
     `rejection_reasons` as {name: count}."""
     cohort = world.in_cohort
@@ -73,7 +78,7 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     leads = c.size
     mql = np.isfinite(out.first_mql[c])
     n_mql = int(mql.sum())
-    k: dict = {"leads": leads, "mqls": n_mql}
+    k: dict[str, float] = {"leads": leads, "mqls": n_mql}
     ep = cohort[log.ep_lead]                          # episodes of cohort leads
     k["mql_episodes"] = int(ep.sum())
     k["sals"] = int(out.sal[c].sum())
@@ -139,7 +144,8 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["overload_days"] = int((ages > cal.workday_minutes).sum())
 
     # cost
-    cost_leads = float(np.array([scenario.costs.per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
+    per_lead: Mapping[Any, float] = scenario.costs.per_lead          # read by plain channel name
+    cost_leads = float(np.array([per_lead.get(ch, 0.0) for ch in CHANNELS])[world.channel[c]].sum())
     cost_reps = avail * share / HOUR * scenario.costs.rep_hourly
     if log.has_team(AE):    # the AEs' discovery-meeting time too
         ae_avail = team_load(log.team(AE), cal, team_share(scenario, AE), ws, we)[1]
@@ -158,12 +164,12 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
 
     names = ALL_TERMINAL_STATES if scenario.competitor.enabled else TERMINAL_STATES
     states = np.bincount(out.state[c], minlength=len(names))
-    k["terminal_states"] = {s: int(states[i]) for i, s in enumerate(names)}
     reasons = np.bincount(out.reason[c][out.rejected[c]], minlength=len(REJECTION_REASONS))
-    k["rejection_reasons"] = {r: int(reasons[i]) for i, r in enumerate(REJECTION_REASONS)}
+    kpis: Kpis = {**k, "terminal_states": {s: int(states[i]) for i, s in enumerate(names)},
+                  "rejection_reasons": {r: int(reasons[i]) for i, r in enumerate(REJECTION_REASONS)}}
     from sim.measure.handoff import handoff_kpis  # (it reads this module's helpers)
-    k.update(handoff_kpis(world, scenario, cal, log, out))
-    return k
+    kpis.update(handoff_kpis(world, scenario, cal, log, out))
+    return kpis
 
 
 def _team(log: Record) -> TeamRecord:
@@ -180,7 +186,7 @@ def blocked_business(log: Record, cal: BusinessCalendar, share: float, t0: float
     m = (end > t0) & (start < t1)
     if not m.any():
         return 0.0
-    return float(cal.business_between(np.maximum(start[m], t0), np.minimum(end[m], t1)).sum())
+    return float(np.asarray(cal.business_between(np.maximum(start[m], t0), np.minimum(end[m], t1))).sum())
 
 
 def ever_touched(world: World, log: SalesLog) -> np.ndarray:

@@ -96,6 +96,6 @@ def _busy_per_day(team: TeamRecord, cal: BusinessCalendar, share: float, ndays: 
     day = d0[idx] + (np.arange(idx.size) - np.repeat(np.cumsum(span) - span, span))
     lo = np.maximum(start[idx], day * DAY)
     hi = np.minimum(end[idx], (day + 1) * DAY)
-    work = cal.business_between(lo, np.maximum(hi, lo))
+    work = np.asarray(cal.business_between(lo, np.maximum(hi, lo)))
     keep = day < ndays
     return np.bincount(day[keep], weights=work[keep], minlength=ndays)[:ndays]

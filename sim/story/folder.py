@@ -31,6 +31,15 @@ class StoryError(ValueError):
     a re-run that differs from the saved results. The CLI exits 2 with this message."""
 
 
+def _folder(res: Results) -> Path:
+    """The results' folder. Results kept in memory only (compare or sweep without `out`) have none,
+    and explain reads the folder's saved tables."""
+    if res.path is None:
+        raise StoryError("these results were kept in memory only: explain reads a results folder; run compare "
+                         "or sweep with out=FOLDER (CLI: --out) and explain that folder")
+    return res.path
+
+
 def _load(results: str | Path | Results) -> Results:
     if isinstance(results, Results):
         res = results
@@ -39,6 +48,7 @@ def _load(results: str | Path | Results) -> Results:
             res = load_results(results)
         except FileNotFoundError as e:
             raise StoryError(str(e)) from None
+    _folder(res)
     if not res.complete:
         raise StoryError(f"{res.path}: incomplete results folder (no COMPLETE marker): finish it with the same "
                          "command plus --resume, then explain")
@@ -142,7 +152,7 @@ def _check_kpis(res: Results, saved: pd.DataFrame, rows: list[dict[str, Any]], w
 def _table(res: Results, name: str, cache: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
     """events/<name>.parquet of the folder (None if absent), read once."""
     if name not in cache:
-        path = res.path / "events" / f"{name.replace(':', '__')}.parquet"
+        path = _folder(res) / "events" / f"{name.replace(':', '__')}.parquet"
         cache[name] = pd.read_parquet(path) if path.is_file() else None
     return cache[name]
 
@@ -173,7 +183,7 @@ def _check_events(res: Results, run_id: str, story: PolicyStory, out: Any, lead:
             "attempts": len(attempts), "first_rep": attempts[0].data["rep"] if attempts else -1}
     bad = [c for c in mine if c in saved.index and not _same(saved[c], mine[c])]
     if bad:
-        raise StoryError(f"{res.path / 'events' / name}.parquet: lead {lead}'s saved row differs from the re-run "
+        raise StoryError(f"{_folder(res) / 'events' / name}.parquet: lead {lead}'s saved row differs from the re-run "
                          f"in {', '.join(bad)}")
     notes = [f"{story.policy}: the lead's row of events/{name}.parquet agrees"]
     table = _table(res, f"{ATTEMPTS_DIR}/{run_id}", cache)
@@ -183,7 +193,7 @@ def _check_events(res: Results, run_id: str, story: PolicyStory, out: Any, lead:
         told = [(e.t, e.episode, e.data["attempt"], e.data["rep"], e.data["reached"]) for e in attempts]
         if len(saved_attempts) != len(told) or not all(
                 all(_same(x, y) for x, y in zip(a, b)) for a, b in zip(saved_attempts, told)):
-            raise StoryError(f"{res.path / 'events' / ATTEMPTS_DIR / name}.parquet: lead {lead}'s attempts differ "
+            raise StoryError(f"{_folder(res) / 'events' / ATTEMPTS_DIR / name}.parquet: lead {lead}'s attempts differ "
                              "from the re-run")
         notes.append(f"{story.policy}: its {plural(len(told), 'attempt')} equal events/{ATTEMPTS_DIR}/{name}.parquet")
     return notes

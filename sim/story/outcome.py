@@ -9,6 +9,7 @@ reached says whether the lead's luck failed it or the run ended first.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -103,6 +104,7 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
 def _win_chance(scenario: Scenario, world: World, lead: int, buyer: bool) -> float:
     """The lead's chance of winning, as play_out sets it (per channel when calibrated so)."""
     o = scenario.outcomes
-    p: Any = o.win_buyer if buyer else o.win_non_buyer
-    by_channel = o.win_by_channel.get(CHANNELS[int(world.channel[lead])]) if o.win_by_channel else None
+    p = o.win_buyer if buyer else o.win_non_buyer
+    table: Mapping[Any, float] = o.win_by_channel          # read by plain channel name
+    by_channel = table.get(CHANNELS[int(world.channel[lead])]) if table else None
     return float(by_channel) if by_channel is not None else float(p)

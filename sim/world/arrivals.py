@@ -16,10 +16,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.config.scenario import Arrivals, Scenario
 from sim.vocab import CHANNELS, WEEKDAYS
 from sim.world.luck import streams
+from sim.world.population import shares_vector
 
 MINUTES_PER_HOUR = 60.0
 MINUTES_PER_DAY = 1440.0
@@ -61,15 +63,17 @@ def date_to_minutes(day: dt.date, start_date: dt.date) -> float:
     return (day - start_date).days * MINUTES_PER_DAY
 
 
-def _normalised(weights: np.ndarray) -> np.ndarray:
+def _normalised(weights: NDArray[np.float64]) -> NDArray[np.float64]:
     """Scale weights to mean 1, so a profile shapes the rate without changing the volume."""
-    return weights * (weights.shape[0] / weights.sum())
+    scaled: NDArray[np.float64] = weights * (weights.shape[0] / weights.sum())
+    return scaled
 
 
-def channel_shares(cfg: Arrivals) -> np.ndarray:
+def channel_shares(cfg: Arrivals) -> NDArray[np.float64]:
     """float64[len(CHANNELS)]: channel mix normalised to sum 1 (absent channels get 0)."""
-    shares = np.array([cfg.channel_mix.get(c, 0.0) for c in CHANNELS], dtype=np.float64)
-    return shares / shares.sum()
+    shares = shares_vector(cfg.channel_mix, CHANNELS)
+    normalised: NDArray[np.float64] = shares / shares.sum()
+    return normalised
 
 
 def arrival_grid(cfg: Arrivals, start_date: dt.date, end: float) -> ArrivalGrid:
@@ -82,7 +86,7 @@ def arrival_grid(cfg: Arrivals, start_date: dt.date, end: float) -> ArrivalGrid:
     start = hour * MINUTES_PER_HOUR
     width = np.minimum(MINUTES_PER_HOUR, end - start)
 
-    weekday_w = _normalised(np.array([cfg.weekday_profile.get(d, 1.0) for d in WEEKDAYS], dtype=np.float64))
+    weekday_w = _normalised(shares_vector(cfg.weekday_profile, WEEKDAYS, 1.0))
     hourly_w = _normalised(np.asarray(cfg.hourly_profile, dtype=np.float64))
     weekday = (start_date.weekday() + hour // 24) % 7
     per_minute = cfg.leads_per_year / (DAYS_PER_YEAR * MINUTES_PER_DAY)

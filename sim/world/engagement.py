@@ -12,7 +12,11 @@ form they filled); a hand-raising entry is more likely the more in-market the le
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.config.scenario import Engagement
 from sim.vocab import CHANNELS, EVENT_TYPES, HAND_RAISERS
@@ -38,12 +42,14 @@ def entry_types(cfg: Engagement, channel: np.ndarray, intent: np.ndarray,
     Hand-raiser shares are scaled by (1 - h) + 2 h x (x = intent) before normalising per lead; that
     is drawn as: first hand-raiser-or-not with the per-lead probability, then the type within the
     group by the channel's shares."""
-    n = channel.shape[0]
+    n: int = channel.shape[0]
     u_group, u_type = rng.random(n), rng.random(n)       # fixed-length draws: stable per lead
     h = cfg.entry_hand_raise_intent
-    leads, types = [], []
+    leads: list[NDArray[np.int64]] = []
+    types: list[NDArray[np.int8]] = []
+    entry_event: Mapping[Any, Mapping[Any, float]] = cfg.entry_event     # read by plain channel name
     for c, name in enumerate(CHANNELS):
-        mix = cfg.entry_event.get(name)
+        mix = entry_event.get(name)
         if not mix:
             continue
         idx = np.flatnonzero(channel == c)
@@ -115,7 +121,7 @@ def _engage_chunk(cfg: Engagement, r: np.ndarray, b: np.ndarray, arrival: np.nda
                   intent: np.ndarray, end: float,
                   ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(events per lead int64[n], times, types) for one block of leads, sorted by (lead, time)."""
-    n = arrival.shape[0]
+    n: int = arrival.shape[0]
     rng = streams(ss, _STREAMS)
     life = interest_life(cfg, n, rng["life"])
     lam_r, lam_b = (1.0 - intent) * r.sum(), intent * b.sum()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from sim.world.accounts import AccountBook
@@ -98,11 +99,12 @@ def lead_uniform(key: int, purpose: int, k: int) -> float:
     return (z >> 11) * (1.0 / (1 << 53))
 
 
-def lead_uniforms(keys: np.ndarray, purpose: int, k: np.ndarray | int) -> np.ndarray:
+def lead_uniforms(keys: np.ndarray, purpose: int, k: np.ndarray | int) -> NDArray[np.float64]:
     """Vectorised `lead_uniform` (identical values) for arrays of keys and counters."""
     with np.errstate(over="ignore"):
         z = keys.astype(np.uint64) + np.uint64(purpose << 48) + np.asarray(k, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
         z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    u: NDArray[np.float64] = (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    return u

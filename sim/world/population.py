@@ -6,11 +6,14 @@ channel's override) never changes another attribute's draws.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from sim.config.scenario import Population, Truth
+from sim.config.scenario import AttributeMix, Population, Truth
 from sim.vocab import CHANNELS, COMPANY_SIZES, EMAIL_KINDS, INDUSTRIES, REGIONS, SENIORITIES
 from sim.world.luck import streams
 
@@ -33,8 +36,9 @@ class Attributes:
     open_deal: np.ndarray          # bool
 
 
-def shares_vector(mix: dict[str, float], names: tuple[str, ...], default: float = 0.0) -> np.ndarray:
-    """float64[len(names)] from a {name: value} dict; absent names get `default`."""
+def shares_vector(mix: Mapping[Any, float], names: tuple[str, ...], default: float = 0.0) -> NDArray[np.float64]:
+    """float64[len(names)] from a {name: value} dict; absent names get `default`. (Keys are typed Any:
+    the schemas key their tables by a vocabulary's Literal, and a Mapping's key type is invariant.)"""
     return np.array([mix.get(name, default) for name in names], dtype=np.float64)
 
 
@@ -51,15 +55,19 @@ def categorical(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right")
 
 
-def _mix_for(population: Population, attribute: str, channel: str) -> dict[str, float]:
-    override = population.by_channel.get(channel)
-    mix = getattr(override, attribute) if override is not None else None
-    return mix if mix is not None else getattr(population, attribute)
+def _mix_for(population: Population, attribute: str, channel: str) -> Mapping[Any, float]:
+    by_channel: Mapping[Any, AttributeMix] = population.by_channel     # read by plain channel name
+    override = by_channel.get(channel)
+    mix: Mapping[Any, float] | None = getattr(override, attribute) if override is not None else None
+    if mix is not None:
+        return mix
+    base: Mapping[Any, float] = getattr(population, attribute)
+    return base
 
 
 def draw_attributes(population: Population, channel: np.ndarray, ss: np.random.SeedSequence) -> Attributes:
     """Attributes for leads of the given channels (int8 codes into vocab.CHANNELS)."""
-    n = channel.shape[0]
+    n: int = channel.shape[0]
     rngs = streams(ss, (*ATTRIBUTES, "existing_customer", "open_deal"))
     members = [np.flatnonzero(channel == c) for c in range(len(CHANNELS))]
     out: dict[str, np.ndarray] = {}

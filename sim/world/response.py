@@ -23,14 +23,15 @@ Curves are small frozen dataclasses (not closures) so they pickle for parallel r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, NamedTuple, Union
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple, Union, cast, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
-from sim.config.scenario import DecayCurve
+from sim.config.response import DecayCurve, Response
 
-Time = Union[float, np.ndarray]
+Time = Union[float, NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class ExpMixture:
 
     weights: tuple[float, ...]
     half_lives: tuple[float, ...]
+    # (weight, -ln 2 / half-life) per term, for the scalar fast path; set in __post_init__
+    _terms: tuple[tuple[float, float], ...] = field(init=False, repr=False, compare=False)
 
     def _check(self) -> None:
         if len(self.weights) != len(self.half_lives) or not self.weights:
@@ -54,6 +57,10 @@ class ExpMixture:
         self._check()
         object.__setattr__(self, "_terms", tuple(zip(self.weights, (-math.log(2.0) / h for h in self.half_lives))))
 
+    @overload
+    def __call__(self, t: float) -> float: ...
+    @overload
+    def __call__(self, t: NDArray[np.float64]) -> Time: ...
     def __call__(self, t: Time) -> Time:
         if isinstance(t, (int, float)):                 # scalar fast path (SimPy loop)
             t = t if t > 0.0 else 0.0
@@ -62,7 +69,8 @@ class ExpMixture:
                 q += w * math.exp(rate * t)
             return q
         t = np.maximum(np.asarray(t, dtype=float), 0.0)
-        out = sum(w * np.exp2(-t / h) for w, h in zip(self.weights, self.half_lives))
+        # weights are never empty (_check), so the sum is an array, never its start value 0
+        out = cast(NDArray[np.float64], sum(w * np.exp2(-t / h) for w, h in zip(self.weights, self.half_lives)))
         return out if np.ndim(out) else float(out)
 
     def describe(self) -> str:
@@ -81,9 +89,14 @@ class Hyperbolic:
         if not (0 < self.t0 < math.inf and 0 < self.a < math.inf):
             raise ValueError(f"t0 and a must be positive and finite, got t0={self.t0}, a={self.a}")
 
+    @overload
+    def __call__(self, t: float) -> float: ...
+    @overload
+    def __call__(self, t: NDArray[np.float64]) -> Time: ...
     def __call__(self, t: Time) -> Time:
         if isinstance(t, (int, float)):
-            return (1.0 + max(float(t), 0.0) / self.t0) ** (-self.a)
+            q: float = (1.0 + max(float(t), 0.0) / self.t0) ** (-self.a)   # float ** float is typed Any
+            return q
         out = (1.0 + np.maximum(np.asarray(t, dtype=float), 0.0) / self.t0) ** (-self.a)
         return out if np.ndim(out) else float(out)
 
@@ -95,6 +108,10 @@ class Hyperbolic:
 class NoDecay:
     """q(t) = 1: waiting costs nothing (a control, and the Erlang-validation setting)."""
 
+    @overload
+    def __call__(self, t: float) -> float: ...
+    @overload
+    def __call__(self, t: NDArray[np.float64]) -> Time: ...
     def __call__(self, t: Time) -> Time:
         if isinstance(t, (int, float)):
             return 1.0
@@ -151,12 +168,15 @@ def decay_curve(spec: str | DecayCurve | Curve) -> Curve:
         return PRESETS[spec]
     if isinstance(spec, (ExpMixture, Hyperbolic, NoDecay)):
         return spec
-    if isinstance(spec, DecayCurve):
+    if isinstance(spec, DecayCurve):   # DecayCurve's validator guarantees its kind's parameters are set
         if spec.kind == "exponential":
+            assert spec.half_life is not None
             return ExpMixture((1.0,), (spec.half_life.minutes,))
         if spec.kind == "two_phase":
+            assert spec.slow_weight is not None and spec.fast is not None and spec.slow is not None
             w = float(spec.slow_weight)
             return ExpMixture((1.0 - w, w), (spec.fast.minutes, spec.slow.minutes))
+        assert spec.t0 is not None and spec.a is not None
         return Hyperbolic(spec.t0.minutes, float(spec.a))
     raise TypeError(f"cannot build a decay curve from {type(spec).__name__}")
 
@@ -242,16 +262,18 @@ class ResponseModel:
     contact_share: float
     contact_rate: float
     reference: float
+    _q_ref: float = field(init=False, repr=False, compare=False)   # q(reference), set in __post_init__
 
     @classmethod
-    def from_scenario(cls, response) -> "ResponseModel":
+    def from_scenario(cls, response: Response) -> "ResponseModel":
         """From a `sim.config.scenario.Response`."""
         return cls(decay_curve(response.decay), response.contact_share, response.contact_rate,
                    response.reference_delay.minutes)
 
     def odds_ratio(self, t: Time) -> Time:
         """q(t) / q(reference): how much better (or worse) than the reference delay."""
-        return self.curve(t) / self._q_ref
+        ratio: Time = self.curve(t) / self._q_ref
+        return ratio
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_q_ref", float(self.curve(self.reference)))
@@ -262,7 +284,7 @@ class ResponseModel:
             p = self.contact_rate
             if p <= 0.0 or p >= 1.0:
                 return p
-            odds = p / (1.0 - p) * (self.curve(t) / self._q_ref) ** self.contact_share
+            odds: float = p / (1.0 - p) * (self.curve(t) / self._q_ref) ** self.contact_share
             return odds / (1.0 + odds)
         return shift_odds(self.contact_rate, split(self.odds_ratio(t), self.contact_share)[0])
 
@@ -279,12 +301,12 @@ class ResponseModel:
 
             def two_phase(t: float) -> float:
                 t = t if t > 0.0 else 0.0
-                odds = odds0 * ((0.0 + w1 * exp(r1 * t) + w2 * exp(r2 * t)) / q_ref) ** share
+                odds: float = odds0 * ((0.0 + w1 * exp(r1 * t) + w2 * exp(r2 * t)) / q_ref) ** share
                 return odds / (1.0 + odds)
             return two_phase
 
         def general(t: float) -> float:
-            odds = odds0 * (curve(t) / q_ref) ** share
+            odds: float = odds0 * (curve(t) / q_ref) ** share
             return odds / (1.0 + odds)
         return general
 
