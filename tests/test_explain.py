@@ -367,7 +367,9 @@ def test_with_a_huge_competitor_hazard_every_waiting_buyer_is_taken_and_its_stor
 @pytest.fixture(scope="module")
 def accounts_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("explain") / "accounts"
-    sim.compare("baseline-accounts", ["mqa-score"], replications=1, days=DAYS, out=out)
+    from sim.config.policy import Policy
+    hybrid = Policy.model_validate({"name": "hybrid", "mql": {"unit": "hybrid", "account": {"threshold": 60}}})
+    sim.compare("baseline-accounts", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
     return out
 
 
@@ -396,3 +398,17 @@ def test_an_account_policy_lead_names_its_account_and_the_mqa_rule_that_held(acc
         assert why is not None and "duplicate" in why and f"lead {lead}" in why
     never = np.flatnonzero(~np.isin(crm, mqa.account))
     assert "never qualified as an MQA" in rp.story(int(never[0])).policy("mqa-score").why_not_mql
+
+
+def test_a_hybrid_lead_enters_sales_at_the_later_of_its_mql_and_its_accounts_mqa(accounts_run):
+    from sim.decisions.accounts import account_mqas
+    rp = replay(accounts_run, policies=["hybrid"])
+    run = rp.replication.runs["hybrid"]
+    mqa = account_mqas(rp.world, run.policy)
+    crm = rp.world.accounts.lead_crm
+    entered = np.flatnonzero(np.isfinite(run.outcomes.first_mql) & (run.outcomes.first_tier != 0))
+    lead = int(entered[0])
+    i = int(np.flatnonzero(mqa.account == crm[lead])[0])
+    mql = next(e for e in rp.story(lead).policy("hybrid").events if e.kind == "mql")
+    assert mql.t == max(mqa.time[i], run.scored.mql_time[lead])
+    assert "qualified as an MQA" in mql.text and "its own lead MQL" in mql.text
