@@ -168,6 +168,16 @@ def test_debrief_writes_a_png_and_a_pdf_slide(played, tmp_path):
     assert debrief_figure(played, tmp_path / "only.pdf") == [tmp_path / "only.pdf"]
 
 
+@pytest.mark.slow
+def test_debrief_names_a_team_it_cannot_place(played):
+    """Sloths (threshold 200) have no MQL in any world, so their MQL -> SQL and SLA are not defined:
+    the slide says they are not shown instead of leaving them out silently."""
+    from sim.classroom.debrief import draw
+    fig = draw(played.standings(), played.results())
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text().startswith("not shown")]
+    assert notes and all("Sloths" in n for n in notes)
+
+
 def test_debrief_before_any_world_is_refused(tmp_path):
     from sim.classroom.debrief import debrief_figure
     s = session()

@@ -56,9 +56,11 @@ def draw(board: Leaderboard, runs: dict[str, dict[int, dict[str, Any]]]) -> Any:
     axes = fig.subplots(1, 2)
     rows = {r.team: r for r in board.rows}
     for i, (ax, (xk, yk, title)) in enumerate(zip(axes, PANELS)):
+        undefined: list[str] = []
         for team, row in rows.items():
             x, y = _estimate(runs.get(team, {}), xk), _estimate(runs.get(team, {}), yk)
             if not (math.isfinite(x[0]) and math.isfinite(y[0])):
+                undefined.append(team)      # e.g. no MQL of the SLA's tier in any world: said below
                 continue
             colour = LEADER if row.leader else TIED if row.tied_with_leader else BEHIND
             hollow = row.constraint in ("not met", "unclear")
@@ -68,6 +70,9 @@ def draw(board: Leaderboard, runs: dict[str, dict[int, dict[str, Any]]]) -> Any:
             ax.annotate(text, (x[0], y[0]), xytext=(9, 9), textcoords="offset points", fontsize=15,
                         fontweight="bold" if row.leader else "normal", color=colour, zorder=4)
         _constraint_line(ax, board.constraint, xk, yk)
+        if undefined:
+            ax.text(0.01, 0.01, f"not shown (a KPI here is not defined in their worlds): {', '.join(undefined)}",
+                    transform=ax.transAxes, fontsize=12, color=BEHIND, va="bottom")
         ax.set_title(title, fontsize=20, pad=12)
         ax.set_xlabel(_label(kpi(xk)), fontsize=16)
         ax.set_ylabel(_label(kpi(yk)), fontsize=16)

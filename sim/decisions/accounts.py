@@ -63,25 +63,6 @@ def crm_accounts(world: World) -> np.ndarray:
     return world.accounts.lead_crm
 
 
-def _slice(world: World, a: int, z: int) -> World:
-    """Leads [a, z) as a World of their own (views), for chunked scoring."""
-    off = world.event_offsets
-    e0, e1 = int(off[a]), int(off[z])
-    out: dict[str, object] = {}
-    for f in dataclasses.fields(World):
-        v = getattr(world, f.name)
-        if f.name == "event_offsets":
-            v = off[a:z + 1] - e0
-        elif f.name in ("event_time", "event_type"):
-            v = v[e0:e1]
-        elif f.name == "luck":
-            v = dataclasses.replace(v, **{g.name: getattr(v, g.name)[a:z] for g in dataclasses.fields(v)})
-        elif isinstance(v, np.ndarray):
-            v = v[a:z]
-        out[f.name] = v
-    return World(**out)  # type: ignore[arg-type]
-
-
 @dataclass(frozen=True, eq=False)
 class ContactScores:
     """What the account roll-up reads from lead scoring, per event (global order) and per lead."""
@@ -101,7 +82,7 @@ def event_scores(world: World, policy: Policy, rules: Rules) -> ContactScores:
     what the roll-up needs."""
     if world.n <= CHUNK_LEADS:
         return _keep(score_events(world, policy, rules))
-    parts = [_keep(score_events(_slice(world, a, min(a + CHUNK_LEADS, world.n)), policy, rules), a)
+    parts = [_keep(score_events(world.leads(a, min(a + CHUNK_LEADS, world.n)), policy, rules), a)
              for a in range(0, world.n, CHUNK_LEADS)]
     return ContactScores(*(np.concatenate([getattr(p, f.name) for p in parts])
                            for f in dataclasses.fields(ContactScores)))

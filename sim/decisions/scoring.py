@@ -197,25 +197,6 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
 CHUNK_LEADS = 131_072  # leads scored at a time: temporaries stay ~100 MB and warm in cache/RAM
 
 
-def _lead_slice(world: World, a: int, z: int) -> tuple[World, int]:
-    """Leads [a, z) as a World of their own (views, no copies), and the global index of its first event."""
-    off = world.event_offsets
-    e0, e1 = int(off[a]), int(off[z])
-    sliced = {}
-    for f in dataclasses.fields(World):
-        v = getattr(world, f.name)
-        if f.name == "event_offsets":
-            v = off[a:z + 1] - e0
-        elif f.name in ("event_time", "event_type"):
-            v = v[e0:e1]
-        elif f.name == "luck":
-            v = dataclasses.replace(v, **{g.name: getattr(v, g.name)[a:z] for g in dataclasses.fields(v)})
-        elif isinstance(v, np.ndarray):
-            v = v[a:z]
-        sliced[f.name] = v
-    return World(**sliced), e0
-
-
 def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS) -> Scored:
     """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised, `chunk` leads at a
     time (leads are independent; chunks bound the peak memory of the per-event temporaries).
@@ -229,7 +210,7 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS) -> Score
     if world.n > chunk:
         parts = []
         for a in range(0, world.n, chunk):
-            sub, e0 = _lead_slice(world, a, min(a + chunk, world.n))
+            sub, e0 = world.leads(a, min(a + chunk, world.n)), int(world.event_offsets[a])
             s = score_world(sub, policy, chunk)
             parts.append(dataclasses.replace(s, mql_event=np.where(s.mql_event >= 0, s.mql_event + e0, -1)))
         return Scored(*(np.concatenate([getattr(s, f.name) for s in parts]) for f in dataclasses.fields(Scored)))

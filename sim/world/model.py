@@ -4,6 +4,7 @@ with the same luck (common random numbers).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,26 @@ class World:
     def events_of(self, lead: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.event_offsets[lead], self.event_offsets[lead + 1]
         return self.event_time[a:b], self.event_type[a:b]
+
+    def leads(self, a: int, z: int) -> World:
+        """Leads [a, z) as a World of their own (views, no copies), for scoring in chunks: per-lead
+        arrays and luck sliced, their events re-based (the first is global event `event_offsets[a]`),
+        everything else (window, accounts) shared."""
+        off = self.event_offsets
+        e0, e1 = int(off[a]), int(off[z])
+        sliced: dict[str, object] = {}
+        for f in dataclasses.fields(World):
+            v = getattr(self, f.name)
+            if f.name == "event_offsets":
+                v = off[a:z + 1] - e0
+            elif f.name in ("event_time", "event_type"):
+                v = v[e0:e1]
+            elif f.name == "luck":
+                v = dataclasses.replace(v, **{g.name: getattr(v, g.name)[a:z] for g in dataclasses.fields(v)})
+            elif isinstance(v, np.ndarray):
+                v = v[a:z]
+            sliced[f.name] = v
+        return World(**sliced)  # type: ignore[arg-type]  # the same fields, sliced
 
 
 _M1 = 0xBF58476D1CE4E5B9
