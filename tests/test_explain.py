@@ -254,3 +254,161 @@ def test_a_saved_attempt_that_differs_from_the_rerun_is_refused(compared, tmp_pa
     att.to_parquet(path, index=False)
     r = CliRunner().invoke(main, ["explain", str(copy), str(lead)])
     assert r.exit_code == 2 and "attempts differ" in r.output
+
+
+# --- the newer features: AE hand-off, competitor, accounts, reassignment (issues 15 and 16) ---
+
+_REASSIGN = {"name": "reassign", "routing": {"assignment": "round_robin"}, "sla": {"reassign_after": "2bh"}}
+
+
+@pytest.fixture(scope="module")
+def featured(tmp_path_factory) -> Path:
+    """A busy workshop team with sick days, the AE hand-off on (no no-shows) and a competitor; one
+    policy reassigns MQLs untouched 2 business hours after they were assigned."""
+    from sim.config.policy import Policy
+    out = tmp_path_factory.mktemp("explain") / "featured"
+    sim.compare("workshop", ["seed-example", Policy.model_validate(_REASSIGN)], replications=1, days=DAYS,
+                sets=["arrivals.leads_per_year=30000", "sales.reps=2", "sales.absence.sick_days_per_year=15",
+                      "handoff.enabled=true", "handoff.no_show=0", "handoff.aes=1", "competitor.enabled=true"],
+                events=True, out=out)
+    return out
+
+
+def test_an_sql_with_no_no_shows_meets_its_ae_and_the_opportunity_opens_at_that_meeting(featured):
+    rp = replay(featured)
+    run = rp.replication.runs["seed-example"]
+    out, ae = run.outcomes, run.log.team("ae")
+    opp = np.flatnonzero(~np.isnan(out.opportunity_time))
+    assert opp.size
+    lead = int(opp[0])
+    ps = rp.story(lead).policy("seed-example")
+    kinds = [e.kind for e in ps.events]
+    queued = [e for e in ps.events if e.kind == "ae_queued"]
+    meeting = [e for e in ps.events if e.kind == "ae_meeting"]
+    assert len(queued) == 1 and len(meeting) == 1 and "ae_no_show" not in kinds
+    row = int(np.flatnonzero(ae.item == lead)[0])
+    assert meeting[0].t == ae.start[row] == out.opportunity_time[lead]
+    assert meeting[0].data["ae"] == ae.worker[row] and meeting[0].data["opportunity_opened"]
+    assert queued[0].data["sql_time"] == out.sql_time[lead] <= queued[0].t <= meeting[0].t
+    assert meeting[0].data["wait_business_hours"] == pytest.approx(
+        rp.calendar.business_between(out.sql_time[lead], meeting[0].t) / 60)
+    assert kinds.index("sql") < kinds.index("ae_queued") < kinds.index("ae_meeting") < kinds.index("opportunity")
+    assert "at the held discovery meeting" in next(e.text for e in ps.events if e.kind == "opportunity")
+
+
+def test_a_reassigned_mql_story_shows_the_move_and_the_new_rep_makes_the_next_attempt(featured):
+    rp = replay(featured)
+    run = rp.replication.runs["reassign"]
+    assert run.kpis["reassignments"] > 0
+    moved_leads = [lead for lead in np.flatnonzero(run.outcomes.episodes > 0)[:400].tolist()
+                   if any(e.kind == "reassigned" for e in rp.story(lead).policy("reassign").events)]
+    assert moved_leads
+    ps = rp.story(moved_leads[0]).policy("reassign")
+    move = next(e for e in ps.events if e.kind == "reassigned")
+    assert move.data["from_rep"] != move.data["to_rep"] and "sla.reassign_after" in move.text
+    after = [e for e in ps.events if e.kind == "attempt" and e.t >= move.t]
+    before = [e for e in ps.events if e.kind == "attempt" and e.t < move.t and e.episode == move.episode]
+    assert not before                                           # untouched until it moved
+    if after:
+        assert after[0].data["rep"] == move.data["to_rep"] or any(
+            e.kind == "reassigned" and move.t < e.t <= after[0].t for e in ps.events)
+
+
+def test_stories_add_up_to_the_kpis_with_the_hand_off_competitor_and_reassignment_on(featured):
+    from sim.vocab import ALL_TERMINAL_STATES
+    res = sim.load_results(featured)
+    rp = replay(featured)
+    for name in ("seed-example", "reassign"):
+        row = res.runs[res.runs["policy"] == name].iloc[0]
+        run = rp.replication.runs[name]
+        cohort = np.flatnonzero(rp.world.in_cohort)
+        told = cohort[:150]
+        mqls = attempts = opportunities = 0
+        states = dict.fromkeys(ALL_TERMINAL_STATES, 0)
+        for lead in told.tolist():
+            ps = rp.story(lead).policy(name)
+            keys = [(e.t, KIND_ORDER[e.kind]) for e in ps.events]
+            assert keys == sorted(keys)
+            mqls += ps.mql
+            attempts += ps.attempts
+            opportunities += any(e.kind == "opportunity" for e in ps.events)
+            states[ps.state] += 1
+            if ps.state == "lost_to_competitor":
+                assert any(e.kind == "competitor" for e in ps.events)
+        rest = cohort[150:]
+        out = run.outcomes
+        mqls += int(np.isfinite(out.first_mql[rest]).sum())
+        attempts += int(np.isin(run.log.at_lead, rest).sum())
+        opportunities += int((~np.isnan(out.opportunity_time[rest])).sum())
+        for s in out.state[rest]:
+            states[ALL_TERMINAL_STATES[s]] += 1
+        assert (mqls, attempts, opportunities) == (row["mqls"], row["attempts"], row["opportunities"])
+        assert all(states[s] == row[f"state_{s}"] for s in ALL_TERMINAL_STATES)
+
+
+def test_with_a_huge_competitor_hazard_every_waiting_buyer_is_taken_and_its_story_says_when(tmp_path):
+    out = tmp_path / "competitor"
+    sim.compare("workshop", ["seed-example"], replications=1, days=7, out=out,
+                sets=["competitor.enabled=true", "competitor.scale=1m", "competitor.buyers_only=false"])
+    rp = replay(out)
+    run = rp.replication.runs["seed-example"]
+    waited = np.flatnonzero(np.isfinite(run.outcomes.first_mql) & (run.outcomes.first_touch > run.outcomes.first_mql)
+                            | np.isnan(run.outcomes.first_touch) & np.isfinite(run.outcomes.first_mql))
+    assert waited.size
+    for lead in waited[:20].tolist():
+        ps = rp.story(lead).policy("seed-example")
+        taken = [e for e in ps.events if e.kind == "competitor"]
+        assert ps.state == "lost_to_competitor" and len(taken) == 1
+        assert taken[0].data["where"] == "first_touch" and "while waiting for the first touch" in taken[0].text
+        assert taken[0].t == pytest.approx(run.outcomes.first_mql[lead] + taken[0].data["wait_minutes"])
+        assert not any(e.kind in ("sal", "rejected", "sql") for e in ps.events)
+
+
+@pytest.fixture(scope="module")
+def accounts_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("explain") / "accounts"
+    from sim.config.policy import Policy
+    hybrid = Policy.model_validate({"name": "hybrid", "mql": {"unit": "hybrid", "account": {"threshold": 60}}})
+    sim.compare("baseline-accounts", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
+    return out
+
+
+def test_an_account_policy_lead_names_its_account_and_the_mqa_rule_that_held(accounts_run):
+    from sim.decisions.accounts import account_mqas
+    rp = replay(accounts_run)
+    run = rp.replication.runs["mqa-score"]
+    book = rp.world.accounts
+    mqa = account_mqas(rp.world, run.policy)
+    entered = np.flatnonzero(np.isfinite(run.outcomes.first_mql) & ~np.isin(run.outcomes.first_tier, [0]))
+    assert entered.size
+    lead = int(entered[0])
+    ps = rp.story(lead).policy("mqa-score")
+    acc = next(e for e in ps.events if e.kind == "account")
+    assert acc.data["account"] == book.lead_account[lead] and acc.data["crm_account"] == book.lead_crm[lead]
+    mql = next(e for e in ps.events if e.kind == "mql")
+    i = int(np.flatnonzero(mqa.account == book.lead_crm[lead])[0])
+    assert mql.t == mqa.time[i] and mqa.lead[i] == lead
+    assert "qualified as an MQA" in mql.text and "score >= 80" in mql.text and "one work item" in mql.text
+    assert "scalar" not in mql.text
+    # another contact of the same account, never handed to sales: a duplicate, named as such
+    crm = book.lead_crm
+    dup = np.flatnonzero((crm == crm[lead]) & ~np.isfinite(run.outcomes.first_mql))
+    if dup.size:
+        why = rp.story(int(dup[0])).policy("mqa-score").why_not_mql
+        assert why is not None and "duplicate" in why and f"lead {lead}" in why
+    never = np.flatnonzero(~np.isin(crm, mqa.account))
+    assert "never qualified as an MQA" in rp.story(int(never[0])).policy("mqa-score").why_not_mql
+
+
+def test_a_hybrid_lead_enters_sales_at_the_later_of_its_mql_and_its_accounts_mqa(accounts_run):
+    from sim.decisions.accounts import account_mqas
+    rp = replay(accounts_run, policies=["hybrid"])
+    run = rp.replication.runs["hybrid"]
+    mqa = account_mqas(rp.world, run.policy)
+    crm = rp.world.accounts.lead_crm
+    entered = np.flatnonzero(np.isfinite(run.outcomes.first_mql) & (run.outcomes.first_tier != 0))
+    lead = int(entered[0])
+    i = int(np.flatnonzero(mqa.account == crm[lead])[0])
+    mql = next(e for e in rp.story(lead).policy("hybrid").events if e.kind == "mql")
+    assert mql.t == max(mqa.time[i], run.scored.mql_time[lead])
+    assert "qualified as an MQA" in mql.text and "its own lead MQL" in mql.text

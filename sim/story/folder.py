@@ -226,6 +226,7 @@ class Replay:
     policies: list[str]
     checked: list[str] = field(default_factory=list)
     _events: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+    _cache: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)   # per policy, across leads
 
     @property
     def leads(self) -> int:
@@ -244,7 +245,7 @@ class Replay:
         checked, stories = list(self.checked), []
         for name in self.policies:
             run = self.replication.runs[name]
-            ps = policy_story(world, self.scenario, self.calendar, run, lead)
+            ps = policy_story(world, self.scenario, self.calendar, run, lead, self._cache.setdefault(name, {}))
             stories.append(ps)
             checked += _check_events(self.results, f"{spec.id}:{name}", ps, run.outcomes, lead, self._events)
         return Story(folder=str(self.results.path), lead=lead, scenario=spec.scenario_name, point=spec.point,

@@ -25,6 +25,16 @@ from sim.sales.draws import ATTEMPTS_PER_EPISODE
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.log import SalesLog
 from sim.sales.params import EngineParams
+from sim.story.accounts import (
+    AccountView,
+    account_view,
+    membership_event,
+    moved_items,
+    mqa_text,
+    reassignment_events,
+    why_not_entered,
+)
+from sim.story.handoff import competitor_events, handoff_events
 from sim.story.model import KIND_ORDER, PolicyStory, StoryEvent
 from sim.story.outcome import outcome_events
 from sim.story.scoring_path import ScorePaths, pts
@@ -81,6 +91,7 @@ class Context:
     response: ResponseModel
     lead: int
     at: Callable[[float], str]
+    accounts: AccountView | None = None     # the policy's account decisions (account or hybrid MQL unit)
 
     def event(self, t: float, kind: str, text: str, episode: int | None = None, **data: Any) -> StoryEvent:
         return StoryEvent(float(t), self.at(t), kind, text, episode, data)
@@ -89,12 +100,18 @@ class Context:
         return float(self.cal.business_between(t0, t1)) / HOUR
 
 
-def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: PolicyRun, lead: int) -> PolicyStory:
-    """The lead's timeline under the policy of `run` (a PolicyRun of this world)."""
+def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: PolicyRun, lead: int,
+                 cache: dict[str, Any] | None = None) -> PolicyStory:
+    """The lead's timeline under the policy of `run` (a PolicyRun of this world). `cache`: a dict
+    kept across leads of the same run (account decisions and reassignments are computed once)."""
     policy, log, out = run.policy, run.log, run.outcomes
     response = ResponseModel.from_scenario(scenario.response)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
-    cx = Context(world, scenario, cal, run, params, response, lead, Clock(scenario.start_date))
+    cache = {} if cache is None else cache
+    if "accounts" not in cache:
+        cache["accounts"] = account_view(world, policy, run.scored)
+        cache["moved"] = moved_items(world, scenario, policy, cal, run.scored)
+    cx = Context(world, scenario, cal, run, params, response, lead, Clock(scenario.start_date), cache["accounts"])
     rows = np.flatnonzero(log.ep_lead == lead)
     rows = rows[np.argsort(log.ep_index[rows], kind="stable")]
     recycled_at = [float(log.ep_end_time[e]) for e in rows
@@ -105,6 +122,7 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     in_sales = [(float(log.ep_mql_time[e]), float(log.ep_end_time[e]) if int(log.ep_status[e]) not in (CONTACTED, OPEN)
                  else math.inf) for e in rows]
     events = [cx.event(world.arrival[lead], "arrival", "lead created", channel=_channel(world, lead))]
+    events += membership_event(cx.event, world, lead)
     events += _engagement(cx, paths, in_sales)
     attempts = np.flatnonzero(log.at_lead == lead)          # in the order they started
     used = 0
@@ -115,14 +133,26 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     if used != attempts.size:
         raise RuntimeError(f"lead {lead}: {attempts.size} attempts in the log, {used} in its episodes")
     events += outcome_events(cx.event, world, scenario, response, out, lead, cx.at)
+    events += handoff_events(cx.event, scenario, cal, log, out, lead, cx.at, float(world.end))
+    events += competitor_events(cx.event, world, scenario, cal, log, out, lead, cx.at)
+
+    def episode_of(t: float) -> int | None:
+        inside = [int(log.ep_index[e]) for e in rows if float(log.ep_mql_time[e]) <= t]
+        return inside[-1] if inside else None
+
+    events += reassignment_events(cx.event, cache["moved"], policy, lead, episode_of)
     events.sort(key=lambda ev: (ev.t, KIND_ORDER[ev.kind]))
 
     is_mql = bool(np.isfinite(out.first_mql[lead]))
     why = None
     if not is_mql:
         t = float(run.scored.mql_time[lead])
-        why = paths.why_not_mql(cx.at, t if math.isfinite(t) else None) if not world.mql_at_arrival else \
-            f"its arrival comes after the run's end ({cx.at(world.end)})"
+        if cx.accounts is not None:
+            why = why_not_entered(cx.accounts, policy, lead, run.scored, cx.at, float(world.end))
+        elif not world.mql_at_arrival:
+            why = paths.why_not_mql(cx.at, t if math.isfinite(t) else None)
+        else:
+            why = f"its arrival comes after the run's end ({cx.at(world.end)})"
     tier = int(out.first_tier[lead])
     reason = int(out.reason[lead])
     return PolicyStory(
@@ -152,7 +182,7 @@ def _engagement(cx: Context, paths: ScorePaths, in_sales: list[tuple[float, floa
         text = f"{kind}: {paths.score_text(p)}"
         if any(start < t < stop for start, stop in in_sales):
             text += " (in sales: the score decides nothing now)"
-        elif p.mql:
+        elif p.mql and not (cx.accounts is not None and cx.accounts.unit == "account"):   # account: lead rules decide nothing
             text += "; the MQL rule holds" if p.rule_holds else "; fast lane"
         out.append(cx.event(t, "engagement", text, event=kind, score=p.total, fit=p.fit, behaviour=p.behaviour,
                             penalty=p.penalty, rule_holds=p.rule_holds, fast_lane=p.fast_lane))
@@ -163,6 +193,8 @@ def _trigger(cx: Context, paths: ScorePaths, index: int, t: float, after: float 
     """(why the MQL of episode `index` at t happened, the triggering event type)."""
     if cx.world.mql_at_arrival:
         return "queueing mode: every lead is an MQL when it arrives (no scoring)", None
+    if cx.accounts is not None:
+        return mqa_text(cx.accounts, cx.run.policy, cx.world, cx.lead, cx.at), None
     w, lead = cx.world, cx.lead
     a, b = int(w.event_offsets[lead]), int(w.event_offsets[lead + 1])
     for g in range(a, b):
@@ -185,7 +217,9 @@ def _episode(cx: Context, paths: ScorePaths, e: int, attempts: np.ndarray, rules
     rule, trigger = _trigger(cx, paths, index, mql, after)
     head = "MQL" if index == 0 else f"re-MQL (episode {index + 1}, after the recycle at {cx.at(after or 0.0)})"
     by = f" at its {trigger}" if trigger else ""
-    tier_text = f"tier {tier}" if cx.world.mql_at_arrival else paths.tier_text(tier, score, index > 0)
+    tier_text = (f"tier {tier}" if cx.world.mql_at_arrival else
+                 f"tier {tier} (score {pts(score)} handed to sales)" if cx.accounts is not None else
+                 paths.tier_text(tier, score, index > 0))
     ev = [cx.event(mql, "mql", f"{head}{by}: {rule}; {tier_text}", index,
                    tier=tier, score=score, rule=rule, trigger=trigger)]
 

@@ -13,9 +13,10 @@ from typing import Any
 
 # Kinds of story events, in the order they are told when two share a time.
 KINDS: tuple[str, ...] = (
-    "arrival", "engagement", "mql", "queued", "escalated", "sla_missed", "attempt", "contact", "recycled",
-    "abandoned", "open_at_end", "sal", "rejected", "disqualified", "sql", "no_opportunity", "opportunity",
-    "open_opportunity", "won", "lost",
+    "arrival", "account", "engagement", "mql", "queued", "escalated", "sla_missed", "reassigned", "competitor",
+    "attempt", "contact", "competitor_found", "recycled", "abandoned", "open_at_end", "sal", "rejected",
+    "disqualified", "sql", "ae_queued", "ae_no_show", "ae_meeting", "ae_lost", "ae_waiting", "no_opportunity",
+    "opportunity", "open_opportunity", "won", "lost",
 )
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 

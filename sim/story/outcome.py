@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from sim.config.scenario import Scenario
-from sim.sales.outcomes import LeadOutcomes, rejection_probabilities
+from sim.sales.handoff import HELD
+from sim.sales.outcomes import TAKEN_FIRST_TOUCH, LeadOutcomes, rejection_probabilities
 from sim.story.model import StoryEvent
 from sim.vocab import CHANNELS, REJECTION_REASONS
 from sim.world.model import World
@@ -36,6 +37,9 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
     if math.isnan(ct):
         return []
     o, luck, end = scenario.outcomes, world.luck, world.end
+    if out.competitor is not None and int(out.competitor[lead]) == TAKEN_FIRST_TOUCH:
+        return [event(ct, "competitor_found", "reached, but a competitor had answered first: the buyer is gone "
+                                              "(no acceptance, no SQL)")]
     buyer = bool(world.buyer[lead])
     who = "a buyer (hidden truth)" if buyer else "a non-buyer (hidden truth)"
     p = rejection_probabilities(world, scenario, np.array([lead]))[0]
@@ -65,13 +69,26 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
 
     p_opp = o.opportunity_buyer if buyer else o.opportunity_non_buyer
     opp = float(out.opportunity_time[lead])
+    if math.isnan(opp) and out.meetings is not None:
+        m = out.meetings
+        held = np.flatnonzero((m.lead == lead) & (m.status == HELD))
+        if held.size == 0:        # the AE events say why: no-shows, a competitor, or still waiting
+            return ev
+        sql = float(m.meeting_time[held[0]])     # told at the meeting that decided it
+        if luck.opportunity[lead] < p_opp:    # the meeting's chance held: the account rule merged it
+            return [*ev, event(sql, "no_opportunity", "no opportunity of its own: its account already opened one "
+                                                      "in this buying window (accounts.one_opportunity_per_window)",
+                               p_opportunity=p_opp, merged=True)]
+        return [*ev, event(sql, "no_opportunity", f"no opportunity after the held meeting (chance {p_opp:.2f} for "
+                                                  f"{who})", p_opportunity=p_opp, after_end=False)]
     if math.isnan(opp):
         late = luck.opportunity[lead] < p_opp
         text = ("would become an opportunity after the run's end" if late
                 else f"no opportunity (chance {p_opp:.2f} for {who})")
         return [*ev, event(sql, "no_opportunity", text, p_opportunity=p_opp, after_end=bool(late))]
     amount = float(out.amount[lead])
-    ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)} (chance {p_opp:.2f} for {who})",
+    at_meeting = " at the held discovery meeting" if out.meetings is not None else ""
+    ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)}{at_meeting} (chance {p_opp:.2f} for {who})",
                     p_opportunity=p_opp, amount=amount))
 
     p_win = _win_chance(scenario, world, lead, buyer)

@@ -14,9 +14,14 @@ LABEL = {"arrival": "created", "engagement": "engagement", "mql": "MQL", "queued
          "sla_missed": "SLA missed", "attempt": "attempt", "contact": "reached", "recycled": "recycled",
          "abandoned": "abandoned", "open_at_end": "run ended", "sal": "SAL", "rejected": "rejected",
          "disqualified": "not SQL", "sql": "SQL", "no_opportunity": "no opportunity", "opportunity": "opportunity",
-         "open_opportunity": "still open", "won": "won", "lost": "lost"}
+         "open_opportunity": "still open", "won": "won", "lost": "lost", "account": "account",
+         "reassigned": "reassigned", "competitor": "competitor", "competitor_found": "gone",
+         "ae_queued": "AE queue", "ae_no_show": "no-show", "ae_meeting": "AE meeting", "ae_lost": "AE lost",
+         "ae_waiting": "run ended"}
 STYLE = {"mql": "bold", "recycled": "yellow", "sla_missed": "yellow", "escalated": "yellow", "rejected": "red",
-         "won": "bold green", "lost": "red", "attempt": "", "engagement": "dim"}
+         "won": "bold green", "lost": "red", "attempt": "", "engagement": "dim", "reassigned": "yellow",
+         "competitor": "red", "competitor_found": "red", "ae_no_show": "yellow", "ae_lost": "red",
+         "ae_meeting": "bold"}
 
 
 def header(story: Story) -> str:
