@@ -77,6 +77,9 @@ class WorldPool:
                 f.cancel()
 
     def shutdown(self) -> None:
+        """Stop the workers when the server stops: queued worlds are cancelled, running ones finish
+        (a world is well under a second). Waiting matters: without it the server process exits first
+        and its pool's worker processes are left running with no parent."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
