@@ -9,10 +9,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from sim.report.daily_panels import rolling_panels, shade_outside_window
 from sim.report.style import GREY, colours, empty_figure, new_figure, styled
 
 AE_COLUMNS = ("ae_utilisation", "sqls_waiting_for_ae", "ae_meetings_held")
-RUNOUT_SHOWN = 28        # days of run-out drawn (as in the load figure)
 
 
 def has_ae_load(timeseries: pd.DataFrame | None) -> bool:
@@ -35,24 +35,9 @@ def ae_load_figure(timeseries: pd.DataFrame, policies: list[str] | None = None,
               ("ae_meetings_held", "meetings held\n(7-day mean per day)", 7, False))
     with styled():
         fig, axes = new_figure(3, 1, width=12, height=8.5, sharex=True)
-        for ax, (key, label, roll, workdays) in zip(axes[:, 0], panels):
-            for p in policies:
-                df = ts[ts["policy"] == p]
-                if workdays:
-                    df = df[df["ae_utilisation"].notna()]
-                daily = df.groupby("date", sort=True)[key].mean()
-                ax.plot(daily.index, daily.rolling(roll, min_periods=1).mean(), color=col[p], label=p, lw=1.8)
-            ax.set_ylabel(label)
+        rolling_panels(axes, ts, policies, col, panels, "ae_utilisation")
         axes[0, 0].set_ylim(0, 105)
-        first = ts[ts["policy"] == policies[0]].groupby("date")["in_window"].first()
-        win = first[first.astype(bool)]
-        day = pd.Timedelta(days=1)
-        if len(win):
-            end = min(first.index.max(), win.index.max() + pd.Timedelta(days=RUNOUT_SHOWN))
-            for ax in axes[:, 0]:
-                ax.set_xlim(first.index.min(), end + day)
-                ax.axvspan(first.index.min(), win.index.min(), color=GREY, alpha=0.15, lw=0)
-                ax.axvspan(win.index.max() + day, end + day, color=GREY, alpha=0.15, lw=0)
+        shade_outside_window(axes, ts, policies[0])
         leg = axes[0, 0].legend(frameon=False, loc="upper left", title="policy")
         axes[0, 0].add_artist(leg)
         axes[0, 0].legend(handles=[Patch(color=GREY, alpha=0.3, label="outside the measurement window")],

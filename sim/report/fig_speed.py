@@ -21,6 +21,7 @@ from sim import format as F
 from sim.config.units import Duration
 from sim.measure.detail import DELAY_BUCKETS, TTFT_BUCKETS, TTFT_NEVER, bucket_lower_edges
 from sim.measure.stats import estimate, share_estimate
+from sim.report.daily_panels import rolling_panels, shade_outside_window
 from sim.report.style import GREY, SPIKE, colours, empty_figure, new_figure, styled
 from sim.vocab import TIERS
 from sim.world.response import bucket_mean, shift_odds
@@ -33,7 +34,6 @@ Floats = NDArray[np.float64]
 BUCKET_LABELS = {"0_5m": "<5m", "5_15m": "5-15m", "15_30m": "15-30m", "30_60m": "30-60m", "1_2h": "1-2h",
                  "2_4h": "2-4h", "4_8h": "4-8h", "8_16h": "8-16h", "16_40h": "16-40h", "40h_plus": ">40h",
                  "8_24h": "8-24h", "1_3d": "1-3d", "3d_plus": ">3d", "never": "never"}
-RUNOUT_SHOWN = 28        # days of run-out drawn in the load figure
 LAST_BUCKET_SPAN = 4.0   # the open-ended last bucket is averaged over [lower, 4 x lower] for the curve
 
 
@@ -202,25 +202,11 @@ def load_figure(timeseries: pd.DataFrame, scenario: dict[str, Any] | None = None
               ("rep_utilisation", "rep utilisation (%)\n(5-working-day mean)", 5, True))
     with styled():
         fig, axes = new_figure(3, 1, width=12, height=8.5, sharex=True)
-        for ax, (key, label, roll, workdays) in zip(axes[:, 0], panels):
-            for p in policies:
-                df = ts[ts["policy"] == p]
-                if workdays and "rep_utilisation" in df:
-                    df = df[df["rep_utilisation"].notna()]
-                daily = df.groupby("date", sort=True)[key].mean()
-                ax.plot(daily.index, daily.rolling(roll, min_periods=1).mean(), color=col[p], label=p, lw=1.8)
-            ax.set_ylabel(label)
+        rolling_panels(axes, ts, policies, col, panels, "rep_utilisation")
         axes[2, 0].set_ylim(0, 105)
-        first = ts[ts["policy"] == policies[0]].groupby("date")["in_window"].first()
-        win = first[first.astype(bool)]
+        first = shade_outside_window(axes, ts, policies[0])
         handles: list[Artist] = []
-        day = pd.Timedelta(days=1)
         for ax in axes[:, 0]:
-            if len(win):   # the run-out only serves the cohort's deals: show its first weeks
-                end = min(first.index.max(), win.index.max() + pd.Timedelta(days=RUNOUT_SHOWN))
-                ax.set_xlim(first.index.min(), end + day)
-                ax.axvspan(first.index.min(), win.index.min(), color=GREY, alpha=0.15, lw=0)
-                ax.axvspan(win.index.max() + day, end + day, color=GREY, alpha=0.15, lw=0)
             for start, end, _ in _spikes(scenario or {}):
                 ax.axvspan(start, end, color=SPIKE, alpha=0.25, lw=0, gid="spike")
         holidays = _holidays(scenario or {}, first.index.min(), axes[0, 0].get_xlim())
