@@ -41,6 +41,23 @@ def _project(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------------------- the page (simulated user)
 
+def _run(coro: Any) -> Any:
+    """asyncio.run, but the tasks still pending at the end (the page's world runs) get a bounded
+    time to finish cancelling: asyncio.run waits for them without a limit, and one that never
+    finished hung a whole CI run (seen twice in a full suite, never alone)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
 async def _page(root: Path, steps: Any) -> None:
     from nicegui.testing.user_simulation import user_simulation
 
@@ -88,7 +105,7 @@ def test_moving_the_threshold_reruns_the_same_worlds_and_shows_the_paired_differ
         assert "lower" in _text(user, "diff:mqls")          # a much higher bar: fewer MQLs on every world
         explained = _text(user, "explanation:mqls")
         assert "What it counts: cohort leads that became MQLs" in explained and "MQL threshold" in explained
-    asyncio.run(_page(_project(tmp_path), steps))
+    _run(_page(_project(tmp_path), steps))
 
 
 @pytest.mark.slow
@@ -105,7 +122,7 @@ def test_an_impossible_value_shows_the_fields_message_and_no_traceback(tmp_path)
         _set(user, "policy.sla.targets.standard", "4bh")
         await _until(user, "status", "6 of 6 worlds (done)")
         assert _text(user, "error:policy.mql.threshold") == ""
-    asyncio.run(_page(_project(tmp_path), steps))
+    _run(_page(_project(tmp_path), steps))
 
 
 @pytest.mark.slow
@@ -144,7 +161,7 @@ def test_three_teams_join_submit_and_the_leaderboard_ranks_them(tmp_path):
         teacher.find(marker="open-round").click()          # a team that submitted sees the next round
         await _until(student, "student-goal", "Round 2 (open)")
         await _until(student, "student-status", "choose your settings")
-    asyncio.run(_page(_project(tmp_path), steps))
+    _run(_page(_project(tmp_path), steps))
 
 
 # ---------------------------------------------------------------------------- the session
@@ -165,7 +182,7 @@ def test_a_superseded_setting_is_never_shown_as_current():
         pool.shutdown()
         assert last.done == 8 and last.generation == s.generation
         return seen
-    seen = asyncio.run(go())
+    seen = _run(go())
     assert seen and all(g == current for g, current in seen)
 
 
@@ -177,7 +194,7 @@ def test_below_five_worlds_the_page_says_too_few_worlds_to_say():
         v = await s.run()
         pool.shutdown()
         return v
-    view = asyncio.run(go())
+    view = _run(go())
     defined = [c for c in view.cards if c.diff["status"] != "undefined"]
     assert defined and all(c.verdict == TOO_FEW and c.difference.startswith(TOO_FEW) for c in defined)
 
@@ -196,7 +213,7 @@ def test_a_policy_change_replays_only_the_changed_policy_on_the_cached_worlds():
         await s.run()
         pool.shutdown()
         return calls[:5], calls[5:]
-    policy_change, world_change = asyncio.run(go())
+    policy_change, world_change = _run(go())
     assert policy_change == [1] * 5
     assert len(world_change) == 5 and all(n == 1 for n in world_change)   # the reference world is cached too
 
