@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import cast
 from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sim.normal import ndtri
-from sim.sales.episode import Episode
+from sim.sales.episode import Episode, ThreadedEpisode
 from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, lead_uniform, lead_uniforms
 
 ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
@@ -87,6 +88,21 @@ class AttemptLuck:
         k = ep.index * ATTEMPTS_PER_EPISODE + ep.attempts
         uh = lead_uniform(key, PURPOSE_HANDLE, k)
         return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
+
+    def threaded(self, ep: Episode) -> tuple[float, float, float]:
+        """`later` for a multi-threaded item: attempt k calls contact c_k = targets[k mod c] (sets
+        `ep.target`), its m-th call in this episode (m = k // c), with that contact's own uniforms
+        (counter episode x 64 + m): every policy that calls a contact for the m-th time meets the
+        same luck. With one target (threading single) these are `later`'s floats."""
+        item = cast(ThreadedEpisode, ep)
+        targets = item.targets
+        c, k = len(targets), item.attempts
+        target = targets[k % c]
+        item.target = target
+        key = int(self.keys[target])
+        ctr = item.index * ATTEMPTS_PER_EPISODE + k // c
+        uh = lead_uniform(key, PURPOSE_HANDLE, ctr)
+        return lead_uniform(key, PURPOSE_CONTACT, ctr), self.handle(uh, True), self.handle(uh, False)
 
     def patience(self, ep: Episode) -> float:
         """How long the episode waits for its first touch before it leaves (queueing mode)."""

@@ -31,7 +31,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
-from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.episode import CONTACTED, UNREACHED, Episode, ThreadedEpisode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
@@ -40,7 +40,10 @@ from sim.sales.staffing import Staffing, staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
-__all__ = ["ATTEMPTS_PER_EPISODE", "EngineParams", "Mqls", "NextMql", "SalesLog", "SalesProcess"]
+__all__ = ["ATTEMPTS_PER_EPISODE", "EngineParams", "Mqls", "NextMql", "SalesLog", "SalesProcess", "Threads"]
+
+# (lead, episode index, opening time) -> the contacts the item's attempts call in turn (cadence.threading)
+Threads = Callable[[int, int, float], "list[int]"]
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,10 @@ class SalesProcess:
     _feed_next: int                  # the next of them to open
 
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
-                 next_mql: NextMql):
+                 next_mql: NextMql, threads: Threads | None = None):
         """`next_mql(lead, after)`: the lead's next MQL after a recycle at `after`, as (time, tier,
-        score), or None."""
+        score), or None. `threads` (policy cadence.threading set): the contacts each item's attempts
+        call in turn; every attempt then takes the scalar luck path and logs the contact it called."""
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
@@ -90,7 +94,10 @@ class SalesProcess:
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
         order = eligible[np.argsort(mqls.time[eligible], kind="stable")]
         self.first = (order, mqls.time[order], mqls.tier[order], mqls.score[order])
-        pre = min(p.max_attempts, 3) if p.workers else 0   # later attempts are rare: scalar path
+        self.threads = threads
+        if threads is not None:
+            self._new_episode = self._new_threaded_episode    # type: ignore[method-assign]
+        pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
         self.luck = AttemptLuck(world.luck.key, p.handle, order, pre, p.patience)
         self.cadence = Cadence(p, calendar)
         self.recycle = Recycle(p, self.at, next_mql, self._on_re_mql, end)
@@ -108,9 +115,10 @@ class SalesProcess:
     @classmethod
     def from_config(cls, world: World, mqls: Mqls, policy: Policy, scenario: Scenario,
                     calendar: BusinessCalendar, contact_probability: Callable[[float], float],
-                    next_mql: NextMql) -> SalesProcess:
+                    next_mql: NextMql, threads: Threads | None = None) -> SalesProcess:
         """`contact_probability(delay)`: non-increasing in the delay (`ResponseModel.scalar_contact_probability()`)."""
-        return cls(world, mqls, EngineParams.resolve(policy, scenario, contact_probability), calendar, next_mql)
+        return cls(world, mqls, EngineParams.resolve(policy, scenario, contact_probability), calendar, next_mql,
+                   threads)
 
     def at(self, t: float, callback: Callable[[simpy.Event], None], value: object) -> None:
         """Call callback(event) at clock time t (if within the run), with `value` as event.value."""
@@ -159,6 +167,19 @@ class SalesProcess:
             self.patience.opened(ep, t)
         self.team.push(ep, t)
 
+    def _new_threaded_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
+        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call."""
+        assert self.threads is not None
+        ep = ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t))
+        self.episodes.append(ep)
+        self.team.routing.assign(ep)
+        self.breach.opened(ep, t)
+        if self.reassign is not None:
+            self.reassign.opened(ep, t)
+        if self.patience is not None:
+            self.patience.opened(ep, t)
+        self.team.push(ep, t)
+
     def _on_re_mql(self, ev: simpy.Event) -> None:
         self._new_episode(*cast("tuple[int, int, float, int, float]", ev.value))
 
@@ -181,6 +202,10 @@ class SalesProcess:
         take = cast("Callable[[], Episode | None]", queue.pop) if self.triage is None else \
             self.triage.taker(queue, env, log.dequeued, self.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
+        record = self.threads is not None       # multi-threaded: whom each attempt called
+        if record:
+            later = luck.threaded
+        log_target = log.target.append
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)
         log_item, log_worker, log_start, log_handle, log_contact = (
@@ -220,6 +245,8 @@ class SalesProcess:
             log_start(now)
             log_handle(h)
             log_contact(contact)
+            if record:
+                log_target(cast(ThreadedEpisode, ep).target)
             if contact:
                 ep.status = CONTACTED
                 ep.end_time = now
@@ -248,4 +275,4 @@ class SalesProcess:
         finally:
             if gc_enabled:
                 gc.enable()
-        return build_log(self.episodes, self.team.log)
+        return build_log(self.episodes, self.team.log, targets=self.threads is not None)
