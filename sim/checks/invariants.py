@@ -43,6 +43,11 @@ The invariants, by family (the names are the prefixes of the messages):
 * ``competitor`` (competitor on): only in-market leads are taken (unless `buyers_only` is off); a
   lead taken before its first touch was an MQL, neither accepted nor rejected; one taken
   before its meeting was an SQL without an opportunity; the state says lost_to_competitor exactly then.
+* ``accounts`` (worlds with `[accounts]`): every engaged account ends in exactly one state (the
+  account states add up to the accounts engaged: conservation per account); with a log of whom
+  each attempt called (policy `cadence.threading` set): one contact per attempt, always a
+  contact of the item's own CRM account, the first attempt of every item calls the item's own
+  contact; contacts touched >= accounts touched; accounts within SLA <= MQAs.
 * ``kpis``: no NaN except where the KPI's denominator is zero (``DENOMINATORS``; a KPI not listed
   there must never be NaN); no infinities; rates, shares, compliance, precision, recall and
   utilisation in [0, 1]; counts non-negative and decreasing down the funnel; terminal states sum
@@ -106,6 +111,7 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         problems += _handoff(world, scenario, cal, log, out)
     if out.competitor is not None:
         problems += _competitor(world, scenario, out)
+    problems += _accounts(world, log, kpis)
     problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
     return problems
 
@@ -439,4 +445,34 @@ def _competitor(world: World, scenario: Scenario, out: LeadOutcomes) -> list[str
         p += _msg("competitor", meeting != at_ae, "the AE stage and the outcomes disagree on who was taken")
     p += _msg("competitor", (out.state == STATE["lost_to_competitor"]) != (taken > 0),
               "state lost_to_competitor without a competitor, or the reverse")
+    return p
+
+
+# ---- accounts -------------------------------------------------------------------------------
+
+def _accounts(world: World, log: SalesLog, kpis: KpiRecord) -> list[str]:
+    p: list[str] = []
+    if "accounts_engaged" in kpis:
+        ended = sum(int(kpis.get(f"account_state_{s}", 0)) for s in ALL_TERMINAL_STATES)
+        if ended != kpis["accounts_engaged"]:
+            p.append(f"accounts: account states add up to {ended}, not the {kpis['accounts_engaged']} accounts engaged")
+    target = log.at_target
+    if target is None:
+        return p
+    if target.shape != log.at_lead.shape:
+        return p + [f"accounts: {target.size} called contacts logged for {log.at_lead.size} attempts"]
+    crm = world.accounts.lead_crm if world.accounts is not None else np.arange(world.n, dtype=np.int64)
+    p += _msg("accounts", crm[target] != crm[log.at_lead], "an attempt called a contact of another account",
+              log.at_lead)
+    if log.at_lead.size:
+        at_order, ep_of = attempt_episodes(log)
+        first = np.ones(at_order.size, bool)
+        first[1:] = ep_of[1:] != ep_of[:-1]
+        lead = log.at_lead[at_order]
+        p += _msg("accounts", first & (target[at_order] != lead), "an item's first attempt did not call its own contact",
+                  lead)
+    if "contacts_touched" in kpis and kpis["contacts_touched"] < kpis["accounts_touched"]:
+        p.append("accounts: fewer contacts touched than accounts touched")
+    if "account_sla_met" in kpis and kpis["account_sla_met"] > kpis["mqas"]:
+        p.append("accounts: more accounts within SLA than MQAs")
     return p

@@ -221,7 +221,8 @@ def threading_kpis(world: World, policy: Policy, cal: BusinessCalendar, log: Sal
     """KPIs of account work (policy cadence.threading set): contacts touched per account (distinct
     contacts the attempts on cohort items called, over the CRM accounts those attempts were on) and
     the account SLA: the clock starts when the account was first handed to sales (its MQA) and is
-    met by the first touch of any of its contacts within the SLA target of that first item's tier."""
+    met by the first touch of any of its contacts within the SLA target of the tier of its first item
+    (the most urgent of its items opened then)."""
     from sim.measure.kpis import sla_deadlines
 
     target = log.at_target
@@ -232,11 +233,12 @@ def threading_kpis(world: World, policy: Policy, cal: BusinessCalendar, log: Sal
     k["contacts_touched"] = int(np.unique(target[on]).size)
     k["accounts_touched"] = int(np.unique(crm[log.at_lead[on]]).size)
     k["contacts_touched_per_account"] = _ratio(k["contacts_touched"], k["accounts_touched"])
-    # the tier of each MQA's earliest item (its clock)
-    tier = np.zeros(mqa_ids.size, dtype=np.int8)
+    # the tier of each MQA's clock: its earliest items' most urgent tier (the MQA's own item; the
+    # other contacts' items of work_items = "contact" open at the same time in the standard tier)
+    tier = np.full(mqa_ids.size, np.iinfo(np.int8).max, dtype=np.int8)
     ft, fi = log.ep_mql_time[first], log.ep_tier[first]
     earliest = ft == mqa_time[inv]
-    tier[inv[earliest]] = fi[earliest]
+    np.minimum.at(tier, inv[earliest], fi[earliest])
     deadline = sla_deadlines(cal, policy, mqa_time, tier) if mqa_ids.size else np.zeros(0)
     k["account_sla_met"] = int((first_touch <= deadline).sum())
     k["account_sla_compliance"] = _ratio(k["account_sla_met"], mqa_ids.size)
