@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import cast
 from statistics import NormalDist
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray

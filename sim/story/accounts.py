@@ -127,12 +127,15 @@ def mqa_text(view: AccountView, policy: Policy, world: World, lead: int, at: Cal
             n_dec = int(active_count(view.crm[view.iv_lead[keep]], view.iv_start[keep], view.iv_end[keep], *q)[0])
             why += f", {n_dec} engaged decision-role contacts"
     head = f"account {acc} qualified as an MQA at {at(t)} ({why})"
+    spread = ("; its attempts rotate through the account's engaged contacts, this one first "
+              "(cadence.threading = spread)" if policy.cadence.threading == "spread" else "")
     if view.unit == "hybrid":
         own = float(view.entry.time[lead])
-        return f"{head}; its own lead MQL enters sales once the account has qualified (at {at(own)})"
+        return f"{head}; its own lead MQL enters sales once the account has qualified (at {at(own)}){spread}"
     if a.work_items == "contact":
         return f"{head}; one work item per contact engaged then: this lead is one of them"
-    return f"{head}; this lead is the account's one work item (its most engaged contact{' and demo requester' if tier == DEMO else ''})"
+    return (f"{head}; this lead is the account's one work item (its most engaged contact"
+            f"{' and demo requester' if tier == DEMO else ''}){spread}")
 
 
 def why_not_entered(view: AccountView, policy: Policy, lead: int, scored: Scored,
@@ -145,6 +148,11 @@ def why_not_entered(view: AccountView, policy: Policy, lead: int, scored: Scored
     t = float(view.mqa.time[i])
     if not t < run_end:
         return f"its account (CRM {acc}) qualified as an MQA only at {at(t)}, after the run's end"
+    if view.unit == "hybrid" and policy.cadence.threading == "spread" and view.entry.time[lead] < run_end:
+        mates = np.flatnonzero((view.crm == acc) & (view.entry.time < run_end))
+        first = int(mates[np.lexsort((mates, view.entry.time[mates]))][0])
+        return (f"its account (CRM {acc}) is worked as one item (cadence.threading = spread), which went to lead "
+                f"{first}, whose MQL came first; this lead is called through that item's rotation")
     if view.unit == "hybrid":
         own = float(scored.mql_time[lead])
         if not math.isfinite(own):
@@ -164,17 +172,20 @@ def moved_items(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     `sla.reassign_after`): the SDR team log's moved items of the same sales process, re-run."""
     if policy.sla.reassign_after is None:
         return None
+    from sim.decisions.accounts import NextMqa
     from sim.decisions.oracle import next_mql
     from sim.sales.params import EngineParams
     from sim.sales.process import Mqls, SalesProcess
+    from sim.sales.threads import thread_plan
     from sim.world.response import ResponseModel
     response = ResponseModel.from_scenario(scenario.response)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
     rules = compile_policy(policy)
-    entry = entries(world, policy, scored)
+    entry, threads = thread_plan(world, policy, entries(world, policy, scored))    # as sim.experiment.replication
     re_mql: Callable[[int, float], Any] = ((lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
-                                           if policy.mql.unit == "lead" else (lambda lead, after: None))
-    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
+                                           if policy.mql.unit == "lead" else NextMqa(world, policy, rules)
+                                           if policy.recycle.requalify_accounts else (lambda lead, after: None))
+    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql, threads)
     process.run()
     log = process.team.log
     return (np.asarray(log.moved_item, np.int64), np.asarray(log.moved_time, np.float64),
