@@ -1,4 +1,4 @@
-"""Account work (issue 15): a multi-threaded cadence (`cadence.threading`), the account SLA clock and
+"""Account work: a multi-threaded cadence (`cadence.threading`), the account SLA clock and
 re-qualification of recycled accounts (`recycle.requalify_accounts`). Behaviour a user relies on:
 spread calls more of a buying group than single; each call meets the called contact's own luck
 (common random numbers); the account SLA is met by a touch of any contact; conservation and every
