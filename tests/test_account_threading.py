@@ -243,3 +243,23 @@ def test_recycled_accounts_requalify_exactly_when_their_rule_holds_again(requali
 
 def test_without_requalify_a_recycled_account_stays_in_nurture(requalified):
     assert (requalified.runs["stay"].log.ep_index == 0).all()
+
+
+def test_explain_names_the_contact_each_call_went_to_and_why_a_recycled_account_came_back():
+    """The lead story re-derives every attempt from the called contact's luck (it raises if the log
+    disagrees) and says why a recycled account item came back."""
+    from sim.story.lead import policy_story
+
+    pol = Policy.model_validate({"name": "p", "mql": {"unit": "account", "account": BREADTH},
+                                 "cadence": {"max_attempts": 3, "threading": "spread"},
+                                 "recycle": {"requalify_accounts": True}})
+    rep = run_replication(Scenario.model_validate({**SMALL, "sales": {"reps": 1}}), [pol], seed=5)
+    run, log = rep.runs["p"], rep.runs["p"].log
+    called_other = np.unique(log.at_lead[log.at_target != log.at_lead])
+    came_back = np.unique(log.ep_lead[log.ep_index > 0])
+    assert called_other.size and came_back.size
+    cache: dict = {}
+    texts = [ev.text for lead in (int(called_other[0]), int(came_back[0]))
+             for ev in policy_story(rep.world, rep.scenario, rep.calendar, run, lead, cache).events]
+    assert any("(called contact " in t for t in texts)
+    assert any("qualified again" in t for t in texts)

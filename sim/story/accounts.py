@@ -34,9 +34,11 @@ from sim.decisions.accounts import (
 )
 from sim.decisions.mql import DEMO, TOL, compile_policy, decay_factor
 from sim.decisions.scoring import Scored
+from sim.sales.draws import ATTEMPTS_PER_EPISODE
+from sim.sales.log import SalesLog
 from sim.story.model import StoryEvent
 from sim.vocab import SENIORITIES
-from sim.world.model import World
+from sim.world.model import PURPOSE_CONTACT, World, lead_uniform
 
 MakeEvent = Callable[..., StoryEvent]     # (t, kind, text, episode=None, **data) -> StoryEvent
 
@@ -203,3 +205,27 @@ def reassignment_events(event: MakeEvent, moved: tuple[np.ndarray, np.ndarray, n
                                                 "(sla.reassign_after)", episode_of(float(time[k])),
                   from_rep=int(old[k]), to_rep=int(new[k]))
             for k in np.flatnonzero(item == lead).tolist()]
+
+
+def attempt_luck(world: World, log: SalesLog, lead: int, a: int, index: int, k: int, mql: float) -> tuple[int, float]:
+    """(the contact attempt row `a` called, the contact uniform that decided it): attempt k of the
+    lead's episode `index` (opened at `mql`). A multi-threaded cadence (`log.at_target`) calls
+    another contact with that contact's own luck, its m-th call in the episode (as
+    `sim.sales.draws.AttemptLuck.threaded`); otherwise the lead's own k-th draw."""
+    target = log.at_target
+    if target is None:
+        return lead, lead_uniform(int(world.luck.key[lead]), PURPOSE_CONTACT, index * ATTEMPTS_PER_EPISODE + k)
+    called, t = int(target[a]), float(log.at_start[a])
+    m = int(((log.at_lead == lead) & (log.at_start >= mql) & (log.at_start < t) & (target == called)).sum())
+    return called, lead_uniform(int(world.luck.key[called]), PURPOSE_CONTACT, index * ATTEMPTS_PER_EPISODE + m)
+
+
+def requalified_text(policy: Policy, t: float, after: float, at: Callable[[float], str]) -> str:
+    """Why a recycled account item came back (`recycle.requalify_accounts`, `NextMqa`)."""
+    since = "on engagement after the recycle" if policy.recycle.reset_behaviour else "after the recycle"
+    rule = _rule(policy) + (", or a demo request" if policy.mql.fast_lane.demo_request else "")
+    if policy.mql.unit == "hybrid":
+        return (f"the lead's own next MQL after the recycle at {at(after)}, with its account qualified again "
+                f"{since} (recycle.requalify_accounts): it enters at {at(t)}")
+    return (f"its account qualified again at {at(t)} ({rule}), {since} (recycle.requalify_accounts); the "
+            "item comes back on the same contact")
