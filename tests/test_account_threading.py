@@ -44,7 +44,7 @@ def policy(name: str, unit: str = "account", threading: str | None = None, requa
 def runs():
     pols = [policy("unset"), policy("single", threading="single"), policy("spread", threading="spread"),
             policy("hybrid-spread", unit="hybrid", threading="spread"),
-            policy("contact-items", threading="single", work_items="contact")]
+            policy("contact-items", threading="single", work_items="contact"), policy("cover", threading="cover")]
     return run_replication(Scenario.model_validate(SMALL), pols, seed=7, check=True)   # check: every invariant
 
 
@@ -70,6 +70,34 @@ def test_spread_calls_more_distinct_contacts_per_account_than_single(runs):
 def same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(
         a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def test_cover_keeps_calling_unreached_contacts_after_the_first_conversation(runs):
+    """spread stops at the first conversation (one contact reached per item); cover goes on calling
+    contacts not reached yet, so it reaches several per item, never the same one twice, at the
+    cost of more attempts."""
+    world = runs.world
+    per_item = {}
+    for name in ("spread", "cover"):
+        log = runs.runs[name].log
+        hit = log.at_contact
+        pairs = np.stack([log.at_lead[hit], log.at_target[hit]])
+        assert np.unique(pairs, axis=1).shape[1] == pairs.shape[1]          # nobody reached twice in an item
+        per_item[name] = pairs.shape[1] / np.unique(pairs[0]).size
+        # once an item's contact is reached, it is not called again
+        order = np.lexsort((log.at_start, log.at_lead))
+        seen: set[tuple[int, int]] = set()
+        for i in order.tolist():
+            key = (int(log.at_lead[i]), int(log.at_target[i]))
+            assert key not in seen
+            if log.at_contact[i]:
+                seen.add(key)
+    assert per_item["spread"] == 1.0
+    assert per_item["cover"] > 1.05
+    spread, cover = runs.runs["spread"].kpis, runs.runs["cover"].kpis
+    assert cover["attempts"] > spread["attempts"]
+    assert cover["contacts_touched_per_account"] > spread["contacts_touched_per_account"]
+    assert distinct_called(runs.runs["cover"], world).max() > 1
 
 
 def test_single_threading_changes_nothing_but_adds_the_account_work_kpis(runs):
@@ -105,7 +133,11 @@ def test_spread_rotates_own_contact_first_then_decision_roles_among_contacts_eng
 def test_every_call_meets_the_called_contacts_own_luck(runs):
     """Counter-based: the m-th call of contact c in an item's episode e reaches c exactly when c's
     own uniform (contact purpose, counter e x 64 + m) is below the contact chance at that delay."""
-    world, log, scenario = runs.world, runs.runs["spread"].log, runs.scenario
+    for name in ("spread", "cover"):
+        check_own_luck(runs.world, runs.runs[name].log, runs.scenario)
+
+
+def check_own_luck(world, log, scenario) -> None:
     p_contact = ResponseModel.from_scenario(scenario.response).scalar_contact_probability()
     ep_of = {int(x): i for i, x in enumerate(log.ep_lead.tolist()) if log.ep_index[i] == 0}
     calls: dict[tuple[int, int], int] = {}
@@ -152,7 +184,7 @@ def test_the_account_sla_is_met_by_the_first_touch_of_any_contact(runs):
 
 
 def test_states_are_conserved_per_lead_and_per_account_with_threading(runs):
-    for name in ("spread", "hybrid-spread"):
+    for name in ("spread", "hybrid-spread", "cover"):
         k = runs.runs[name].kpis
         assert sum(k["terminal_states"].values()) == k["leads"]
         assert sum(k[f"account_state_{s}"] for s in ALL_TERMINAL_STATES) == k["accounts_engaged"]

@@ -105,7 +105,7 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         problems += _scored(world, log, scored)
     problems += _attempts(params, cal, log)
     if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
-        problems += _queue(world, policy, cal, log)
+        problems += _queue(world, policy, cal, log, params.cover)
     problems += _outcomes(world, log, out)
     if out.meetings is not None:
         problems += _handoff(world, scenario, cal, log, out)
@@ -250,18 +250,36 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
     start, lead = log.at_start[at_order], log.at_lead[at_order]
     p += _msg("attempts", ~(start >= log.ep_mql_time[ep_of] - TOL), "attempt before its episode's MQL", lead)
     closed = log.ep_status[ep_of] != OPEN
+    contacted = log.ep_status[ep_of] == CONTACTED
+    if params.cover:        # a cover cadence calls on after its first conversation (the episode's end time)
+        closed = closed & ~contacted
     p += _msg("attempts", closed & ~(start <= log.ep_end_time[ep_of] + TOL), "attempt after its episode ended", lead)
     first = np.ones(m, bool)
     first[1:] = ep_of[1:] != ep_of[:-1]
     p += _msg("attempts", first & (np.abs(start - log.ep_first_touch[ep_of]) > TOL),
               "an episode's first attempt is not its first touch", lead)
     last = np.append(first[1:], True)
-    contacted = log.ep_status[ep_of] == CONTACTED
     contact = log.at_contact[at_order]
-    p += _msg("attempts", contact != (last & contacted), "a reaching attempt that is not a contacted episode's last",
-              lead)
-    p += _msg("attempts", last & contacted & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
-              "a contacted episode does not end at its reaching attempt", lead)
+    if params.cover:
+        # the first reaching attempt of each episode ends it as contacted; later calls may reach others
+        reach_pos = np.where(contact, np.arange(m), m)
+        seg = np.cumsum(first) - 1
+        first_reach = np.zeros(m, bool)
+        if m:
+            firsts = np.full(int(seg[-1]) + 1, m)
+            np.minimum.at(firsts, seg, reach_pos)
+            hit = firsts[firsts < m]
+            first_reach[hit] = True
+        p += _msg("attempts", contact & ~contacted, "a reaching attempt in an episode that is not contacted", lead)
+        p += _msg("attempts", contacted & last & ~np.isin(seg, seg[first_reach]), "a contacted episode without a "
+                  "reaching attempt", lead)
+        p += _msg("attempts", first_reach & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
+                  "a contacted episode does not end at its first reaching attempt", lead)
+    else:
+        p += _msg("attempts", contact != (last & contacted), "a reaching attempt that is not a contacted episode's last",
+                  lead)
+        p += _msg("attempts", last & contacted & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
+                  "a contacted episode does not end at its reaching attempt", lead)
     follow = np.flatnonzero(~first)
     if follow.size:
         due = cal.add(start[follow - 1], params.spacing)
@@ -271,11 +289,14 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
 
 # ---- queue ----------------------------------------------------------------------------------
 
-def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
+def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog,
+                cover: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(ready time, leave time) of every stay of an episode in the waiting queue, reconstructed from
     the episodes and attempts alone: waiting for the first attempt from the MQL; for each
     follow-up from its due time (last attempt + cadence spacing) to the attempt; and the stay cut
-    short by a breach recycle, triage, an expired follow-up or the end of the run (leave = end)."""
+    short by a breach recycle, triage, an expired follow-up or the end of the run (leave = end).
+    `cover` (cadence.threading = "cover" ran): a contacted item also waits for its next call while
+    attempts are left and a contact of its rotation (rebuilt by `thread_contacts`) is not reached."""
     end, spacing = world.end, policy.cadence.spacing
     at_order, ep_of = attempt_episodes(log)
     start = log.at_start[at_order]
@@ -296,7 +317,9 @@ def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesL
     due = cal.add(start[last], spacing) if m else np.zeros(0)
     s_last = st[e_last]
     waiting = ((s_last == OPEN) | ((s_last == UNREACHED) & (a[e_last] < policy.cadence.max_attempts))) & (due < end)
-    leave_due = np.where(s_last[waiting] == OPEN, end, log.ep_end_time[e_last[waiting]])
+    if cover and m:
+        waiting |= _covering(world, policy, log, at_order, ep_of, e_last) & (due < end)
+    leave_due = np.where((s_last[waiting] == OPEN) | (s_last[waiting] == CONTACTED), end, log.ep_end_time[e_last[waiting]])
     ready = np.concatenate([ready_at, log.ep_mql_time[untouched], due[waiting]])
     leave = np.concatenate([start, leave_untouched, leave_due])
     return ready, leave
@@ -321,12 +344,32 @@ def queue_log_violations(name: str, team: TeamRecord) -> list[str]:
     return p
 
 
-def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+def _covering(world: World, policy: Policy, log: SalesLog, at_order: np.ndarray, ep_of: np.ndarray,
+              e_last: np.ndarray) -> np.ndarray:
+    """bool per touched episode (`e_last`): contacted, attempts left, and a contact of its rotation
+    not reached yet, so a cover cadence calls again."""
+    from sim.decisions.accounts import engagement, thread_contacts
+
+    assert log.at_target is not None
+    st, a, n_max = log.ep_status, log.ep_attempts, policy.cadence.max_attempts
+    cand = (st[e_last] == CONTACTED) & (a[e_last] < n_max)
+    out = np.zeros(e_last.size, bool)
+    if not cand.any():
+        return out
+    eps = e_last[cand]
+    rot = thread_contacts(world, policy, engagement(world, policy), log.ep_lead[eps], log.ep_mql_time[eps], n_max)
+    target, contact = log.at_target[at_order], log.at_contact[at_order]
+    reached = {(int(e), int(c)) for e, c in zip(ep_of[contact].tolist(), target[contact].tolist())}
+    out[np.flatnonzero(cand)] = [any((int(e), c) not in reached for c in r) for e, r in zip(eps.tolist(), rot)]
+    return out
+
+
+def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog, cover: bool = False) -> list[str]:
     p = queue_log_violations("queue", log.team(SDR))
     if p:
         return p
     q = log.q_len
-    ready, leave = queue_stays(world, policy, cal, log)
+    ready, leave = queue_stays(world, policy, cal, log, cover)
     pushes = int((np.diff(q) > 0).sum())
     if pushes != ready.size:
         return [f"queue: {pushes} pushes in the queue log but {ready.size} stays in the episodes and attempts"]

@@ -90,17 +90,25 @@ class AttemptLuck:
         return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
 
     def threaded(self, ep: Episode) -> tuple[float, float, float]:
-        """`later` for a multi-threaded item: attempt k calls contact c_k = targets[k mod c] (sets
-        `ep.target`), its m-th call in this episode (m = k // c), with that contact's own uniforms
-        (counter episode x 64 + m): every policy that calls a contact for the m-th time meets the
-        same luck. With one target (threading single) these are `later`'s floats."""
+        """`later` for a multi-threaded item: the attempt calls the rotation's next contact not
+        reached yet (sets `ep.target`; without skips attempt k calls targets[k mod c]), its m-th
+        call in this episode, with that contact's own uniforms (counter episode x 64 + m): every
+        policy that calls a contact for the m-th time meets the same luck. With one target
+        (threading single) these are `later`'s floats."""
         item = cast(ThreadedEpisode, ep)
-        targets = item.targets
-        c, k = len(targets), item.attempts
-        target = targets[k % c]
+        targets, reached = item.targets, item.reached
+        c, pos = len(targets), item.pos
+        for _ in range(c - 1):
+            if targets[pos] not in reached:
+                break
+            pos = (pos + 1) % c
+        target = targets[pos]
+        item.pos = (pos + 1) % c
         item.target = target
+        m = item.calls.get(target, 0)
+        item.calls[target] = m + 1
         key = int(self.keys[target])
-        ctr = item.index * ATTEMPTS_PER_EPISODE + k // c
+        ctr = item.index * ATTEMPTS_PER_EPISODE + m
         uh = lead_uniform(key, PURPOSE_HANDLE, ctr)
         return lead_uniform(key, PURPOSE_CONTACT, ctr), self.handle(uh, True), self.handle(uh, False)
 

@@ -31,7 +31,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
-from sim.sales.episode import CONTACTED, UNREACHED, Episode, ThreadedEpisode
+from sim.sales.episode import CONTACTED, OPEN, UNREACHED, Episode, ThreadedEpisode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
@@ -95,6 +95,7 @@ class SalesProcess:
         order = eligible[np.argsort(mqls.time[eligible], kind="stable")]
         self.first = (order, mqls.time[order], mqls.tier[order], mqls.score[order])
         self.threads = threads
+        self.cover = threads is not None and p.cover      # keep calling after the first conversation
         if threads is not None:
             self._new_episode = self._new_threaded_episode    # type: ignore[method-assign]
         pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
@@ -180,6 +181,25 @@ class SalesProcess:
             self.patience.opened(ep, t)
         self.team.push(ep, t)
 
+    def after_cover_attempt(self, ep: Episode, now: float, contact: bool) -> None:
+        """After an attempt of a `cover` cadence: the first conversation marks the item contacted
+        (its outcome follows from then); calls go on, spaced by the cadence, while attempts are
+        left and a contact of the rotation is not reached yet. Out of attempts before any
+        conversation: recycled, as any cadence."""
+        item = cast(ThreadedEpisode, ep)
+        if contact:
+            item.reached.add(item.target)
+            if item.status == OPEN:
+                item.status = CONTACTED
+                item.end_time = now
+        if item.attempts >= self.cadence.max_attempts or len(item.reached) >= len(item.targets):
+            if item.status == OPEN:
+                self.recycle(item, now, UNREACHED)
+            return
+        t = self.cadence.next_due(now)
+        if t < self.end:
+            Timeout(self.env, t - now if t > now else 0.0, item).callbacks.append(self._on_follow_up)
+
     def _on_re_mql(self, ev: simpy.Event) -> None:
         self._new_episode(*cast("tuple[int, int, float, int, float]", ev.value))
 
@@ -206,6 +226,7 @@ class SalesProcess:
         if record:
             later = luck.threaded
         log_target = log.target.append
+        cover, after_cover = self.cover, self.after_cover_attempt
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)
         log_item, log_worker, log_start, log_handle, log_contact = (
@@ -247,7 +268,9 @@ class SalesProcess:
             log_contact(contact)
             if record:
                 log_target(cast(ThreadedEpisode, ep).target)
-            if contact:
+            if cover:
+                after_cover(ep, now, contact)
+            elif contact:
                 ep.status = CONTACTED
                 ep.end_time = now
             elif k + 1 >= max_attempts:

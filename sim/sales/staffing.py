@@ -217,7 +217,9 @@ class Staffing:
             log.contact.append(contact)
             if record:
                 log.target.append(cast(ThreadedEpisode, ep).target)
-            if contact:
+            if proc.cover:
+                proc.after_cover_attempt(ep, now, contact)
+            elif contact:
                 ep.status = CONTACTED
                 ep.end_time = now
             elif k + 1 >= max_attempts:
