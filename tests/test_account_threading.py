@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim.config.policy import Policy
@@ -295,3 +297,27 @@ def test_explain_names_the_contact_each_call_went_to_and_why_a_recycled_account_
              for ev in policy_story(rep.world, rep.scenario, rep.calendar, run, lead, cache).events]
     assert any("(called contact " in t for t in texts)
     assert any("qualified again" in t for t in texts)
+
+
+@pytest.fixture(scope="module")
+def small_world():
+    from sim.calendar import BusinessCalendar
+    from sim.world.generate import generate_world
+
+    sc = Scenario.model_validate({**SMALL, "sales": {"reps": 1}})
+    return sc, generate_world(sc, seed=13), BusinessCalendar.from_scenario(sc)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(threading=st.sampled_from(["single", "spread", "cover"]), unit=st.sampled_from(["account", "hybrid"]),
+       attempts=st.integers(1, 5), requalify=st.booleans(), breach=st.sampled_from(["none", "escalate", "recycle"]))
+def test_every_invariant_holds_for_any_threaded_account_policy(small_world, threading, unit, attempts, requalify,
+                                                               breach):
+    from sim.experiment.replication import run_policy
+
+    sc, world, cal = small_world
+    pol = Policy.model_validate({"name": "p", "mql": {"unit": unit, "account": {"threshold": 60}},
+                                 "cadence": {"max_attempts": attempts, "threading": threading},
+                                 "recycle": {"requalify_accounts": requalify}, "sla": {"breach_action": breach}})
+    k = run_policy(world, sc, pol, cal, check=True).kpis     # raises InvariantError on any broken invariant
+    assert sum(k[f"account_state_{s}"] for s in ALL_TERMINAL_STATES) == k["accounts_engaged"]
