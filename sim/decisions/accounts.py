@@ -360,6 +360,9 @@ class Engagement:
     end: np.ndarray          # float64[s]: exclusive
     ev_lead: np.ndarray      # int64[m]: the lead of each event (lead-major, time-sorted within a lead)
     value: np.ndarray        # float64[m]
+    ev_key: np.ndarray       # float64[m]: composite (lead, time - base) keys of the events, sorted
+    base: float              # the time origin of ev_key
+    width: float             # its width: above every event time and the run's end
 
 
 def engagement(world: World, policy: Policy, rules: Rules | None = None,
@@ -380,8 +383,10 @@ def engagement(world: World, policy: Policy, rules: Rules | None = None,
     acc = crm_accounts(world)[iv_lead]
     order = np.lexsort((iv_start, acc))
     cap = np.inf if rule.contact_cap is None else float(rule.contact_cap)
+    base = min(float(t.min()) if t.size else 0.0, 0.0)
+    width = time_width(t - base, np.array([world.end - base]))
     return Engagement(acc[order], iv_lead[order], iv_start[order], iv_end[order], lead,
-                      np.minimum(es.behaviour, cap))
+                      np.minimum(es.behaviour, cap), composite(lead, t - base, width), base, width)
 
 
 def thread_contacts(world: World, policy: Policy, eng: Engagement, item_lead: np.ndarray,
@@ -410,9 +415,11 @@ def thread_contacts(world: World, policy: Policy, eng: Engagement, item_lead: np
     own[:k] = True
     # engagement now: the contact's value after its last event at or before the item's time
     t_ev = world.event_time
-    base = min(float(t_ev.min()) if t_ev.size else 0.0, float(item_time.min()), 0.0)
-    width = time_width(t_ev - base, item_time - base)
-    comp = composite(eng.ev_lead, t_ev - base, width)
+    base, width, comp = eng.base, eng.width, eng.ev_key
+    if float(item_time.max()) - base >= width or float(item_time.min()) < base:      # items outside the run
+        base = min(base, float(item_time.min()))
+        width = time_width(t_ev - base, item_time - base)
+        comp = composite(eng.ev_lead, t_ev - base, width)
     at = np.searchsorted(comp, composite(who, item_time[rows] - base, width), side="right") - 1
     ok = (at >= 0) & (eng.ev_lead[np.maximum(at, 0)] == who) if t_ev.size else np.zeros(who.shape[0], dtype=bool)
     at = np.maximum(at, 0)
