@@ -14,7 +14,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.accounts import ROLES
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.sales.accounts import coverage_at, reached_time
+from sim.sales.accounts import coverage_at
 from sim.sales.log import SalesLog
 from sim.sales.outcomes import LeadOutcomes
 from sim.vocab import ALL_TERMINAL_STATES
@@ -145,8 +145,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
 
     # buying-group coverage at opportunity (in-market opportunities)
     opp_leads = c[out.opportunity[c]]
-    when = reached_time(world.n, log) if log.at_target is not None else None
-    reached, group = coverage_at(world, out, opp_leads, when)
+    reached, group = coverage_at(world, out, opp_leads)       # out.reached_at under a multi-threaded cadence
     k["coverage_reached"] = int(reached[group > 0].sum())
     k["coverage_group"] = int(group[group > 0].sum())
     k["buying_group_coverage"] = _ratio(k["coverage_reached"], k["coverage_group"])

@@ -66,10 +66,12 @@ def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray,
                 reached_at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(members reached, group size) of the buying window open at each lead's arrival, counting
     members reached by a rep at or before the lead's opportunity; (0, 0) out of market. `reached_at`
-    (multi-threaded cadences, `reached_time`): when each contact was reached; default the leads'
-    contact times."""
+    (multi-threaded cadences, `reached_time`): when each contact was reached; default
+    `out.reached_at` if set, else the leads' contact times."""
     book = world.accounts
     assert book is not None
+    if reached_at is None:
+        reached_at = out.reached_at
     contact_time = out.contact_time if reached_at is None else reached_at
     w = book.lead_window_at_arrival[leads]
     reached = np.zeros(leads.shape[0], dtype=np.int64)
@@ -94,10 +96,13 @@ def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray,
 def account_outcomes(world: World, scenario: Scenario, out: LeadOutcomes, log: SalesLog | None = None) -> LeadOutcomes:
     """The lead outcomes with the account rules applied (one opportunity per account and window;
     win chance by buying-group coverage). Identity for a world without accounts. `log`: with a
-    multi-threaded cadence (`log.at_target` set), coverage counts the contacts its attempts reached."""
+    multi-threaded cadence (`log.at_target` set), coverage counts the contacts its attempts reached
+    (kept as `reached_at` in the result, so every later coverage reading agrees)."""
     book, cfg = world.accounts, scenario.accounts
     if book is None or cfg is None:
         return out
+    if log is not None and log.at_target is not None:      # coverage counts whom the calls reached
+        out = dataclasses.replace(out, reached_at=reached_time(world.n, log))
     opp_time, close_time = out.opportunity_time.copy(), out.close_time.copy()
     won, lost, amount, state = out.won.copy(), out.lost.copy(), out.amount.copy(), out.state.copy()
     opp = np.flatnonzero(~np.isnan(opp_time))
@@ -117,8 +122,7 @@ def account_outcomes(world: World, scenario: Scenario, out: LeadOutcomes, log: S
     closed = np.flatnonzero(won | lost)
     if cfg.win_coverage_weight > 0 and closed.size:
         tmp = dataclasses.replace(out, opportunity_time=opp_time)
-        when = reached_time(world.n, log) if log is not None and log.at_target is not None else None
-        reached, group = coverage_at(world, tmp, closed, when)
+        reached, group = coverage_at(world, tmp, closed)
         in_market = group > 0
         cov = np.where(in_market, reached / np.maximum(group, 1), 1.0)
         factor = (1.0 - cfg.win_coverage_weight) + cfg.win_coverage_weight * cov
