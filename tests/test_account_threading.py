@@ -321,3 +321,23 @@ def test_every_invariant_holds_for_any_threaded_account_policy(small_world, thre
                                  "recycle": {"requalify_accounts": requalify}, "sla": {"breach_action": breach}})
     k = run_policy(world, sc, pol, cal, check=True).kpis     # raises InvariantError on any broken invariant
     assert sum(k[f"account_state_{s}"] for s in ALL_TERMINAL_STATES) == k["accounts_engaged"]
+
+
+def test_explain_tells_the_win_chance_the_run_drew_with_the_coverage_the_calls_reached():
+    """Under cover, coverage counts whom the calls reached (not the item's own lead): the chance
+    told for every closed deal is the one its win draw was compared with."""
+    from sim.story.lead import policy_story
+
+    pol = Policy.model_validate({"name": "p", "mql": {"unit": "account", "account": {"threshold": 60}},
+                                 "cadence": {"max_attempts": 4, "threading": "cover"}})
+    sc = Scenario.model_validate({**SMALL, "arrivals": {"leads_per_year": 20_000}, "sales": {"reps": 4}})
+    rep = run_replication(sc, [pol], seed=2)
+    run = rep.runs["p"]
+    o, luck = run.outcomes, rep.world.luck
+    closed = np.flatnonzero(o.won | o.lost)
+    assert closed.size >= 5
+    cache: dict = {}
+    for lead in closed.tolist():
+        (close,) = [e for e in policy_story(rep.world, rep.scenario, rep.calendar, run, lead, cache).events
+                    if e.kind in ("won", "lost")]
+        assert (luck.win[lead] < close.data["p_win"]) == bool(o.won[lead]), (lead, close.text)
