@@ -91,7 +91,7 @@ class SalesLog:
     @property
     def at_target(self) -> np.ndarray | None:
         """int64 per attempt: the contact it called (the item's own lead unless a multi-threaded
-        cadence rotated it, `cadence.threading = "spread"`); None when cadence.threading is unset."""
+        cadence rotated it, `cadence.threading` spread or cover); None when cadence.threading is unset."""
         target: np.ndarray | None = self.__dict__["_target"]
         return target
 

@@ -169,7 +169,8 @@ class SalesProcess:
         self.team.push(ep, t)
 
     def _new_threaded_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
-        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call."""
+        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call (the
+        same steps, repeated rather than shared: `_new_episode` runs once per MQL on the default path)."""
         assert self.threads is not None
         ep = ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t))
         self.episodes.append(ep)
