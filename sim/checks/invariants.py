@@ -59,36 +59,34 @@ import math
 
 import numpy as np
 
-from sim.calendar import DAY, BusinessCalendar
+from sim.calendar import BusinessCalendar
+from sim.checks.feature_checks import account_violations, competitor_violations, handoff_violations
 from sim.checks.kpi_checks import KpiRecord, kpi_context, kpi_violations
+from sim.checks.team_checks import (
+    TOL,
+    attempt_episodes,
+    episode_order,
+    queue_area,
+    queue_log_violations,
+    team_violations,
+)
+from sim.checks.team_checks import message as _msg
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
-from sim.sales.handoff import COMPETITOR, HELD, HandoffParams
-from sim.sales.log import AE, SDR, SalesLog, TeamRecord
-from sim.sales.outcomes import STATE, TAKEN_FIRST_TOUCH, TAKEN_MEETING, LeadOutcomes
+from sim.sales.log import SDR, SalesLog
+from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.sales.params import EngineParams
 from sim.vocab import ALL_TERMINAL_STATES, TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
 
-TOL = 1e-6          # minutes: float slack for times computed along different paths
 RECYCLED = (UNREACHED, BREACHED, TRIAGED)
 ENDED = (*RECYCLED, ABANDONED)       # closed without a contact
 
 
 class InvariantError(AssertionError):
     """A run broke an invariant: a bug in the engine, never a user error."""
-
-
-def _msg(name: str, bad: np.ndarray, what: str, ids: np.ndarray | None = None, label: str = "lead") -> list[str]:
-    """One message if any `bad`, naming how many and the first offender."""
-    bad = np.asarray(bad, dtype=bool)
-    if not bad.any():
-        return []
-    first = int(np.flatnonzero(bad)[0])
-    who = int(ids[first]) if ids is not None else first
-    return [f"{name}: {what} ({int(bad.sum())} case(s), e.g. {label} {who})"]
 
 
 def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
@@ -108,27 +106,15 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         problems += _queue(world, policy, cal, log, params.cover)
     problems += _outcomes(world, log, out)
     if out.meetings is not None:
-        problems += _handoff(world, scenario, cal, log, out)
+        problems += handoff_violations(world, scenario, cal, log, out)
     if out.competitor is not None:
-        problems += _competitor(world, scenario, out)
-    problems += _accounts(world, log, kpis)
+        problems += competitor_violations(world, scenario, out)
+    problems += account_violations(world, log, kpis)
     problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
     return problems
 
 
 # ---- episodes -------------------------------------------------------------------------------
-
-def _episode_order(log: SalesLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(order by lead then index, position of each sorted episode within its lead, is-last flag)."""
-    order = np.lexsort((log.ep_index, log.ep_lead))
-    lead = log.ep_lead[order]
-    new = np.ones(order.size, bool)
-    new[1:] = lead[1:] != lead[:-1]
-    starts = np.flatnonzero(new)
-    pos = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
-    last = np.append(new[1:], True) if order.size else new
-    return order, pos, last
-
 
 def _episodes(world: World, params: EngineParams, log: SalesLog) -> list[str]:
     p: list[str] = []
@@ -136,7 +122,7 @@ def _episodes(world: World, params: EngineParams, log: SalesLog) -> list[str]:
     p += _msg("episodes", (lead < 0) | (lead >= world.n), "lead index outside the world", np.arange(n), "episode")
     if p:
         return p
-    order, pos, last = _episode_order(log)
+    order, pos, last = episode_order(log)
     sl = lead[order]
     p += _msg("episodes", log.ep_index[order] != pos, "episode numbers of a lead are not 0, 1, 2, ...", sl)
     p += _msg("episodes", pos >= params.max_recycles,
@@ -193,43 +179,6 @@ def _scored(world: World, log: SalesLog, scored: Scored) -> list[str]:
 
 
 # ---- attempts -------------------------------------------------------------------------------
-
-def attempt_episodes(log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
-    """(attempts sorted by lead then start, the episode of each): a lead's episodes follow one
-    another in time, so its k-th attempt belongs to the episode whose attempts cover position k."""
-    at_order = np.lexsort((log.at_start, log.at_lead))
-    ep_order, _, _ = _episode_order(log)
-    return at_order, np.repeat(ep_order, log.ep_attempts[ep_order])
-
-
-def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
-    """`cal.is_open` for an array, with the same float expressions (one scalar call per day)."""
-    t = np.asarray(t, dtype=float)
-    ok = (t >= 0.0) & (t < cal.end)
-    d = np.floor_divide(np.where(ok, t, 0.0), DAY).astype(np.int64)
-    days, inv = np.unique(d, return_inverse=True)
-    working = np.array([cal.is_working_day(int(x)) for x in days.tolist()], bool)[inv.reshape(-1)] if t.size else ok
-    base = d * DAY
-    return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
-
-
-def team_violations(name: str, team: TeamRecord, cal: BusinessCalendar, share: float, hours: bool = True) -> list[str]:
-    """The rules of any team: workers in range, positive finite work, started in the team's working
-    hours (unless `hours` is False: reps in time zones keep their own local hours), one thing at a
-    time (a unit of work blocks its worker for handle / share)."""
-    p: list[str] = []
-    p += _msg(name, (team.worker < 0) | (team.worker >= team.workers), f"rep outside [0, {team.workers})", team.item)
-    p += _msg(name, ~(team.handle > 0) | ~np.isfinite(team.handle), "handling time not positive and finite",
-              team.item)
-    if hours:
-        p += _msg(name, ~is_open(cal, team.start), "touch outside the working hours", team.item)
-    by_rep = np.lexsort((team.start, team.worker))
-    r, s, h = team.worker[by_rep], team.start[by_rep], team.handle[by_rep]
-    same = r[1:] == r[:-1]
-    p += _msg(name, same & (s[1:] < s[:-1] + h[:-1] / share - TOL), "a rep started an attempt while busy",
-              team.item[by_rep][1:])
-    return p
-
 
 def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> list[str]:
     p: list[str] = []
@@ -325,30 +274,11 @@ def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesL
     return ready, leave
 
 
-def queue_area(log: SalesLog | TeamRecord, end: float) -> float:
-    """Integral of the number waiting over [0, end] from a team's queue log (a SalesLog: the SDRs')."""
-    t = np.append(log.q_time, end)
-    return float(np.sum(log.q_len * np.diff(t)))
-
-
-def queue_log_violations(name: str, team: TeamRecord) -> list[str]:
-    """A team's queue log is a proper step function: never negative, +-1 at a time, in time order."""
-    p: list[str] = []
-    t, q = team.q_time, team.q_len
-    p += _msg(name, q < 0, "negative number waiting", np.arange(q.size), "change")
-    # an MQL pushed at its own time may be stamped an ulp before the clock's last event: slack TOL
-    p += _msg(name, np.diff(t) < -TOL, "queue changes out of time order", np.arange(q.size), "change")
-    p += _msg(name, np.abs(np.diff(q)) != 1, "the queue changed by other than one", np.arange(q.size), "change")
-    p += _msg(name, (team.day_queue < 0) | ~(team.day_oldest_age >= 0), "negative midnight sample",
-              np.arange(team.day_queue.size), "day")
-    return p
-
-
 def _covering(world: World, policy: Policy, log: SalesLog, at_order: np.ndarray, ep_of: np.ndarray,
               e_last: np.ndarray) -> np.ndarray:
     """bool per touched episode (`e_last`): contacted, attempts left, and a contact of its rotation
     not reached yet, so a cover cadence calls again."""
-    from sim.decisions.accounts import engagement, thread_contacts
+    from sim.decisions.account_work import engagement, thread_contacts
 
     assert log.at_target is not None
     st, a, n_max = log.ep_status, log.ep_attempts, policy.cadence.max_attempts
@@ -422,100 +352,10 @@ def _outcomes(world: World, log: SalesLog, out: LeadOutcomes) -> list[str]:
              ("more recycles than episodes", out.recycles > out.episodes)]
     for what, bad in steps:
         p += _msg("outcomes", bad, what)
-    order, _, last = _episode_order(log)
+    order, _, last = episode_order(log)
     last_status = np.full(world.n, -1, np.int64)
     last_status[log.ep_lead[order][last]] = log.ep_status[order][last]
     states = ALL_TERMINAL_STATES if out.competitor is not None else TERMINAL_STATES
     p += _msg("outcomes", (out.state < 0) | (out.state >= len(states)), "terminal state out of range")
     p += _msg("outcomes", out.state != expected_state(out, last_status), "terminal state does not match the journey")
-    return p
-
-
-# ---- the hand-off and the competitor ---------------------------------------------------------
-
-def _handoff(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> list[str]:
-    m = out.meetings
-    assert m is not None
-    p: list[str] = []
-    sql_leads = np.flatnonzero(out.sql)
-    p += _msg("ae", np.sort(m.lead) != sql_leads if m.lead.size == sql_leads.size else np.ones(1, bool),
-              "the SQLs handed to the AEs are not exactly the SQLs")
-    p += _msg("ae", m.sql_time != out.sql_time[m.lead], "an SQL handed over at another time than its SQL", m.lead)
-    if not log.has_team(AE):
-        return p + ["ae: the hand-off ran but the log has no AE team"]
-    team, params = log.team(AE), HandoffParams.resolve(scenario)
-    ae_cal = params.calendar(cal)
-    p += team_violations("ae", team, ae_cal, params.time_share)
-    p += queue_log_violations("ae", team)
-    p += _msg("ae", m.meetings > params.rebooks + 1, f"more meetings than 1 + rebooks = {params.rebooks + 1}", m.lead)
-    p += _msg("ae", np.bincount(team.item, minlength=world.n)[m.lead] != m.meetings,
-              "the AE log and the SQLs disagree on the number of meetings", m.lead)
-    held = m.status == HELD
-    p += _msg("ae", held != ~np.isnan(m.meeting_time), "a meeting time without a held meeting, or the reverse", m.lead)
-    p += _msg("ae", np.array([int(team.contact.sum()) != int(held.sum())]), "held meetings in the log != SQLs held")
-    earliest = np.asarray(ae_cal.add(m.sql_time, params.notice), dtype=float)
-    p += _msg("ae", held & ~(m.meeting_time >= earliest - TOL), "a meeting before the booking notice", m.lead)
-    opp = out.opportunity[m.lead]
-    p += _msg("ae", opp & ~held, "an opportunity without a held meeting", m.lead)
-    p += _msg("ae", opp & (out.opportunity_time[m.lead] != m.meeting_time), "an opportunity not at its meeting", m.lead)
-    # Little's law on the AE queue: area under the number waiting = sum of the stays' waits
-    if not p:
-        area = queue_area(team, world.end)
-        waits = float(np.sum(np.minimum(m.stay_leave, world.end) - m.stay_ready))
-        pushes = int((np.diff(team.q_len) > 0).sum())
-        if pushes != m.stay_ready.size:
-            p.append(f"ae: {pushes} pushes in the AE queue log but {m.stay_ready.size} stays")
-        elif not math.isclose(area, waits, rel_tol=1e-9, abs_tol=TOL * max(1, m.stay_ready.size)):
-            p.append(f"ae: area under the AE queue {area:.6g} != sum of waits {waits:.6g} (Little's law)")
-    return p
-
-
-def _competitor(world: World, scenario: Scenario, out: LeadOutcomes) -> list[str]:
-    taken = out.competitor
-    assert taken is not None
-    p: list[str] = []
-    if scenario.competitor.buyers_only:
-        p += _msg("competitor", (taken > 0) & ~world.buyer, "a lead not in market taken by a competitor")
-    first = taken == TAKEN_FIRST_TOUCH
-    p += _msg("competitor", first & (out.sal | out.rejected), "taken before the first touch but accepted or rejected")
-    p += _msg("competitor", first & ~np.isfinite(out.first_mql), "taken before the first touch but never an MQL")
-    meeting = taken == TAKEN_MEETING
-    p += _msg("competitor", meeting & (~out.sql | out.opportunity), "taken before the meeting but not an SQL, "
-              "or with an opportunity")
-    if out.meetings is not None:
-        at_ae = np.zeros(world.n, bool)
-        at_ae[out.meetings.lead[out.meetings.status == COMPETITOR]] = True
-        p += _msg("competitor", meeting != at_ae, "the AE stage and the outcomes disagree on who was taken")
-    p += _msg("competitor", (out.state == STATE["lost_to_competitor"]) != (taken > 0),
-              "state lost_to_competitor without a competitor, or the reverse")
-    return p
-
-
-# ---- accounts -------------------------------------------------------------------------------
-
-def _accounts(world: World, log: SalesLog, kpis: KpiRecord) -> list[str]:
-    p: list[str] = []
-    if "accounts_engaged" in kpis:
-        ended = sum(int(kpis.get(f"account_state_{s}", 0)) for s in ALL_TERMINAL_STATES)
-        if ended != kpis["accounts_engaged"]:
-            p.append(f"accounts: account states add up to {ended}, not the {kpis['accounts_engaged']} accounts engaged")
-    target = log.at_target
-    if target is None:
-        return p
-    if target.shape != log.at_lead.shape:
-        return p + [f"accounts: {target.size} called contacts logged for {log.at_lead.size} attempts"]
-    crm = world.accounts.lead_crm if world.accounts is not None else np.arange(world.n, dtype=np.int64)
-    p += _msg("accounts", crm[target] != crm[log.at_lead], "an attempt called a contact of another account",
-              log.at_lead)
-    if log.at_lead.size:
-        at_order, ep_of = attempt_episodes(log)
-        first = np.ones(at_order.size, bool)
-        first[1:] = ep_of[1:] != ep_of[:-1]
-        lead = log.at_lead[at_order]
-        p += _msg("accounts", first & (target[at_order] != lead), "an item's first attempt did not call its own contact",
-                  lead)
-    if "contacts_touched" in kpis and kpis["contacts_touched"] < kpis["accounts_touched"]:
-        p.append("accounts: fewer contacts touched than accounts touched")
-    if "account_sla_met" in kpis and kpis["account_sla_met"] > kpis["mqas"]:
-        p.append("accounts: more accounts within SLA than MQAs")
     return p

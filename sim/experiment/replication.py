@@ -17,7 +17,8 @@ from sim.calendar import BusinessCalendar
 from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.decisions.accounts import NextMqa, entries
+from sim.decisions.account_work import NextMqa
+from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world

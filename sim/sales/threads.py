@@ -4,7 +4,7 @@ Why: a buying group is several people; a rep who cannot reach the contact that t
 can call the next one (multi-threading). `single` calls the item's own contact every time (the
 engine as before, with each attempt's contact logged so contacts touched per account and the
 account SLA are measured); `spread` rotates the attempts through the account's engaged contacts
-at the item's opening, in the order `sim.decisions.accounts.thread_contacts` states, until one
+at the item's opening, in the order `sim.decisions.account_work.thread_contacts` states, until one
 is reached; `cover` goes on after the first conversation, calling the contacts not reached yet
 (the engine's `SalesProcess.after_cover_attempt`). Under both the account is one work item
 whatever the unit: hybrid keeps each CRM account's first lead entry (the other contacts are
@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.policy import Policy
-from sim.decisions.accounts import AccountThreads, Entries, one_item_per_account
+from sim.decisions.account_work import AccountThreads, one_item_per_account
+from sim.decisions.accounts import Entries
 from sim.sales.process import Threads
 from sim.world.model import World
 

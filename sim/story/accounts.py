@@ -174,7 +174,7 @@ def moved_items(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     `sla.reassign_after`): the SDR team log's moved items of the same sales process, re-run."""
     if policy.sla.reassign_after is None:
         return None
-    from sim.decisions.accounts import NextMqa
+    from sim.decisions.account_work import NextMqa
     from sim.decisions.oracle import next_mql
     from sim.sales.params import EngineParams
     from sim.sales.process import Mqls, SalesProcess
