@@ -1,0 +1,191 @@
+"""The world streamed in chunks of arrivals, so memory does not grow with the horizon.
+
+Whole worlds (`generate.generate_world`) draw every lead's attributes, truth, engagement events and
+luck at once: about 180 bytes a lead before anything is scored, most of it engagement events
+(~7 a lead) and nine float64 luck columns. A streamed world draws the arrivals for the whole horizon
+as usual (cheap: a time and a channel a lead), then, chunk by chunk of arrival time
+(`scenario.stream.chunk`, four weeks by default), the chunk's attributes, truth, engagement and luck
+from per-chunk children of the same named sub-streams (chunk j of purpose P reads
+``child(P's stream, j)``). The draws therefore differ from a whole world's (a documented change of
+results, once), but follow the same distributions, and depend only on (scenario, seed, replication):
+a streamed world is the same whoever draws it and whatever the policies.
+
+Compact per-lead state: the luck uniforms are float32 (drawn as float32 in [0, 1), never rounded up
+to 1), 4 bytes each instead of 8.
+
+Dropping events: `generate_streamed_world(keep=...)` keeps only the events of the leads `keep` chooses
+in each chunk as it is drawn; `sim.experiment.streamed` chooses the leads that at least one policy of
+the replication makes an MQL (a lead enters sales only through an MQL; a recycled lead's re-MQL needs
+its whole event history, which is kept). Scoring the compact world under one of those policies gives
+exactly the same MQLs; under another it would not, so the world records what it was kept for
+(`World.kept_for`) and the replication refuses any other policy.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config.scenario import Scenario
+from sim.world.arrivals import Horizon, arrival_grid, draw_arrivals, horizon_bounds
+from sim.world.engagement import draw_engagement
+from sim.world.luck import LUCK_FIELDS, child
+from sim.world.model import Luck, World
+from sim.world.population import draw_attributes, draw_truth
+
+# The named sub-streams of generate.STREAMS read here, by position (the same layout).
+_ARRIVALS, _ATTRIBUTES, _TRUTH, _ENGAGEMENT, _LUCK = 0, 1, 2, 3, 4
+_PER_LEAD = ("seniority", "company_size", "industry", "region", "email_kind", "existing_customer",
+             "open_deal", "buyer", "intent")
+
+
+def expected_leads(scenario: Scenario) -> float:
+    """Expected leads in the world over the whole horizon (the arrival grid's integral)."""
+    horizon = horizon_bounds(scenario)
+    if scenario.queueing.enabled:
+        return scenario.queueing.mql_rate / 60.0 * horizon.end
+    return arrival_grid(scenario.arrivals, scenario.start_date, horizon.end).expected_total
+
+
+def why_not_streamed(scenario: Scenario) -> str | None:
+    """Why this scenario's world cannot be streamed, or None when it can."""
+    if scenario.queueing.enabled:
+        return "queueing mode has no engagement events to stream"
+    if scenario.accounts is not None:
+        return "[accounts] places every lead among the accounts at once"
+    return None
+
+
+def streaming_applies(scenario: Scenario) -> bool:
+    """Whether this scenario's world is drawn streamed: stream.mode on, or auto from auto_leads
+    expected leads; never in queueing mode or with accounts (`why_not_streamed`)."""
+    mode = scenario.stream.mode
+    if mode == "off" or why_not_streamed(scenario) is not None:
+        return False
+    return mode == "on" or expected_leads(scenario) >= scenario.stream.auto_leads
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Leads [a, z) of a streamed world (one chunk of arrival time), as a World of their own."""
+
+    index: int
+    a: int
+    z: int
+    world: World
+
+
+def chunk_bounds(arrival: np.ndarray, chunk_minutes: float, end: float) -> list[tuple[int, int]]:
+    """[(a, z)] per chunk j: the leads arriving in [j * chunk, (j + 1) * chunk), one entry per chunk
+    of the horizon (empty chunks included, so chunk j always reads child stream j)."""
+    n_chunks = max(1, int(np.ceil(end / chunk_minutes)))
+    edges = np.searchsorted(arrival, np.arange(n_chunks + 1) * chunk_minutes, side="left")
+    edges[-1] = arrival.shape[0]
+    return [(int(edges[j]), int(edges[j + 1])) for j in range(n_chunks)]
+
+
+def draw_luck32(n: int, ss: np.random.SeedSequence) -> Luck:
+    """Per-lead luck of a streamed world: the uint64 `key` as in a whole world, and float32 uniforms
+    in [0, 1) (numpy draws them as float32 directly), each field from its own child stream."""
+    values: dict[str, np.ndarray] = {}
+    for i, name in enumerate(LUCK_FIELDS):
+        rng = np.random.default_rng(child(ss, i))
+        if name == "key":
+            values[name] = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+        else:
+            values[name] = rng.random(n, dtype=np.float32)
+    return Luck(**values)
+
+
+def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, horizon: Horizon,
+                 root: np.random.SeedSequence, j: int) -> World:
+    """Chunk j's leads (arrival, channel given) with attributes, truth, engagement and luck drawn
+    from the j-th children of the named sub-streams."""
+    def ss(stream: int) -> np.random.SeedSequence:
+        return child(child(root, stream), j)
+
+    attrs = draw_attributes(scenario.population, channel, ss(_ATTRIBUTES))
+    buyer, intent = draw_truth(scenario.truth, channel, attrs, ss(_TRUTH))
+    offsets, event_time, event_type = draw_engagement(
+        scenario.engagement, arrival, channel, intent, horizon.end, ss(_ENGAGEMENT))
+    return World(
+        arrival=arrival, channel=channel,
+        seniority=attrs.seniority, company_size=attrs.company_size, industry=attrs.industry,
+        region=attrs.region, email_kind=attrs.email_kind,
+        existing_customer=attrs.existing_customer, open_deal=attrs.open_deal,
+        buyer=buyer, intent=intent,
+        event_offsets=offsets, event_time=event_time, event_type=event_type,
+        luck=draw_luck32(arrival.shape[0], ss(_LUCK)), end=horizon.end,
+        window_start=horizon.window_start, window_end=horizon.window_end)
+
+
+def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
+                       ) -> tuple[np.random.SeedSequence, Horizon, np.ndarray, np.ndarray]:
+    """(root sequence, horizon, arrival, channel): the whole horizon's arrivals, drawn as in a whole world."""
+    from sim.world.generate import root_sequence  # generate dispatches here: import at use
+
+    reason = why_not_streamed(scenario)
+    if reason is not None:
+        raise ValueError(f"this world cannot be streamed: {reason}")
+    root = root_sequence(seed, replication)
+    horizon = horizon_bounds(scenario)
+    grid = arrival_grid(scenario.arrivals, scenario.start_date, horizon.end)
+    arrival, channel = draw_arrivals(grid, horizon.end, child(root, _ARRIVALS))
+    return root, horizon, arrival, channel
+
+
+def _chunks(scenario: Scenario, root: np.random.SeedSequence, horizon: Horizon, arrival: np.ndarray,
+            channel: np.ndarray) -> Iterator[Chunk]:
+    for j, (a, z) in enumerate(chunk_bounds(arrival, scenario.stream.chunk.minutes, horizon.end)):
+        yield Chunk(j, a, z, _chunk_world(scenario, arrival[a:z], channel[a:z], horizon, root, j))
+
+
+def stream_chunks(scenario: Scenario, seed: int, replication: int = 0) -> Iterator[Chunk]:
+    """The chunks of the streamed world of (scenario, seed, replication), in arrival order: the
+    arrivals of the whole horizon first (the whole world's arrival draws), then one chunk at a time."""
+    yield from _chunks(scenario, *_streamed_arrivals(scenario, seed, replication))
+
+
+def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
+                            keep: Callable[[World], np.ndarray] | None = None,
+                            kept_for: frozenset[str] | None = None) -> World:
+    """The streamed world of (scenario, seed, replication), assembled chunk by chunk into
+    preallocated per-lead arrays. `keep(chunk world)` -> bool[leads of the chunk]: whose engagement
+    events to keep (None keeps every event); `kept_for` names what `keep` kept them for (see
+    `World.kept_for`)."""
+    root, horizon, arrival, channel = _streamed_arrivals(scenario, seed, replication)
+    n = arrival.shape[0]
+    per_lead: dict[str, np.ndarray] = {}
+    luck: dict[str, np.ndarray] = {}
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    times: list[np.ndarray] = []
+    types: list[np.ndarray] = []
+    kept = 0
+    for c in _chunks(scenario, root, horizon, arrival, channel):
+        w, a, z = c.world, c.a, c.z
+        if not per_lead:     # dtypes from the first chunk's draws
+            per_lead = {name: np.empty(n, dtype=getattr(w, name).dtype) for name in _PER_LEAD}
+            luck = {name: np.empty(n, dtype=getattr(w.luck, name).dtype) for name in LUCK_FIELDS}
+        for name in _PER_LEAD:
+            per_lead[name][a:z] = getattr(w, name)
+        for name in LUCK_FIELDS:
+            luck[name][a:z] = getattr(w.luck, name)
+        counts = np.diff(w.event_offsets)
+        if keep is not None and w.n:
+            chosen = np.asarray(keep(w), dtype=bool)
+            mask = np.repeat(chosen, counts)
+            counts = np.where(chosen, counts, 0)
+            times.append(w.event_time[mask])
+            types.append(w.event_type[mask])
+        else:
+            times.append(w.event_time)
+            types.append(w.event_type)
+        np.cumsum(counts, out=offsets[a + 1:z + 1])
+        offsets[a + 1:z + 1] += kept
+        kept += int(counts.sum())
+    return World(
+        arrival=arrival, channel=channel, **per_lead,
+        event_offsets=offsets, event_time=np.concatenate(times), event_type=np.concatenate(types),
+        luck=Luck(**luck), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
+        kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
