@@ -185,7 +185,11 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         offsets[a + 1:z + 1] += kept
         kept += int(counts.sum())
     return World(
-        arrival=arrival, channel=channel, **per_lead,
+        arrival=arrival, channel=channel,
+        seniority=per_lead["seniority"], company_size=per_lead["company_size"], industry=per_lead["industry"],
+        region=per_lead["region"], email_kind=per_lead["email_kind"],
+        existing_customer=per_lead["existing_customer"], open_deal=per_lead["open_deal"],
+        buyer=per_lead["buyer"], intent=per_lead["intent"],
         event_offsets=offsets, event_time=np.concatenate(times), event_type=np.concatenate(types),
         luck=Luck(**luck), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
         kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
