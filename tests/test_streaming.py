@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim.config.scenario import Scenario
+from sim.config.warnings import plan_warnings
 from sim.decisions.scoring import score_world
 from sim.experiment.replication import run_policy, run_replication
-from sim.experiment.streamed import drops_events, policy_fingerprint, stream_warnings, streamed_world
+from sim.experiment.streamed import drops_events, policy_fingerprint, streamed_world
 from sim.inputs import load_policy, load_scenario
 from sim.world.arrivals import arrival_grid, horizon_bounds
 from sim.world.generate import generate_world
@@ -151,12 +152,17 @@ def test_a_policy_the_world_was_not_kept_for_is_refused():
 
 def test_what_streaming_cannot_do_is_said_not_ignored():
     lead, acct = load_policy("seed-example", []), load_policy("mqa-score", [])
-    assert stream_warnings(_scenario(), [lead]) == []
-    assert "keeps every lead's engagement events" in stream_warnings(_scenario(), [lead, acct])[0]
+
+    def warned(sc, policies):
+        return [w for w in plan_warnings([("sc.toml", sc)], [(p.name, f"{p.name}.toml", p) for p in policies])
+                if "stream.mode" in w]
+
+    assert warned(_scenario(), [lead]) == []
+    assert "keeps every lead's engagement events" in warned(_scenario(), [lead, acct])[0]
     assert not drops_events(_scenario(), [lead, acct])
     queueing = load_scenario("mmc-teaching", [("stream.mode", "on")])
-    assert not streaming_applies(queueing) and "drawn whole" in stream_warnings(queueing, [lead])[0]
-    assert stream_warnings(_scenario(mode="auto"), [lead, acct]) == []
+    assert not streaming_applies(queueing) and "drawn whole" in warned(queueing, [lead])[0]
+    assert warned(_scenario(mode="auto"), [lead, acct]) == []
 
 
 def test_a_chunk_shorter_than_a_day_is_refused():

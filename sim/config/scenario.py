@@ -600,6 +600,15 @@ class Stream(Strict):
         return v
 
 
+def stream_blocker(scenario: Scenario) -> str | None:
+    """Why this scenario's world cannot be streamed whatever `stream.mode` says, or None."""
+    if scenario.queueing.enabled:
+        return "queueing mode has no engagement events to stream"
+    if scenario.accounts is not None:
+        return "[accounts] places every lead among the accounts at once"
+    return None
+
+
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""
 

@@ -6,7 +6,7 @@ scoring is a layer above the world).
 When it applies: `stream.streaming_applies(scenario)` (scenario [stream]: mode on, or auto from
 `auto_leads` expected leads) and every policy is lead-unit. Account-unit policies score accounts
 from every contact's events, so with them the streamed world keeps every event (the same draws, only
-the memory saving is lost); `stream_warnings` says so, as does `sim.config.warnings` for the CLI.
+the memory saving is lost); `sim.config.warnings.stream_warnings` says so.
 """
 from __future__ import annotations
 
@@ -55,18 +55,3 @@ def check_kept_for(world: World, policy: Policy) -> None:
     if world.kept_for is not None and policy_fingerprint(policy) not in world.kept_for:
         raise ValueError(f"policy {policy.name!r}: this streamed world kept the engagement events of the MQLs of "
                          "other policies only; generate it with this policy among them (streamed_world)")
-
-
-def stream_warnings(scenario: Scenario, policies: Sequence[Policy]) -> list[str]:
-    """What a user who asked for streaming (stream.mode = "on") does not fully get, one line each."""
-    from sim.world.stream import why_not_streamed
-    if scenario.stream.mode != "on":
-        return []
-    reason = why_not_streamed(scenario)
-    if reason is not None:
-        return [f"stream.mode = \"on\" is not applied: {reason}; the world is drawn whole"]
-    accounts = [p.name for p in policies if p.mql.unit != "lead"]
-    if accounts:
-        return [f"stream.mode = \"on\": policies {', '.join(accounts)} score accounts across leads, so the streamed "
-                "world keeps every lead's engagement events (same draws, no memory saved on events)"]
-    return []

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config.scenario import Scenario
+from sim.config.scenario import Scenario, stream_blocker
 from sim.world.arrivals import Horizon, arrival_grid, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
 from sim.world.luck import LUCK_FIELDS, child
@@ -49,12 +49,8 @@ def expected_leads(scenario: Scenario) -> float:
 
 
 def why_not_streamed(scenario: Scenario) -> str | None:
-    """Why this scenario's world cannot be streamed, or None when it can."""
-    if scenario.queueing.enabled:
-        return "queueing mode has no engagement events to stream"
-    if scenario.accounts is not None:
-        return "[accounts] places every lead among the accounts at once"
-    return None
+    """Why this scenario's world cannot be streamed (queueing mode, accounts), or None when it can."""
+    return stream_blocker(scenario)
 
 
 def streaming_applies(scenario: Scenario) -> bool:
@@ -159,8 +155,7 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
     per_lead: dict[str, np.ndarray] = {}
     luck: dict[str, np.ndarray] = {}
     offsets = np.zeros(n + 1, dtype=np.int64)
-    times: list[np.ndarray] = []
-    types: list[np.ndarray] = []
+    events = _EventBuffer()
     kept = 0
     for c in _chunks(scenario, root, horizon, arrival, channel):
         w, a, z = c.world, c.a, c.z
@@ -176,11 +171,9 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
             chosen = np.asarray(keep(w), dtype=bool)
             mask = np.repeat(chosen, counts)
             counts = np.where(chosen, counts, 0)
-            times.append(w.event_time[mask])
-            types.append(w.event_type[mask])
+            events.add(w.event_time[mask], w.event_type[mask], z / max(n, 1))
         else:
-            times.append(w.event_time)
-            types.append(w.event_type)
+            events.add(w.event_time, w.event_type, z / max(n, 1))
         np.cumsum(counts, out=offsets[a + 1:z + 1])
         offsets[a + 1:z + 1] += kept
         kept += int(counts.sum())
@@ -190,6 +183,45 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         region=per_lead["region"], email_kind=per_lead["email_kind"],
         existing_customer=per_lead["existing_customer"], open_deal=per_lead["open_deal"],
         buyer=per_lead["buyer"], intent=per_lead["intent"],
-        event_offsets=offsets, event_time=np.concatenate(times), event_type=np.concatenate(types),
+        event_offsets=offsets, event_time=events.time(), event_type=events.type(),
         luck=Luck(**luck), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
         kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
+
+
+class _EventBuffer:
+    """The kept events of the chunks so far, in two growing arrays (sized from the share of leads
+    drawn so far, grown by half when short, trimmed in place at the end).
+
+    Why not a list of per-chunk arrays: those are small enough to come from the heap, between the
+    chunk's freed temporaries, which then cannot be given back to the OS (about 300 MiB of a 10M-lead
+    world); these large arrays are mapped on their own, so the heap empties after every chunk."""
+
+    def __init__(self) -> None:
+        self._time = np.empty(0, dtype=np.float64)
+        self._type = np.empty(0, dtype=np.int8)
+        self.size = 0
+
+    def add(self, time: np.ndarray, kind: np.ndarray, done: float) -> None:
+        """Append a chunk's events; `done`: the share of the world's leads drawn so far (sizing)."""
+        need = self.size + time.shape[0]
+        if need > self._time.shape[0]:
+            cap = max(int(need / max(done, 1e-9) * 1.1), int(self._time.shape[0] * 1.5), need)
+            self._time = _grown(self._time, cap, self.size)
+            self._type = _grown(self._type, cap, self.size)
+        self._time[self.size:need] = time
+        self._type[self.size:need] = kind
+        self.size = need
+
+    def time(self) -> np.ndarray:
+        self._time.resize(self.size, refcheck=False)     # in place: no copy of the kept events
+        return self._time
+
+    def type(self) -> np.ndarray:
+        self._type.resize(self.size, refcheck=False)
+        return self._type
+
+
+def _grown(a: np.ndarray, cap: int, used: int) -> np.ndarray:
+    out = np.empty(cap, dtype=a.dtype)
+    out[:used] = a[:used]
+    return out
