@@ -89,7 +89,8 @@ def test_streamed_world_has_the_whole_worlds_distribution():
     for name, f in [("seniority==0", lambda w: w.seniority == 0), ("company_size==1", lambda w: w.company_size == 1),
                     ("industry==0", lambda w: w.industry == 0), ("region==0", lambda w: w.region == 0),
                     ("existing_customer", lambda w: w.existing_customer), ("buyer", lambda w: w.buyer),
-                    ("luck.win<0.3", lambda w: w.luck.win < 0.3), ("luck.reject<0.5", lambda w: w.luck.reject < 0.5)]:
+                    ("luck.win<0.3", lambda w: w.luck.win[:] < 0.3), ("luck.reject<0.5", lambda w: w.luck.reject[:] < 0.5),
+                    ("luck.cycle<0.1", lambda w: w.luck.cycle[:] < 0.1)]:
         x, y = pooled(streamed, f), pooled(whole, f)
         p = (x.sum() + y.sum()) / (x.size + y.size)
         se = np.sqrt(p * (1 - p) * (1 / x.size + 1 / y.size))
@@ -97,8 +98,11 @@ def test_streamed_world_has_the_whole_worlds_distribution():
     x, y = pooled(streamed, lambda w: np.diff(w.event_offsets)), pooled(whole, lambda w: np.diff(w.event_offsets))
     se = np.sqrt(x.var() / x.size + y.var() / y.size)
     assert abs(x.mean() - y.mean()) < 5 * se
-    luck = pooled(streamed, lambda w: w.luck.deal_size)
-    assert luck.dtype == np.float32 and luck.min() >= 0.0 and luck.max() < 1.0
+    luck = pooled(streamed, lambda w: w.luck.deal_size[:])
+    assert luck.dtype == np.float64 and luck.min() >= 0.0 and luck.max() < 1.0
+    # the counter-based columns are independent of each other (purposes apart): near-zero correlation
+    win, sql = pooled(streamed, lambda w: w.luck.win[:]), pooled(streamed, lambda w: w.luck.sql[:])
+    assert abs(np.corrcoef(win, sql)[0, 1]) < 5 / np.sqrt(win.size)
 
 
 @pytest.mark.slow

@@ -10,8 +10,9 @@ from per-chunk children of the same named sub-streams (chunk j of purpose P read
 results, once), but follow the same distributions, and depend only on (scenario, seed, replication):
 a streamed world is the same whoever draws it and whatever the policies.
 
-Compact per-lead state: the luck uniforms are float32 (drawn as float32 in [0, 1), never rounded up
-to 1), 4 bytes each instead of 8.
+Compact per-lead state: the luck is counter-based (`luck.KeyedUniforms`): each lead's uint64 key is
+drawn as in a whole world, and every other luck field is a uniform computed from the key when a
+consumer indexes it, so the luck takes 8 bytes a lead instead of 80.
 
 Dropping events: `generate_streamed_world(keep=...)` keeps only the events of the leads `keep` chooses
 in each chunk as it is drawn; `sim.experiment.streamed` chooses the leads that at least one policy of
@@ -30,8 +31,8 @@ import numpy as np
 from sim.config.scenario import Scenario, stream_blocker
 from sim.world.arrivals import Horizon, arrival_grid, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
-from sim.world.luck import LUCK_FIELDS, child
-from sim.world.model import Luck, World
+from sim.world.luck import child, keyed_luck, luck_of_keys
+from sim.world.model import World
 from sim.world.population import draw_attributes, draw_truth
 
 # The named sub-streams of generate.STREAMS read here, by position (the same layout).
@@ -81,19 +82,6 @@ def chunk_bounds(arrival: np.ndarray, chunk_minutes: float, end: float) -> list[
     return [(int(edges[j]), int(edges[j + 1])) for j in range(n_chunks)]
 
 
-def draw_luck32(n: int, ss: np.random.SeedSequence) -> Luck:
-    """Per-lead luck of a streamed world: the uint64 `key` as in a whole world, and float32 uniforms
-    in [0, 1) (numpy draws them as float32 directly), each field from its own child stream."""
-    values: dict[str, np.ndarray] = {}
-    for i, name in enumerate(LUCK_FIELDS):
-        rng = np.random.default_rng(child(ss, i))
-        if name == "key":
-            values[name] = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
-        else:
-            values[name] = rng.random(n, dtype=np.float32)
-    return Luck(**values)
-
-
 def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, horizon: Horizon,
                  root: np.random.SeedSequence, j: int) -> World:
     """Chunk j's leads (arrival, channel given) with attributes, truth, engagement and luck drawn
@@ -112,7 +100,7 @@ def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, h
         existing_customer=attrs.existing_customer, open_deal=attrs.open_deal,
         buyer=buyer, intent=intent,
         event_offsets=offsets, event_time=event_time, event_type=event_type,
-        luck=draw_luck32(arrival.shape[0], ss(_LUCK)), end=horizon.end,
+        luck=keyed_luck(arrival.shape[0], ss(_LUCK)), end=horizon.end,
         window_start=horizon.window_start, window_end=horizon.window_end)
 
 
@@ -153,7 +141,7 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
     root, horizon, arrival, channel = _streamed_arrivals(scenario, seed, replication)
     n = arrival.shape[0]
     per_lead: dict[str, np.ndarray] = {}
-    luck: dict[str, np.ndarray] = {}
+    key = np.empty(n, dtype=np.uint64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     events = _EventBuffer()
     kept = 0
@@ -161,11 +149,9 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         w, a, z = c.world, c.a, c.z
         if not per_lead:     # dtypes from the first chunk's draws
             per_lead = {name: np.empty(n, dtype=getattr(w, name).dtype) for name in _PER_LEAD}
-            luck = {name: np.empty(n, dtype=getattr(w.luck, name).dtype) for name in LUCK_FIELDS}
         for name in _PER_LEAD:
             per_lead[name][a:z] = getattr(w, name)
-        for name in LUCK_FIELDS:
-            luck[name][a:z] = getattr(w.luck, name)
+        key[a:z] = w.luck.key
         counts = np.diff(w.event_offsets)
         if keep is not None and w.n:
             chosen = np.asarray(keep(w), dtype=bool)
@@ -184,7 +170,7 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         existing_customer=per_lead["existing_customer"], open_deal=per_lead["open_deal"],
         buyer=per_lead["buyer"], intent=per_lead["intent"],
         event_offsets=offsets, event_time=events.time(), event_type=events.type(),
-        luck=Luck(**luck), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
+        luck=luck_of_keys(key), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
         kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
 
 
