@@ -186,3 +186,14 @@ def test_the_feeder_gives_the_same_run_whatever_its_block(monkeypatch):
     for f in dataclasses.fields(want.log):
         a, b = getattr(want.log, f.name), getattr(got.log, f.name)
         assert np.array_equal(a, b, equal_nan=True) if isinstance(a, np.ndarray) else a == b, f.name
+
+
+@settings(max_examples=10, deadline=None)
+@given(chunk=st.integers(1, 3000))
+def test_scoring_in_chunks_gives_every_lead_the_same_first_mql(chunk):
+    world = generate_world(_scenario(mode="off"), 4)
+    pol = load_policy("seed-example", [])
+    want, got = score_world(world, pol), score_world(world, pol, chunk=chunk)
+    for f in dataclasses.fields(want):
+        assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
+        assert getattr(want, f.name).dtype == getattr(got, f.name).dtype

@@ -577,7 +577,7 @@ class Stream(Strict):
 
     A streamed world draws its arrivals for the whole horizon as usual, then each chunk's attributes,
     truth, engagement and luck from per-chunk child seeds (a different, equally valid draw of the same
-    world: results change once, by design), with float32 luck uniforms. When one replication runs
+    world: results change once, by design), with counter-based luck. When one replication runs
     lead-unit policies, each chunk is scored under every policy as it is drawn and the engagement
     events of leads that none of them makes an MQL are dropped. `mode = "auto"` streams worlds of at
     least `auto_leads` expected leads (today's sizes stay whole and bit-identical); see
