@@ -35,8 +35,6 @@ from sim.world.luck import child, keyed_luck, luck_of_keys
 from sim.world.model import World
 from sim.world.population import draw_attributes, draw_truth
 
-# The named sub-streams of generate.STREAMS read here, by position (the same layout).
-_ARRIVALS, _ATTRIBUTES, _TRUTH, _ENGAGEMENT, _LUCK = 0, 1, 2, 3, 4
 _PER_LEAD = ("seniority", "company_size", "industry", "region", "email_kind", "existing_customer",
              "open_deal", "buyer", "intent")
 
@@ -86,13 +84,15 @@ def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, h
                  root: np.random.SeedSequence, j: int) -> World:
     """Chunk j's leads (arrival, channel given) with attributes, truth, engagement and luck drawn
     from the j-th children of the named sub-streams."""
-    def ss(stream: int) -> np.random.SeedSequence:
-        return child(child(root, stream), j)
+    from sim.world.generate import STREAMS  # generate dispatches here: import at use
 
-    attrs = draw_attributes(scenario.population, channel, ss(_ATTRIBUTES))
-    buyer, intent = draw_truth(scenario.truth, channel, attrs, ss(_TRUTH))
+    def ss(stream: str) -> np.random.SeedSequence:   # child j of the named sub-stream (generate.STREAMS)
+        return child(child(root, STREAMS.index(stream)), j)
+
+    attrs = draw_attributes(scenario.population, channel, ss("attributes"))
+    buyer, intent = draw_truth(scenario.truth, channel, attrs, ss("truth"))
     offsets, event_time, event_type = draw_engagement(
-        scenario.engagement, arrival, channel, intent, horizon.end, ss(_ENGAGEMENT))
+        scenario.engagement, arrival, channel, intent, horizon.end, ss("engagement"))
     return World(
         arrival=arrival, channel=channel,
         seniority=attrs.seniority, company_size=attrs.company_size, industry=attrs.industry,
@@ -100,14 +100,14 @@ def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, h
         existing_customer=attrs.existing_customer, open_deal=attrs.open_deal,
         buyer=buyer, intent=intent,
         event_offsets=offsets, event_time=event_time, event_type=event_type,
-        luck=keyed_luck(arrival.shape[0], ss(_LUCK)), end=horizon.end,
+        luck=keyed_luck(arrival.shape[0], ss("luck")), end=horizon.end,
         window_start=horizon.window_start, window_end=horizon.window_end)
 
 
 def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
                        ) -> tuple[np.random.SeedSequence, Horizon, np.ndarray, np.ndarray]:
     """(root sequence, horizon, arrival, channel): the whole horizon's arrivals, drawn as in a whole world."""
-    from sim.world.generate import root_sequence  # generate dispatches here: import at use
+    from sim.world.generate import STREAMS, root_sequence  # generate dispatches here: import at use
 
     reason = why_not_streamed(scenario)
     if reason is not None:
@@ -115,7 +115,7 @@ def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
     root = root_sequence(seed, replication)
     horizon = horizon_bounds(scenario)
     grid = arrival_grid(scenario.arrivals, scenario.start_date, horizon.end)
-    arrival, channel = draw_arrivals(grid, horizon.end, child(root, _ARRIVALS))
+    arrival, channel = draw_arrivals(grid, horizon.end, child(root, STREAMS.index("arrivals")))
     return root, horizon, arrival, channel
 
 
