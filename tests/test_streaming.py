@@ -197,3 +197,11 @@ def test_scoring_in_chunks_gives_every_lead_the_same_first_mql(chunk):
     for f in dataclasses.fields(want):
         assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
         assert getattr(want, f.name).dtype == getattr(got, f.name).dtype
+
+
+@pytest.mark.parametrize("name", ["baseline", "workshop", "classroom", "understaffed"])
+def test_mode_autos_quick_bound_never_undercounts_the_expected_leads(name):
+    from sim.world.stream import expected_leads, most_leads
+    for over in ([], [("horizon.window", "3d"), ("horizon.warmup", "1d"), ("horizon.runout", "1d")]):
+        sc = load_scenario(name, over)
+        assert most_leads(sc) >= expected_leads(sc) > 0

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config.scenario import Scenario, stream_blocker
-from sim.world.arrivals import Horizon, arrival_grid, draw_arrivals, horizon_bounds
+from sim.vocab import WEEKDAYS
+from sim.world.arrivals import DAYS_PER_YEAR, Horizon, arrival_grid, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
 from sim.world.luck import child, keyed_luck, luck_of_keys
 from sim.world.model import World
-from sim.world.population import draw_attributes, draw_truth
+from sim.world.population import draw_attributes, draw_truth, shares_vector
 
 _PER_LEAD = ("seniority", "company_size", "industry", "region", "email_kind", "existing_customer",
              "open_deal", "buyer", "intent")
@@ -58,7 +59,22 @@ def streaming_applies(scenario: Scenario) -> bool:
     mode = scenario.stream.mode
     if mode == "off" or why_not_streamed(scenario) is not None:
         return False
-    return mode == "on" or expected_leads(scenario) >= scenario.stream.auto_leads
+    if mode == "on":
+        return True
+    return most_leads(scenario) >= scenario.stream.auto_leads and expected_leads(scenario) >= scenario.stream.auto_leads
+
+
+def most_leads(scenario: Scenario) -> float:
+    """A cheap upper bound of `expected_leads` (no arrival grid): the yearly volume over the horizon
+    times the largest weekday and hour weights (profiles have mean 1) and every spike above 1, so
+    mode auto decides for today's sizes in microseconds."""
+    a = scenario.arrivals
+    days = horizon_bounds(scenario).end / 1440.0
+    weekday = shares_vector(a.weekday_profile, WEEKDAYS, 1.0)
+    hourly = np.asarray(a.hourly_profile, dtype=np.float64)
+    peak = float(weekday.max() / weekday.mean()) * float(hourly.max() / hourly.mean())
+    spikes = float(np.prod([max(1.0, sp.multiplier) for sp in a.spikes])) if a.spikes else 1.0
+    return a.leads_per_year * days / DAYS_PER_YEAR * peak * spikes
 
 
 @dataclass(frozen=True)
