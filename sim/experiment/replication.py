@@ -22,6 +22,7 @@ from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
+from sim.experiment.streamed import check_kept_for, drops_events, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
 from sim.measure.kpis import run_kpis
@@ -71,6 +72,7 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
                check: bool = False) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
     mode) verifies every invariant of the run and raises InvariantError if one breaks."""
+    check_kept_for(world, policy)
     scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
@@ -137,11 +139,15 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
     when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
-    (a sweep reuses them across points that change only policies; the engine never modifies them)."""
+    (a sweep reuses them across points that change only policies; the engine never modifies them).
+    A streamed scenario (scenario [stream]) with lead-unit policies gets a world that kept only the
+    engagement events of the leads these policies make MQLs (sim.experiment.streamed)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
-    world = world if world is not None else generate_world(scenario, seed, replication)
+    if world is None:   # a streamed world drops the events of leads no policy makes an MQL
+        world = (streamed_world(scenario, policies, seed, replication) if drops_events(scenario, policies)
+                 else generate_world(scenario, seed, replication))
     cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
     runs = {}
     for p in policies:

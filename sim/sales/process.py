@@ -40,6 +40,8 @@ from sim.sales.staffing import Staffing, staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
+FEED_BLOCK = 1 << 16   # initial MQLs turned into Python lists at a time by the feeder
+
 __all__ = ["ATTEMPTS_PER_EPISODE", "EngineParams", "Mqls", "NextMql", "SalesLog", "SalesProcess", "Threads"]
 
 # (lead, episode index, opening time) -> the contacts the item's attempts call in turn (cadence.threading)
@@ -71,8 +73,9 @@ class SalesProcess:
 
     staffing: Staffing | None        # reps as people, else None (today's team)
     _free: list[FreeCallback]        # callback per rep: rep r is free
-    _feed: tuple[list[int], list[float], list[int], list[float]]   # the initial MQLs: lead, time, tier, score
+    _feed: tuple[list[int], list[float], list[int], list[float]]   # a block of the initial MQLs: lead, time, tier, score
     _feed_next: int                  # the next of them to open
+    _feed_base: int                  # index of the first initial MQL in `_feed` (a block of FEED_BLOCK)
 
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
                  next_mql: NextMql, threads: Threads | None = None):
@@ -142,17 +145,31 @@ class SalesProcess:
         can happen in between, so the run is the same with one event fewer (most MQLs arrive
         outside working hours). Not `ahead` at the start, before the other actors scheduled anything."""
         env, new_episode, stride, would_wake = self.env, self._new_episode, max(self.luck.pre, 1), self.team.would_wake
-        leads, times, tiers, scores = self._feed
-        n = len(times)
-        while i < n:
-            t = times[i]
-            if not due and t > env.now and (not ahead or t >= env.peek() or would_wake(t)):
-                self._feed_next = i
-                Timeout(env, t - env.now).callbacks.append(self._on_feed)
+        while True:
+            leads, times, tiers, scores = self._feed
+            base = self._feed_base
+            n = len(times)
+            j = i - base
+            while j < n:
+                t = times[j]
+                if not due and t > env.now and (not ahead or t >= env.peek() or would_wake(t)):
+                    self._feed_next = base + j
+                    Timeout(env, t - env.now).callbacks.append(self._on_feed)
+                    return
+                new_episode(leads[j], 0, t, tiers[j], scores[j], (base + j) * stride)
+                due = False
+                j += 1
+            i = base + n
+            if i >= self.first[0].shape[0]:
                 return
-            new_episode(leads[i], 0, t, tiers[i], scores[i], i * stride)
-            due = False
-            i += 1
+            self._load_feed(i)
+
+    def _load_feed(self, i: int) -> None:
+        """The initial MQLs [i, i + FEED_BLOCK) as Python lists (the feeder reads them one by one):
+        a block at a time, so a large run does not hold every MQL as Python objects at once."""
+        self._feed_base = i
+        self._feed = cast("tuple[list[int], list[float], list[int], list[float]]",
+                          tuple(a[i:i + FEED_BLOCK].tolist() for a in self.first))
 
     def _on_feed(self, _ev: simpy.Event) -> None:
         self._feed_from(self._feed_next, due=True)
@@ -285,7 +302,7 @@ class SalesProcess:
         return free
 
     def run(self) -> SalesLog:
-        self._feed = tuple(a.tolist() for a in self.first)
+        self._load_feed(0)
         # the actors start at time 0 in this order: arrivals, opener, midnight monitor, reps
         self._feed_from(0, ahead=False)
         self.team.start(self._free)
