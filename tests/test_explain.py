@@ -369,7 +369,7 @@ def accounts_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("explain") / "accounts"
     from sim.config.policy import Policy
     hybrid = Policy.model_validate({"name": "hybrid", "mql": {"unit": "hybrid", "account": {"threshold": 60}}})
-    sim.compare("baseline-accounts", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
+    sim.compare("baseline", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
     return out
 
 
