@@ -369,7 +369,7 @@ def accounts_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("explain") / "accounts"
     from sim.config.policy import Policy
     hybrid = Policy.model_validate({"name": "hybrid", "mql": {"unit": "hybrid", "account": {"threshold": 60}}})
-    sim.compare("baseline-accounts", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
+    sim.compare("baseline", ["mqa-score", hybrid], replications=1, days=DAYS, out=out)
     return out
 
 
@@ -416,7 +416,7 @@ def test_a_hybrid_lead_enters_sales_at_the_later_of_its_mql_and_its_accounts_mqa
 
 def test_the_win_chance_told_is_the_one_the_run_drew_against_including_buying_group_coverage(accounts_run):
     """Every closed opportunity's story gives the chance its luck was compared with: won exactly when the
-    lead's win draw is below it (baseline-accounts scales P(won) by buying-group coverage)."""
+    lead's win draw is below it (baseline scales P(won) by buying-group coverage)."""
     rp = replay(accounts_run)
     run = rp.replication.runs["mqa-score"]
     o, luck = run.outcomes, rp.world.luck

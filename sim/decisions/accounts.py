@@ -148,53 +148,125 @@ def engagement_intervals(lead: np.ndarray, time: np.ndarray, scored: np.ndarray,
     return ld[starts].astype(np.int64), t[starts], t[last] + window
 
 
-def _rollup(acc: np.ndarray, time: np.ndarray, contact: np.ndarray, value: np.ndarray, delta: np.ndarray,
-            rules: Rules, mode: str, k: int) -> np.ndarray:
-    """float64[m]: the roll-up after each event, events sorted by (account, time).
+def engaged_contacts(iv_lead: np.ndarray, iv_acc: np.ndarray, accounts: int) -> np.ndarray:
+    """int64[accounts]: how many contacts of each CRM account ever engage (have an engaged span;
+    spans come sorted by lead), the most its engaged-contact count can reach."""
+    first = np.ones(iv_lead.shape[0], dtype=bool)
+    first[1:] = iv_lead[1:] != iv_lead[:-1]
+    out: np.ndarray = np.bincount(iv_acc[first], minlength=accounts)
+    return out
+
+
+def _rollup(acc: np.ndarray, rows: np.ndarray, rules: Rules, mode: str, k: int) -> np.ndarray:
+    """float64[m]: the roll-up after each event, events sorted by (account, time); `rows` holds each
+    event's time, contact, value and change of value (float64[m, 4]: one gather moves all four).
 
     Accounts are ranked by event count, and step j updates every account with more than j events
-    (a prefix of the ranking): one numpy call per step, like the lead scorer."""
+    (a prefix of the ranking): one numpy call per step, like the lead scorer. The events are first
+    laid out step by step (`step_layout`), so each step reads and writes contiguous slices."""
     m = acc.shape[0]
     out = np.zeros(m)
     if m == 0:
         return out
+    lay = step_layout(acc)
+    where = lay.position
+    laid = np.take(rows, where, axis=0)
+    t_s, c_s, v_s, delta_s = laid[:, 0], laid[:, 1], laid[:, 2], laid[:, 3]
+    out_s = np.empty(m)
+    decays = rules.decay_mode != "none"          # no decay: every factor is 1 and x * 1 == x exactly
+    a = int(lay.bounds[1])                      # accounts (all have a first event)
+    t_prev = np.zeros(a)
+    if mode == "sum":
+        total = np.zeros(a)
+        for j, (lo, hi) in enumerate(zip(lay.bounds[:-1].tolist(), lay.bounds[1:].tolist())):
+            p = hi - lo
+            t = t_s[lo:hi]
+            if decays and j:
+                total[:p] *= decay_factor(rules, t - t_prev[:p])
+            t_prev[:p] = t
+            total[:p] += delta_s[lo:hi]
+            out_s[lo:hi] = total[:p]
+        out[where] = out_s
+        return out
+    width = 1 if mode == "max" else k
+    top_v = np.zeros((width, a))                # column q of every account's top-k state, contiguous
+    top_id = np.full((width, a), -1.0)          # contact ids as floats (exact below 2**53)
+    flat_v, flat_id = top_v.reshape(-1), top_id.reshape(-1)
+    for j, (lo, hi) in enumerate(zip(lay.bounds[:-1].tolist(), lay.bounds[1:].tolist())):
+        p = hi - lo
+        t, c, v = t_s[lo:hi], c_s[lo:hi], v_s[lo:hi]
+        tv, ti = top_v[:, :p], top_id[:, :p]
+        if decays and j:
+            tv *= decay_factor(rules, t - t_prev[:p])
+        t_prev[:p] = t
+        col, has = _slot(tv, ti, c)
+        at = col * a + np.arange(p)
+        put = np.flatnonzero(has | (v > flat_v[at]))
+        at = at[put]
+        flat_v[at] = v[put]
+        flat_id[at] = c[put]
+        out_s[lo:hi] = _row_sum(tv)
+    out[where] = out_s
+    return out
+
+
+def _row_sum(tv: np.ndarray) -> np.ndarray:
+    """float64[p]: each account's top-k values summed as numpy sums a row of its (p, k) state:
+    left to right below 8 values, pairwise from 8 on (so the sum is the same whatever the layout)."""
+    width = tv.shape[0]
+    if width >= 8:
+        out: np.ndarray = np.ascontiguousarray(tv.T).sum(axis=1)
+        return out
+    total: np.ndarray = tv[0].copy()
+    for q in range(1, width):
+        total += tv[q]
+    return total
+
+
+def _slot(tv: np.ndarray, ti: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(column, has) per account of a top-k state (k, p): the first column already holding the
+    event's contact (has), else the first column of the smallest value (numpy's argmin rule)."""
+    width = tv.shape[0]
+    low = np.zeros(c.shape[0], dtype=np.intp)
+    least = tv[0].copy()
+    for q in range(1, width):
+        below = tv[q] < least
+        low[below] = q
+        np.minimum(least, tv[q], out=least)
+    holder = np.full(c.shape[0], -1, dtype=np.intp)
+    for q in range(width - 1, -1, -1):
+        holder[ti[q] == c] = q
+    has = holder >= 0
+    return np.where(has, holder, low), has
+
+
+@dataclass(frozen=True, eq=False)
+class StepLayout:
+    """Events sorted by (account, time) laid out step by step: step j holds the j-th event of every
+    account with more than j events, accounts ranked by event count (stable), so step j is a
+    prefix of the ranking and its events are contiguous."""
+
+    position: np.ndarray   # intp[m]: position in the (account, time) order of each laid-out event
+    bounds: np.ndarray     # int64[steps + 1]: step j is position[bounds[j]:bounds[j + 1]]
+
+
+def step_layout(acc: np.ndarray) -> StepLayout:
+    """The step-by-step layout of events sorted by account (see StepLayout)."""
+    m = acc.shape[0]
     new = np.ones(m, dtype=bool)
     new[1:] = acc[1:] != acc[:-1]
     seg_start = np.flatnonzero(new)
     seg_len = np.diff(np.append(seg_start, m))
     rank = np.argsort(-seg_len, kind="stable")
     seg_start, seg_len = seg_start[rank], seg_len[rank]
-    maxlen = int(seg_len[0])
-    n_k = np.searchsorted(-seg_len, -np.arange(maxlen), side="left")   # accounts with > j events
-    a = seg_start.shape[0]
-    total = np.zeros(a)
-    width = 1 if mode == "max" else k
-    top_v = np.zeros((a, width))
-    top_id = np.full((a, width), -1, dtype=np.int64)
-    t_prev = np.zeros(a)
-    for j in range(maxlen):
-        p = int(n_k[j])
-        ev = seg_start[:p] + j
-        t = time[ev]
-        f = decay_factor(rules, t - t_prev[:p]) if j else np.ones(p)
-        t_prev[:p] = t
-        if mode == "sum":
-            total[:p] = total[:p] * f + delta[ev]
-            out[ev] = total[:p]
-            continue
-        tv = top_v[:p] * f[:, None]
-        ti = top_id[:p]
-        c, v = contact[ev], value[ev]
-        match = ti == c[:, None]
-        has = match.any(axis=1)
-        col = np.where(has, match.argmax(axis=1), tv.argmin(axis=1))
-        rows = np.arange(p)
-        put = has | (v > tv[rows, col])
-        tv[rows[put], col[put]] = v[put]
-        ti[rows[put], col[put]] = c[put]
-        top_v[:p] = tv
-        out[ev] = tv.sum(axis=1)
-    return out
+    steps = int(seg_len[0]) if m else 0
+    n_k = np.searchsorted(-seg_len, -np.arange(steps), side="left")   # accounts with > j events
+    bounds = np.zeros(steps + 1, dtype=np.int64)
+    np.cumsum(n_k, out=bounds[1:])
+    position = np.empty(m, dtype=np.intp)
+    for j, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        np.add(seg_start[:hi - lo], j, out=position[lo:hi])
+    return StepLayout(position, bounds)
 
 
 def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
@@ -215,22 +287,34 @@ def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
     cap = np.inf if rule.contact_cap is None else float(rule.contact_cap)
     value = np.minimum(es.behaviour, cap)
     same = np.zeros(m, dtype=bool)
-    same[1:] = lead[1:] == lead[:-1]
-    dt = np.zeros(m)
-    dt[1:] = np.where(same[1:], t[1:] - t[:-1], 0.0)
-    f = decay_factor(r, dt)
-    prev_value = np.where(same, np.roll(value, 1), 0.0) * f
-    prev_behaviour = np.where(same, np.roll(es.behaviour, 1), 0.0) * f
+    np.equal(lead[1:], lead[:-1], out=same[1:])
+    prev_value, prev_behaviour = np.zeros(m), np.zeros(m)
+    prev_value[1:], prev_behaviour[1:] = value[:-1], es.behaviour[:-1]
+    if r.decay_mode != "none":                  # no decay: every factor is 1 and x * 1 == x exactly
+        dt = np.zeros(m)
+        np.subtract(t[1:], t[:-1], out=dt[1:])
+        f = decay_factor(r, np.where(same, dt, 0.0))
+        prev_value *= f
+        prev_behaviour *= f
+    prev_value[~same] = 0.0
+    prev_behaviour[~same] = 0.0
     delta = value - prev_value
     scored = es.behaviour > prev_behaviour + TOL
 
     ok = es.eligible[lead]
     crm = crm_accounts(world)
     keep = np.flatnonzero(ok)
-    order = keep[np.argsort(composite(crm[lead[keep]], t[keep] - min(float(t.min()), 0.0),
-                                      time_width(t - min(float(t.min()), 0.0))))]
-    acc_e, t_e, lead_e = crm[lead[order]], t[order], lead[order]
-    roll = _rollup(acc_e, t_e, lead_e, value[order], delta[order], r, rule.rollup, rule.top_k)
+    lo = min(float(t.min()), 0.0)
+    width = time_width(np.array([float(t.max()) - lo]))
+    order = np.take(keep, np.argsort(composite(np.take(crm, np.take(lead, keep)), np.take(t, keep) - lo, width)))
+    packed = np.empty((m, 4))                   # one gather moves time, contact, value and change
+    packed[:, 0], packed[:, 1], packed[:, 2], packed[:, 3] = t, lead, value, delta
+    rows = np.take(packed, order, axis=0)     # np.take: row gathers several times faster than [order]
+    del packed
+    t_e = rows[:, 0].copy()
+    lead_e = rows[:, 1].astype(np.int64)
+    acc_e = np.take(crm, lead_e)
+    roll = _rollup(acc_e, rows, r, rule.rollup, rule.top_k)
     if rule.behaviour_cap is not None:
         roll = np.minimum(roll, rule.behaviour_cap)
     score = account_fit(world, policy)[lead_e] + roll
@@ -241,14 +325,16 @@ def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
         score = score + np.where(surging, rule.intent_points, 0.0)
     iv_lead, iv_start, iv_end = engagement_intervals(lead, t, scored & ok, rule.engaged_window.minutes)
     holds_score = score >= rule.threshold - TOL
-    # breadth is counted only where it can change the outcome (a sweep over intervals is not free)
+    # breadth is counted only where it can change the outcome (a sweep over intervals is not free),
+    # and only in accounts with enough engaged contacts at all (one contact's spans never overlap)
     need = np.flatnonzero(holds_score if rule.combine == "and" else ~holds_score)
     breadth = np.zeros(score.shape[0], dtype=bool)
     if rule.min_engaged_contacts <= 0:
         breadth[:] = True
     elif need.size:
-        breadth[need] = active_count(crm[iv_lead], iv_start, iv_end, acc_e[need], t_e[need]) \
-            >= rule.min_engaged_contacts
+        iv_acc = np.take(crm, iv_lead)
+        need = need[np.take(engaged_contacts(iv_lead, iv_acc, int(crm.max()) + 1), np.take(acc_e, need)) >= rule.min_engaged_contacts]
+        breadth[need] = active_count(iv_acc, iv_start, iv_end, acc_e[need], t_e[need]) >= rule.min_engaged_contacts
     holds = (holds_score & breadth) if rule.combine == "and" else (holds_score | breadth)
     if rule.decision_role:
         decider = np.isin(np.arange(len(SENIORITIES)), [SENIORITIES.index(s) for s in rule.decision_seniorities])
@@ -265,7 +351,7 @@ def account_mqas(world: World, policy: Policy, es: ContactScores | None = None,
     ev = hit[first]
     tier = np.where(fast[ev], DEMO,
                     np.where(score[ev] >= rule.high_intent - TOL, HIGH_INTENT, STANDARD)).astype(np.int8)
-    lead_of = _most_engaged(acc_e, t_e, lead_e, value[order], ev, r, rule.engaged_window.minutes)
+    lead_of = _most_engaged(acc_e, t_e, lead_e, rows[:, 2], ev, r, rule.engaged_window.minutes)
     return Mqas(acc_e[ev], t_e[ev], score[ev], np.where(fast[ev], lead_e[ev], lead_of), tier)
 
 
