@@ -42,20 +42,22 @@ def _project(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------------------- the page (simulated user)
 
 def _run(coro: Any) -> Any:
-    """asyncio.run, but the tasks still pending at the end (the page's world runs) get a bounded
-    time to finish cancelling: asyncio.run waits for them without a limit, and one that never
-    finished hung a whole CI run (seen twice in a full suite, never alone)."""
+    """asyncio.run, but a task still pending at the end gets a bounded time (cancelled again every
+    0.1 s, up to 5 s) and then fails the test with its stack: asyncio.run cancels once and waits
+    without a limit, and a task that missed that cancel hung two full-suite runs."""
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(coro)
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        stuck: list[str] = []
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending, timeout=5))
-            stuck = [_stack(t) for t in pending if not t.done()]
+        for _ in range(50):             # cancel again what swallowed a cancel (as NiceGUI's teardown does)
+            pending = [t for t in pending if not t.done()]
+            if not pending:
+                break
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.wait(pending, timeout=0.1))
+        stuck = [_stack(t) for t in pending if not t.done()]
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         assert not stuck, "tasks that refused cancellation:\n" + "\n".join(stuck)
@@ -75,9 +77,19 @@ async def _page(root: Path, steps: Any) -> None:
     ref = _reference()
     config = AppConfig(ref.scenario, ref.policy, seed=7, root=root, replications=6, workers=0)
     page_root, _ = attach(config)
+    failure: Exception | None = None
     async with user_simulation(page_root) as user:
         await user.open("/")
-        await steps(user)
+        try:
+            await steps(user)
+        except Exception as e:  # noqa: BLE001 - re-raised once the app has stopped
+            failure = e
+    # A failure raised inside the context skips the app's shutdown (Starlette's lifespan runs it only
+    # on a clean exit), so NiceGUI's own tasks outlive the test; its outbox loop can then miss the
+    # final cancel (Python 3.11's asyncio.wait_for swallows a cancel that meets a finished wait) and
+    # asyncio.run waits for it forever: a failed assertion used to hang the suite instead of failing.
+    if failure is not None:
+        raise failure
 
 
 def _text(user: Any, marker: str) -> str:
