@@ -47,6 +47,12 @@ def explain(card: Card, session: WhatIf, view: View) -> str:
     return f"What it counts: {what}. {why} {claim}"
 
 
+def put(label: ui.label, text: str) -> None:
+    """Set a label's text only when it changed (an unchanged text sends nothing to the browser)."""
+    if label.text != text:
+        label.text = text
+
+
 def t(name: str) -> str:
     """The element's name for the browser tests (`[data-test="..."]`); `.mark()` names it for the
     simulated user."""
@@ -63,6 +69,8 @@ class WhatIfPage:
         self.errors: dict[str, ui.label] = {}
         self.view: View | None = None
         self._task: asyncio.Task[None] | None = None
+        self.labels: dict[str, ui.label] = {}            # the cards' texts, rewritten by `fill`
+        self.drawn: tuple[list[str], list[str]] = ([], [])   # the cards and problems on the page
 
     # ------------------------------------------------------------------ layout
     def build(self) -> None:
@@ -136,13 +144,14 @@ class WhatIfPage:
 
     @ui.refreshable_method
     def answer(self) -> None:
+        """The cards, built when the set of cards changes; each later world only rewrites their
+        texts (`fill`), which costs the server and the browser far less than building them again."""
+        self.labels = {}
         view = self.view
         if view is None or not view.cards:
             ui.label("Waiting for the first worlds...").classes("text-grey-7").mark("waiting").props(t("waiting"))
             return
-        changes = self.session.describe_changes()
-        ui.label("Changed: " + ("; ".join(changes) if changes else "nothing yet (move a lever on the left)")) \
-            .classes("text-body1").mark("changes").props(t("changes"))
+        self.labels["changes"] = ui.label(self.changes_text()).classes("text-body1").mark("changes").props(t("changes"))
         with ui.element("div").classes("grid gap-2 w-full").style(
                 "grid-template-columns: repeat(auto-fill, minmax(230px, 1fr))"):
             for c in view.cards:
@@ -150,33 +159,59 @@ class WhatIfPage:
         for err in view.errors[:3]:
             ui.label(err).classes("text-negative")
 
-    @ui.refreshable_method
-    def tiers(self) -> None:
-        ui.label("Speed to lead by tier").classes("text-subtitle1")
+    def changes_text(self) -> str:
+        changes = self.session.describe_changes()
+        return "Changed: " + ("; ".join(changes) if changes else "nothing yet (move a lever on the left)")
+
+    def card_texts(self, c: Card, view: View) -> dict[str, str]:
+        """What a card says: both sides, the difference (or "same setting") and the explanation."""
+        if not self.session.describe_changes():
+            text = SAME
+        elif c.verdict in (TOO_FEW, UNDEFINED):
+            text = c.difference
+        else:
+            text = f"{c.difference} ({c.verdict})"
+        return {"ref": f"reference {c.reference}", "new": f"changed {c.changed}", "diff": text,
+                "explanation": explain(c, self.session, view)}
+
+    def fill(self, view: View) -> None:
+        """Rewrite the texts of the cards already on the page (same cards as the last view)."""
+        put(self.labels["changes"], self.changes_text())
+        for c in view.cards:
+            for part, text in self.card_texts(c, view).items():
+                put(self.labels[f"{part}:{c.name}"], text)
+            colour = VERDICT_COLOUR[c.better]
+            diff = self.labels[f"diff:{c.name}"]
+            if colour not in diff.classes:
+                diff.classes(remove=" ".join(VERDICT_COLOUR.values()), add=colour)
+
+    def speed_rows(self) -> list[dict[str, str]]:
         rows = self.view.speed if self.view else []
         if not self.session.describe_changes():     # both sides are one setting: no difference to show
             rows = [{**r, "sla_difference": SAME} for r in rows]
-        ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"} for k, lb in TIER_COLUMNS],
-                 rows=rows, row_key="tier").props("dense flat").classes(
-                     "w-full").mark("speed").props(t("speed"))
+        return rows
+
+    @ui.refreshable_method
+    def tiers(self) -> None:
+        ui.label("Speed to lead by tier").classes("text-subtitle1")
+        self.speed_table = ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"}
+                                             for k, lb in TIER_COLUMNS],
+                                    rows=self.speed_rows(), row_key="tier").props("dense flat").classes(
+                                        "w-full").mark("speed").props(t("speed"))
 
     def card(self, c: Card, view: View) -> None:
+        texts = self.card_texts(c, view)
         with ui.card().classes("q-pa-sm gap-0").mark(f"card:{c.name}").props(t(f"card:{c.name}")):
             with ui.row().classes("w-full items-center no-wrap"):
                 ui.label(c.label).classes("text-weight-medium grow")
                 with ui.button(icon="help_outline").props("flat dense round size=sm").mark(f"explain:{c.name}").props(t(f"explain:{c.name}")):
                     with ui.menu().classes("q-pa-md").style("max-width: 320px"):
-                        ui.label(explain(c, self.session, view)).classes("text-body2").mark(f"explanation:{c.name}").props(t(f"explanation:{c.name}"))
-            ui.label(f"reference {c.reference}").classes("text-caption text-grey-8")
-            ui.label(f"changed {c.changed}").classes("text-caption")
-            colour = VERDICT_COLOUR[c.better]
-            if not self.session.describe_changes():
-                text = SAME
-            elif c.verdict in (TOO_FEW, UNDEFINED):
-                text = c.difference
-            else:
-                text = f"{c.difference} ({c.verdict})"
-            ui.label(text).classes(f"text-body1 text-weight-bold {colour}").mark(f"diff:{c.name}").props(t(f"diff:{c.name}"))
+                        self.labels[f"explanation:{c.name}"] = ui.label(texts["explanation"]).classes("text-body2") \
+                            .mark(f"explanation:{c.name}").props(t(f"explanation:{c.name}"))
+            self.labels[f"ref:{c.name}"] = ui.label(texts["ref"]).classes("text-caption text-grey-8")
+            self.labels[f"new:{c.name}"] = ui.label(texts["new"]).classes("text-caption")
+            self.labels[f"diff:{c.name}"] = ui.label(texts["diff"]).classes(
+                f"text-body1 text-weight-bold {VERDICT_COLOUR[c.better]}").mark(f"diff:{c.name}").props(t(f"diff:{c.name}"))
 
     @staticmethod
     def funnel_options(view: View | None) -> dict[str, Any]:
@@ -270,8 +305,15 @@ class WhatIfPage:
         state = "done" if view.finished else "running"
         self.status.text = f"{view.done} of {view.total} worlds ({state})"
         self.results.classes(remove="stale")
-        await self.answer.refresh()
-        await self.tiers.refresh()
+        drawn = ([c.name for c in view.cards], view.errors[:3])
+        if drawn != self.drawn or not self.labels:
+            self.drawn = drawn
+            await self.answer.refresh()
+        else:
+            self.fill(view)
+        rows = self.speed_rows()
+        if rows != self.speed_table.rows:
+            self.speed_table.rows = rows
         for chart, options in ((self.funnel, self.funnel_options(view)), (self.load, self.series_options(view))):
             chart.options.clear()
             chart.options.update(options)
