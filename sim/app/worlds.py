@@ -10,6 +10,7 @@ still a paired comparison (common random numbers).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,7 @@ class WorldOutcome:
     kpis: dict[str, dict[str, float]] = field(default_factory=dict)
     series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     error: str | None = None
+    cpu: float = 0.0              # seconds of the worker's CPU spent on this world (benchmarks/bench_app.py)
 
 
 def job(scenario: dict[str, Any], policies: list[dict[str, Any]], seed: int, replication: int) -> WorldJob:
@@ -70,6 +72,7 @@ def worker_worlds() -> Any:
 def play_world(spec: WorldJob) -> WorldOutcome:
     """Play every policy of the job on its world; an exception becomes `error` (never raised, so a
     bad world cannot break the pool)."""
+    start = time.process_time()
     try:
         from sim.experiment.replication import run_replication
         from sim.experiment.world_task import flatten
@@ -87,6 +90,7 @@ def play_world(spec: WorldJob) -> WorldOutcome:
                               if isinstance(v, (int, float))}
             w = d[d["in_window"]]
             out.series[name] = {c: [float(x) for x in w[c].to_numpy()] for c in SERIES}
+        out.cpu = time.process_time() - start
         return out
     except Exception as e:  # noqa: BLE001 - reported on the page, the pool keeps serving
         return WorldOutcome(spec.replication, error=f"{type(e).__name__}: {e}")
