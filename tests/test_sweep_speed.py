@@ -53,7 +53,7 @@ def test_a_group_gives_the_results_of_its_tasks_one_by_one():
     for a, b in zip(alone, together):
         assert a.error is None and b.error is None
         assert pd.DataFrame(a.rows).equals(pd.DataFrame(b.rows))
-        pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+        pd.testing.assert_frame_equal(pd.DataFrame(a.timeseries), pd.DataFrame(b.timeseries), check_exact=True)
     with pytest.raises(ValueError, match="one world"):
         execute_group([plan.tasks[0], _plan({"sales.reps": "2,3"}, replications=1).tasks[1]])
 

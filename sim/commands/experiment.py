@@ -21,7 +21,6 @@ from sim.commands.common import (
     print_warnings,
     progress_bar,
 )
-from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.task_plan import Plan, build_plan
 
@@ -121,6 +120,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         click.echo(f"\ninterrupted: partial results in {folder} (marked INCOMPLETE); finish with the same "
                    f"command plus --resume {folder}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    from sim.commands.show import print_results  # pandas: not on a single `run`'s path
     print_results(outcome.results, as_json)
     if not as_json:
         print_precision(outcome.results.manifest)
@@ -353,6 +353,7 @@ def recommend(folder: Path, maximise: tuple[str, ...], minimise: tuple[str, ...]
         except ConfigError as e:
             fail(e)
         if not as_json:
+            from sim.commands.show import print_recommendation
             print_recommendation(rec, False)
         try:
             res2, added = add_replications(res, rec, spec, target, max_add=max_add, confirm=confirm, workers=workers,
@@ -364,4 +365,5 @@ def recommend(folder: Path, maximise: tuple[str, ...], minimise: tuple[str, ...]
         if res2.recommendation is None:
             fail(f"{target}: no recommendation from the added runs")
         rec = res2.recommendation
+    from sim.commands.show import print_recommendation
     print_recommendation(rec, as_json)
