@@ -118,17 +118,22 @@ def _queue_area_per_day(team: TeamRecord, end: float, ndays: int) -> np.ndarray:
     """Integral of a team's number waiting over each day, from its step function of changes."""
     t, n = team.q_time, team.q_len
     nxt = np.append(t[1:], end)
-    area = np.zeros(ndays)
     d0 = np.clip((t // DAY).astype(np.int64), 0, ndays)
     d1 = np.clip((nxt // DAY).astype(np.int64), 0, ndays)
     same = d0 == d1
-    np.add.at(area, d0[same & (d0 < ndays)], (n * (nxt - t))[same & (d0 < ndays)])
-    for i in np.flatnonzero(~same):  # a level spanning midnight: split it day by day (rare)
-        lo, hi = t[i], nxt[i]
-        for d in range(d0[i], min(d1[i], ndays - 1) + 1):
-            a, b = max(lo, d * DAY), min(hi, (d + 1) * DAY)
-            if b > a:
-                area[d] += n[i] * (b - a)
+    keep = same & (d0 < ndays)
+    # levels within one day, summed per day in order (bincount adds as np.add.at did: same floats)
+    area = np.bincount(d0[keep], weights=(n * (nxt - t))[keep], minlength=ndays)[:ndays]
+    span = np.flatnonzero(~same)     # levels spanning midnight (about one a day): split day by day
+    if span.size:
+        last = np.minimum(d1[span], ndays - 1)
+        count = np.maximum(last - d0[span] + 1, 0)
+        i = np.repeat(span, count)
+        d = d0[i] + (np.arange(i.size) - np.repeat(np.cumsum(count) - count, count))
+        a = np.maximum(t[i], d * DAY)
+        b = np.minimum(nxt[i], (d + 1) * DAY)
+        ok = b > a
+        np.add.at(area, d[ok], (n[i] * (b - a))[ok])    # in the order the loop added them
     return area
 
 
