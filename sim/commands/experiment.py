@@ -82,8 +82,10 @@ def objective_spec(maximise: Iterable[str] | str | None, minimise: Iterable[str]
 
 def warn_constraints(spec: ObjectiveSpec | None) -> None:
     """Constraint bounds outside what their KPI can be (a share >= 90), on stderr before running."""
+    if not spec or not spec["constraints"]:
+        return              # nothing to check: do not import recommend (and scipy.stats) for nothing
     from sim.experiment.recommend import constraint_warnings, parse_constraint
-    for w in constraint_warnings([parse_constraint(c) for c in (spec["constraints"] if spec else [])]):
+    for w in constraint_warnings([parse_constraint(c) for c in spec["constraints"]]):
         click.echo(f"warning: {w}", err=True)
 
 
@@ -145,12 +147,12 @@ def check_kpis(plan: Plan) -> None:
     """KPI names in the design (shown KPIs, objective, constraints) must exist."""
     import difflib
 
-    from sim.experiment.recommend import parse_constraint
     from sim.experiment.world_task import kpi_names
     wanted = list(plan.kpis)
     if plan.precision:
         wanted += [t.kpi for t in plan.precision.targets]
-    if plan.objective:
+    if plan.objective:      # recommend imports scipy.stats: only with an objective
+        from sim.experiment.recommend import parse_constraint
         kpi = plan.objective.get("kpi")
         wanted += [*([kpi] if kpi else []),
                    *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
