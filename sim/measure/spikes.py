@@ -9,16 +9,19 @@ censored "days left in the run" with real clearing times would be a number that 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from sim.config.scenario import Scenario
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 NORMAL_DAYS = 28
 
 
-def spike_kpis(daily: Mapping[str, Any], scenario: Scenario) -> dict[str, float]:
+def spike_kpis(daily: pd.DataFrame | Mapping[str, Any], scenario: Scenario) -> dict[str, float]:
     """Recovery from the scenario's first campaign spike (nothing when it has none). `daily`: a
     run's daily series, numpy columns (`sim.measure.timeseries.daily_columns`) or a DataFrame."""
     spikes = sorted(scenario.arrivals.spikes, key=lambda s: s.start)
