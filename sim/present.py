@@ -42,6 +42,8 @@ HEADLINE_KPIS = [
     "accounts_engaged", "mqas", "mqa_to_opportunity_rate", "account_win_rate", "bookings_per_account",
     "buying_group_coverage", "duplicate_touches", "account_first_touch_p50_hours", "account_precision",
     "account_recall", "orphan_leads",
+    # account work (policy cadence.threading set)
+    "contacts_touched_per_account", "account_sla_compliance",
 ]
 # the intervals the "replications to halve it" note looks at
 KEY_KPIS = ("bookings", "won", "mqls", "mql_to_sql_rate", "sla_compliance", "rep_utilisation")

@@ -412,3 +412,36 @@ def test_a_hybrid_lead_enters_sales_at_the_later_of_its_mql_and_its_accounts_mqa
     mql = next(e for e in rp.story(lead).policy("hybrid").events if e.kind == "mql")
     assert mql.t == max(mqa.time[i], run.scored.mql_time[lead])
     assert "qualified as an MQA" in mql.text and "its own lead MQL" in mql.text
+
+
+def test_the_win_chance_told_is_the_one_the_run_drew_against_including_buying_group_coverage(accounts_run):
+    """Every closed opportunity's story gives the chance its luck was compared with: won exactly when the
+    lead's win draw is below it (baseline-accounts scales P(won) by buying-group coverage)."""
+    rp = replay(accounts_run)
+    run = rp.replication.runs["mqa-score"]
+    o, luck = run.outcomes, rp.world.luck
+    closed = np.flatnonzero(o.won | o.lost)
+    assert closed.size > 20
+    scaled = 0
+    for lead in closed:
+        (close,) = [e for e in rp.story(int(lead)).policy("mqa-score").events if e.kind in ("won", "lost")]
+        assert (luck.win[lead] < close.data["p_win"]) == bool(o.won[lead]), (int(lead), close.text)
+        scaled += "accounts.win_coverage_weight" in close.text
+    assert scaled > 0
+
+
+def test_an_sql_whose_account_already_has_the_windows_opportunity_says_it_was_merged(accounts_run):
+    """With the hand-off off, an SQL whose opportunity the account rule merged names the lead holding it."""
+    rp = replay(accounts_run, policies=["hybrid"])
+    run = rp.replication.runs["hybrid"]
+    o, book = run.outcomes, rp.world.accounts
+    merged = 0
+    for lead in np.flatnonzero(np.isfinite(o.sql_time) & np.isnan(o.opportunity_time)):
+        ev = [e for e in rp.story(int(lead)).policy("hybrid").events if e.data.get("merged")]
+        if ev:
+            merged += 1
+            other = int(ev[0].text.split("with lead ")[1].split(" ")[0])
+            assert book.lead_account[other] == book.lead_account[lead]
+            assert book.lead_window_at_arrival[other] == book.lead_window_at_arrival[lead]
+            assert np.isfinite(o.opportunity_time[other])
+    assert merged > 0

@@ -43,6 +43,11 @@ The invariants, by family (the names are the prefixes of the messages):
 * ``competitor`` (competitor on): only in-market leads are taken (unless `buyers_only` is off); a
   lead taken before its first touch was an MQL, neither accepted nor rejected; one taken
   before its meeting was an SQL without an opportunity; the state says lost_to_competitor exactly then.
+* ``accounts`` (worlds with `[accounts]`): every engaged account ends in exactly one state (the
+  account states add up to the accounts engaged: conservation per account); with a log of whom
+  each attempt called (policy `cadence.threading` set): one contact per attempt, always a
+  contact of the item's own CRM account, the first attempt of every item calls the item's own
+  contact; contacts touched >= accounts touched; accounts within SLA <= MQAs.
 * ``kpis``: no NaN except where the KPI's denominator is zero (``DENOMINATORS``; a KPI not listed
   there must never be NaN); no infinities; rates, shares, compliance, precision, recall and
   utilisation in [0, 1]; counts non-negative and decreasing down the funnel; terminal states sum
@@ -54,36 +59,34 @@ import math
 
 import numpy as np
 
-from sim.calendar import DAY, BusinessCalendar
+from sim.calendar import BusinessCalendar
+from sim.checks.feature_checks import account_violations, competitor_violations, handoff_violations
 from sim.checks.kpi_checks import KpiRecord, kpi_context, kpi_violations
+from sim.checks.team_checks import (
+    TOL,
+    attempt_episodes,
+    episode_order,
+    queue_area,
+    queue_log_violations,
+    team_violations,
+)
+from sim.checks.team_checks import message as _msg
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.scoring import Scored
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
-from sim.sales.handoff import COMPETITOR, HELD, HandoffParams
-from sim.sales.log import AE, SDR, SalesLog, TeamRecord
-from sim.sales.outcomes import STATE, TAKEN_FIRST_TOUCH, TAKEN_MEETING, LeadOutcomes
+from sim.sales.log import SDR, SalesLog
+from sim.sales.outcomes import STATE, LeadOutcomes
 from sim.sales.params import EngineParams
 from sim.vocab import ALL_TERMINAL_STATES, TERMINAL_STATES, TIER_CODE, TIERS
 from sim.world.model import World
 
-TOL = 1e-6          # minutes: float slack for times computed along different paths
 RECYCLED = (UNREACHED, BREACHED, TRIAGED)
 ENDED = (*RECYCLED, ABANDONED)       # closed without a contact
 
 
 class InvariantError(AssertionError):
     """A run broke an invariant: a bug in the engine, never a user error."""
-
-
-def _msg(name: str, bad: np.ndarray, what: str, ids: np.ndarray | None = None, label: str = "lead") -> list[str]:
-    """One message if any `bad`, naming how many and the first offender."""
-    bad = np.asarray(bad, dtype=bool)
-    if not bad.any():
-        return []
-    first = int(np.flatnonzero(bad)[0])
-    who = int(ids[first]) if ids is not None else first
-    return [f"{name}: {what} ({int(bad.sum())} case(s), e.g. {label} {who})"]
 
 
 def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
@@ -100,29 +103,18 @@ def violations(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         problems += _scored(world, log, scored)
     problems += _attempts(params, cal, log)
     if not any("disagree" in x for x in problems):   # stays are rebuilt from the attempts
-        problems += _queue(world, policy, cal, log)
+        problems += _queue(world, policy, cal, log, params.cover)
     problems += _outcomes(world, log, out)
     if out.meetings is not None:
-        problems += _handoff(world, scenario, cal, log, out)
+        problems += handoff_violations(world, scenario, cal, log, out)
     if out.competitor is not None:
-        problems += _competitor(world, scenario, out)
+        problems += competitor_violations(world, scenario, out)
+    problems += account_violations(world, log, kpis)
     problems += kpi_violations(kpis, kpi_context(world, cal, log, out))
     return problems
 
 
 # ---- episodes -------------------------------------------------------------------------------
-
-def _episode_order(log: SalesLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(order by lead then index, position of each sorted episode within its lead, is-last flag)."""
-    order = np.lexsort((log.ep_index, log.ep_lead))
-    lead = log.ep_lead[order]
-    new = np.ones(order.size, bool)
-    new[1:] = lead[1:] != lead[:-1]
-    starts = np.flatnonzero(new)
-    pos = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
-    last = np.append(new[1:], True) if order.size else new
-    return order, pos, last
-
 
 def _episodes(world: World, params: EngineParams, log: SalesLog) -> list[str]:
     p: list[str] = []
@@ -130,7 +122,7 @@ def _episodes(world: World, params: EngineParams, log: SalesLog) -> list[str]:
     p += _msg("episodes", (lead < 0) | (lead >= world.n), "lead index outside the world", np.arange(n), "episode")
     if p:
         return p
-    order, pos, last = _episode_order(log)
+    order, pos, last = episode_order(log)
     sl = lead[order]
     p += _msg("episodes", log.ep_index[order] != pos, "episode numbers of a lead are not 0, 1, 2, ...", sl)
     p += _msg("episodes", pos >= params.max_recycles,
@@ -188,43 +180,6 @@ def _scored(world: World, log: SalesLog, scored: Scored) -> list[str]:
 
 # ---- attempts -------------------------------------------------------------------------------
 
-def attempt_episodes(log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
-    """(attempts sorted by lead then start, the episode of each): a lead's episodes follow one
-    another in time, so its k-th attempt belongs to the episode whose attempts cover position k."""
-    at_order = np.lexsort((log.at_start, log.at_lead))
-    ep_order, _, _ = _episode_order(log)
-    return at_order, np.repeat(ep_order, log.ep_attempts[ep_order])
-
-
-def is_open(cal: BusinessCalendar, t: np.ndarray) -> np.ndarray:
-    """`cal.is_open` for an array, with the same float expressions (one scalar call per day)."""
-    t = np.asarray(t, dtype=float)
-    ok = (t >= 0.0) & (t < cal.end)
-    d = np.floor_divide(np.where(ok, t, 0.0), DAY).astype(np.int64)
-    days, inv = np.unique(d, return_inverse=True)
-    working = np.array([cal.is_working_day(int(x)) for x in days.tolist()], bool)[inv.reshape(-1)] if t.size else ok
-    base = d * DAY
-    return ok & working & (base + cal.open_minute <= t) & (t < base + cal.close_minute)
-
-
-def team_violations(name: str, team: TeamRecord, cal: BusinessCalendar, share: float, hours: bool = True) -> list[str]:
-    """The rules of any team: workers in range, positive finite work, started in the team's working
-    hours (unless `hours` is False: reps in time zones keep their own local hours), one thing at a
-    time (a unit of work blocks its worker for handle / share)."""
-    p: list[str] = []
-    p += _msg(name, (team.worker < 0) | (team.worker >= team.workers), f"rep outside [0, {team.workers})", team.item)
-    p += _msg(name, ~(team.handle > 0) | ~np.isfinite(team.handle), "handling time not positive and finite",
-              team.item)
-    if hours:
-        p += _msg(name, ~is_open(cal, team.start), "touch outside the working hours", team.item)
-    by_rep = np.lexsort((team.start, team.worker))
-    r, s, h = team.worker[by_rep], team.start[by_rep], team.handle[by_rep]
-    same = r[1:] == r[:-1]
-    p += _msg(name, same & (s[1:] < s[:-1] + h[:-1] / share - TOL), "a rep started an attempt while busy",
-              team.item[by_rep][1:])
-    return p
-
-
 def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> list[str]:
     p: list[str] = []
     m = log.at_lead.size
@@ -244,18 +199,36 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
     start, lead = log.at_start[at_order], log.at_lead[at_order]
     p += _msg("attempts", ~(start >= log.ep_mql_time[ep_of] - TOL), "attempt before its episode's MQL", lead)
     closed = log.ep_status[ep_of] != OPEN
+    contacted = log.ep_status[ep_of] == CONTACTED
+    if params.cover:        # a cover cadence calls on after its first conversation (the episode's end time)
+        closed = closed & ~contacted
     p += _msg("attempts", closed & ~(start <= log.ep_end_time[ep_of] + TOL), "attempt after its episode ended", lead)
     first = np.ones(m, bool)
     first[1:] = ep_of[1:] != ep_of[:-1]
     p += _msg("attempts", first & (np.abs(start - log.ep_first_touch[ep_of]) > TOL),
               "an episode's first attempt is not its first touch", lead)
     last = np.append(first[1:], True)
-    contacted = log.ep_status[ep_of] == CONTACTED
     contact = log.at_contact[at_order]
-    p += _msg("attempts", contact != (last & contacted), "a reaching attempt that is not a contacted episode's last",
-              lead)
-    p += _msg("attempts", last & contacted & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
-              "a contacted episode does not end at its reaching attempt", lead)
+    if params.cover:
+        # the first reaching attempt of each episode ends it as contacted; later calls may reach others
+        reach_pos = np.where(contact, np.arange(m), m)
+        seg = np.cumsum(first) - 1
+        first_reach = np.zeros(m, bool)
+        if m:
+            firsts = np.full(int(seg[-1]) + 1, m)
+            np.minimum.at(firsts, seg, reach_pos)
+            hit = firsts[firsts < m]
+            first_reach[hit] = True
+        p += _msg("attempts", contact & ~contacted, "a reaching attempt in an episode that is not contacted", lead)
+        p += _msg("attempts", contacted & last & ~np.isin(seg, seg[first_reach]), "a contacted episode without a "
+                  "reaching attempt", lead)
+        p += _msg("attempts", first_reach & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
+                  "a contacted episode does not end at its first reaching attempt", lead)
+    else:
+        p += _msg("attempts", contact != (last & contacted), "a reaching attempt that is not a contacted episode's last",
+                  lead)
+        p += _msg("attempts", last & contacted & (np.abs(start - log.ep_end_time[ep_of]) > TOL),
+                  "a contacted episode does not end at its reaching attempt", lead)
     follow = np.flatnonzero(~first)
     if follow.size:
         due = cal.add(start[follow - 1], params.spacing)
@@ -265,11 +238,14 @@ def _attempts(params: EngineParams, cal: BusinessCalendar, log: SalesLog) -> lis
 
 # ---- queue ----------------------------------------------------------------------------------
 
-def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> tuple[np.ndarray, np.ndarray]:
+def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog,
+                cover: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(ready time, leave time) of every stay of an episode in the waiting queue, reconstructed from
     the episodes and attempts alone: waiting for the first attempt from the MQL; for each
     follow-up from its due time (last attempt + cadence spacing) to the attempt; and the stay cut
-    short by a breach recycle, triage, an expired follow-up or the end of the run (leave = end)."""
+    short by a breach recycle, triage, an expired follow-up or the end of the run (leave = end).
+    `cover` (cadence.threading = "cover" ran): a contacted item also waits for its next call while
+    attempts are left and a contact of its rotation (rebuilt by `thread_contacts`) is not reached."""
     end, spacing = world.end, policy.cadence.spacing
     at_order, ep_of = attempt_episodes(log)
     start = log.at_start[at_order]
@@ -290,37 +266,40 @@ def queue_stays(world: World, policy: Policy, cal: BusinessCalendar, log: SalesL
     due = cal.add(start[last], spacing) if m else np.zeros(0)
     s_last = st[e_last]
     waiting = ((s_last == OPEN) | ((s_last == UNREACHED) & (a[e_last] < policy.cadence.max_attempts))) & (due < end)
-    leave_due = np.where(s_last[waiting] == OPEN, end, log.ep_end_time[e_last[waiting]])
+    if cover and m:
+        waiting |= _covering(world, policy, log, at_order, ep_of, e_last) & (due < end)
+    leave_due = np.where((s_last[waiting] == OPEN) | (s_last[waiting] == CONTACTED), end, log.ep_end_time[e_last[waiting]])
     ready = np.concatenate([ready_at, log.ep_mql_time[untouched], due[waiting]])
     leave = np.concatenate([start, leave_untouched, leave_due])
     return ready, leave
 
 
-def queue_area(log: SalesLog | TeamRecord, end: float) -> float:
-    """Integral of the number waiting over [0, end] from a team's queue log (a SalesLog: the SDRs')."""
-    t = np.append(log.q_time, end)
-    return float(np.sum(log.q_len * np.diff(t)))
+def _covering(world: World, policy: Policy, log: SalesLog, at_order: np.ndarray, ep_of: np.ndarray,
+              e_last: np.ndarray) -> np.ndarray:
+    """bool per touched episode (`e_last`): contacted, attempts left, and a contact of its rotation
+    not reached yet, so a cover cadence calls again."""
+    from sim.decisions.account_work import engagement, thread_contacts
+
+    assert log.at_target is not None
+    st, a, n_max = log.ep_status, log.ep_attempts, policy.cadence.max_attempts
+    cand = (st[e_last] == CONTACTED) & (a[e_last] < n_max)
+    out = np.zeros(e_last.size, bool)
+    if not cand.any():
+        return out
+    eps = e_last[cand]
+    rot = thread_contacts(world, policy, engagement(world, policy), log.ep_lead[eps], log.ep_mql_time[eps], n_max)
+    target, contact = log.at_target[at_order], log.at_contact[at_order]
+    reached = {(int(e), int(c)) for e, c in zip(ep_of[contact].tolist(), target[contact].tolist())}
+    out[np.flatnonzero(cand)] = [any((int(e), c) not in reached for c in r) for e, r in zip(eps.tolist(), rot)]
+    return out
 
 
-def queue_log_violations(name: str, team: TeamRecord) -> list[str]:
-    """A team's queue log is a proper step function: never negative, +-1 at a time, in time order."""
-    p: list[str] = []
-    t, q = team.q_time, team.q_len
-    p += _msg(name, q < 0, "negative number waiting", np.arange(q.size), "change")
-    # an MQL pushed at its own time may be stamped an ulp before the clock's last event: slack TOL
-    p += _msg(name, np.diff(t) < -TOL, "queue changes out of time order", np.arange(q.size), "change")
-    p += _msg(name, np.abs(np.diff(q)) != 1, "the queue changed by other than one", np.arange(q.size), "change")
-    p += _msg(name, (team.day_queue < 0) | ~(team.day_oldest_age >= 0), "negative midnight sample",
-              np.arange(team.day_queue.size), "day")
-    return p
-
-
-def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog) -> list[str]:
+def _queue(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog, cover: bool = False) -> list[str]:
     p = queue_log_violations("queue", log.team(SDR))
     if p:
         return p
     q = log.q_len
-    ready, leave = queue_stays(world, policy, cal, log)
+    ready, leave = queue_stays(world, policy, cal, log, cover)
     pushes = int((np.diff(q) > 0).sum())
     if pushes != ready.size:
         return [f"queue: {pushes} pushes in the queue log but {ready.size} stays in the episodes and attempts"]
@@ -373,70 +352,10 @@ def _outcomes(world: World, log: SalesLog, out: LeadOutcomes) -> list[str]:
              ("more recycles than episodes", out.recycles > out.episodes)]
     for what, bad in steps:
         p += _msg("outcomes", bad, what)
-    order, _, last = _episode_order(log)
+    order, _, last = episode_order(log)
     last_status = np.full(world.n, -1, np.int64)
     last_status[log.ep_lead[order][last]] = log.ep_status[order][last]
     states = ALL_TERMINAL_STATES if out.competitor is not None else TERMINAL_STATES
     p += _msg("outcomes", (out.state < 0) | (out.state >= len(states)), "terminal state out of range")
     p += _msg("outcomes", out.state != expected_state(out, last_status), "terminal state does not match the journey")
-    return p
-
-
-# ---- the hand-off and the competitor ---------------------------------------------------------
-
-def _handoff(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> list[str]:
-    m = out.meetings
-    assert m is not None
-    p: list[str] = []
-    sql_leads = np.flatnonzero(out.sql)
-    p += _msg("ae", np.sort(m.lead) != sql_leads if m.lead.size == sql_leads.size else np.ones(1, bool),
-              "the SQLs handed to the AEs are not exactly the SQLs")
-    p += _msg("ae", m.sql_time != out.sql_time[m.lead], "an SQL handed over at another time than its SQL", m.lead)
-    if not log.has_team(AE):
-        return p + ["ae: the hand-off ran but the log has no AE team"]
-    team, params = log.team(AE), HandoffParams.resolve(scenario)
-    ae_cal = params.calendar(cal)
-    p += team_violations("ae", team, ae_cal, params.time_share)
-    p += queue_log_violations("ae", team)
-    p += _msg("ae", m.meetings > params.rebooks + 1, f"more meetings than 1 + rebooks = {params.rebooks + 1}", m.lead)
-    p += _msg("ae", np.bincount(team.item, minlength=world.n)[m.lead] != m.meetings,
-              "the AE log and the SQLs disagree on the number of meetings", m.lead)
-    held = m.status == HELD
-    p += _msg("ae", held != ~np.isnan(m.meeting_time), "a meeting time without a held meeting, or the reverse", m.lead)
-    p += _msg("ae", np.array([int(team.contact.sum()) != int(held.sum())]), "held meetings in the log != SQLs held")
-    earliest = np.asarray(ae_cal.add(m.sql_time, params.notice), dtype=float)
-    p += _msg("ae", held & ~(m.meeting_time >= earliest - TOL), "a meeting before the booking notice", m.lead)
-    opp = out.opportunity[m.lead]
-    p += _msg("ae", opp & ~held, "an opportunity without a held meeting", m.lead)
-    p += _msg("ae", opp & (out.opportunity_time[m.lead] != m.meeting_time), "an opportunity not at its meeting", m.lead)
-    # Little's law on the AE queue: area under the number waiting = sum of the stays' waits
-    if not p:
-        area = queue_area(team, world.end)
-        waits = float(np.sum(np.minimum(m.stay_leave, world.end) - m.stay_ready))
-        pushes = int((np.diff(team.q_len) > 0).sum())
-        if pushes != m.stay_ready.size:
-            p.append(f"ae: {pushes} pushes in the AE queue log but {m.stay_ready.size} stays")
-        elif not math.isclose(area, waits, rel_tol=1e-9, abs_tol=TOL * max(1, m.stay_ready.size)):
-            p.append(f"ae: area under the AE queue {area:.6g} != sum of waits {waits:.6g} (Little's law)")
-    return p
-
-
-def _competitor(world: World, scenario: Scenario, out: LeadOutcomes) -> list[str]:
-    taken = out.competitor
-    assert taken is not None
-    p: list[str] = []
-    if scenario.competitor.buyers_only:
-        p += _msg("competitor", (taken > 0) & ~world.buyer, "a lead not in market taken by a competitor")
-    first = taken == TAKEN_FIRST_TOUCH
-    p += _msg("competitor", first & (out.sal | out.rejected), "taken before the first touch but accepted or rejected")
-    p += _msg("competitor", first & ~np.isfinite(out.first_mql), "taken before the first touch but never an MQL")
-    meeting = taken == TAKEN_MEETING
-    p += _msg("competitor", meeting & (~out.sql | out.opportunity), "taken before the meeting but not an SQL, "
-              "or with an opportunity")
-    if out.meetings is not None:
-        at_ae = np.zeros(world.n, bool)
-        at_ae[out.meetings.lead[out.meetings.status == COMPETITOR]] = True
-        p += _msg("competitor", meeting != at_ae, "the AE stage and the outcomes disagree on who was taken")
-    p += _msg("competitor", (out.state == STATE["lost_to_competitor"]) != (taken > 0),
-              "state lost_to_competitor without a competitor, or the reverse")
     return p

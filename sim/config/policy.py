@@ -190,6 +190,15 @@ class Cadence(Strict):
 
     max_attempts: int = Field(3, ge=1, le=50, description="touches a rep makes before giving up on an unreached MQL")
     spacing: Duration = Field(dur("2bd"), description="wait between one attempt and the next (clock or business units)")
+    threading: Literal["single", "spread", "cover"] | None = Field(
+        None, description="account work items (mql.unit account or hybrid): single = every attempt calls the item's "
+                          "contact; spread = attempt k calls contact k mod c of the account's engaged contacts at the "
+                          "item's opening (multi-threading), the item's own contact first, then decision seniorities, "
+                          "then the most engaged, until one is reached; cover = spread, and after the first "
+                          "conversation the remaining attempts keep calling the contacts not reached yet (buying-group "
+                          "coverage, at the rep time each call costs). Each call uses the called contact's own luck. "
+                          "Any value also measures contacts touched per account and the account SLA; unset = single "
+                          "without those KPIs (as before). Chosen without a source")
 
 
 # the short form `routing.discipline` and the (assignment, order) pair it names
@@ -279,6 +288,11 @@ class Recycle(Strict):
 
     max_recycles: int = Field(2, ge=1, le=100, description="recycles after which a lead stays in nurture")
     reset_behaviour: bool = Field(True, description="behaviour points restart from zero after a recycle")
+    requalify_accounts: bool = Field(
+        False, description="mql.unit account or hybrid: a recycled account item comes back (tier re_engaged) the next "
+                           "time its account rule holds after the recycle (with reset_behaviour, on engagement after "
+                           "it; hybrid: at the lead's next MQL once the account qualifies again); false = it stays in "
+                           "nurture, as before. Chosen without a source")
 
 
 class Policy(Strict):
@@ -309,5 +323,19 @@ class Policy(Strict):
         if self.mql.unit != "lead" and self.scoring.decay.mode not in ("none", "half_life"):
             raise ValueError(f"mql.unit = {self.mql.unit!r} rolls contacts' scores up to the account, which needs "
                              f"scoring.decay.mode none or half_life (got {self.scoring.decay.mode!r})")
+        return self
+
+    @model_validator(mode="after")
+    def _spread_needs_account_items(self) -> "Policy":
+        if self.cadence.threading not in ("spread", "cover"):
+            return self
+        if self.mql.unit == "lead":
+            raise ValueError(f"cadence.threading = \"{self.cadence.threading}\" spreads an account's attempts over its contacts, but "
+                             "mql.unit is \"lead\" (every lead its own work item); set mql.unit = \"account\" or "
+                             "\"hybrid\", or cadence.threading = \"single\"")
+        if self.mql.account.work_items != "account":
+            raise ValueError(f"cadence.threading = \"{self.cadence.threading}\" works each account as one item, but "
+                             "mql.account.work_items is \"contact\" (one item per engaged contact); set "
+                             "mql.account.work_items = \"account\", or cadence.threading = \"single\"")
         return self
 

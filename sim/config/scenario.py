@@ -572,6 +572,43 @@ class LoadQuality(Strict):
                                                              "under load (chosen without a source)")
 
 
+class Stream(Strict):
+    """Streaming the world in chunks of arrivals, so memory does not grow with the horizon.
+
+    A streamed world draws its arrivals for the whole horizon as usual, then each chunk's attributes,
+    truth, engagement and luck from per-chunk child seeds (a different, equally valid draw of the same
+    world: results change once, by design), with counter-based luck. When one replication runs
+    lead-unit policies, each chunk is scored under every policy as it is drawn and the engagement
+    events of leads that none of them makes an MQL are dropped. `mode = "auto"` streams worlds of at
+    least `auto_leads` expected leads (today's sizes stay whole and bit-identical); see
+    docs/background/performance.md."""
+
+    mode: Literal["off", "on", "auto"] = Field(
+        "auto", description="off: the whole world at once; on: always streamed; auto: streamed from auto_leads "
+                            "expected leads in the world (default auto, chosen without a source)")
+    chunk: Duration = Field(dur("28d"), description="arrival time per chunk (clock duration, at least 1 day; "
+                                                    "default 4 weeks, chosen without a source)")
+    auto_leads: int = Field(2_000_000, ge=1, description="expected leads in the world from which mode auto streams "
+                                                         "(default 2M: above the 1M-lead benchmark, chosen without a source)")
+
+    @field_validator("chunk")
+    @classmethod
+    def _chunk_at_least_a_day(cls, v: Duration) -> Duration:
+        require_clock(v)
+        if v.minutes < 1440.0:
+            raise ValueError("stream.chunk must be at least 1d (a chunk of arrivals, e.g. '28d')")
+        return v
+
+
+def stream_blocker(scenario: Scenario) -> str | None:
+    """Why this scenario's world cannot be streamed whatever `stream.mode` says, or None."""
+    if scenario.queueing.enabled:
+        return "queueing mode has no engagement events to stream"
+    if scenario.accounts is not None:
+        return "[accounts] places every lead among the accounts at once"
+    return None
+
+
 class Scenario(Strict):
     """What the world does. Everything a policy cannot change."""
 
@@ -599,3 +636,5 @@ class Scenario(Strict):
                                                                  "off by default")
     accounts: Accounts | None = Field(None, description="a finite market of accounts with buying windows and buying groups "
                                                         "(leads become their contacts); none = each lead is its own account")
+    stream: Stream = Field(Stream(), description="streaming the world in chunks of arrivals for large worlds; "
+                                                 "auto by default (from 2M expected leads)")

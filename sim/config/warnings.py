@@ -161,7 +161,27 @@ def plan_warnings(scenarios: list[tuple[str, Scenario]], policies: list[tuple[st
         for _, sc in scenarios:
             out += clock_sla_warnings(pol, source, sc)
     out += sla_difference_warnings(policies, [sc for _, sc in scenarios])
+    for source, sc in scenarios:
+        out += stream_warnings(sc, source, [pol for _, _, pol in policies])
     return list(dict.fromkeys(out))
+
+
+def stream_warnings(sc: Scenario, source: str, policies: list[Policy]) -> list[str]:
+    """stream.mode = "on" that cannot be fully applied: the world is drawn whole (queueing mode,
+    accounts), or account-unit policies keep every lead's engagement events (sim.experiment.streamed)."""
+    if sc.stream.mode != "on":
+        return []
+    from sim.config.scenario import stream_blocker
+    reason = stream_blocker(sc)
+    if reason is not None:
+        return [f"{source}: stream.mode: \"on\" is not applied because {reason}; the world is drawn whole "
+                "(set stream.mode = \"off\" to silence this)"]
+    accounts = sorted({p.name for p in policies if p.mql.unit != "lead"})
+    if accounts:
+        return [f"{source}: stream.mode: policies {', '.join(accounts)} score accounts across leads, so the "
+                "streamed world keeps every lead's engagement events (same draws, less memory saved); "
+                "run lead-unit policies on their own to drop them"]
+    return []
 
 
 def policy_warnings(pol: Policy, source: str) -> list[str]:

@@ -344,3 +344,4 @@ def entries(world: World, policy: Policy, scored: Scored) -> Entries:
     tier = np.where(np.isfinite(time), scored.mql_tier, -1).astype(np.int8)
     score = np.where(np.isfinite(time), scored.mql_score, np.nan)
     return Entries(time, tier, score)
+

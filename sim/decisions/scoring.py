@@ -208,12 +208,19 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS) -> Score
                       mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
                       mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
     if world.n > chunk:
-        parts = []
+        # Each chunk's results go straight into arrays for every lead: no second copy of the parts,
+        # and no heap fragmented by them (about 280 MiB at 10M leads).
+        out: dict[str, np.ndarray] = {}
         for a in range(0, world.n, chunk):
-            sub, e0 = world.leads(a, min(a + chunk, world.n)), int(world.event_offsets[a])
+            z = min(a + chunk, world.n)
+            sub, e0 = world.leads(a, z), int(world.event_offsets[a])
             s = score_world(sub, policy, chunk)
-            parts.append(dataclasses.replace(s, mql_event=np.where(s.mql_event >= 0, s.mql_event + e0, -1)))
-        return Scored(*(np.concatenate([getattr(s, f.name) for s in parts]) for f in dataclasses.fields(Scored)))
+            for f in dataclasses.fields(Scored):
+                v = getattr(s, f.name)
+                if f.name not in out:
+                    out[f.name] = np.empty(world.n, dtype=v.dtype)
+                out[f.name][a:z] = np.where(v >= 0, v + e0, -1) if f.name == "mql_event" else v
+        return Scored(**out)
     r = compile_policy(policy)
     es = score_events(world, policy, r)
     n = world.n

@@ -17,10 +17,12 @@ from sim.calendar import BusinessCalendar
 from sim.checks.invariants import InvariantError, violations
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.decisions.account_work import NextMqa
 from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
+from sim.experiment.streamed import check_kept_for, drops_events, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
 from sim.measure.kpis import run_kpis
@@ -32,6 +34,7 @@ from sim.sales.outcomes import LeadOutcomes, play_out
 from sim.sales.process import EngineParams, Mqls, SalesProcess
 from sim.sales.roster import Roster
 from sim.sales.staffing import qualify_multipliers
+from sim.sales.threads import thread_plan
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
@@ -69,14 +72,17 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
                check: bool = False) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
     mode) verifies every invariant of the run and raises InvariantError if one breaks."""
+    check_kept_for(world, policy)
     scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
     entry = entries(world, policy, scored)   # lead MQLs, or what the account rule hands to sales
+    entry, threads = thread_plan(world, policy, entry)   # cadence.threading: whom each item's attempts call
+    # a recycled item comes back at the lead's next MQL, or (account, hybrid) when its account qualifies again
     re_mql = ((lambda lead, after: next_mql(world, policy, lead, after, rules=rules)) if policy.mql.unit == "lead"
-              else (lambda lead, after: None))
-    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
+              else NextMqa(world, policy, rules) if policy.recycle.requalify_accounts else (lambda lead, after: None))
+    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql, threads)
     log = process.run()
     roster = process.staffing.roster if process.staffing is not None else None
     moved = np.asarray(process.team.log.moved_item, np.int64)   # reassignments (sla.reassign_after)
@@ -91,14 +97,14 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
                    if roster is not None and params.people is not None else None)
     # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
     outcomes = account_outcomes(world, scenario, play_out(
-        world, scenario, log, response.qualify_probability, cal, rep_qualify))  # type: ignore[arg-type]
+        world, scenario, log, response.qualify_probability, cal, rep_qualify), log)  # type: ignore[arg-type]
     if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
         log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
     kpis.update(detail_kpis(world, scenario, policy, cal, log, outcomes))
     kpis.update(staffing_kpis(world, scenario, cal, log, moved, roster, kpis))
     if world.accounts is not None:
-        kpis.update(account_kpis(world, scenario, cal, log, outcomes))
+        kpis.update(account_kpis(world, scenario, cal, log, outcomes, policy))
     if check:
         entered = scored if policy.mql.unit == "lead" else dataclasses.replace(
             scored, mql_time=entry.time, mql_tier=entry.tier, mql_score=entry.score)
@@ -133,11 +139,15 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
     when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
-    (a sweep reuses them across points that change only policies; the engine never modifies them)."""
+    (a sweep reuses them across points that change only policies; the engine never modifies them).
+    A streamed scenario (scenario [stream]) with lead-unit policies gets a world that kept only the
+    engagement events of the leads these policies make MQLs (sim.experiment.streamed)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
-    world = world if world is not None else generate_world(scenario, seed, replication)
+    if world is None:   # a streamed world drops the events of leads no policy makes an MQL
+        world = (streamed_world(scenario, policies, seed, replication) if drops_events(scenario, policies)
+                 else generate_world(scenario, seed, replication))
     cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
     runs = {}
     for p in policies:

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.calendar import BusinessCalendar
 from sim.config.accounts import ROLES
+from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.accounts import coverage_at
 from sim.sales.log import SalesLog
@@ -64,8 +65,9 @@ def duplicate_attempts(world: World, log: SalesLog) -> np.ndarray:
 
 
 def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog,
-                 out: LeadOutcomes) -> dict[str, float | int]:
-    """Every account KPI of one run (a flat dict; counts behind every share)."""
+                 out: LeadOutcomes, policy: Policy | None = None) -> dict[str, float | int]:
+    """Every account KPI of one run (a flat dict; counts behind every share). With the policy and
+    a log of whom each attempt called (`cadence.threading` set), also the threading KPIs."""
     book = world.accounts
     assert book is not None
     cohort = world.in_cohort
@@ -143,7 +145,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
 
     # buying-group coverage at opportunity (in-market opportunities)
     opp_leads = c[out.opportunity[c]]
-    reached, group = coverage_at(world, out, opp_leads)
+    reached, group = coverage_at(world, out, opp_leads)       # out.reached_at under a multi-threaded cadence
     k["coverage_reached"] = int(reached[group > 0].sum())
     k["coverage_group"] = int(group[group > 0].sum())
     k["buying_group_coverage"] = _ratio(k["coverage_reached"], k["coverage_group"])
@@ -165,6 +167,8 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     wait = first_touch[has] - first_seen[has]
     k["account_first_touch_p50_hours"] = _hours(wait, 0.5)
     k["account_first_touch_p90_hours"] = _hours(wait, 0.9)
+    if policy is not None and log.at_target is not None:
+        k.update(threading_kpis(world, policy, cal, log, mqa_ids, mqa_time, first_touch, inv, first))
 
     # where each engaged account ended: its most advanced cohort lead
     best = np.full(book.count + world.n, -1, dtype=np.int64)
@@ -208,3 +212,33 @@ def account_table(world: World, log: SalesLog, out: LeadOutcomes) -> dict[str, n
         "won": np.bincount(inv, weights=out.won[c], minlength=k) > 0, "bookings": amount,
         "state": best,
     }
+
+
+def threading_kpis(world: World, policy: Policy, cal: BusinessCalendar, log: SalesLog, mqa_ids: np.ndarray,
+                   mqa_time: np.ndarray, first_touch: np.ndarray, inv: np.ndarray,
+                   first: np.ndarray) -> dict[str, float | int]:
+    """KPIs of account work (policy cadence.threading set): contacts touched per account (distinct
+    contacts the attempts on cohort items called, over the CRM accounts those attempts were on) and
+    the account SLA: the clock starts when the account was first handed to sales (its MQA) and is
+    met by the first touch of any of its contacts within the SLA target of the tier of its first item
+    (the most urgent of its items opened then)."""
+    from sim.measure.kpis import sla_deadlines
+
+    target = log.at_target
+    assert target is not None
+    on = world.in_cohort[log.at_lead]
+    crm = world.accounts.lead_crm if world.accounts is not None else np.arange(world.n, dtype=np.int64)
+    k: dict[str, float | int] = {}
+    k["contacts_touched"] = int(np.unique(target[on]).size)
+    k["accounts_touched"] = int(np.unique(crm[log.at_lead[on]]).size)
+    k["contacts_touched_per_account"] = _ratio(k["contacts_touched"], k["accounts_touched"])
+    # the tier of each MQA's clock: its earliest items' most urgent tier (the MQA's own item; the
+    # other contacts' items of work_items = "contact" open at the same time in the standard tier)
+    tier = np.full(mqa_ids.size, np.iinfo(np.int8).max, dtype=np.int8)
+    ft, fi = log.ep_mql_time[first], log.ep_tier[first]
+    earliest = ft == mqa_time[inv]
+    np.minimum.at(tier, inv[earliest], fi[earliest])
+    deadline = sla_deadlines(cal, policy, mqa_time, tier) if mqa_ids.size else np.zeros(0)
+    k["account_sla_met"] = int((first_touch <= deadline).sum())
+    k["account_sla_compliance"] = _ratio(k["account_sla_met"], mqa_ids.size)
+    return k

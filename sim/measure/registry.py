@@ -203,6 +203,17 @@ def _registry() -> dict[str, KPI]:
             higher_is_better=False),
         *[KPI(f"account_state_{st}", f"Accounts ending: {st.replace('_', ' ')}", "count",
               help="each engaged account counted once, at its most advanced lead") for st in ALL_TERMINAL_STATES],
+        # multi-threaded account cadences (policy cadence.threading set; sim.measure.accounts.threading_kpis)
+        KPI("contacts_touched", "Contacts touched (account work)", "count",
+            help="distinct contacts the attempts on cohort items called"),
+        KPI("accounts_touched", "Accounts touched", "count", help="CRM accounts with an attempt on a cohort item"),
+        KPI("contacts_touched_per_account", "Contacts touched per account", "ratio", numerator="contacts_touched",
+            denominator=("accounts_touched",), higher_is_better=True,
+            help="distinct contacts called per account touched (multi-threading: more than one)"),
+        KPI("account_sla_met", "MQAs touched within SLA", "count", higher_is_better=True),
+        _share("account_sla_compliance", "SLA met: accounts", "account_sla_met", "mqas", better=True,
+               help="MQAs whose first touch of any contact came within the SLA target of the tier of the "
+                    "account's first item (clock from the MQA)"),
         # reps as people and routing like the routers (sim.measure.staffing)
         KPI("reassignments", "MQLs reassigned (SLA checkpoint)", "count", higher_is_better=False,
             help="MQL episodes of cohort leads moved to another rep untouched at sla.reassign_after"),

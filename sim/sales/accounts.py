@@ -24,6 +24,7 @@ from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, codes
 from sim.world.model import World
 
 if TYPE_CHECKING:
+    from sim.sales.log import SalesLog
     from sim.sales.outcomes import LeadOutcomes
 
 OUTSIDE = ROLES.index("outside")
@@ -49,15 +50,33 @@ def win_probability(world: World, scenario: Scenario, leads: np.ndarray) -> np.n
     return np.asarray(p, dtype=np.float64)
 
 
-def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reached_time(n: int, log: SalesLog) -> np.ndarray:
+    """float64[n]: when an attempt that called each contact first reached them (nan if never). With a
+    multi-threaded cadence the contact called (`log.at_target`), not the item's own lead, is the
+    one reached; without, this is the contact time of `play_out`."""
+    target = log.at_target if log.at_target is not None else log.at_lead
+    hit = np.asarray(log.at_contact, bool)
+    out = np.full(n, np.inf)
+    np.minimum.at(out, target[hit], log.at_start[hit])
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray,
+                reached_at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(members reached, group size) of the buying window open at each lead's arrival, counting
-    members reached by a rep at or before the lead's opportunity; (0, 0) out of market."""
+    members reached by a rep at or before the lead's opportunity; (0, 0) out of market. `reached_at`
+    (multi-threaded cadences, `reached_time`): when each contact was reached; default
+    `out.reached_at` if set, else the leads' contact times."""
     book = world.accounts
     assert book is not None
+    if reached_at is None:
+        reached_at = out.reached_at
+    contact_time = out.contact_time if reached_at is None else reached_at
     w = book.lead_window_at_arrival[leads]
     reached = np.zeros(leads.shape[0], dtype=np.int64)
     group = np.where(w >= 0, book.w_group[np.maximum(w, 0)], 0)
-    members = np.flatnonzero((book.lead_window >= 0) & (book.lead_role != OUTSIDE) & ~np.isnan(out.contact_time))
+    members = np.flatnonzero((book.lead_window >= 0) & (book.lead_role != OUTSIDE) & ~np.isnan(contact_time))
     inside = np.flatnonzero(w >= 0)
     if members.size and inside.size:
         # pairs (opportunity lead, member of the same window), via a sort of the members by window
@@ -69,17 +88,21 @@ def coverage_at(world: World, out: LeadOutcomes, leads: np.ndarray) -> tuple[np.
         cnt = hi - lo
         rows = np.repeat(np.arange(inside.shape[0]), cnt)
         pos = np.repeat(lo - np.cumsum(np.append(0, cnt[:-1])), cnt) + np.arange(int(cnt.sum()))
-        ok = out.contact_time[members[pos]] <= out.opportunity_time[leads[inside[rows]]]
+        ok = contact_time[members[pos]] <= out.opportunity_time[leads[inside[rows]]]
         reached[inside] = np.bincount(rows[ok], minlength=inside.shape[0])
     return reached, np.minimum(np.maximum(group, reached), np.iinfo(np.int64).max)
 
 
-def account_outcomes(world: World, scenario: Scenario, out: LeadOutcomes) -> LeadOutcomes:
+def account_outcomes(world: World, scenario: Scenario, out: LeadOutcomes, log: SalesLog | None = None) -> LeadOutcomes:
     """The lead outcomes with the account rules applied (one opportunity per account and window;
-    win chance by buying-group coverage). Identity for a world without accounts."""
+    win chance by buying-group coverage). Identity for a world without accounts. `log`: with a
+    multi-threaded cadence (`log.at_target` set), coverage counts the contacts its attempts reached
+    (kept as `reached_at` in the result, so every later coverage reading agrees)."""
     book, cfg = world.accounts, scenario.accounts
     if book is None or cfg is None:
         return out
+    if log is not None and log.at_target is not None:      # coverage counts whom the calls reached
+        out = dataclasses.replace(out, reached_at=reached_time(world.n, log))
     opp_time, close_time = out.opportunity_time.copy(), out.close_time.copy()
     won, lost, amount, state = out.won.copy(), out.lost.copy(), out.amount.copy(), out.state.copy()
     opp = np.flatnonzero(~np.isnan(opp_time))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from array import array
 from statistics import NormalDist
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sim.normal import ndtri
-from sim.sales.episode import Episode
+from sim.sales.episode import Episode, ThreadedEpisode
 from sim.world.model import PURPOSE_CONTACT, PURPOSE_HANDLE, PURPOSE_PATIENCE, lead_uniform, lead_uniforms
 
 ATTEMPTS_PER_EPISODE = 64  # counter stride: attempt k of episode e uses counter e * 64 + k
@@ -87,6 +88,29 @@ class AttemptLuck:
         k = ep.index * ATTEMPTS_PER_EPISODE + ep.attempts
         uh = lead_uniform(key, PURPOSE_HANDLE, k)
         return lead_uniform(key, PURPOSE_CONTACT, k), self.handle(uh, True), self.handle(uh, False)
+
+    def threaded(self, ep: Episode) -> tuple[float, float, float]:
+        """`later` for a multi-threaded item: the attempt calls the rotation's next contact not
+        reached yet (sets `ep.target`; without skips attempt k calls targets[k mod c]), its m-th
+        call in this episode, with that contact's own uniforms (counter episode x 64 + m): every
+        policy that calls a contact for the m-th time meets the same luck. With one target
+        (threading single) these are `later`'s floats."""
+        item = cast(ThreadedEpisode, ep)
+        targets, reached = item.targets, item.reached
+        c, pos = len(targets), item.pos
+        for _ in range(c - 1):
+            if targets[pos] not in reached:
+                break
+            pos = (pos + 1) % c
+        target = targets[pos]
+        item.pos = (pos + 1) % c
+        item.target = target
+        m = item.calls.get(target, 0)
+        item.calls[target] = m + 1
+        key = int(self.keys[target])
+        ctr = item.index * ATTEMPTS_PER_EPISODE + m
+        uh = lead_uniform(key, PURPOSE_HANDLE, ctr)
+        return lead_uniform(key, PURPOSE_CONTACT, ctr), self.handle(uh, True), self.handle(uh, False)
 
     def patience(self, ep: Episode) -> float:
         """How long the episode waits for its first touch before it leaves (queueing mode)."""

@@ -34,3 +34,20 @@ class Episode:
         self.rep = -1               # assigned rep (round robin), else -1
         self.row = row              # first episodes: offset of its pre-drawn attempt luck, else -1
         self.ready = 0.0            # when it last became ready for an attempt (queue age)
+
+
+class ThreadedEpisode(Episode):
+    """An account work item whose attempts rotate through the account's contacts
+    (`cadence.threading`): `targets` in calling order, `target` the contact of the latest attempt,
+    skipping contacts already reached (only a `cover` cadence calls on after a conversation).
+    A subclass, so the default engine's episodes carry no extra slot."""
+
+    __slots__ = ("targets", "target", "pos", "calls", "reached")
+
+    def __init__(self, lead: int, index: int, mql_time: float, tier: int, score: float, targets: list[int]):
+        super().__init__(lead, index, mql_time, tier, score, -1)
+        self.targets = targets if targets else [lead]
+        self.target = lead
+        self.pos = 0                            # the rotation's next contact
+        self.calls: dict[int, int] = {}         # calls per contact so far
+        self.reached: set[int] = set()          # contacts reached (cover: skipped by later calls)

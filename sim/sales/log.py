@@ -81,9 +81,19 @@ class SalesLog:
     reps: int
     # not a field (dataclasses.replace keeps only the SDR team): teams other than the SDRs
     other_teams: InitVar[Mapping[str, TeamRecord] | None] = None
+    # not a field either: the contact each attempt called (policy cadence.threading set), else None
+    attempt_target: InitVar[np.ndarray | None] = None
 
-    def __post_init__(self, other_teams: Mapping[str, TeamRecord] | None) -> None:
+    def __post_init__(self, other_teams: Mapping[str, TeamRecord] | None, attempt_target: np.ndarray | None) -> None:
         object.__setattr__(self, "_others", dict(other_teams or {}))
+        object.__setattr__(self, "_target", attempt_target)
+
+    @property
+    def at_target(self) -> np.ndarray | None:
+        """int64 per attempt: the contact it called (the item's own lead unless a multi-threaded
+        cadence rotated it, `cadence.threading` spread or cover); None when cadence.threading is unset."""
+        target: np.ndarray | None = self.__dict__["_target"]
+        return target
 
     @property
     def teams(self) -> dict[str, TeamRecord]:
@@ -111,13 +121,15 @@ class SalesLog:
         """The same log with one more team (or that team's record replaced)."""
         if record.name == SDR:
             raise ValueError("the SDR team's record is the log's own fields")
-        fields: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k != "_others"}
-        return SalesLog(**fields, other_teams={**self.__dict__["_others"], record.name: record})
+        fields: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k not in ("_others", "_target")}
+        return SalesLog(**fields, other_teams={**self.__dict__["_others"], record.name: record},
+                        attempt_target=self.at_target)
 
 
-def build_log(episodes: list[Any], team: TeamLog) -> SalesLog:
+def build_log(episodes: list[Any], team: TeamLog, targets: bool = False) -> SalesLog:
     """The SalesLog of a finished run: the episode objects (read once, column by column) and the
-    SDR team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples)."""
+    SDR team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples;
+    with `targets`, the contact each attempt called)."""
     f8, i8 = np.float64, np.int64
 
     def col(attr: str, dtype: Any) -> np.ndarray:
@@ -131,5 +143,5 @@ def build_log(episodes: list[Any], team: TeamLog) -> SalesLog:
         ep_status=col("status", np.int8),
         at_lead=r.item, at_rep=r.worker, at_start=r.start, at_handle=r.handle, at_contact=r.contact,
         q_time=r.q_time, q_len=r.q_len, day_queue=r.day_queue, day_oldest_age=r.day_oldest_age,
-        reps=r.workers,
+        reps=r.workers, attempt_target=np.array(team.target, i8) if targets else None,
     )

@@ -75,6 +75,9 @@ class LeadOutcomes:
     state: np.ndarray           # int8 into ALL_TERMINAL_STATES (TERMINAL_STATES unless a competitor is on)
     competitor: np.ndarray | None = None   # int8 TAKEN_*: where a competitor took it (None: competitor off)
     meetings: Meetings | None = None       # the AE stage's record (None: hand-off off)
+    # when each contact was first reached by a call aimed at them (a multi-threaded cadence calls
+    # other contacts than the item's lead; sim.sales.accounts.account_outcomes sets it); None: contact_time
+    reached_at: np.ndarray | None = None
 
     @property
     def sql(self) -> NDArray[np.bool_]:

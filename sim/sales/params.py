@@ -50,6 +50,7 @@ class EngineParams:
     by_region: bool = False                         # round robin within the lead's region first
     reassign_after: Duration | None = None          # an untouched MQL goes to another rep after this long
     people: Sales | None = None                     # the scenario's [sales] when its roster is not today's team
+    cover: bool = False                             # cadence.threading = "cover": calls go on after a conversation
 
     @property
     def staffed(self) -> bool:
@@ -86,6 +87,7 @@ class EngineParams:
             max_recycles=policy.recycle.max_recycles,
             patience=q.patience.minutes if q.enabled and q.patience is not None else None,
             rushed=rushed_for(scenario),
+            cover=policy.cadence.threading == "cover" and not textbook,
             **_people(policy, scenario, textbook),
         )
 

@@ -31,7 +31,7 @@ from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
-from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.episode import CONTACTED, OPEN, UNREACHED, Episode, ThreadedEpisode
 from sim.sales.log import SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
@@ -40,7 +40,12 @@ from sim.sales.staffing import Staffing, staffed_team
 from sim.sales.team import FreeCallback, Team
 from sim.world.model import World
 
-__all__ = ["ATTEMPTS_PER_EPISODE", "EngineParams", "Mqls", "NextMql", "SalesLog", "SalesProcess"]
+FEED_BLOCK = 1 << 16   # initial MQLs turned into Python lists at a time by the feeder
+
+__all__ = ["ATTEMPTS_PER_EPISODE", "EngineParams", "Mqls", "NextMql", "SalesLog", "SalesProcess", "Threads"]
+
+# (lead, episode index, opening time) -> the contacts the item's attempts call in turn (cadence.threading)
+Threads = Callable[[int, int, float], "list[int]"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,15 @@ class SalesProcess:
 
     staffing: Staffing | None        # reps as people, else None (today's team)
     _free: list[FreeCallback]        # callback per rep: rep r is free
-    _feed: tuple[list[int], list[float], list[int], list[float]]   # the initial MQLs: lead, time, tier, score
+    _feed: tuple[list[int], list[float], list[int], list[float]]   # a block of the initial MQLs: lead, time, tier, score
     _feed_next: int                  # the next of them to open
+    _feed_base: int                  # index of the first initial MQL in `_feed` (a block of FEED_BLOCK)
 
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
-                 next_mql: NextMql):
+                 next_mql: NextMql, threads: Threads | None = None):
         """`next_mql(lead, after)`: the lead's next MQL after a recycle at `after`, as (time, tier,
-        score), or None."""
+        score), or None. `threads` (policy cadence.threading set): the contacts each item's attempts
+        call in turn; every attempt then takes the scalar luck path and logs the contact it called."""
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
@@ -90,7 +97,11 @@ class SalesProcess:
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
         order = eligible[np.argsort(mqls.time[eligible], kind="stable")]
         self.first = (order, mqls.time[order], mqls.tier[order], mqls.score[order])
-        pre = min(p.max_attempts, 3) if p.workers else 0   # later attempts are rare: scalar path
+        self.threads = threads
+        self.cover = threads is not None and p.cover      # keep calling after the first conversation
+        if threads is not None:
+            self._new_episode = self._new_threaded_episode    # type: ignore[method-assign]
+        pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
         self.luck = AttemptLuck(world.luck.key, p.handle, order, pre, p.patience)
         self.cadence = Cadence(p, calendar)
         self.recycle = Recycle(p, self.at, next_mql, self._on_re_mql, end)
@@ -108,9 +119,10 @@ class SalesProcess:
     @classmethod
     def from_config(cls, world: World, mqls: Mqls, policy: Policy, scenario: Scenario,
                     calendar: BusinessCalendar, contact_probability: Callable[[float], float],
-                    next_mql: NextMql) -> SalesProcess:
+                    next_mql: NextMql, threads: Threads | None = None) -> SalesProcess:
         """`contact_probability(delay)`: non-increasing in the delay (`ResponseModel.scalar_contact_probability()`)."""
-        return cls(world, mqls, EngineParams.resolve(policy, scenario, contact_probability), calendar, next_mql)
+        return cls(world, mqls, EngineParams.resolve(policy, scenario, contact_probability), calendar, next_mql,
+                   threads)
 
     def at(self, t: float, callback: Callable[[simpy.Event], None], value: object) -> None:
         """Call callback(event) at clock time t (if within the run), with `value` as event.value."""
@@ -133,17 +145,31 @@ class SalesProcess:
         can happen in between, so the run is the same with one event fewer (most MQLs arrive
         outside working hours). Not `ahead` at the start, before the other actors scheduled anything."""
         env, new_episode, stride, would_wake = self.env, self._new_episode, max(self.luck.pre, 1), self.team.would_wake
-        leads, times, tiers, scores = self._feed
-        n = len(times)
-        while i < n:
-            t = times[i]
-            if not due and t > env.now and (not ahead or t >= env.peek() or would_wake(t)):
-                self._feed_next = i
-                Timeout(env, t - env.now).callbacks.append(self._on_feed)
+        while True:
+            leads, times, tiers, scores = self._feed
+            base = self._feed_base
+            n = len(times)
+            j = i - base
+            while j < n:
+                t = times[j]
+                if not due and t > env.now and (not ahead or t >= env.peek() or would_wake(t)):
+                    self._feed_next = base + j
+                    Timeout(env, t - env.now).callbacks.append(self._on_feed)
+                    return
+                new_episode(leads[j], 0, t, tiers[j], scores[j], (base + j) * stride)
+                due = False
+                j += 1
+            i = base + n
+            if i >= self.first[0].shape[0]:
                 return
-            new_episode(leads[i], 0, t, tiers[i], scores[i], i * stride)
-            due = False
-            i += 1
+            self._load_feed(i)
+
+    def _load_feed(self, i: int) -> None:
+        """The initial MQLs [i, i + FEED_BLOCK) as Python lists (the feeder reads them one by one):
+        a block at a time, so a large run does not hold every MQL as Python objects at once."""
+        self._feed_base = i
+        self._feed = cast("tuple[list[int], list[float], list[int], list[float]]",
+                          tuple(a[i:i + FEED_BLOCK].tolist() for a in self.first))
 
     def _on_feed(self, _ev: simpy.Event) -> None:
         self._feed_from(self._feed_next, due=True)
@@ -158,6 +184,39 @@ class SalesProcess:
         if self.patience is not None:
             self.patience.opened(ep, t)
         self.team.push(ep, t)
+
+    def _new_threaded_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
+        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call (the
+        same steps, repeated rather than shared: `_new_episode` runs once per MQL on the default path)."""
+        assert self.threads is not None
+        ep = ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t))
+        self.episodes.append(ep)
+        self.team.routing.assign(ep)
+        self.breach.opened(ep, t)
+        if self.reassign is not None:
+            self.reassign.opened(ep, t)
+        if self.patience is not None:
+            self.patience.opened(ep, t)
+        self.team.push(ep, t)
+
+    def after_cover_attempt(self, ep: Episode, now: float, contact: bool) -> None:
+        """After an attempt of a `cover` cadence: the first conversation marks the item contacted
+        (its outcome follows from then); calls go on, spaced by the cadence, while attempts are
+        left and a contact of the rotation is not reached yet. Out of attempts before any
+        conversation: recycled, as any cadence."""
+        item = cast(ThreadedEpisode, ep)
+        if contact:
+            item.reached.add(item.target)
+            if item.status == OPEN:
+                item.status = CONTACTED
+                item.end_time = now
+        if item.attempts >= self.cadence.max_attempts or len(item.reached) >= len(item.targets):
+            if item.status == OPEN:
+                self.recycle(item, now, UNREACHED)
+            return
+        t = self.cadence.next_due(now)
+        if t < self.end:
+            Timeout(self.env, t - now if t > now else 0.0, item).callbacks.append(self._on_follow_up)
 
     def _on_re_mql(self, ev: simpy.Event) -> None:
         self._new_episode(*cast("tuple[int, int, float, int, float]", ev.value))
@@ -181,6 +240,11 @@ class SalesProcess:
         take = cast("Callable[[], Episode | None]", queue.pop) if self.triage is None else \
             self.triage.taker(queue, env, log.dequeued, self.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
+        record = self.threads is not None       # multi-threaded: whom each attempt called
+        if record:
+            later = luck.threaded
+        log_target = log.target.append
+        cover, after_cover = self.cover, self.after_cover_attempt
         # contact_probability is non-increasing in the delay, so a draw above its value at 0 never reaches
         p_max = p_contact(0.0)
         log_item, log_worker, log_start, log_handle, log_contact = (
@@ -220,7 +284,11 @@ class SalesProcess:
             log_start(now)
             log_handle(h)
             log_contact(contact)
-            if contact:
+            if record:
+                log_target(cast(ThreadedEpisode, ep).target)
+            if cover:
+                after_cover(ep, now, contact)
+            elif contact:
                 ep.status = CONTACTED
                 ep.end_time = now
             elif k + 1 >= max_attempts:
@@ -234,7 +302,7 @@ class SalesProcess:
         return free
 
     def run(self) -> SalesLog:
-        self._feed = tuple(a.tolist() for a in self.first)
+        self._load_feed(0)
         # the actors start at time 0 in this order: arrivals, opener, midnight monitor, reps
         self._feed_from(0, ahead=False)
         self.team.start(self._free)
@@ -248,4 +316,4 @@ class SalesProcess:
         finally:
             if gc_enabled:
                 gc.enable()
-        return build_log(self.episodes, self.team.log)
+        return build_log(self.episodes, self.team.log, targets=self.threads is not None)

@@ -30,7 +30,7 @@ from simpy.events import Timeout
 
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Sales, TimeZones
-from sim.sales.episode import CONTACTED, UNREACHED, Episode
+from sim.sales.episode import CONTACTED, UNREACHED, Episode, ThreadedEpisode
 from sim.sales.params import EngineParams
 from sim.sales.queues import WorkItem
 from sim.sales.roster import Roster, always_open, build_roster
@@ -167,6 +167,9 @@ class Staffing:
         is_open = team.is_open
         take = queue.pop if proc.triage is None else proc.triage.taker(queue, env, log.dequeued, proc.recycle)
         share, later, p_contact = p.time_share, luck.later, p.contact_probability
+        record = proc.threads is not None       # multi-threaded: whom each attempt called
+        if record:
+            later = luck.threaded
         idle, idle_stack, recycle = team.idle, team.idle_stack, proc.recycle
         pre, u_contact, h_reached, h_missed = luck.pre, luck.u_contact, luck.h_reached, luck.h_missed
         max_attempts, next_due = proc.cadence.max_attempts, proc.cadence.next_due
@@ -212,7 +215,11 @@ class Staffing:
             log.start.append(now)
             log.handle.append(h)
             log.contact.append(contact)
-            if contact:
+            if record:
+                log.target.append(cast(ThreadedEpisode, ep).target)
+            if proc.cover:
+                proc.after_cover_attempt(ep, now, contact)
+            elif contact:
                 ep.status = CONTACTED
                 ep.end_time = now
             elif k + 1 >= max_attempts:

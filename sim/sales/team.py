@@ -30,7 +30,7 @@ class TeamLog:
     items waiting (time, +1 / -1; the level starts at 0 at time 0), one sample per midnight."""
 
     __slots__ = ("workers", "item", "worker", "start", "handle", "contact", "q_time", "q_change",
-                 "day_queue", "day_oldest", "moved_item", "moved_time", "moved_from", "moved_to")
+                 "day_queue", "day_oldest", "moved_item", "moved_time", "moved_from", "moved_to", "target")
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -48,6 +48,8 @@ class TeamLog:
         self.moved_time: list[float] = []
         self.moved_from: list[int] = []
         self.moved_to: list[int] = []
+        # multi-threaded cadences (policy cadence.threading set): the contact each attempt called
+        self.target: list[int] = []
 
     def queued(self, t: float) -> None:
         self.q_time.append(t)

@@ -34,9 +34,11 @@ from sim.decisions.accounts import (
 )
 from sim.decisions.mql import DEMO, TOL, compile_policy, decay_factor
 from sim.decisions.scoring import Scored
+from sim.sales.draws import ATTEMPTS_PER_EPISODE
+from sim.sales.log import SalesLog
 from sim.story.model import StoryEvent
 from sim.vocab import SENIORITIES
-from sim.world.model import World
+from sim.world.model import PURPOSE_CONTACT, World, lead_uniform
 
 MakeEvent = Callable[..., StoryEvent]     # (t, kind, text, episode=None, **data) -> StoryEvent
 
@@ -127,12 +129,15 @@ def mqa_text(view: AccountView, policy: Policy, world: World, lead: int, at: Cal
             n_dec = int(active_count(view.crm[view.iv_lead[keep]], view.iv_start[keep], view.iv_end[keep], *q)[0])
             why += f", {n_dec} engaged decision-role contacts"
     head = f"account {acc} qualified as an MQA at {at(t)} ({why})"
+    spread = ("; its attempts rotate through the account's engaged contacts, this one first "
+              "(cadence.threading = spread)" if policy.cadence.threading == "spread" else "")
     if view.unit == "hybrid":
         own = float(view.entry.time[lead])
-        return f"{head}; its own lead MQL enters sales once the account has qualified (at {at(own)})"
+        return f"{head}; its own lead MQL enters sales once the account has qualified (at {at(own)}){spread}"
     if a.work_items == "contact":
         return f"{head}; one work item per contact engaged then: this lead is one of them"
-    return f"{head}; this lead is the account's one work item (its most engaged contact{' and demo requester' if tier == DEMO else ''})"
+    return (f"{head}; this lead is the account's one work item (its most engaged contact"
+            f"{' and demo requester' if tier == DEMO else ''}){spread}")
 
 
 def why_not_entered(view: AccountView, policy: Policy, lead: int, scored: Scored,
@@ -145,6 +150,11 @@ def why_not_entered(view: AccountView, policy: Policy, lead: int, scored: Scored
     t = float(view.mqa.time[i])
     if not t < run_end:
         return f"its account (CRM {acc}) qualified as an MQA only at {at(t)}, after the run's end"
+    if view.unit == "hybrid" and policy.cadence.threading == "spread" and view.entry.time[lead] < run_end:
+        mates = np.flatnonzero((view.crm == acc) & (view.entry.time < run_end))
+        first = int(mates[np.lexsort((mates, view.entry.time[mates]))][0])
+        return (f"its account (CRM {acc}) is worked as one item (cadence.threading = spread), which went to lead "
+                f"{first}, whose MQL came first; this lead is called through that item's rotation")
     if view.unit == "hybrid":
         own = float(scored.mql_time[lead])
         if not math.isfinite(own):
@@ -164,17 +174,20 @@ def moved_items(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     `sla.reassign_after`): the SDR team log's moved items of the same sales process, re-run."""
     if policy.sla.reassign_after is None:
         return None
+    from sim.decisions.account_work import NextMqa
     from sim.decisions.oracle import next_mql
     from sim.sales.params import EngineParams
     from sim.sales.process import Mqls, SalesProcess
+    from sim.sales.threads import thread_plan
     from sim.world.response import ResponseModel
     response = ResponseModel.from_scenario(scenario.response)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
     rules = compile_policy(policy)
-    entry = entries(world, policy, scored)
+    entry, threads = thread_plan(world, policy, entries(world, policy, scored))    # as sim.experiment.replication
     re_mql: Callable[[int, float], Any] = ((lambda lead, after: next_mql(world, policy, lead, after, rules=rules))
-                                           if policy.mql.unit == "lead" else (lambda lead, after: None))
-    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql)
+                                           if policy.mql.unit == "lead" else NextMqa(world, policy, rules)
+                                           if policy.recycle.requalify_accounts else (lambda lead, after: None))
+    process = SalesProcess(world, Mqls(entry.time, entry.tier, entry.score), params, cal, re_mql, threads)
     process.run()
     log = process.team.log
     return (np.asarray(log.moved_item, np.int64), np.asarray(log.moved_time, np.float64),
@@ -192,3 +205,27 @@ def reassignment_events(event: MakeEvent, moved: tuple[np.ndarray, np.ndarray, n
                                                 "(sla.reassign_after)", episode_of(float(time[k])),
                   from_rep=int(old[k]), to_rep=int(new[k]))
             for k in np.flatnonzero(item == lead).tolist()]
+
+
+def attempt_luck(world: World, log: SalesLog, lead: int, a: int, index: int, k: int, mql: float) -> tuple[int, float]:
+    """(the contact attempt row `a` called, the contact uniform that decided it): attempt k of the
+    lead's episode `index` (opened at `mql`). A multi-threaded cadence (`log.at_target`) calls
+    another contact with that contact's own luck, its m-th call in the episode (as
+    `sim.sales.draws.AttemptLuck.threaded`); otherwise the lead's own k-th draw."""
+    target = log.at_target
+    if target is None:
+        return lead, lead_uniform(int(world.luck.key[lead]), PURPOSE_CONTACT, index * ATTEMPTS_PER_EPISODE + k)
+    called, t = int(target[a]), float(log.at_start[a])
+    m = int(((log.at_lead == lead) & (log.at_start >= mql) & (log.at_start < t) & (target == called)).sum())
+    return called, lead_uniform(int(world.luck.key[called]), PURPOSE_CONTACT, index * ATTEMPTS_PER_EPISODE + m)
+
+
+def requalified_text(policy: Policy, t: float, after: float, at: Callable[[float], str]) -> str:
+    """Why a recycled account item came back (`recycle.requalify_accounts`, `NextMqa`)."""
+    since = "on engagement after the recycle" if policy.recycle.reset_behaviour else "after the recycle"
+    rule = _rule(policy) + (", or a demo request" if policy.mql.fast_lane.demo_request else "")
+    if policy.mql.unit == "hybrid":
+        return (f"the lead's own next MQL after the recycle at {at(after)}, with its account qualified again "
+                f"{since} (recycle.requalify_accounts): it enters at {at(t)}")
+    return (f"its account qualified again at {at(t)} ({rule}), {since} (recycle.requalify_accounts); the "
+            "item comes back on the same contact")

@@ -21,17 +21,18 @@ from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.experiment.replication import PolicyRun
 from sim.measure.kpis import sla_deadlines
-from sim.sales.draws import ATTEMPTS_PER_EPISODE
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
 from sim.sales.log import SalesLog
 from sim.sales.params import EngineParams
 from sim.story.accounts import (
     AccountView,
     account_view,
+    attempt_luck,
     membership_event,
     moved_items,
     mqa_text,
     reassignment_events,
+    requalified_text,
     why_not_entered,
 )
 from sim.story.handoff import competitor_events, handoff_events
@@ -39,7 +40,7 @@ from sim.story.model import KIND_ORDER, PolicyStory, StoryEvent
 from sim.story.outcome import outcome_events
 from sim.story.scoring_path import ScorePaths, pts
 from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, EVENT_TYPES, REJECTION_REASONS, TIERS
-from sim.world.model import PURPOSE_CONTACT, World, lead_uniform
+from sim.world.model import World
 from sim.world.response import ResponseModel
 
 HOUR = 60.0
@@ -193,6 +194,8 @@ def _trigger(cx: Context, paths: ScorePaths, index: int, t: float, after: float 
     """(why the MQL of episode `index` at t happened, the triggering event type)."""
     if cx.world.mql_at_arrival:
         return "queueing mode: every lead is an MQL when it arrives (no scoring)", None
+    if cx.accounts is not None and index > 0 and after is not None:      # a recycled account item came back
+        return requalified_text(cx.run.policy, t, after, cx.at), None
     if cx.accounts is not None:
         return mqa_text(cx.accounts, cx.run.policy, cx.world, cx.lead, cx.at), None
     w, lead = cx.world, cx.lead
@@ -288,13 +291,13 @@ def _attempt(cx: Context, e: int, index: int, k: int, a: int, mql: float,
     t, rep, handle, reached = float(log.at_start[a]), int(log.at_rep[a]), float(log.at_handle[a]), bool(log.at_contact[a])
     delay = t - mql
     chance = float(p.contact_probability(delay))
-    u = lead_uniform(int(cx.world.luck.key[cx.lead]), PURPOSE_CONTACT, index * ATTEMPTS_PER_EPISODE + k)
+    called, u = attempt_luck(cx.world, log, cx.lead, a, index, k, mql)    # another contact's luck if multi-threaded
     if (u < chance) != reached:
         raise RuntimeError(f"lead {cx.lead}: attempt {k + 1} of episode {index + 1} does not re-derive from its luck "
                            f"(drew {u:.4f}, chance {chance:.4f}, log says reached={reached})")
     bh = cx.business_hours(mql, t)
     wait = f"{bh:.1f} business hours ({hours(delay)} clock) after the MQL"
-    n = f"attempt {k + 1} of {p.max_attempts} by rep {rep}"
+    n = f"attempt {k + 1} of {p.max_attempts} by rep {rep}" + (f" (called contact {called})" if called != cx.lead else "")
     if reached:
         text = (f"{n}: reached at contact probability {chance:.2f}, {wait} (drew {u:.2f}); the call took "
                 f"{F.duration(handle, 'minutes')}")

@@ -9,16 +9,16 @@ reached says whether the lead's luck failed it or the run ended first.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from sim.config.scenario import Scenario
+from sim.sales.accounts import coverage_at, win_probability
 from sim.sales.handoff import HELD
 from sim.sales.outcomes import TAKEN_FIRST_TOUCH, LeadOutcomes, rejection_probabilities
 from sim.story.model import StoryEvent
-from sim.vocab import CHANNELS, REJECTION_REASONS
+from sim.vocab import REJECTION_REASONS
 from sim.world.model import World
 from sim.world.response import ResponseModel
 
@@ -83,6 +83,12 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
                                                   f"{who})", p_opportunity=p_opp, after_end=False)]
     if math.isnan(opp):
         late = luck.opportunity[lead] < p_opp
+        other = _merged_into(world, scenario, out, lead) if late else None
+        if other is not None:       # the chance held: the account rule merged it into another lead's
+            return [*ev, event(sql, "no_opportunity", f"no opportunity of its own: its account already opened one "
+                                                      f"in this buying window, with lead {other} "
+                                                      "(accounts.one_opportunity_per_window)",
+                               p_opportunity=p_opp, merged=True)]
         text = ("would become an opportunity after the run's end" if late
                 else f"no opportunity (chance {p_opp:.2f} for {who})")
         return [*ev, event(sql, "no_opportunity", text, p_opportunity=p_opp, after_end=bool(late))]
@@ -91,20 +97,41 @@ def outcome_events(event: MakeEvent, world: World, scenario: Scenario, response:
     ev.append(event(opp, "opportunity", f"opportunity of {_money(amount)}{at_meeting} (chance {p_opp:.2f} for {who})",
                     p_opportunity=p_opp, amount=amount))
 
-    p_win = _win_chance(scenario, world, lead, buyer)
+    p_win, why_win = _win_chance(scenario, world, out, lead)
     close = float(out.close_time[lead])
     if math.isnan(close):
         return [*ev, event(end, "open_opportunity", f"the opportunity was still open when the run ended "
-                                                    f"({at(end)})", p_win=p_win)]
+                                                    f"({at(end)}; chance of winning {p_win:.2f}{why_win})", p_win=p_win)]
     kind = "won" if out.won[lead] else "lost"
     verb = f"won {_money(amount)}" if kind == "won" else "lost"
-    return [*ev, event(close, kind, f"{verb} (chance of winning {p_win:.2f})", p_win=p_win, amount=amount)]
+    return [*ev, event(close, kind, f"{verb} (chance of winning {p_win:.2f}{why_win})", p_win=p_win, amount=amount)]
 
 
-def _win_chance(scenario: Scenario, world: World, lead: int, buyer: bool) -> float:
-    """The lead's chance of winning, as play_out sets it (per channel when calibrated so)."""
-    o = scenario.outcomes
-    p = o.win_buyer if buyer else o.win_non_buyer
-    table: Mapping[Any, float] = o.win_by_channel          # read by plain channel name
-    by_channel = table.get(CHANNELS[int(world.channel[lead])]) if table else None
-    return float(by_channel) if by_channel is not None else float(p)
+def _win_chance(scenario: Scenario, world: World, out: LeadOutcomes, lead: int) -> tuple[float, str]:
+    """The lead's chance of winning as the run set it (per channel when calibrated so, scaled by the
+    buying-group coverage when `accounts.win_coverage_weight` > 0), and a few words on the scaling."""
+    leads = np.array([lead])
+    p = float(win_probability(world, scenario, leads)[0])
+    cfg = scenario.accounts
+    if world.accounts is None or cfg is None or cfg.win_coverage_weight <= 0:
+        return p, ""
+    reached, group = coverage_at(world, out, leads)
+    if group[0] <= 0:
+        return p, ""
+    w = cfg.win_coverage_weight
+    factor = (1.0 - w) + w * float(reached[0]) / float(group[0])
+    return p * factor, (f"; {int(reached[0])} of the buying group's {int(group[0])} reached before the opportunity "
+                        f"scale the base chance {p:.2f} by {factor:.2f} (accounts.win_coverage_weight = {w:g})")
+
+
+def _merged_into(world: World, scenario: Scenario, out: LeadOutcomes, lead: int) -> int | None:
+    """Another lead of the same account and buying window that holds the one opportunity the account
+    rule allows (`accounts.one_opportunity_per_window`), or None."""
+    book, cfg = world.accounts, scenario.accounts
+    if book is None or cfg is None or not cfg.one_opportunity_per_window:
+        return None
+    same = np.flatnonzero((book.lead_account == book.lead_account[lead])
+                          & (book.lead_window_at_arrival == book.lead_window_at_arrival[lead])
+                          & ~np.isnan(out.opportunity_time))
+    same = same[same != lead]
+    return int(same[0]) if same.size else None

@@ -16,6 +16,7 @@ from sim.world.engagement import draw_engagement
 from sim.world.luck import child, draw_luck, streams
 from sim.world.model import World
 from sim.world.population import categorical, draw_attributes, draw_truth
+from sim.world.stream import generate_streamed_world, streaming_applies
 
 # Sub-stream of each purpose, by position. APPEND ONLY (inserting would change later streams).
 STREAMS: tuple[str, ...] = ("arrivals", "attributes", "truth", "engagement", "luck", "accounts")
@@ -29,7 +30,10 @@ def root_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
 
 
 def generate_world(scenario: Scenario, seed: int, replication: int = 0) -> World:
-    """The leads of one replication: arrivals, attributes, hidden truth, engagement events, luck."""
+    """The leads of one replication: arrivals, attributes, hidden truth, engagement events, luck.
+    Drawn streamed, chunk by chunk of arrivals, when `stream.streaming_applies` (scenario [stream])."""
+    if streaming_applies(scenario):
+        return generate_streamed_world(scenario, seed, replication)
     root = root_sequence(seed, replication)
     ss = {name: child(root, i) for i, name in enumerate(STREAMS)}
     horizon = horizon_bounds(scenario)

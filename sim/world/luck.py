@@ -12,10 +12,11 @@ same luck (common random numbers) and paired comparisons are sharp.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import numpy as np
 
-from sim.world.model import Luck
+from sim.world.model import Luck, lead_uniforms
 
 # Order of the per-field child streams. APPEND ONLY: a field's stream is its position here, so
 # inserting or reordering would change the luck of every field after it.
@@ -52,3 +53,62 @@ def draw_luck(n: int, ss: np.random.SeedSequence) -> Luck:
         else:
             values[name] = rng.random(n)
     return Luck(**values)
+
+
+# Counter-based luck columns of a streamed world: purpose 0x4C00 + position in LUCK_FIELDS ("L"),
+# apart from the purposes of model.py, sales/competitor.py, sales/handoff.py and sales/roster.py.
+KEYED_LUCK_PURPOSE = 0x4C00
+
+
+class KeyedUniforms:
+    """A luck column computed on demand from the lead keys: entry i is
+    ``lead_uniform(key[i], purpose, 0)``, a uniform in [0, 1) with 53 random bits.
+
+    It indexes like the float64 column it stands for (any numpy index gives the float64 values of
+    those leads), so the consumers, which always index a column by the leads they need, read it
+    unchanged; it stores nothing per lead (8 bytes a lead less per column), and computes only the
+    leads asked for. `np.asarray(column)` materialises it."""
+
+    __slots__ = ("key", "purpose")
+
+    def __init__(self, key: np.ndarray, purpose: int):
+        self.key = key
+        self.purpose = purpose
+
+    def __getitem__(self, index: Any) -> np.ndarray:   # any numpy index of the key array
+        return lead_uniforms(self.key[index], self.purpose, 0)
+
+    def __len__(self) -> int:
+        return int(self.key.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.key.shape)
+
+    @property
+    def dtype(self) -> np.dtype[np.float64]:
+        return np.dtype(np.float64)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held per lead: none (the key is the Luck's own column)."""
+        return 0
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        u = lead_uniforms(self.key, self.purpose, 0)
+        return u if dtype is None else u.astype(dtype)  # type: ignore[call-overload]  # any dtype numpy asks for
+
+
+def keyed_luck(n: int, ss: np.random.SeedSequence) -> Luck:
+    """Per-lead luck of a streamed world: the uint64 `key` drawn as in a whole world (child stream 0
+    of `ss`), every other field a `KeyedUniforms` column of that key (8 bytes a lead in all)."""
+    key = np.random.default_rng(child(ss, 0)).integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64,
+                                                         endpoint=True)
+    return luck_of_keys(key)
+
+
+def luck_of_keys(key: np.ndarray) -> Luck:
+    """The counter-based Luck of these lead keys (see `keyed_luck`)."""
+    columns = {name: cast(np.ndarray, KeyedUniforms(key, KEYED_LUCK_PURPOSE + i))   # indexes like an array
+               for i, name in enumerate(LUCK_FIELDS) if name != "key"}
+    return Luck(key=key, **columns)

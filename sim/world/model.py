@@ -68,6 +68,11 @@ class World:
     window_end: float
     mql_at_arrival: bool = False  # queueing mode: every lead is an MQL when it arrives (scoring bypassed)
     accounts: AccountBook | None = None  # the account layer (scenario [accounts]); None = each lead its own account
+    # A streamed world (sim.world.stream): minutes of arrival time per chunk; None = drawn whole.
+    chunk: float | None = None
+    # Fingerprints of the policies whose MQL leads kept their engagement events (the others' were
+    # dropped, sim.experiment.streamed); None = every lead keeps its events.
+    kept_for: frozenset[str] | None = None
 
     @property
     def n(self) -> int:

@@ -1,0 +1,207 @@
+"""A streamed world (scenario [stream]) is the same world model drawn chunk by chunk of arrivals:
+it loses or duplicates no lead at chunk boundaries, follows the whole world's distributions, gives
+the same KPIs within their intervals, keeps the invariants, and meets every policy with the same
+leads and luck. Small worlds stay whole (bit-identical to before) under the default mode auto."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from sim.config.scenario import Scenario
+from sim.config.warnings import plan_warnings
+from sim.decisions.scoring import score_world
+from sim.experiment.replication import run_policy, run_replication
+from sim.experiment.streamed import drops_events, policy_fingerprint, streamed_world
+from sim.inputs import load_policy, load_scenario
+from sim.world.arrivals import arrival_grid, horizon_bounds
+from sim.world.generate import generate_world
+from sim.world.stream import chunk_bounds, stream_chunks, streaming_applies
+
+SMALL = [("arrivals.leads_per_year", 6000), ("sales.reps", 1), ("horizon.window", "56d"), ("horizon.runout", "30d")]
+
+
+def _scenario(mode: str = "on", chunk: str = "28d", over: list[tuple[str, object]] | None = None) -> Scenario:
+    return load_scenario("baseline", [*SMALL, *(over or []), ("stream.mode", mode), ("stream.chunk", chunk)])
+
+
+def test_default_auto_keeps_todays_worlds_whole_and_unchanged():
+    auto, off = load_scenario("baseline", []), load_scenario("baseline", [("stream.mode", "off")])
+    assert auto.stream.mode == "auto" and not streaming_applies(auto)
+    a, b = generate_world(auto, 3), generate_world(off, 3)
+    assert a.chunk is None and a.kept_for is None
+    for f in ("arrival", "channel", "intent", "event_time", "event_type", "event_offsets"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+    assert np.array_equal(a.luck.win, b.luck.win)
+    big = load_scenario("baseline", [("arrivals.leads_per_year", 2_000_000)])
+    assert streaming_applies(big)       # auto streams from stream.auto_leads expected leads
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days=st.integers(1, 120), seed=st.integers(0, 2**32 - 1))
+def test_chunk_boundaries_lose_and_duplicate_no_lead(days, seed):
+    sc = _scenario(chunk=f"{days}d")
+    whole = generate_world(_scenario(mode="off"), seed)
+    chunks = list(stream_chunks(sc, seed))
+    # the chunks tile the leads in order, and each holds exactly the arrivals of its stretch of time
+    assert [c.a for c in chunks] == [0, *[c.z for c in chunks[:-1]]] and chunks[-1].z == whole.n
+    assert len(chunks) == int(np.ceil(whole.end / (days * 1440.0)))
+    for c in chunks:
+        t = c.world.arrival
+        assert np.all((t >= c.index * days * 1440.0) & (t < (c.index + 1) * days * 1440.0))
+        assert c.world.n == c.z - c.a == c.world.luck.key.size == c.world.event_offsets.size - 1
+    # the arrivals are the whole world's draws: the same leads, whatever the chunk length
+    world = generate_world(sc, seed)
+    assert np.array_equal(world.arrival, whole.arrival) and np.array_equal(world.channel, whole.channel)
+    assert world.event_offsets[-1] == world.event_time.size == sum(c.world.event_time.size for c in chunks)
+    lead = np.repeat(np.arange(world.n), np.diff(world.event_offsets))
+    assert np.all((world.event_time >= world.arrival[lead]) & (world.event_time < world.end))
+
+
+def test_chunk_bounds_cover_the_horizon_with_empty_chunks():
+    arrival = np.array([0.0, 5.0, 5.0, 31.0, 99.9])
+    assert chunk_bounds(arrival, 10.0, 100.0) == [(0, 3), (3, 3), (3, 3), (3, 4), *[(4, 4)] * 5, (4, 5)]
+
+
+def test_streamed_world_has_the_whole_worlds_distribution():
+    """Pooled over seeds: arrival counts per chunk against the grid's expectation (Poisson), and the
+    shares of attributes, buyers, events per lead and luck against a whole world's (5 sigma)."""
+    sc, whole_sc = _scenario(chunk="14d"), _scenario(mode="off")
+    seeds = range(6)
+    streamed = [generate_world(sc, s) for s in seeds]
+    whole = [generate_world(whole_sc, s) for s in seeds]
+    grid = arrival_grid(sc.arrivals, sc.start_date, horizon_bounds(sc).end)
+    per_bin = grid.mu.sum(axis=1)
+    for w in streamed:
+        bounds = chunk_bounds(w.arrival, sc.stream.chunk.minutes, w.end)
+        for j, (a, z) in enumerate(bounds):
+            lo, hi = j * sc.stream.chunk.minutes, (j + 1) * sc.stream.chunk.minutes
+            mu = per_bin[(grid.start >= lo) & (grid.start < hi)].sum()
+            assert abs((z - a) - mu) < 5 * np.sqrt(mu) + 1
+
+    def pooled(worlds, f):
+        return np.concatenate([f(w) for w in worlds])
+
+    for name, f in [("seniority==0", lambda w: w.seniority == 0), ("company_size==1", lambda w: w.company_size == 1),
+                    ("industry==0", lambda w: w.industry == 0), ("region==0", lambda w: w.region == 0),
+                    ("existing_customer", lambda w: w.existing_customer), ("buyer", lambda w: w.buyer),
+                    ("luck.win<0.3", lambda w: w.luck.win[:] < 0.3), ("luck.reject<0.5", lambda w: w.luck.reject[:] < 0.5),
+                    ("luck.cycle<0.1", lambda w: w.luck.cycle[:] < 0.1)]:
+        x, y = pooled(streamed, f), pooled(whole, f)
+        p = (x.sum() + y.sum()) / (x.size + y.size)
+        se = np.sqrt(p * (1 - p) * (1 / x.size + 1 / y.size))
+        assert abs(x.mean() - y.mean()) < 5 * se + 1e-12, name
+    x, y = pooled(streamed, lambda w: np.diff(w.event_offsets)), pooled(whole, lambda w: np.diff(w.event_offsets))
+    se = np.sqrt(x.var() / x.size + y.var() / y.size)
+    assert abs(x.mean() - y.mean()) < 5 * se
+    luck = pooled(streamed, lambda w: w.luck.deal_size[:])
+    assert luck.dtype == np.float64 and luck.min() >= 0.0 and luck.max() < 1.0
+    # the counter-based columns are independent of each other (purposes apart): near-zero correlation
+    win, sql = pooled(streamed, lambda w: w.luck.win[:]), pooled(streamed, lambda w: w.luck.sql[:])
+    assert abs(np.corrcoef(win, sql)[0, 1]) < 5 / np.sqrt(win.size)
+
+
+def test_kpis_of_streamed_and_whole_runs_agree_within_their_intervals():
+    pol = load_policy("seed-example", [])
+    reps = range(12)
+    kpis = ("mqls", "sals", "sqls", "won", "contacted")
+    got: dict[str, dict[str, list[float]]] = {"on": {k: [] for k in kpis}, "off": {k: [] for k in kpis}}
+    for mode in got:
+        sc = _scenario(mode=mode)
+        for r in reps:
+            k = run_replication(sc, [pol], seed=11, replication=r).kpis()[pol.name]
+            for name in kpis:
+                got[mode][name].append(float(k[name]))
+    for name in kpis:
+        a, b = np.array(got["on"][name]), np.array(got["off"][name])
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) < 4 * se + 1e-9, (name, a.mean(), b.mean(), se)
+
+
+@pytest.mark.parametrize("chunk", ["1d", "28d"])
+def test_streamed_run_keeps_the_invariants_and_every_policy_meets_the_same_world(chunk):
+    sc = _scenario(chunk=chunk, over=[("arrivals.leads_per_year", 20000), ("sales.reps", 2)])
+    policies = [load_policy("seed-example", []), load_policy("volume", []), load_policy("speed-first", [])]
+    assert drops_events(sc, policies)
+    rep = run_replication(sc, policies, seed=5, check=True)   # debug mode: raises on a broken invariant
+    world = rep.world
+    assert world.kept_for == frozenset(policy_fingerprint(p) for p in policies)
+    full = generate_world(sc, 5)         # the same streamed world with every event
+    assert world.event_time.size < full.event_time.size
+    for f in ("arrival", "channel", "seniority", "buyer", "intent"):
+        assert np.array_equal(getattr(world, f), getattr(full, f))
+    for f in dataclasses.fields(world.luck):
+        assert np.array_equal(getattr(world.luck, f.name), getattr(full.luck, f.name))
+    for p in policies:
+        # each policy's MQLs on the compact world are exactly its MQLs on the full one
+        a, b = rep.runs[p.name].scored, score_world(full, p)
+        assert np.array_equal(a.mql_time, b.mql_time) and np.array_equal(a.mql_tier, b.mql_tier)
+        assert np.array_equal(a.mql_score, b.mql_score, equal_nan=True)
+        # and the whole run is the run on the full world, KPI for KPI
+        k_full = run_replication(sc, [p], seed=5, world=full).kpis()[p.name]
+        k = rep.runs[p.name].kpis
+        assert all(k[x] == k_full[x] or (k[x] != k[x] and k_full[x] != k_full[x]) for x in k), p.name
+
+
+def test_a_policy_the_world_was_not_kept_for_is_refused():
+    sc = _scenario()
+    world = streamed_world(sc, [load_policy("seed-example", [])], seed=1)
+    with pytest.raises(ValueError, match="kept the engagement events"):
+        run_policy(world, sc, load_policy("volume", []), None)   # type: ignore[arg-type]
+
+
+def test_what_streaming_cannot_do_is_said_not_ignored():
+    lead, acct = load_policy("seed-example", []), load_policy("mqa-score", [])
+
+    def warned(sc, policies):
+        return [w for w in plan_warnings([("sc.toml", sc)], [(p.name, f"{p.name}.toml", p) for p in policies])
+                if "stream.mode" in w]
+
+    assert warned(_scenario(), [lead]) == []
+    assert "keeps every lead's engagement events" in warned(_scenario(), [lead, acct])[0]
+    assert not drops_events(_scenario(), [lead, acct])
+    queueing = load_scenario("mmc-teaching", [("stream.mode", "on")])
+    assert not streaming_applies(queueing) and "drawn whole" in warned(queueing, [lead])[0]
+    assert warned(_scenario(mode="auto"), [lead, acct]) == []
+
+
+def test_a_chunk_shorter_than_a_day_is_refused():
+    with pytest.raises(ValidationError, match="at least 1d"):
+        Scenario.model_validate({"stream": {"chunk": "12h"}})
+
+
+def test_the_feeder_gives_the_same_run_whatever_its_block(monkeypatch):
+    import sim.sales.process as process
+    sc = load_scenario("understaffed", [("arrivals.leads_per_year", 20000), ("sales.reps", 2),
+                                        ("horizon.window", "28d"), ("horizon.runout", "30d")])
+    pol = load_policy("seed-example", [])
+    want = run_replication(sc, [pol], seed=2).runs[pol.name]
+    monkeypatch.setattr(process, "FEED_BLOCK", 7)
+    got = run_replication(sc, [pol], seed=2).runs[pol.name]
+    assert got.log.ep_lead.size > 7 * 3
+    for f in dataclasses.fields(want.log):
+        a, b = getattr(want.log, f.name), getattr(got.log, f.name)
+        assert np.array_equal(a, b, equal_nan=True) if isinstance(a, np.ndarray) else a == b, f.name
+
+
+@settings(max_examples=10, deadline=None)
+@given(chunk=st.integers(1, 3000))
+def test_scoring_in_chunks_gives_every_lead_the_same_first_mql(chunk):
+    world = generate_world(_scenario(mode="off"), 4)
+    pol = load_policy("seed-example", [])
+    want, got = score_world(world, pol), score_world(world, pol, chunk=chunk)
+    for f in dataclasses.fields(want):
+        assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
+        assert getattr(want, f.name).dtype == getattr(got, f.name).dtype
+
+
+@pytest.mark.parametrize("name", ["baseline", "workshop", "classroom", "understaffed"])
+def test_mode_autos_quick_bound_never_undercounts_the_expected_leads(name):
+    from sim.world.stream import expected_leads, most_leads
+    for over in ([], [("horizon.window", "3d"), ("horizon.warmup", "1d"), ("horizon.runout", "1d")]):
+        sc = load_scenario(name, over)
+        assert most_leads(sc) >= expected_leads(sc) > 0
