@@ -3,11 +3,9 @@ heavy libraries; the commands that need them are imported when they run. A test 
 imported, not a timer."""
 from __future__ import annotations
 
-import ast
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import click
 import numpy as np
@@ -63,20 +61,10 @@ def test_single_replication_run_loads_only_what_it_needs():
 
 
 # A single `run` prints its table and steady-state check from rows and numpy columns: no pandas
-# (nor pyarrow, which pandas loads), no scipy, no matplotlib. sim/experiment/replication.py still
-# imports pandas at its top for a type annotation only; until that line moves under TYPE_CHECKING
-# this test is an expected failure (strict: it must then be turned on).
+# (nor pyarrow, which pandas loads), no scipy, no matplotlib.
 TABLE_LIBRARIES = ("pandas", "pyarrow", "scipy", "matplotlib")
 
 
-def _replication_imports_pandas_at_the_top() -> bool:
-    import sim.experiment.replication as module
-    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-    return any(isinstance(n, ast.Import) and any(a.name == "pandas" for a in n.names) for n in tree.body)
-
-
-@pytest.mark.xfail(_replication_imports_pandas_at_the_top(), strict=True,
-                   reason="sim/experiment/replication.py imports pandas at its top (annotation only)")
 def test_single_run_loads_no_table_or_figure_library():
     assert _loaded_after(["run", "workshop", "-p", "seed-example"], TABLE_LIBRARIES) == []
 
