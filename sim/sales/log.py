@@ -43,11 +43,14 @@ class TeamRecord:
     def of(cls, name: str, team: TeamLog) -> TeamRecord:
         """The record of a finished team's log (queue changes from a level of 0 at time 0)."""
         f8, i8 = np.float64, np.int64
-        q_len = np.zeros(len(team.q_change) + 1, dtype=i8)
-        np.cumsum(team.q_change, out=q_len[1:])
-        return cls(name=name, workers=team.workers, item=np.array(team.item, i8), worker=np.array(team.worker, i8),
-                   start=np.array(team.start, f8), handle=np.array(team.handle, f8),
-                   contact=np.array(team.contact, bool), q_time=np.array([0.0, *team.q_time], f8), q_len=q_len,
+        change = team.column("q_change", i8)
+        q_len = np.zeros(change.size + 1, dtype=i8)
+        np.cumsum(change, out=q_len[1:])
+        del change
+        q_time = np.concatenate([np.zeros(1, f8), team.column("q_time", f8)])
+        return cls(name=name, workers=team.workers, item=team.column("item", i8), worker=team.column("worker", i8),
+                   start=team.column("start", f8), handle=team.column("handle", f8),
+                   contact=team.column("contact", bool), q_time=q_time, q_len=q_len,
                    day_queue=np.array(team.day_queue, i8), day_oldest_age=np.array(team.day_oldest, f8))
 
 
@@ -143,5 +146,5 @@ def build_log(episodes: list[Any], team: TeamLog, targets: bool = False) -> Sale
         ep_status=col("status", np.int8),
         at_lead=r.item, at_rep=r.worker, at_start=r.start, at_handle=r.handle, at_contact=r.contact,
         q_time=r.q_time, q_len=r.q_len, day_queue=r.day_queue, day_oldest_age=r.day_oldest_age,
-        reps=r.workers, attempt_target=np.array(team.target, i8) if targets else None,
+        reps=r.workers, attempt_target=team.column("target", i8) if targets else None,
     )

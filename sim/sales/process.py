@@ -109,6 +109,8 @@ class SalesProcess:
         self.patience = Patience(self.luck, self.at, team) if p.patience is not None else None
         self.triage = Triage(p.triage_backlog, p.triage_min_score) if p.triage_backlog is not None else None
         self.rushed = p.rushed(team.log, calendar) if p.rushed is not None else None   # load quality
+        if self.rushed is not None:
+            team.log.compacting = False     # load quality reads the attempt lists whole during the run
         self.reassign = Reassign(p, calendar, self.at, team) if p.reassign_after is not None else None
         if self.staffing is None:
             self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
