@@ -118,6 +118,7 @@ class Team:
         self.open_lo, self.open_hi = 0.0, 0.0     # the last working period found open: [lo, hi)
         self.shut_lo, self.shut_hi = 0.0, 0.0     # the last closed stretch found: [t, next opening)
         self.on_free: list[FreeCallback] = []
+        self.midnight: list[Callable[[], None]] = []   # also called at each midnight (the owner's compaction)
         self._next_open = 0.0
         self.ahead = True                  # may the feeder open an arrival ahead of the clock (would_wake)?
         self.push = self._pusher()
@@ -291,5 +292,7 @@ class Team:
             self.log.day_queue.append(sum(q.live for q in self.queues))
             self.log.day_oldest.append(env.now - oldest if oldest < env.now else 0.0)
             self.log.compact()
+            for hook in self.midnight:
+                hook()
         if env.now + DAY <= self.end:
             Timeout(env, DAY).callbacks.append(self._on_midnight)
