@@ -8,7 +8,7 @@ import typing
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from test_funnel import _nest as nest  # noqa: E402
 
@@ -189,10 +189,12 @@ class _Item:
         self.rep, self.ready, self.queued = -1, 0.0, False
 
 
-@given(st.lists(st.tuples(st.sampled_from(["push", "pop", "remove", "escalate"]), st.integers(0, 5)), max_size=60))
+@given(st.lists(st.tuples(st.sampled_from(["push", "pop", "remove", "escalate", "oldest"]), st.integers(0, 3)), max_size=60))
+@example([("push", 0), ("push", 1), ("remove", 0), ("push", 0), ("pop", 0), ("pop", 0)])     # re-pushed: at the back
+@example([("push", 0), ("push", 1), ("escalate", 1), ("pop", 0), ("push", 1), ("pop", 0), ("pop", 0)])
 def test_fifo_queue_serves_in_push_order_escalated_first(ops):
     """Against a plain model: waiting items in push order (a re-push goes to the back), removed ones
-    gone, escalated ones first by deadline; `live` and the oldest ready time agree throughout."""
+    gone, escalated ones first by deadline; `live` agrees throughout, the oldest ready time when asked."""
     from sim.sales.queues import FifoQueue
 
     q, items = FifoQueue(), [_Item(i) for i in range(6)]
@@ -222,6 +224,7 @@ def test_fifo_queue_serves_in_push_order_escalated_first(ops):
             else:
                 want = None
             assert (got.lead if got is not None else None) == want
+        elif op == "oldest":
+            ready = [items[j].ready for j in order] + [items[e[2]].ready for e in escalated]
+            assert q.oldest_ready_time() == min(ready, default=float("inf"))
         assert q.live == len(order) + len(escalated)
-        ready = [items[j].ready for j in order] + [items[e[2]].ready for e in escalated]
-        assert q.oldest_ready_time() == min(ready, default=float("inf"))
