@@ -75,7 +75,7 @@ class WhatIfPage:
     # ------------------------------------------------------------------ layout
     def build(self) -> None:
         ui.add_css(".stale { opacity: 0.35; transition: opacity 0.2s; }")
-        with ui.row().classes("w-full items-center gap-4"):
+        with ui.row().classes("w-full items-center gap-4 flex-wrap"):
             ui.label("funnelsim what-if").classes("text-h5")
             self.start = ui.select({c.key: c.label for c in start_choices(self.root)}, label="Start from",
                                    on_change=lambda e: self.start_from(e.value)).classes("w-72").props("dense")
