@@ -182,21 +182,15 @@ class SalesProcess:
         self._feed_from(self._feed_next, due=True)
 
     def _new_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
-        ep = Episode(lead, index, t, tier, score, row)
-        self._keep(ep)
-        self.team.routing.assign(ep)
-        self.breach.opened(ep, t)
-        if self.reassign is not None:
-            self.reassign.opened(ep, t)
-        if self.patience is not None:
-            self.patience.opened(ep, t)
-        self.team.push(ep, t)
+        self._open(Episode(lead, index, t, tier, score, row), t)
 
     def _new_threaded_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
-        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call (the
-        same steps, repeated rather than shared: `_new_episode` runs once per MQL on the default path)."""
+        """`_new_episode` for a multi-threaded cadence: the item knows whom its attempts call."""
         assert self.threads is not None
-        ep = ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t))
+        self._open(ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t)), t)
+
+    def _open(self, ep: Episode, t: float) -> None:
+        """A new MQL episode enters sales: kept, assigned, its SLA and timers armed, queued."""
         self._keep(ep)
         self.team.routing.assign(ep)
         self.breach.opened(ep, t)
