@@ -199,9 +199,50 @@ def concurrent(url: str, sessions: int) -> None:
             d.quit()
 
 
+def in_process(scenario: str, changes: int) -> None:
+    """No browser, no server: the page's session (`WhatIf.run`) on a 2-process pool, the ICP-only
+    gate flipped `changes` times (each after the previous finished, as in `first`). Reports the
+    wall time from the change to the first world of the new setting, and the CPU time the worker
+    spent on that world (from the worker's own clock, so load on the machine does not inflate it)."""
+    import asyncio
+
+    from sim.app.pool import WorldPool
+    from sim.app.session import Setting, WhatIf
+    from sim.inputs import load_policy, load_scenario
+
+    async def go() -> tuple[list[float], list[float]]:
+        pool = WorldPool(2)
+        pool.start()
+        s = WhatIf(pool, Setting(load_scenario(scenario, []), load_policy("seed-example", [])), 1, 20)
+        await s.run()
+        futures: list[Any] = []
+        submit = pool.submit
+        pool.submit = lambda spec: futures.append(submit(spec)) or futures[-1]  # type: ignore[method-assign]
+        walls: list[float] = []
+        for i in range(changes):
+            s.set("policy.mql.gates.icp_only", i % 2 == 0)
+            t0, first = time.perf_counter(), []
+
+            def on_view(v: Any, t0: float = t0, first: list[float] = first) -> None:
+                if not first:
+                    first.append(time.perf_counter() - t0)
+            await s.run(on_view)
+            walls.append(first[0])
+        cpu = [getattr(f.result(), "cpu", None) for f in futures if f.done() and not f.cancelled()]
+        pool.shutdown()
+        cpu = [x for x in cpu if x is not None]
+        return walls, cpu
+    walls, cpu = asyncio.run(go())
+    report(f"{scenario}, in-process: change -> first world of the new setting (wall)", walls)
+    if cpu:
+        report(f"{scenario}, in-process: worker CPU per world of a policy change", cpu)
+
+
 def main() -> None:
     parts = sys.argv[1:] or ["first", "concurrent", "baseline"]
     print(f"load average before: {os.getloadavg()}")
+    if "inprocess" in parts:
+        in_process("classroom", CHANGES)
     scenario = "classroom" if (ROOT / "scenarios" / "classroom.toml").is_file() else "workshop"
     if "first" in parts:
         proc, url = start(scenario, 20)

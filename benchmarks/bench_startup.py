@@ -6,13 +6,15 @@ median CPU time (user + system of the child; steadier than wall time on a busy m
 commands are interleaved (one round runs each once) so a change of machine load hits all of them
 alike. Run by hand, not in the test suite.
 
-    python benchmarks/bench_startup.py [--repeat 11] [--importtime] [--before DIR]
+    python benchmarks/bench_startup.py [--repeat 11] [--importtime] [--before DIR] [--also NAME=DIR ...]
+                                       [--only run]
 
 `funnelsim ARGS` is run as `python -c "from sim.cli import main; main()" ARGS` in the tree's root
 (what the console script does), so that `--before DIR` can time another checkout of the code with
 the same interpreter and packages, e.g. `git worktree add /tmp/before main` or `git archive main
 sim scenarios policies | tar -x -C /tmp/before`: each round then runs every command in both trees.
-`--importtime` also prints the slowest modules (cumulative) that `run workshop -p seed-example`
+`--also NAME=DIR` times further trees in the same rounds (e.g. a patched copy), and `--only TEXT`
+times only the commands whose label holds TEXT (plus the numpy floor). `--importtime` also prints the slowest modules (cumulative) that `run workshop -p seed-example`
 imports, from `python -X importtime`.
 """
 from __future__ import annotations
@@ -71,8 +73,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=11)
     ap.add_argument("--importtime", action="store_true")
     ap.add_argument("--before", type=Path, help="another checkout (its root) to time in the same rounds")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=DIR", help="a further tree, same rounds")
+    ap.add_argument("--only", help="time only the commands whose label holds this text (and the numpy floor)")
     a = ap.parse_args()
-    trees = {"after": ROOT, **({"before": a.before.resolve()} if a.before else {})} if a.before else {"": ROOT}
+    if a.only:
+        CASES[1:] = [c for c in CASES[1:] if a.only in c[0]]
+    more = {n: Path(d).resolve() for n, d in (x.split("=", 1) for x in a.also)}
+    trees = {"after": ROOT, **({"before": a.before.resolve()} if a.before else {}), **more} if a.before or more \
+        else {"": ROOT}
     for name, root in trees.items():
         where = sim_file(root)
         if not where.startswith(str(root)):

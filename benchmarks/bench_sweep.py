@@ -10,7 +10,7 @@ hand, not in the test suite.
     python benchmarks/bench_sweep.py                  # the issue's sweep: -n 30, 2 workers
     python benchmarks/bench_sweep.py --small          # -n 6 --days 56 (about a tenth of the work)
     python benchmarks/bench_sweep.py --src /tmp/before --small   # another checkout's `sim/` (before/after)
-    python benchmarks/bench_sweep.py --small --keep out/ --compare other/   # runs tables identical?
+    python benchmarks/bench_sweep.py --small --keep out/ --compare other/   # tables identical?
 
 `--src DIR` runs `DIR/sim` (e.g. `git archive <commit> sim scenarios policies mappings | tar -x -C DIR`)
 with this interpreter, so before and after are measured on the same machine back to back.
@@ -81,10 +81,14 @@ def run_once(a: argparse.Namespace, out: Path) -> tuple[float, float, float, flo
     return wall, cpu, sum(seen.values()), after.ru_maxrss / 1024
 
 
-def same_runs(a: Path, b: Path) -> bool:
+def same_tables(a: Path, b: Path) -> dict[str, bool]:
+    """Runs table and daily series (parquet, exactly) and summary/differences CSVs (bytes) of two folders."""
     import pandas as pd
-    ra, rb = pd.read_parquet(a / "runs.parquet"), pd.read_parquet(b / "runs.parquet")
-    return ra.equals(rb)
+    out = {name: pd.read_parquet(a / name).equals(pd.read_parquet(b / name))
+           for name in ("runs.parquet", "timeseries.parquet")}
+    out.update({name: (a / name).read_bytes() == (b / name).read_bytes()
+                for name in ("summary.csv", "differences.csv") if (a / name).is_file() or (b / name).is_file()})
+    return out
 
 
 def main() -> None:
@@ -99,7 +103,8 @@ def main() -> None:
     ap.add_argument("--vary", default="mql.threshold=40:78:2")
     ap.add_argument("--src", help="folder holding another `sim/` package to run instead of the installed one")
     ap.add_argument("--keep", type=Path, help="keep the (last) results folder here")
-    ap.add_argument("--compare", type=Path, help="check the runs table equals this results folder's, exactly")
+    ap.add_argument("--compare", type=Path,
+                    help="check the runs table, daily series, summary and differences equal this results folder's")
     a = ap.parse_args()
     if a.replications is None:
         a.replications = 6 if a.small else 30
@@ -118,7 +123,7 @@ def main() -> None:
             best = min(best or wall, wall)
         print(f"best wall: {best:.1f} s")
         if a.compare:
-            print(f"runs table identical to {a.compare}: {same_runs(out, a.compare)}")
+            print(f"identical to {a.compare}: {same_tables(out, a.compare)}")
         if a.keep:
             shutil.rmtree(a.keep, ignore_errors=True)
             shutil.copytree(out, a.keep)

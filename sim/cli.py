@@ -75,7 +75,7 @@ def run(scenario: str, policies: tuple[str, ...], replications: int, as_json: bo
         from sim.experiment.results_json import results_json
         from sim.experiment.store import dumps
         click.echo(dumps(results_json(res)))
-    elif res.runs["replication"].nunique() == 1:
+    elif len({r["replication"] for r in res.run_rows()}) == 1:
         _print_single(res)
     else:
         from sim.commands.show import print_results
@@ -109,12 +109,16 @@ def _execute(plan: Plan, out: Path | None, quiet: bool) -> Results:
 
 
 def _print_single(res: Results) -> None:
-    """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup."""
+    """One replication's KPI table on stdout. Names from files are escaped: `[` would be read as markup.
+    From the rows as they are (no pandas): each policy's first row."""
     from rich.markup import escape
 
     from sim.present import console, print_tables, single_run_table
-    kpis = {escape(str(p)): {k: df[k].iloc[0] for k in res.kpi_names} for p, df in res.runs.groupby("policy", sort=False)}
-    print_tables(console(), single_run_table(kpis, escape(f"{res.runs['scenario'].iloc[0]}: one replication")))
+    rows = res.run_rows()
+    first = {str(r["policy"]): r for r in reversed(rows)}          # the first row of each policy ...
+    names = list(dict.fromkeys(str(r["policy"]) for r in rows))    # ... in order of appearance
+    kpis = {escape(p): {k: first[p].get(k) for k in res.kpi_names} for p in names}
+    print_tables(console(), single_run_table(kpis, escape(f"{rows[0]['scenario']}: one replication")))
     from sim.measure.steady import flagged_lines
     for line in flagged_lines(res):
         click.echo(f"warning: {line}")

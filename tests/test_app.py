@@ -42,20 +42,32 @@ def _project(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------------------- the page (simulated user)
 
 def _run(coro: Any) -> Any:
-    """asyncio.run, but the tasks still pending at the end (the page's world runs) get a bounded
-    time to finish cancelling: asyncio.run waits for them without a limit, and one that never
-    finished hung a whole CI run (seen twice in a full suite, never alone)."""
+    """asyncio.run, but a task still pending at the end gets a bounded time (cancelled again every
+    0.1 s, up to 5 s) and then fails the test with its stack: asyncio.run cancels once and waits
+    without a limit, and a task that missed that cancel hung two full-suite runs."""
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(coro)
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+        for _ in range(50):             # cancel again what swallowed a cancel (as NiceGUI's teardown does)
+            pending = [t for t in pending if not t.done()]
+            if not pending:
+                break
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.wait(pending, timeout=0.1))
+        stuck = [_stack(t) for t in pending if not t.done()]
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+        assert not stuck, "tasks that refused cancellation:\n" + "\n".join(stuck)
+
+
+def _stack(task: asyncio.Task[Any]) -> str:
+    import io
+    out = io.StringIO()
+    task.print_stack(file=out)
+    return f"{task.get_name()}: {out.getvalue()}"
 
 
 async def _page(root: Path, steps: Any) -> None:
@@ -65,9 +77,19 @@ async def _page(root: Path, steps: Any) -> None:
     ref = _reference()
     config = AppConfig(ref.scenario, ref.policy, seed=7, root=root, replications=6, workers=0)
     page_root, _ = attach(config)
+    failure: Exception | None = None
     async with user_simulation(page_root) as user:
         await user.open("/")
-        await steps(user)
+        try:
+            await steps(user)
+        except Exception as e:  # noqa: BLE001 - re-raised once the app has stopped
+            failure = e
+    # A failure raised inside the context skips the app's shutdown (Starlette's lifespan runs it only
+    # on a clean exit), so NiceGUI's own tasks outlive the test; its outbox loop can then miss the
+    # final cancel (Python 3.11's asyncio.wait_for swallows a cancel that meets a finished wait) and
+    # asyncio.run waits for it forever: a failed assertion used to hang the suite instead of failing.
+    if failure is not None:
+        raise failure
 
 
 def _text(user: Any, marker: str) -> str:
@@ -164,6 +186,46 @@ def test_three_teams_join_submit_and_the_leaderboard_ranks_them(tmp_path):
     _run(_page(_project(tmp_path), steps))
 
 
+def test_with_nothing_changed_the_speed_table_says_same_setting_not_a_zero_difference(tmp_path):
+    async def steps(user: Any) -> None:
+        await _until(user, "status", "6 of 6 worlds (done)")
+        (table,) = user.find(marker="speed").elements
+        assert table.rows and all(r["sla_difference"] == "same setting on both sides" for r in table.rows)
+        _set(user, "policy.mql.threshold", 95)
+        await _until(user, "changes", "MQL threshold (points): 60 -> 95")
+        await _until(user, "status", "6 of 6 worlds (done)")
+        (table,) = user.find(marker="speed").elements
+        assert table.rows and not any(r["sla_difference"] == "same setting on both sides" for r in table.rows)
+    _run(_page(_project(tmp_path), steps))
+
+
+def test_starting_from_a_scenario_keeps_the_policy_on_the_levers(tmp_path):
+    async def steps(user: Any) -> None:
+        await _until(user, "status", "6 of 6 worlds (done)")
+        _set(user, "policy.mql.threshold", 95)
+        await _until(user, "changes", "MQL threshold (points): 60 -> 95")
+        _set(user, "start", "scenarios/workshop.toml")
+        await _until(user, "start-note", "with the policy you had")
+        await _until(user, "status", "(done)")
+        (lever,) = user.find(marker="policy.mql.threshold").elements
+        assert lever.value == 95                              # not seed-example's 60
+        assert "nothing yet" in _text(user, "changes")        # 95 is now the reference
+    _run(_page(_project(tmp_path), steps))
+
+
+def test_stop_leaves_a_partial_result_that_is_never_shown_as_the_answer(tmp_path):
+    async def steps(user: Any) -> None:
+        await _until(user, "status", "6 of 6 worlds (done)")
+        _set(user, "replications", 100)
+        await _until(user, "status", "of 100 worlds (running)")
+        user.find(marker="stop").click()
+        stopped = await _until(user, "status", "Stopped after")
+        assert "partial result, not the answer" in stopped
+        await asyncio.sleep(0.5)                              # worlds still arriving are dropped
+        assert _text(user, "status") == stopped
+    _run(_page(_project(tmp_path), steps))
+
+
 # ---------------------------------------------------------------------------- the session
 
 def test_a_superseded_setting_is_never_shown_as_current():
@@ -184,6 +246,27 @@ def test_a_superseded_setting_is_never_shown_as_current():
         return seen
     seen = _run(go())
     assert seen and all(g == current for g, current in seen)
+
+
+def test_stop_cancels_the_worlds_still_to_run_and_draws_nothing_after():
+    async def go() -> tuple[list[int], Any, int]:
+        pool = WorldPool(0)
+        s = WhatIf(pool, _reference(), seed=3, replications=40)
+        futures: list[Any] = []
+        real = pool.submit
+        pool.submit = lambda spec: futures.append(real(spec)) or futures[-1]  # type: ignore[method-assign]
+        drawn: list[int] = []
+
+        def on_view(v: Any) -> None:
+            drawn.append(v.done)
+            if v.done == 2:
+                s.stop()
+        last = await s.run(on_view)
+        pool.shutdown()
+        return drawn, last, sum(f.cancelled() for f in futures)
+    drawn, last, cancelled = _run(go())
+    assert drawn == [1, 2] and last.done == 2 and not last.finished
+    assert cancelled >= 30                                    # queued worlds never ran
 
 
 def test_below_five_worlds_the_page_says_too_few_worlds_to_say():

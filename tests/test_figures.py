@@ -251,9 +251,9 @@ def test_quality_against_threshold_draws_precision_and_recall(sweep):
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["40", "60", "80"]
 
 
-def test_figures_are_written_as_png_and_svg(cmp, tmp_path):
+def test_figures_are_written_as_svg_only(cmp, tmp_path):
     files = save(funnel_figure(cmp.summary()), tmp_path, "funnel")
-    assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(files) == ["svg"] and [p.name for p in tmp_path.iterdir()] == ["funnel.svg"]
     assert b"<svg" in files["svg"].read_bytes()[:2000]
 
 

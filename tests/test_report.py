@@ -39,10 +39,11 @@ def test_report_has_every_section_and_figure_embedded(built):
     for key, title in SECTIONS:
         assert f'<section id="{key}">' in page and title in page
     for name in FIGURES:
-        assert (folder / "figures" / f"{name}.png").is_file() and (folder / "figures" / f"{name}.svg").is_file()
+        assert (folder / "figures" / f"{name}.svg").is_file()
         assert f'id="fig-{name}"' in page
     srcs = re.findall(r'src="([^"]*)"', page)
-    assert len(srcs) == len(FIGURES) and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == len(FIGURES) and all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
+    assert sorted(p.suffix for p in (folder / "figures").iterdir()) == [".svg"] * len(FIGURES)   # one format
     assert "<script" not in page and "http://" not in page and "https://" not in page   # opens offline
     assert "@media print" in page
 

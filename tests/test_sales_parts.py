@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from test_funnel import _nest as nest  # noqa: E402
 
 from sim.config.policy import Policy, Routing, Sla
@@ -137,3 +140,91 @@ def test_a_team_is_reusable_for_another_kind_of_work(discipline):
         assert log.item == [3, 0, 4, 1, 5, 2] and log.start == [0.0, 0.0, 30.0, 30.0, 60.0, 60.0]
     else:                            # in turn: worker 0 gets accounts 0, 2, 4, oldest first
         assert [a for a, w in zip(log.item, log.worker) if w == 0] == [0, 2, 4]
+
+
+def _sales_logs_equal(a, b) -> None:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+        else:
+            assert x == y, f.name
+
+
+@pytest.mark.parametrize("changes", [{}, {"sla": {"breach_action": "recycle"}, "routing": {"discipline": "priority"}}])
+def test_closed_episodes_and_attempts_compacted_at_midnight_give_the_same_log(monkeypatch, changes):
+    """Closed episodes turned into columns (every midnight, from the first closed one on) and the team
+    log's lists moved into typed arrays leave the SalesLog exactly as when everything stays objects."""
+    from sim.sales import log as log_mod
+    from sim.sales.team import TeamLog
+
+    sc = Scenario.model_validate(nest(SMALL))
+    pol = Policy.model_validate(nest(changes))
+    rep = run_replication(sc, [pol], seed=3)
+    s = rep.runs[pol.name].scored
+    params = EngineParams.resolve(pol, sc, lambda t: 0.3)
+
+    def run() -> tuple[SalesProcess, object]:
+        proc = SalesProcess(rep.world, Mqls(s.mql_time, s.mql_tier, s.mql_score), params, rep.calendar,
+                            lambda lead, after: None)
+        return proc, proc.run()
+
+    monkeypatch.setattr(log_mod, "MIN_CHUNK", 1)
+    proc, compacted = run()
+    assert len(proc.episodes.chunks) > 1 and proc.episodes.chunks[0][0].size > 0
+    monkeypatch.setattr(log_mod.EpisodeLog, "compact", lambda self: None)
+    monkeypatch.setattr(TeamLog, "compact", lambda self: None)
+    _, kept = run()
+    assert kept.ep_lead.size > 0 and kept.at_lead.size > 0
+    _sales_logs_equal(compacted, kept)
+
+
+class _Item:
+    __slots__ = ("lead", "tier", "score", "mql_time", "attempts", "status", "rep", "ready", "queued",
+                 "version", "pushes")
+
+    def __init__(self, ident: int):
+        self.lead, self.tier, self.score, self.mql_time = ident, 0, 0.0, 0.0
+        self.attempts = self.status = self.version = self.pushes = 0
+        self.rep, self.ready, self.queued = -1, 0.0, False
+
+
+@given(st.lists(st.tuples(st.sampled_from(["push", "pop", "remove", "escalate", "oldest"]), st.integers(0, 3)), max_size=60))
+@example([("push", 0), ("push", 1), ("remove", 0), ("push", 0), ("pop", 0), ("pop", 0)])     # re-pushed: at the back
+@example([("push", 0), ("push", 1), ("escalate", 1), ("pop", 0), ("push", 1), ("pop", 0), ("pop", 0)])
+def test_fifo_queue_serves_in_push_order_escalated_first(ops):
+    """Against a plain model: waiting items in push order (a re-push goes to the back), removed ones
+    gone, escalated ones first by deadline; `live` agrees throughout, the oldest ready time when asked."""
+    from sim.sales.queues import FifoQueue
+
+    q, items = FifoQueue(), [_Item(i) for i in range(6)]
+    order: list[int] = []                   # the model: waiting, not escalated, in push order
+    escalated: list[tuple[float, int, int]] = []   # (deadline, escalation number, item)
+    for t, (op, i) in enumerate(ops):
+        it = items[i]
+        waiting = set(order) | {e[2] for e in escalated}
+        if op == "push" and i not in waiting:
+            q.push(it, float(t))
+            order.append(i)
+        elif op == "remove":
+            q.remove(it)
+            order = [j for j in order if j != i]
+            escalated = [e for e in escalated if e[2] != i]
+        elif op == "escalate" and i in waiting:
+            q.escalate(it, float(-t % 7))
+            order = [j for j in order if j != i]
+            escalated = [e for e in escalated if e[2] != i] + [(float(-t % 7), t, i)]
+        elif op == "pop":
+            got = q.pop()
+            if escalated:
+                want = min(escalated)[2]
+                escalated.remove(min(escalated))
+            elif order:
+                want = order.pop(0)
+            else:
+                want = None
+            assert (got.lead if got is not None else None) == want
+        elif op == "oldest":
+            ready = [items[j].ready for j in order] + [items[e[2]].ready for e in escalated]
+            assert q.oldest_ready_time() == min(ready, default=float("inf"))
+        assert q.live == len(order) + len(escalated)

@@ -53,7 +53,7 @@ def test_a_group_gives_the_results_of_its_tasks_one_by_one():
     for a, b in zip(alone, together):
         assert a.error is None and b.error is None
         assert pd.DataFrame(a.rows).equals(pd.DataFrame(b.rows))
-        pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+        pd.testing.assert_frame_equal(pd.DataFrame(a.timeseries), pd.DataFrame(b.timeseries), check_exact=True)
     with pytest.raises(ValueError, match="one world"):
         execute_group([plan.tasks[0], _plan({"sales.reps": "2,3"}, replications=1).tasks[1]])
 
@@ -95,3 +95,29 @@ def test_resume_finds_the_tasks_inside_group_parts(tmp_path):
     _, done = ResultsWriter.resume(tmp_path / "r", {"fingerprint": "x"}, ids)
     assert done == {"s0-p0-r0", "s0-p1-r0", "s0-p2-r0"}
     assert not (w.parts / "s0-p0-r1.ts.parquet").exists()
+
+
+def test_steady_state_diagnostics_are_saved_once_and_read_back_as_computed(tmp_path, monkeypatch):
+    """The writer diagnoses the daily series once (diagnostics.json); the results read back, the
+    report's flags and the printed warnings use that, and it equals a fresh computation exactly."""
+    import math
+
+    import sim.measure.steady as steady
+    from sim.experiment.results import DIAGNOSTICS, load_results
+    from sim.report.steady_flags import steady_flags
+
+    plan = _plan({"mql.threshold": "40:60:20"}, replications=2, policies=("seed-example", "volume"))
+    calls = []
+    real = steady.diagnose
+    monkeypatch.setattr(steady, "diagnose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    res = run_plan(plan, tmp_path / "out").results
+    assert (tmp_path / "out" / DIAGNOSTICS).is_file() and len(calls) == 1
+    saved = load_results(tmp_path / "out")
+    steady_flags(saved), steady.flagged_lines(saved), steady.diagnostics(saved)
+    assert len(calls) == 1                                      # read back, never recomputed
+    fresh = real(saved.timeseries, steady.scenario_dumps(saved.manifest))
+    assert len(fresh) == 4 and len(res.steady_state()) == 4
+    for a, b in zip(saved.steady_state(), fresh):
+        x, y = a.as_dict(), b.as_dict()
+        assert x.keys() == y.keys()
+        assert all(x[k] == y[k] or (isinstance(x[k], float) and math.isnan(x[k]) and math.isnan(y[k])) for k in x)

@@ -4,6 +4,7 @@ from `sim.app.summary`, the state from `sim.app.session`.
 """
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ TIER_COLUMNS = [("tier", "Tier"), ("reference_1h", "Touched within 1 business ho
                 ("changed_1h", "changed"), ("reference_sla", "SLA met: reference"), ("changed_sla", "changed"),
                 ("sla_difference", "SLA met: difference")]
 VERDICT_COLOUR = {True: "text-positive", False: "text-negative", None: "text-grey-8"}
+SAME = "same setting on both sides"
+START_NOTE = ("A scenario starts with the policy you have now (your changes included); a results folder "
+              "brings its own scenario and baseline policy.")
 
 
 def explain(card: Card, session: WhatIf, view: View) -> str:
@@ -43,6 +47,12 @@ def explain(card: Card, session: WhatIf, view: View) -> str:
     return f"What it counts: {what}. {why} {claim}"
 
 
+def put(label: ui.label, text: str) -> None:
+    """Set a label's text only when it changed (an unchanged text sends nothing to the browser)."""
+    if label.text != text:
+        label.text = text
+
+
 def t(name: str) -> str:
     """The element's name for the browser tests (`[data-test="..."]`); `.mark()` names it for the
     simulated user."""
@@ -58,25 +68,32 @@ class WhatIfPage:
         self.inputs: dict[str, Any] = {}
         self.errors: dict[str, ui.label] = {}
         self.view: View | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.labels: dict[str, ui.label] = {}            # the cards' texts, rewritten by `fill`
+        self.drawn: tuple[list[str], list[str]] = ([], [])   # the cards and problems on the page
 
     # ------------------------------------------------------------------ layout
     def build(self) -> None:
         ui.add_css(".stale { opacity: 0.35; transition: opacity 0.2s; }")
-        with ui.row().classes("w-full items-center gap-4"):
+        with ui.row().classes("w-full items-center gap-4 flex-wrap"):
             ui.label("funnelsim what-if").classes("text-h5")
             self.start = ui.select({c.key: c.label for c in start_choices(self.root)}, label="Start from",
                                    on_change=lambda e: self.start_from(e.value)).classes("w-72").props("dense")
             self.start.mark("start").props(t("start"))
+            self.start.tooltip(START_NOTE)
             self.reps = ui.number("Worlds", value=self.session.replications, min=1, max=MAX_REPLICATIONS, step=1,
                                   on_change=lambda e: self.set_replications(e.value)).classes("w-24").props("dense")
             self.reps.mark("replications").props(t("replications"))
             ui.button("Make this the reference", on_click=self.make_reference).props("outline dense").mark("rebase").props(t("rebase"))
+            ui.button("Stop", on_click=self.stop).props("outline dense color=negative").mark("stop").props(t("stop")) \
+                .tooltip("Stop the worlds still to run: what is shown stays partial, marked as not the answer")
             ui.label("Export:").classes("text-grey-8 q-ml-md")
             ui.button("Policy TOML", on_click=lambda: self.export_toml("policy")).props("dense flat").mark("export-policy").props(t("export-policy"))
             ui.button("Scenario TOML", on_click=lambda: self.export_toml("scenario")).props("dense flat").mark("export-scenario").props(t("export-scenario"))
             ui.button("Results folder + report", on_click=self.export_results).props("dense flat").mark("export-results").props(t("export-results"))
             self.status = ui.label("").mark("status").props(t("status"))
         self.export_note = ui.label("").classes("text-caption").mark("export-note").props(t("export-note"))
+        self.start_note = ui.label("").classes("text-caption").mark("start-note").props(t("start-note"))
         self.reps_error = ui.label("").classes("text-negative text-caption").mark("replications-error").props(t("replications-error"))
         self.progress = ui.linear_progress(value=0, show_value=False).props("instant-feedback").mark("progress").props(t("progress"))
         with ui.row().classes("w-full no-wrap items-start gap-6"):
@@ -127,13 +144,14 @@ class WhatIfPage:
 
     @ui.refreshable_method
     def answer(self) -> None:
+        """The cards, built when the set of cards changes; each later world only rewrites their
+        texts (`fill`), which costs the server and the browser far less than building them again."""
+        self.labels = {}
         view = self.view
         if view is None or not view.cards:
             ui.label("Waiting for the first worlds...").classes("text-grey-7").mark("waiting").props(t("waiting"))
             return
-        changes = self.session.describe_changes()
-        ui.label("Changed: " + ("; ".join(changes) if changes else "nothing yet (move a lever on the left)")) \
-            .classes("text-body1").mark("changes").props(t("changes"))
+        self.labels["changes"] = ui.label(self.changes_text()).classes("text-body1").mark("changes").props(t("changes"))
         with ui.element("div").classes("grid gap-2 w-full").style(
                 "grid-template-columns: repeat(auto-fill, minmax(230px, 1fr))"):
             for c in view.cards:
@@ -141,30 +159,59 @@ class WhatIfPage:
         for err in view.errors[:3]:
             ui.label(err).classes("text-negative")
 
+    def changes_text(self) -> str:
+        changes = self.session.describe_changes()
+        return "Changed: " + ("; ".join(changes) if changes else "nothing yet (move a lever on the left)")
+
+    def card_texts(self, c: Card, view: View) -> dict[str, str]:
+        """What a card says: both sides, the difference (or "same setting") and the explanation."""
+        if not self.session.describe_changes():
+            text = SAME
+        elif c.verdict in (TOO_FEW, UNDEFINED):
+            text = c.difference
+        else:
+            text = f"{c.difference} ({c.verdict})"
+        return {"ref": f"reference {c.reference}", "new": f"changed {c.changed}", "diff": text,
+                "explanation": explain(c, self.session, view)}
+
+    def fill(self, view: View) -> None:
+        """Rewrite the texts of the cards already on the page (same cards as the last view)."""
+        put(self.labels["changes"], self.changes_text())
+        for c in view.cards:
+            for part, text in self.card_texts(c, view).items():
+                put(self.labels[f"{part}:{c.name}"], text)
+            colour = VERDICT_COLOUR[c.better]
+            diff = self.labels[f"diff:{c.name}"]
+            if colour not in diff.classes:
+                diff.classes(remove=" ".join(VERDICT_COLOUR.values()), add=colour)
+
+    def speed_rows(self) -> list[dict[str, str]]:
+        rows = self.view.speed if self.view else []
+        if not self.session.describe_changes():     # both sides are one setting: no difference to show
+            rows = [{**r, "sla_difference": SAME} for r in rows]
+        return rows
+
     @ui.refreshable_method
     def tiers(self) -> None:
         ui.label("Speed to lead by tier").classes("text-subtitle1")
-        ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"} for k, lb in TIER_COLUMNS],
-                 rows=self.view.speed if self.view else [], row_key="tier").props("dense flat").classes(
-                     "w-full").mark("speed").props(t("speed"))
+        self.speed_table = ui.table(columns=[{"name": k, "label": lb, "field": k, "align": "left"}
+                                             for k, lb in TIER_COLUMNS],
+                                    rows=self.speed_rows(), row_key="tier").props("dense flat").classes(
+                                        "w-full").mark("speed").props(t("speed"))
 
     def card(self, c: Card, view: View) -> None:
+        texts = self.card_texts(c, view)
         with ui.card().classes("q-pa-sm gap-0").mark(f"card:{c.name}").props(t(f"card:{c.name}")):
             with ui.row().classes("w-full items-center no-wrap"):
                 ui.label(c.label).classes("text-weight-medium grow")
                 with ui.button(icon="help_outline").props("flat dense round size=sm").mark(f"explain:{c.name}").props(t(f"explain:{c.name}")):
                     with ui.menu().classes("q-pa-md").style("max-width: 320px"):
-                        ui.label(explain(c, self.session, view)).classes("text-body2").mark(f"explanation:{c.name}").props(t(f"explanation:{c.name}"))
-            ui.label(f"reference {c.reference}").classes("text-caption text-grey-8")
-            ui.label(f"changed {c.changed}").classes("text-caption")
-            colour = VERDICT_COLOUR[c.better]
-            if not self.session.describe_changes():
-                text = "same setting on both sides"
-            elif c.verdict in (TOO_FEW, UNDEFINED):
-                text = c.difference
-            else:
-                text = f"{c.difference} ({c.verdict})"
-            ui.label(text).classes(f"text-body1 text-weight-bold {colour}").mark(f"diff:{c.name}").props(t(f"diff:{c.name}"))
+                        self.labels[f"explanation:{c.name}"] = ui.label(texts["explanation"]).classes("text-body2") \
+                            .mark(f"explanation:{c.name}").props(t(f"explanation:{c.name}"))
+            self.labels[f"ref:{c.name}"] = ui.label(texts["ref"]).classes("text-caption text-grey-8")
+            self.labels[f"new:{c.name}"] = ui.label(texts["new"]).classes("text-caption")
+            self.labels[f"diff:{c.name}"] = ui.label(texts["diff"]).classes(
+                f"text-body1 text-weight-bold {VERDICT_COLOUR[c.better]}").mark(f"diff:{c.name}").props(t(f"diff:{c.name}"))
 
     @staticmethod
     def funnel_options(view: View | None) -> dict[str, Any]:
@@ -230,12 +277,27 @@ class WhatIfPage:
         self.status.text = f"Running {self.session.replications} worlds..."
         self.progress.value = 0
         from nicegui import background_tasks
-        background_tasks.create(self._run(), name="funnelsim-what-if")   # no element: nothing to be deleted
+        self._task = background_tasks.create(self._run(), name="funnelsim-what-if")   # no element: nothing to be deleted
+
+    def stop(self) -> None:
+        """Drop the worlds still to run. What is on the page stays, dimmed and marked partial: it is
+        never shown as the answer of the setting."""
+        task = self._task
+        if task is None or task.done():
+            self.status.text = "Nothing is running"
+            return
+        view = self.session.stop()
+        task.cancel()                     # a run not yet started never starts
+        done, total = (view.done, view.total) if view is not None else (0, self.session.replications)
+        self.results.classes(add="stale")
+        self.status.text = f"Stopped after {done} of {total} worlds: a partial result, not the answer"
 
     async def _run(self) -> None:
         await self.session.run(self.show)
 
-    def show(self, view: View) -> None:
+    async def show(self, view: View) -> None:
+        """Draw a view now: the refreshes are awaited (run in this step, not as tasks of their own
+        for later), so the status and the cards of one world reach the page in the same update."""
         if view.generation != self.session.generation:
             return                                           # never draw a superseded setting
         self.view = view
@@ -243,16 +305,24 @@ class WhatIfPage:
         state = "done" if view.finished else "running"
         self.status.text = f"{view.done} of {view.total} worlds ({state})"
         self.results.classes(remove="stale")
-        self.answer.refresh()
-        self.tiers.refresh()
+        drawn = ([c.name for c in view.cards], view.errors[:3])
+        if drawn != self.drawn or not self.labels:
+            self.drawn = drawn
+            await self.answer.refresh()
+        else:
+            self.fill(view)
+        rows = self.speed_rows()
+        if rows != self.speed_table.rows:
+            self.speed_table.rows = rows
         for chart, options in ((self.funnel, self.funnel_options(view)), (self.load, self.series_options(view))):
             chart.options.clear()
             chart.options.update(options)
             chart.update()
 
     def start_from(self, key: str) -> None:
+        current = (self.session.changed or self.session.reference).policy
         try:
-            start: Start = load_start(key, self.root)
+            start: Start = load_start(key, self.root, current)
         except ConfigError as e:
             ui.notify(str(e), type="negative")
             return
@@ -262,6 +332,9 @@ class WhatIfPage:
         self.session.make_reference()
         for path, el in self.inputs.items():
             el.set_value(self.session.value(path))
+        kept = key.startswith("scenarios/")
+        self.start_note.text = (f"Started from {key} with the policy you had (your changes included)" if kept else
+                                f"Started from {key} with its own baseline policy {start.policy.name!r}")
         self.rerun()
 
     def export_toml(self, kind: str) -> None:

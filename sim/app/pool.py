@@ -30,8 +30,9 @@ def default_workers() -> int:
 class WorldPool:
     """Submit world jobs, await their outcomes; shut down once when the app stops."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, warm_worlds: tuple[str, int, tuple[int, ...]] | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
+        self.warm_worlds = warm_worlds      # (scenario text, seed, replications) each worker generates at start
         self._executor: Executor | None = None
 
     def start(self) -> None:
@@ -46,7 +47,7 @@ class WorldPool:
             ctx.set_forkserver_preload(["sim.app.worlds"])
         ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         for _ in range(self.workers):        # start the workers now, not on the first click
-            ex.submit(warm)
+            ex.submit(warm, *(self.warm_worlds or ()))
         self._executor = ex
 
     def submit(self, spec: WorldJob) -> Future[WorldOutcome]:

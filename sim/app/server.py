@@ -60,7 +60,10 @@ def extra_pages(config: AppConfig, pool: WorldPool) -> dict[str, Callable[[], No
 def attach(config: AppConfig) -> tuple[Callable[[], None], WorldPool]:
     """The root function and the pool, started and stopped with the app."""
     from nicegui import app
-    pool = WorldPool(config.workers)
+
+    from sim.app.worlds import dumps
+    first_worlds = (dumps(config.scenario.model_dump(mode="json")), config.seed, (0, 1))   # a change's first answer
+    pool = WorldPool(config.workers, warm_worlds=first_worlds)
     app.on_startup(pool.start)
     app.on_startup(warm_statistics)
     app.on_shutdown(pool.shutdown)

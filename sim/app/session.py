@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, cast
 from sim.app.controls import label_of, value_at
 from sim.app.pool import WorldPool
 from sim.app.summary import View, build_view
-from sim.app.worlds import WorldOutcome, dumps, job
+from sim.app.worlds import WorldJob, WorldOutcome, dumps
 from sim.config.errors import ConfigError
 from sim.config.loading import apply_overrides
 from sim.config.messages import validate_data
@@ -106,6 +106,24 @@ def check_replications(n: Any) -> int:
     return n
 
 
+def _arrivals(futures: list[Future[WorldOutcome]]) -> asyncio.Queue[Future[WorldOutcome]]:
+    """A queue on the running loop that receives each future as it finishes (done, failed or
+    cancelled), whichever thread finishes it. Unlike awaiting wrapped futures, a cancelled world
+    never raises CancelledError into the waiting task, so that task's own cancellation is never
+    mistaken for a world's (and swallowed)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Future[WorldOutcome]] = asyncio.Queue()
+
+    def post(f: Future[WorldOutcome]) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, f)
+        except RuntimeError:            # the loop is closed: nobody waits for this world any more
+            pass
+    for f in futures:
+        f.add_done_callback(post)
+    return queue
+
+
 @dataclass
 class WhatIf:
     """The state of one session. `run()` plays the current changes and calls `on_view` after each
@@ -163,6 +181,15 @@ class WhatIf:
             f.cancel()
         self._pending = []
 
+    def stop(self) -> View | None:
+        """Stop the current run: its queued worlds are cancelled and worlds still arriving are
+        dropped (the generation moves on, so nothing of this run is drawn as current again).
+        Returns the partial view it had reached (None before any world)."""
+        view = self.view if self.view is not None and self.view.generation == self.generation else None
+        self.cancel()
+        self.generation += 1
+        return view
+
     async def run(self, on_view: Callable[[View], Awaitable[None] | None] | None = None) -> View:
         """Play the current setting on `replications` worlds; returns the last view of this
         generation (a superseded run returns its last view, already stale, without calling on_view)."""
@@ -171,20 +198,22 @@ class WhatIf:
         self.cancel()
         ref, new = self.reference, self.changed or self.reference
         ref_sc = dumps(ref.scenario.model_dump(mode="json"))
-        same_world = dumps(new.scenario.model_dump(mode="json")) == ref_sc
+        new_sc = dumps(new.scenario.model_dump(mode="json"))
+        same_world = new_sc == ref_sc
         ref_pol = ref.policy.model_dump(mode="json")
         new_pol = new.policy.model_copy(update={"name": CHANGED}).model_dump(mode="json")
         ref_key = ref_sc + dumps(ref_pol)
+        ref_text, new_text = dumps(ref_pol), dumps(new_pol)      # once, not once per world
         futures: list[Future[WorldOutcome]] = []
         for r in range(self.replications):
             cached = (ref_key, r) in self._ref_cache
             if same_world:
-                pols = [new_pol] if cached else [ref_pol, new_pol]
-                futures.append(self.pool.submit(job(new.scenario.model_dump(mode="json"), pols, self.seed, r)))
+                pols = (new_text,) if cached else (ref_text, new_text)
+                futures.append(self.pool.submit(WorldJob(new_sc, pols, self.seed, r)))
             else:
                 if not cached:
-                    futures.append(self.pool.submit(job(ref.scenario.model_dump(mode="json"), [ref_pol], self.seed, r)))
-                futures.append(self.pool.submit(job(new.scenario.model_dump(mode="json"), [new_pol], self.seed, r)))
+                    futures.append(self.pool.submit(WorldJob(ref_sc, (ref_text,), self.seed, r)))
+                futures.append(self.pool.submit(WorldJob(new_sc, (new_text,), self.seed, r)))
         self._pending = futures
         got: dict[int, tuple[dict[str, float], dict[str, list[float]]]] = {}
         errors: list[str] = []
@@ -192,17 +221,19 @@ class WhatIf:
         view = build_view(gen, total, [], [], [])
         if gen == self.generation:
             self.view = view
-        for fut in asyncio.as_completed([asyncio.wrap_future(f) for f in futures]):
-            try:
-                out = await fut
-            except asyncio.CancelledError:
-                if gen != self.generation:
-                    return view
-                raise
-            except Exception as e:  # noqa: BLE001 - a broken pool is shown on the page, not raised
-                out = WorldOutcome(-1, error=f"{type(e).__name__}: {e}")
-            if gen != self.generation:          # a newer setting: this world is stale
+        arrived = _arrivals(futures)
+        for _ in futures:
+            # The only CancelledError here is this task's own (the page stopped it, the server is
+            # stopping): it always propagates. A cancelled world is a future that arrives cancelled.
+            f = await arrived.get()
+            if gen != self.generation:          # a newer setting or a stop: this world is stale
                 return view
+            if f.cancelled():                   # the pool dropped it (the server is stopping)
+                out = WorldOutcome(-1, error="cancelled")
+            elif (exc := f.exception()) is not None:   # a broken pool is shown on the page, not raised
+                out = WorldOutcome(-1, error=f"{type(exc).__name__}: {exc}")
+            else:
+                out = f.result()
             if out.error:
                 errors.append(f"world {out.replication}: {out.error}")
             if REFERENCE in out.kpis:

@@ -43,14 +43,15 @@ def start_choices(root: Path) -> list[Choice]:
     return out
 
 
-def load_start(key: str, root: Path, policy: str = "seed-example") -> Start:
+def load_start(key: str, root: Path, policy: str | Policy = "seed-example") -> Start:
     """The scenario and policy a choice stands for; ConfigError for anything outside the project's
-    folders or not a scenario file / results folder."""
+    folders or not a scenario file / results folder. A scenario file comes with `policy` (a policy
+    the page has now, or the name of one in policies/); a results folder with its baseline policy."""
     from sim.config.loading import load_model
     from sim.inputs import load_policy
     path = safe_path(key, root, ("scenarios", "outputs"))
     if path.suffix == ".toml" and path.parent.name == "scenarios":
-        return Start(load_model(Scenario, path), load_policy(policy, []))
+        return Start(load_model(Scenario, path), policy if isinstance(policy, Policy) else load_policy(policy, []))
     manifest = path / "manifest.json"
     if not manifest.is_file():
         raise ConfigError(key, ["not a scenario file or a results folder (no manifest.json)"])

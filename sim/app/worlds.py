@@ -10,6 +10,7 @@ still a paired comparison (common random numbers).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,7 @@ class WorldOutcome:
     kpis: dict[str, dict[str, float]] = field(default_factory=dict)
     series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     error: str | None = None
+    cpu: float = 0.0              # seconds of the worker's CPU spent on this world (benchmarks/bench_app.py)
 
 
 def job(scenario: dict[str, Any], policies: list[dict[str, Any]], seed: int, replication: int) -> WorldJob:
@@ -60,16 +62,27 @@ def _policy(text: str) -> Any:
     return Policy.model_validate_json(text)
 
 
+@lru_cache(maxsize=1)
+def worker_worlds() -> Any:
+    """This process's cache of generated worlds (one per pool worker, made on first use)."""
+    from sim.app.world_cache import WorldCache
+    return WorldCache()
+
+
 def play_world(spec: WorldJob) -> WorldOutcome:
     """Play every policy of the job on its world; an exception becomes `error` (never raised, so a
     bad world cannot break the pool)."""
+    start = time.process_time()
     try:
         from sim.experiment.replication import run_replication
         from sim.experiment.world_task import flatten
         from sim.measure.spikes import spike_kpis
         scenario = _scenario(spec.scenario)
         policies = [_policy(p) for p in spec.policies]
-        rep = run_replication(scenario, policies, spec.seed, spec.replication)
+        cache = worker_worlds()
+        rep = run_replication(scenario, policies, spec.seed, spec.replication,
+                              world=cache.world(spec.scenario, scenario, spec.seed, spec.replication),
+                              calendar=cache.calendar(spec.scenario, scenario))
         out = WorldOutcome(spec.replication)
         for name in rep.runs:
             d = rep.daily(name)
@@ -77,13 +90,22 @@ def play_world(spec: WorldJob) -> WorldOutcome:
                               if isinstance(v, (int, float))}
             w = d[d["in_window"]]
             out.series[name] = {c: [float(x) for x in w[c].to_numpy()] for c in SERIES}
+        out.cpu = time.process_time() - start
         return out
     except Exception as e:  # noqa: BLE001 - reported on the page, the pool keeps serving
         return WorldOutcome(spec.replication, error=f"{type(e).__name__}: {e}")
 
 
-def warm() -> bool:
-    """Import the engine in a worker (called once per worker when the pool starts)."""
+def warm(scenario: str | None = None, seed: int = 0, replications: tuple[int, ...] = ()) -> bool:
+    """Import the engine in a worker (called once per worker when the pool starts) and generate
+    the start scenario's first worlds (`scenario` as `dumps` text), so the first answer of a
+    change finds its world in the worker's cache."""
     import sim.experiment.replication  # noqa: F401
     import sim.measure.spikes  # noqa: F401
+    if scenario is not None:
+        sc = _scenario(scenario)
+        cache = worker_worlds()
+        cache.calendar(scenario, sc)
+        for r in replications:
+            cache.world(scenario, sc, seed, r)
     return True

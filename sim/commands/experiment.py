@@ -21,7 +21,6 @@ from sim.commands.common import (
     print_warnings,
     progress_bar,
 )
-from sim.commands.show import print_recommendation, print_results
 from sim.config.loading import ConfigError, load_model
 from sim.experiment.task_plan import Plan, build_plan
 
@@ -83,8 +82,10 @@ def objective_spec(maximise: Iterable[str] | str | None, minimise: Iterable[str]
 
 def warn_constraints(spec: ObjectiveSpec | None) -> None:
     """Constraint bounds outside what their KPI can be (a share >= 90), on stderr before running."""
+    if not spec or not spec["constraints"]:
+        return              # nothing to check: do not import recommend (and scipy.stats) for nothing
     from sim.experiment.recommend import constraint_warnings, parse_constraint
-    for w in constraint_warnings([parse_constraint(c) for c in (spec["constraints"] if spec else [])]):
+    for w in constraint_warnings([parse_constraint(c) for c in spec["constraints"]]):
         click.echo(f"warning: {w}", err=True)
 
 
@@ -121,6 +122,7 @@ def execute(plan: Plan, out: Path | None, resume: Path | None, workers: int, das
         click.echo(f"\ninterrupted: partial results in {folder} (marked INCOMPLETE); finish with the same "
                    f"command plus --resume {folder}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    from sim.commands.show import print_results  # pandas: not on a single `run`'s path
     print_results(outcome.results, as_json)
     if not as_json:
         print_precision(outcome.results.manifest)
@@ -145,12 +147,12 @@ def check_kpis(plan: Plan) -> None:
     """KPI names in the design (shown KPIs, objective, constraints) must exist."""
     import difflib
 
-    from sim.experiment.recommend import parse_constraint
     from sim.experiment.world_task import kpi_names
     wanted = list(plan.kpis)
     if plan.precision:
         wanted += [t.kpi for t in plan.precision.targets]
-    if plan.objective:
+    if plan.objective:      # recommend imports scipy.stats: only with an objective
+        from sim.experiment.recommend import parse_constraint
         kpi = plan.objective.get("kpi")
         wanted += [*([kpi] if kpi else []),
                    *(parse_constraint(c).kpi for c in plan.objective["constraints"])]
@@ -353,6 +355,7 @@ def recommend(folder: Path, maximise: tuple[str, ...], minimise: tuple[str, ...]
         except ConfigError as e:
             fail(e)
         if not as_json:
+            from sim.commands.show import print_recommendation
             print_recommendation(rec, False)
         try:
             res2, added = add_replications(res, rec, spec, target, max_add=max_add, confirm=confirm, workers=workers,
@@ -364,4 +367,5 @@ def recommend(folder: Path, maximise: tuple[str, ...], minimise: tuple[str, ...]
         if res2.recommendation is None:
             fail(f"{target}: no recommendation from the added runs")
         rec = res2.recommendation
+    from sim.commands.show import print_recommendation
     print_recommendation(rec, as_json)

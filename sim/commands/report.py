@@ -48,7 +48,7 @@ def check_folder(folder: Path) -> tuple[Results | None, str | None]:
 @click.argument("output_dir", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="replace an existing report.html and figures/")
 def report(output_dir: Path, force: bool) -> None:
-    """Build OUTPUT_DIR/report.html (figures embedded; also figures/*.png and *.svg) from the saved
+    """Build OUTPUT_DIR/report.html (figures embedded; also figures/*.svg) from the saved
     results in OUTPUT_DIR. Nothing is re-run: the report is made from the folder's tables only."""
     from sim.report.build import REPORT, render
     res, problem = check_folder(output_dir)

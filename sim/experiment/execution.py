@@ -1,20 +1,28 @@
 """Running a plan on an executor: tasks submitted, results saved as they arrive (or kept in memory),
-precision batches, the recommendation; the Python API on top of it is `sim.experiment.api`."""
+precision batches, the recommendation; the Python API on top of it is `sim.experiment.api`.
+
+Results kept in memory stay rows and numpy columns (no pandas) until something needs a table;
+writing a folder (`sim.experiment.writer`) and precision batches use pandas."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
+import numpy as np
 
 from sim.config.experiment import ObjectiveSpec
 from sim.experiment.executors import make_executor, run_tasks
-from sim.experiment.results import Results, load_results
+from sim.experiment.results import Results, Rows, load_results
 from sim.experiment.store import provenance, write_json
 from sim.experiment.task_plan import Plan
 from sim.experiment.world_task import TaskResult, TaskSpec
-from sim.experiment.writer import ResultsWriter
+from sim.measure.timeseries import Columns, concat_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.experiment.writer import ResultsWriter
 
 
 @dataclass
@@ -49,14 +57,15 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     and the returned results are read back from the folder. Without `out`, nothing is written."""
     mf = manifest(plan, command)
     ids = [t.id for t in plan.tasks]
-    rows: dict[str, list[dict[str, Any]]] = {}            # by task id (in memory only, without `out`)
-    series: dict[str, pd.DataFrame] = {}
+    rows: dict[str, Rows] = {}            # by task id (in memory only, without `out`)
+    series: dict[str, Columns] = {}
     errors: list[dict[str, Any]] = []
     npol = len(plan.policies)
     with make_executor(workers, dask) as (ex, parallelism):    # an engine that cannot start writes nothing
         writer: ResultsWriter | None = None
         done: set[str] = set()
         if out is not None:
+            from sim.experiment.writer import ResultsWriter
             if resume:
                 writer, done = ResultsWriter.resume(out, mf, ids)
             else:
@@ -81,7 +90,10 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
             run_tasks(ex, todo, parallelism, on_result)
         else:
             def so_far() -> pd.DataFrame:
-                return writer.runs() if writer is not None else _assemble(rows, ids)
+                if writer is not None:
+                    return writer.runs()
+                import pandas as pd
+                return pd.DataFrame(_assemble(rows, ids))
             used = _run_until_precise(plan, todo, lambda batch: run_tasks(ex, batch, parallelism, on_result),
                                       so_far, errors)
             mf.update(replications=used["replications"], precision={**mf["precision"], **used},
@@ -94,11 +106,11 @@ def run_plan(plan: Plan, out: Path | None = None, *, workers: int = 1, dask: str
     rec_spec = plan.objective
     if writer is None:
         # re-assembled in task order, whatever the order of completion
-        runs = _used(_assemble(rows, ids), plan, mf)
-        ts = pd.concat([series[t] for t in ids if t in series], ignore_index=True) if series else pd.DataFrame()
-        ts = _used(ts, plan, mf)
-        rec = _recommend(runs, rec_spec, factors)
-        return Outcome(Results(None, mf, runs, ts, rec, errors, complete=not errors), errors)
+        kept = _used_rows(_assemble(rows, ids), plan, mf)
+        ts = _used_columns(concat_columns([series[t] for t in ids if t in series]) if series else {}, plan, mf)
+        res = Results(None, mf, kept, ts, None, errors, complete=not errors)
+        res.recommendation = _recommend(res.runs, rec_spec, factors) if rec_spec else None
+        return Outcome(res, errors)
     runs = _used(writer.runs(), plan, mf)
     rec = _recommend(runs, rec_spec, factors)
     writer.finish(runs, factors, plan.baseline, errors, rec)
@@ -117,9 +129,24 @@ def _used(df: pd.DataFrame, plan: Plan, mf: dict[str, Any]) -> pd.DataFrame:
     return used
 
 
-def _assemble(rows: dict[str, list[dict[str, Any]]], ids: list[str]) -> pd.DataFrame:
+def _used_rows(rows: Rows, plan: Plan, mf: dict[str, Any]) -> Rows:
+    """`_used` for rows kept in memory."""
+    if plan.precision is None:
+        return rows
+    return [r for r in rows if r["replication"] < mf["replications"]]
+
+
+def _used_columns(cols: Columns, plan: Plan, mf: dict[str, Any]) -> Columns:
+    """`_used` for numpy columns kept in memory."""
+    if plan.precision is None or "replication" not in cols or not len(cols["replication"]):
+        return cols
+    keep = np.asarray(cols["replication"]) < mf["replications"]
+    return {c: v[keep] for c, v in cols.items()}
+
+
+def _assemble(rows: dict[str, Rows], ids: list[str]) -> Rows:
     """In-memory rows in task order, whatever the order of completion."""
-    return pd.DataFrame([r for t in ids for r in rows.get(t, [])])
+    return [r for t in ids for r in rows.get(t, [])]
 
 
 def _run_until_precise(plan: Plan, todo: list[TaskSpec], run_batch: Callable[[list[TaskSpec]], None],

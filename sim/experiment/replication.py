@@ -8,10 +8,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from sim.calendar import BusinessCalendar
 from sim.checks.invariants import InvariantError, violations
@@ -38,6 +37,9 @@ from sim.sales.threads import thread_plan
 from sim.world.generate import generate_world
 from sim.world.model import World
 from sim.world.response import ResponseModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LARGE_RUN_EPISODES = 100_000   # MQL episodes from which a run's garbage is collected at once
 

@@ -25,38 +25,95 @@ Layout of `outputs/<name>-<timestamp>/` (written by `run`, `compare`, `sweep`, `
                         rep_utilisation, overload (with the hand-off on also ae_utilisation,
                         sqls_waiting_for_ae, ae_meetings, ae_meetings_held; with a roster, scenario
                         [sales] reps as people, also rep_hours_available and rep_hours_effective)
+    diagnostics.json    warm-up and steady-state diagnostics per (scenario, point, policy)
+                        (sim.measure.steady.Diagnostic; NaN saved as null), read back by `load_results`
     recommendation.json the recommended point (sweeps with an objective), if any
     errors.json         runs that failed (id, error), if any
     COMPLETE            written last: a folder without it is incomplete (interrupted or failed)
-    report.html, figures/
+    report.html         the report, figures embedded (one self-contained file)
+    figures/            the report's figures as SVG (one file each, for slides)
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, cast
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
+    from sim.measure.steady import Diagnostic
+    from sim.measure.timeseries import Columns
+
+# pandas is imported where a table is needed: a single `run` prints its rows without it.
 # sim.measure.stats is imported in the table functions: a single `run` computes no summary
 
 RUN_KEYS = ("run_id", "scenario", "policy", "point", "replication", "seed")
 COMPLETE = "COMPLETE"
+DIAGNOSTICS = "diagnostics.json"    # the steady-state diagnostics, computed once when the folder is written
+
+Rows = list[dict[str, Any]]
 
 
-@dataclass
+class _Table:
+    """A DataFrame attribute that may hold rows (a list of dicts) or numpy columns (a dict) until
+    first read: results kept in memory become DataFrames only when something reads them as one."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}_held"
+
+    def __get__(self, obj: object, objtype: type | None = None) -> pd.DataFrame:
+        if obj is None:
+            raise AttributeError(self.slot)     # a dataclass field without a default
+        held = obj.__dict__[self.slot]
+        if isinstance(held, (list, dict)):
+            import pandas as pd
+            held = obj.__dict__[self.slot] = pd.DataFrame(held)
+        return cast("pd.DataFrame", held)
+
+    def __set__(self, obj: object, value: pd.DataFrame | Rows | Columns) -> None:
+        obj.__dict__[self.slot] = value
+
+
+@dataclass(repr=False)
 class Results:
-    """Runs, daily series and manifest of one results folder, as pandas DataFrames."""
+    """Runs, daily series and manifest of one results folder (or of a run kept in memory).
+
+    `runs` and `timeseries` are pandas DataFrames; results kept in memory hold rows and numpy
+    columns until they are read as such (`run_rows` and `daily_series` read them without pandas)."""
 
     path: Path | None              # None: results kept in memory only
     manifest: dict[str, Any]
-    runs: pd.DataFrame
-    timeseries: pd.DataFrame = field(repr=False)
+    runs: _Table = _Table()
+    timeseries: _Table = _Table()
     recommendation: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True
-    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False)
+    _diagnostics: list[Diagnostic] | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return f"Results(path={self.path!r}, runs={len(self.__dict__['_runs_held'])}, complete={self.complete})"
+
+    def run_rows(self) -> Rows:
+        """The runs as rows (dicts), in order: without pandas when they were kept in memory."""
+        held = self.__dict__["_runs_held"]
+        if isinstance(held, list):
+            return held
+        return [{str(k): v for k, v in r.items()} for r in self.runs.to_dict("records")]
+
+    @property
+    def daily_series(self) -> pd.DataFrame | Columns:
+        """The daily series as held: numpy columns (kept in memory) or a DataFrame (read back)."""
+        held: pd.DataFrame | Columns = self.__dict__["_timeseries_held"]
+        return held
+
+    def _columns(self) -> list[str]:
+        held = self.__dict__["_runs_held"]
+        if isinstance(held, list):
+            return list(dict.fromkeys(k for r in held for k in r))
+        return list(self.runs.columns)
 
     @property
     def factors(self) -> list[str]:
@@ -65,14 +122,17 @@ class Results:
 
     @property
     def kpi_names(self) -> list[str]:
-        return kpi_columns(self.runs.columns, self.factors)
+        return kpi_columns(self._columns(), self.factors)
 
     @property
     def baseline(self) -> str:
-        return self.manifest.get("baseline") or str(self.runs["policy"].iloc[0])
+        return self.manifest.get("baseline") or str(self.policies[0])
 
     @property
     def policies(self) -> list[str]:
+        held = self.__dict__["_runs_held"]
+        if isinstance(held, list):
+            return list(dict.fromkeys(r["policy"] for r in held))
         return list(dict.fromkeys(self.runs["policy"]))
 
     def summary(self) -> pd.DataFrame:
@@ -87,6 +147,14 @@ class Results:
         if "differences" not in self._tables:
             self._tables["differences"] = differences_table(self.runs, self.kpi_names, self.factors, self.baseline)
         return self._tables["differences"]
+
+    def steady_state(self) -> list[Diagnostic]:
+        """Warm-up and steady-state diagnostics per (scenario, point, policy) (`sim.measure.steady`):
+        read from the folder when saved there, else computed once."""
+        if self._diagnostics is None:
+            from sim.measure.steady import diagnose, scenario_dumps
+            self._diagnostics = diagnose(self.daily_series, scenario_dumps(self.manifest))
+        return self._diagnostics
 
 
 def kpi_columns(columns: Iterable[str], factors: list[str]) -> list[str]:
@@ -108,6 +176,7 @@ def summary_table(runs: pd.DataFrame, kpis: list[str], factors: list[str]) -> pd
     for key, extra, df in _groups(runs, factors):
         s = summarise(df, kpis)
         parts.append(s.assign(**key, **extra))
+    import pandas as pd
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(out):
         out["half_width"] = (out["upper"] - out["lower"]) / 2
@@ -122,6 +191,7 @@ def differences_table(runs: pd.DataFrame, kpis: list[str], factors: list[str], b
     for key, extra, df in _groups(runs, factors):
         if baseline in set(df["policy"]) and df["policy"].nunique() > 1:
             parts.append(paired(df, kpis, baseline).assign(**key, **extra))
+    import pandas as pd
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(out):
         out = adjust_significance(out)      # Holm over every comparison of a KPI: policies and points
@@ -132,6 +202,7 @@ def differences_table(runs: pd.DataFrame, kpis: list[str], factors: list[str], b
 
 
 def _table(folder: Path, stem: str) -> pd.DataFrame:
+    import pandas as pd
     pq, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
     if pq.exists():
         return pd.read_parquet(pq)
@@ -142,6 +213,7 @@ def _table(folder: Path, stem: str) -> pd.DataFrame:
 
 def load_results(path: str | Path) -> Results:
     """Read a results folder. Raises FileNotFoundError if it has no manifest or runs table."""
+    import pandas as pd
     folder = Path(path)
     mf = folder / "manifest.json"
     if not mf.is_file():
@@ -155,7 +227,12 @@ def load_results(path: str | Path) -> Results:
     err = folder / "errors.json"
     saved = {stem: pd.read_parquet(folder / f"{stem}.parquet") for stem in ("summary", "differences")
              if (folder / f"{stem}.parquet").is_file()}     # written with the runs table: not recomputed
+    diag = folder / DIAGNOSTICS
+    steady = None
+    if diag.is_file():                                      # likewise
+        from sim.measure.steady import Diagnostic
+        steady = [Diagnostic.from_dict(d) for d in json.loads(diag.read_text(encoding="utf-8"))]
     return Results(folder, manifest, runs, ts,
                    json.loads(rec.read_text(encoding="utf-8")) if rec.is_file() else None,
                    json.loads(err.read_text(encoding="utf-8")) if err.is_file() else [],
-                   (folder / COMPLETE).is_file(), saved)
+                   (folder / COMPLETE).is_file(), saved, steady)

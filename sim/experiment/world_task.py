@@ -1,6 +1,7 @@
 """The unit of work shipped to an executor: one world (scenario x point x replication) with every
 policy played on it. A task is a small, picklable spec (validated inputs as plain dicts + seed),
-never a large object; its result is a few rows and a daily series, re-assembled by id.
+never a large object; its result is a few rows and a daily series (numpy columns: a single run
+needs no pandas), re-assembled by id.
 
 `execute` is a top-level function of plain data in, plain data out, so sequential, process and
 Dask executors give bit-for-bit identical results. `execute_group` runs several tasks of the same
@@ -13,17 +14,20 @@ import hashlib
 import json
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.experiment.replication import Replication, run_replication
 from sim.measure.spikes import spike_kpis
+from sim.measure.timeseries import Columns, concat_columns, daily_columns
 from sim.world.generate import generate_world
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NESTED = {"terminal_states": "state_", "rejection_reasons": "reason_"}   # nested KPI -> its column prefix
 
@@ -54,7 +58,7 @@ class TaskSpec:
 class TaskResult:
     id: str
     rows: list[dict[str, Any]] = field(default_factory=list)
-    timeseries: pd.DataFrame | None = None
+    timeseries: Columns | None = None       # the daily series of every policy, one after the other
     events: dict[str, pd.DataFrame] | None = None
     error: str | None = None
     last: bool = True               # the last result with rows of its group: a writer saves the group here
@@ -142,23 +146,27 @@ def collect(spec: TaskSpec, rep: Replication) -> TaskResult:
     """Rows, daily series (and event logs) of every policy on this world."""
     rows, series, events = [], [], {}
     for name, run in rep.runs.items():
-        d = rep.daily(name)
+        d = daily_columns(rep.world, rep.scenario, rep.calendar, run.log, run.outcomes, run.roster)
         row = {**keys(spec, name), **flatten(run.kpis), **spike_kpis(d, rep.scenario)}
         rows.append(row)
         k = keys(spec, name)
-        series.append(d.assign(**{c: k[c] for c in ("run_id", "scenario", "policy", "point", "replication")}))
+        n = d["day"].size
+        for c in ("run_id", "scenario", "policy", "point", "replication"):   # as DataFrame.assign would
+            d[c] = np.full(n, k[c], dtype=object if isinstance(k[c], str) else np.int64)
+        series.append(d)
         if spec.events:
             events[run_id(spec, name)] = event_log(rep, name)
             events[f"{ATTEMPTS_DIR}/{run_id(spec, name)}"] = attempt_log(rep, name)
             if rep.world.accounts is not None:      # the account layer: one row per engaged account too
                 events[f"{ACCOUNTS_DIR}/{run_id(spec, name)}"] = accounts_log(rep, name)
-    return TaskResult(spec.id, rows, pd.concat(series, ignore_index=True), events or None)
+    return TaskResult(spec.id, rows, concat_columns(series), events or None)
 
 
 def event_log(rep: Replication, name: str) -> pd.DataFrame:
     """Per lead of the measured cohort: where it came from and when it passed each stage (columns
     after `state`: the first MQL's tier, the rejection reason code, attempts over all episodes and
     the rep of the first one, -1 if never touched)."""
+    import pandas as pd
     w, out, log = rep.world, rep.runs[name].outcomes, rep.runs[name].log
     c = np.flatnonzero(w.in_cohort)
     from sim.vocab import ALL_TERMINAL_STATES, CHANNELS, REJECTION_REASONS, TERMINAL_STATES, TIERS
@@ -188,6 +196,7 @@ def attempt_log(rep: Replication, name: str) -> pd.DataFrame:
     """One row per attempt on a lead of the measured cohort, in the order they started: lead,
     episode (0 = its first MQL), attempt (1-based within the episode), start (minutes), rep, reached
     and handle (minutes the rep spent on it)."""
+    import pandas as pd
     w, log = rep.world, rep.runs[name].log
     ep = np.lexsort((log.ep_index, log.ep_lead))             # episodes by lead, then episode
     ends = np.cumsum(log.ep_attempts[ep])
@@ -208,6 +217,8 @@ ACCOUNTS_DIR = "accounts"     # events/accounts/<run>.parquet: the account table
 
 def accounts_log(rep: Replication, name: str) -> pd.DataFrame:
     """Per account with a lead in the measured cohort (worlds with accounts): see `account_table`."""
+    import pandas as pd
+
     from sim.measure.accounts import ADVANCE, account_table
     from sim.vocab import COMPANY_SIZES, INDUSTRIES, REGIONS
     run = rep.runs[name]

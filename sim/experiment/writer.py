@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.results import COMPLETE, differences_table, kpi_columns, summary_table
+from sim.experiment.results import COMPLETE, DIAGNOSTICS, differences_table, kpi_columns, summary_table
 from sim.experiment.store import write_json
 from sim.experiment.world_task import TaskResult
+from sim.measure.timeseries import concat_columns
 
 INCOMPLETE = "INCOMPLETE"
 PARTS = "parts"
@@ -52,8 +53,9 @@ def _task_id(run_ids: pd.Series) -> pd.Series:
 class ResultsWriter:
     """One results folder: parts while running, tables and the completion marker at the end."""
 
-    def __init__(self, folder: Path, task_ids: list[str]):
+    def __init__(self, folder: Path, task_ids: list[str], manifest: dict[str, Any] | None = None):
         self.folder = folder
+        self.manifest = manifest or {}
         self.parts = folder / PARTS
         self.order = {tid: i for i, tid in enumerate(task_ids)}
         self._pending: list[TaskResult] = []     # results of a group not yet saved
@@ -63,7 +65,7 @@ class ResultsWriter:
         """A new folder (never an existing one)."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         folder.mkdir()                       # FileExistsError if it exists: never overwrite
-        w = cls(folder, task_ids)
+        w = cls(folder, task_ids, manifest)
         w._mark_incomplete("running")
         write_json(folder / "manifest.json", manifest)
         w.parts.mkdir()
@@ -82,7 +84,7 @@ class ResultsWriter:
         if old.get("fingerprint") != manifest.get("fingerprint"):
             raise ResumeError(f"{folder}: was made by a different design (scenarios, policies, factors, "
                               "replications or seed differ); run the same command that created it")
-        w = cls(folder, task_ids)
+        w = cls(folder, task_ids, manifest)
         w.parts.mkdir(exist_ok=True)
         for stale in w.parts.glob("*.tmp"):
             stale.unlink()
@@ -120,8 +122,7 @@ class ResultsWriter:
         name = group[0].id
         series = [r.timeseries for r in group if r.timeseries is not None]
         if series:
-            _atomic_parquet(pd.concat(series, ignore_index=True) if len(series) > 1 else series[0],
-                            self.parts / f"{name}.ts.parquet")
+            _atomic_parquet(pd.DataFrame(concat_columns(series)), self.parts / f"{name}.ts.parquet")
         for res in group:
             if res.events:
                 ev = self.folder / "events"
@@ -168,8 +169,9 @@ class ResultsWriter:
 
     def finish(self, runs: pd.DataFrame, factors: list[str], baseline: str, errors: list[dict[str, Any]],
                recommendation: dict[str, Any] | None = None) -> None:
-        """Write the tables from `runs` (see `runs()`) and the parts' daily series. With errors the
-        folder stays INCOMPLETE (resume retries the failed tasks)."""
+        """Write the tables from `runs` (see `runs()`), the parts' daily series and their
+        steady-state diagnostics. With errors the folder stays INCOMPLETE (resume retries the
+        failed tasks)."""
         if len(runs):
             runs.to_parquet(self.folder / "runs.parquet", index=False)
             runs.to_csv(self.folder / "runs.csv", index=False)
@@ -185,6 +187,9 @@ class ResultsWriter:
         ts = self._read(".ts.parquet")
         if len(ts):
             ts.to_parquet(self.folder / "timeseries.parquet", index=False)
+            # computed once: the report's health flags and the printed warnings read them back
+            from sim.measure.steady import diagnose, scenario_dumps
+            write_json(self.folder / DIAGNOSTICS, [d.as_dict() for d in diagnose(ts, scenario_dumps(self.manifest))])
         if recommendation is not None:
             write_json(self.folder / "recommendation.json", recommendation)
         if errors:

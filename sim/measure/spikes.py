@@ -9,23 +9,28 @@ censored "days left in the run" with real clearing times would be a number that 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Mapping
+
 import numpy as np
-import pandas as pd
 
 from sim.config.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NORMAL_DAYS = 28
 
 
-def spike_kpis(daily: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
-    """Recovery from the scenario's first campaign spike (nothing when it has none)."""
+def spike_kpis(daily: pd.DataFrame | Mapping[str, Any], scenario: Scenario) -> dict[str, float]:
+    """Recovery from the scenario's first campaign spike (nothing when it has none). `daily`: a
+    run's daily series, numpy columns (`sim.measure.timeseries.daily_columns`) or a DataFrame."""
     spikes = sorted(scenario.arrivals.spikes, key=lambda s: s.start)
     if not spikes:
         return {}
     s = spikes[0]
     start = (s.start - scenario.start_date).days
     end = start + int(np.ceil(s.duration.minutes / 1440.0))
-    q = daily["queue_at_midnight"].to_numpy(float)
+    q = np.asarray(daily["queue_at_midnight"], float)
     n = q.size
     if start >= n or start < 0:
         return {}

@@ -51,18 +51,22 @@ reduction in simulation output", *Simulation* 69(6); A. M. Law (2015), *Simulati
 Analysis*, 5th ed., ch. 9 (warm-up, replication/deletion); K. Hoad, S. Robinson, R. Davies (2010),
 "Automating warm-up length estimation", *JORS* 61.
 
-Pure functions on the timeseries DataFrame and the manifest's scenario dicts (numpy, pandas,
-scipy, imported where used); `diagnostics(res)` and `flags(res)` are the thin entry points for a `Results`.
+Pure functions on the timeseries table and the manifest's scenario dicts (numpy; pandas and scipy
+imported where used: a single replication's series, as numpy columns, is diagnosed without them);
+`diagnostics(res)` and `flagged_lines(res)` are the thin entry points for a `Results`, which computes
+the diagnostics once (and a results folder keeps them in diagnostics.json).
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol, cast
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, cast
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BATCH_DAYS = 7               # MSER-7: one batch = one full weekly cycle
 SPIKE_SETTLE_DAYS = 14       # weeks from a spike's start to this long after its end are left out of MSER
@@ -120,6 +124,15 @@ class Diagnostic:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Diagnostic":
+        """From `as_dict` saved as JSON, where NaN became null: null is NaN again in the fields that
+        are always a number, None in those that may be None."""
+        names = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {k: (math.nan if v is None and names[k] == "float" else v)
+                                  for k, v in d.items() if k in names}
+        return cls(**values)
 
 
 # ---- the methods ------------------------------------------------------------------------------
@@ -239,22 +252,24 @@ def warmup_search(daily_mean: np.ndarray, window_start: int, window_end: int,
     return day, float(abs(window.mean() - after.mean()) / abs(after.mean()))
 
 
-def offered_load(rep: pd.DataFrame) -> float:
+def offered_load(rep: pd.DataFrame | Mapping[str, Any]) -> float:
     """Flow-balance estimate of one run's offered load over the second half of its window (past
     most of any transient): utilisation x (attempts made + growth of the midnight queue) / attempts
     made, i.e. the work done plus the work that piled up, as a share of the reps' MQL time. NaN
-    without attempts or utilisation."""
-    w = rep[rep["in_window"].astype(bool)]
-    w = w.iloc[len(w) // 2:]
-    if w.empty:
+    without attempts or utilisation. `rep`: one run's daily rows in day order (a DataFrame or numpy
+    columns)."""
+    day = np.asarray(rep["day"]).astype(int)
+    inw = np.flatnonzero(np.asarray(rep["in_window"]).astype(bool))
+    w = inw[inw.size // 2:]
+    if not w.size:
         return math.nan
-    u = w["rep_utilisation"].to_numpy(float)
+    u = np.asarray(rep["rep_utilisation"], float)[w]
     u = u[np.isfinite(u)]
-    touches = float(w["touches"].sum())
+    touches = float(np.nansum(np.asarray(rep["touches"])[w]))
     if not u.size or touches <= 0:
         return math.nan
-    q = dict(zip(rep["day"].astype(int), rep["queue_at_midnight"].to_numpy(float)))
-    first, last = int(w["day"].iloc[0]), int(w["day"].iloc[-1])
+    q: dict[int, float] = dict(zip(day.tolist(), np.asarray(rep["queue_at_midnight"], float).tolist()))
+    first, last = int(day[w[0]]), int(day[w[-1]])
     before = q.get(first - 1, 0.0)
     before = before if np.isfinite(before) else 0.0
     end = q.get(last, before)
@@ -277,23 +292,49 @@ def diagnose_group(ts: pd.DataFrame, scenario: dict[str, Any] | None = None) -> 
     # Welch: average the replications day by day, then batch the window into weeks
     win = ts[ts["in_window"].astype(bool)]
     avg = win.groupby("day")[list(SERIES)].mean().sort_index()
-    nweeks = len(avg) // BATCH_DAYS
-    per_rep_level = [float(np.nanmean(r.loc[r["in_window"].astype(bool), "queue_mean"])) for _, r in reps]
-    out: dict[str, Any] = {"replications": len(per_rep_level), "warmup_days": w0, "window_days": w1 - w0, "truncation_day": day,
-           "warmup_bias": bias}
-    weekly = {col: batch_means(avg[col].to_numpy(float)) for col in SERIES}
+    out: dict[str, Any] = {"replications": len(reps), "warmup_days": w0, "window_days": w1 - w0,
+                           "truncation_day": day, "warmup_bias": bias}
+    return _weekly_numbers(out, {c: avg[c].to_numpy(float) for c in SERIES}, len(avg),
+                           [offered_load(r) for _, r in reps])
+
+
+def diagnose_one(ts: Mapping[str, Any], scenario: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`diagnose_group` for the daily series of one run (a single replication) as numpy columns,
+    without pandas: the same numbers (every day once, so the day-by-day means are the values)."""
+    order = np.argsort(np.asarray(ts["day"]), kind="stable")
+    col = {k: np.asarray(ts[k])[order] for k in ("day", "in_window", "queue_mean", "queue_at_midnight",
+                                                  "oldest_wait_business_hours", "rep_utilisation", "touches")}
+    day = col["day"].astype(int)
+    inw = col["in_window"].astype(bool)
+    win_days = np.sort(np.unique(day[inw]))
+    w0 = int(win_days[0]) if win_days.size else 0
+    w1 = int(win_days[-1]) + 1 if win_days.size else 0
+    daily = np.full(int(day.max()) + 1, np.nan)
+    daily[day] = col["queue_mean"]
+    wb = warmup_search(daily, w0, w1, spike_days(scenario)) if win_days.size else (None, None)
+    out: dict[str, Any] = {"replications": 1, "warmup_days": w0, "window_days": w1 - w0, "truncation_day": wb[0],
+                           "warmup_bias": wb[1]}
+    avg = {c: np.asarray(col[c][inw], float) for c in SERIES}
+    return _weekly_numbers(out, avg, int(inw.sum()), [offered_load(col)])
+
+
+def _weekly_numbers(out: dict[str, Any], avg: Mapping[str, np.ndarray], days: int,
+                    loads: list[float]) -> dict[str, Any]:
+    """The trend and offered-load numbers of `diagnose_group`, from the window's replication-averaged
+    daily series (`avg`, `days` long) and each replication's offered load."""
+    nweeks = days // BATCH_DAYS
+    weekly = {col: batch_means(avg[col]) for col in SERIES}
     q = weekly["queue_mean"]
     out["queue_first_week"] = float(q[0]) if q.size else math.nan
     out["queue_last_week"] = float(q[-1]) if q.size else math.nan
-    out["queue_level"] = float(np.nanmean(avg["queue_mean"])) if len(avg) else math.nan
+    out["queue_level"] = float(np.nanmean(avg["queue_mean"])) if days else math.nan
     for col, key in (("queue_mean", "trend"), ("oldest_wait_business_hours", "backlog_trend")):
         for part, need, y in (("", MIN_TREND_WEEKS, weekly[col]),
                               ("_late", 2 * MIN_TREND_WEEKS, weekly[col][nweeks // 2:])):
             m, lo, hi = trend(y) if nweeks >= need else (math.nan,) * 3
             out[key + part], out[f"{key}{part}_lower"], out[f"{key}{part}_upper"] = m, lo, hi
         out["growth" if col == "queue_mean" else "backlog_growth"] = out[key] * (nweeks - 1) if nweeks else math.nan
-    per = {"load": [offered_load(r) for _, r in reps]}
-    load = np.array(per["load"], float)
+    load = np.array(loads, float)
     m, lo, hi = mean_interval(load)
     if load[np.isfinite(load)].size == 1:
         lo = hi = m
@@ -348,34 +389,63 @@ def verdict(d: dict[str, Any]) -> tuple[bool, str, str]:
 
 # ---- entry points -------------------------------------------------------------------------------
 
-def diagnose(timeseries: pd.DataFrame | None, scenarios: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
-    """One `Diagnostic` per (scenario, point, policy) of a timeseries table (results' `timeseries`);
-    `scenarios` are the manifest's resolved scenario dicts by name (for the spike dates)."""
+def diagnose(timeseries: pd.DataFrame | Mapping[str, Any] | None,
+             scenarios: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+    """One `Diagnostic` per (scenario, point, policy) of a timeseries table (results' `timeseries`,
+    a DataFrame or numpy columns); `scenarios` are the manifest's resolved scenario dicts by name
+    (for the spike dates). Numpy columns of single replications are diagnosed without pandas."""
     need = {"day", "in_window", "queue_mean", "queue_at_midnight", "oldest_wait_business_hours", "rep_utilisation",
             "touches"}
-    if timeseries is None or timeseries.empty or not need <= set(timeseries.columns):
+    if timeseries is None or not need <= set(timeseries.keys()) or not len(timeseries["day"]):
         return []           # no daily series (or one from another version): nothing to diagnose
-    ts = timeseries
+    if isinstance(timeseries, dict):
+        groups = _single_runs(timeseries)
+        if groups is not None:
+            return [_diagnostic(key, diagnose_one({c: v[rows] for c, v in timeseries.items()},
+                                                  (scenarios or {}).get(key[0])))
+                    for key, rows in groups]
+        import pandas as pd
+        timeseries = pd.DataFrame(timeseries)
+    ts = cast("pd.DataFrame", timeseries)
     for c in GROUP:
         if c not in ts:
             ts = ts.assign(**{c: 0 if c == "point" else ""})
-    out = []
-    for (scen, point, pol), g in ts.groupby(GROUP, sort=False):
-        d = diagnose_group(g, (scenarios or {}).get(str(scen)))
-        steady, v, msg = verdict(d)
-        ok = None if d["truncation_day"] is None else v != "warmup_too_short"
-        out.append(Diagnostic(scenario=str(scen), point=int(cast(int, point)), policy=str(pol), warmup_ok=ok, steady=steady,
-                              verdict=v, message=msg, **d))
-    return out
+    return [_diagnostic((str(scen), int(cast(int, point)), str(pol)), diagnose_group(g, (scenarios or {}).get(str(scen))))
+            for (scen, point, pol), g in ts.groupby(GROUP, sort=False)]
+
+
+def _diagnostic(key: tuple[str, int, str], d: dict[str, Any]) -> Diagnostic:
+    steady, v, msg = verdict(d)
+    ok = None if d["truncation_day"] is None else v != "warmup_too_short"
+    return Diagnostic(scenario=key[0], point=key[1], policy=key[2], warmup_ok=ok, steady=steady,
+                      verdict=v, message=msg, **d)
+
+
+def _single_runs(cols: Mapping[str, np.ndarray]) -> list[tuple[tuple[str, int, str], np.ndarray]] | None:
+    """The rows of each (scenario, point, policy), in order of appearance, when each holds one
+    replication; None when one holds several (averaged day by day with pandas)."""
+    n = len(cols["day"])
+    key = [np.asarray(cols[c]) if c in cols else np.full(n, 0 if c == "point" else "", dtype=object)
+           for c in GROUP]
+    reps = np.asarray(cols["replication"]) if "replication" in cols else np.zeros(n, np.int64)
+    rows: dict[tuple[str, int, str], list[int]] = {}
+    seen: dict[tuple[str, int, str], Any] = {}
+    for i, k in enumerate(zip(*(a.tolist() for a in key))):
+        g = (str(k[0]), int(k[1]), str(k[2]))
+        if seen.setdefault(g, reps[i]) != reps[i]:
+            return None
+        rows.setdefault(g, []).append(i)
+    return [(g, np.asarray(r, np.int64)) for g, r in rows.items()]
 
 
 class SavedResults(Protocol):
     """What the diagnostics read of a results folder (sim.experiment.results.Results, a layer up)."""
-    timeseries: pd.DataFrame
     manifest: dict[str, Any]
 
     @property
     def factors(self) -> list[str]: ...
+
+    def steady_state(self) -> list[Diagnostic]: ...
 
 
 def scenario_dumps(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -388,13 +458,13 @@ def scenario_dumps(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def diagnostics(res: SavedResults) -> list[dict[str, Any]]:
     """The diagnostics of a `Results` as plain dicts (for `--json`'s `diagnostics`)."""
-    return [d.as_dict() for d in diagnose(res.timeseries, scenario_dumps(res.manifest))]
+    return [d.as_dict() for d in res.steady_state()]
 
 
 def flagged_lines(res: SavedResults) -> list[str]:
     """One line per diagnostic that is not "ok", for the terminal."""
     out = []
-    for d in diagnose(res.timeseries, scenario_dumps(res.manifest)):
+    for d in res.steady_state():
         if d.verdict != "ok":
             at = f", point {d.point}" if res.factors else ""
             out.append(f"{d.scenario}{at}, {d.policy}: {d.message}")

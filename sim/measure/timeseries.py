@@ -1,12 +1,14 @@
 """Daily time series of one run: arrivals, MQLs, queue, backlog age and rep utilisation per day,
 for load-over-time pictures and for spotting overload (e.g. after a campaign spike). With the
-hand-off on, the AE team's load too (AE utilisation, SQLs waiting for an AE, meetings per day)."""
+hand-off on, the AE team's load too (AE utilisation, SQLs waiting for an AE, meetings per day).
+
+The series are numpy columns (`daily_columns`): a single run prints its table and steady-state
+check without importing pandas; `daily` is the same as a DataFrame, for tables and figures."""
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.calendar import DAY, BusinessCalendar
 from sim.config.scenario import Scenario
@@ -15,9 +17,25 @@ from sim.sales.log import AE, SalesLog, TeamRecord
 from sim.sales.outcomes import LeadOutcomes
 from sim.world.model import World
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.sales.roster import Roster
+
+Columns = dict[str, np.ndarray]     # a table as named numpy columns of equal length
+
 
 def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes) -> pd.DataFrame:
-    """One row per simulated day (the last, partial day dropped)."""
+    """One row per simulated day (the last, partial day dropped), as a DataFrame."""
+    import pandas as pd
+    return pd.DataFrame(daily_columns(world, scenario, cal, log, out))
+
+
+def daily_columns(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog, out: LeadOutcomes,
+                  roster: Roster | None = None) -> Columns:
+    """One row per simulated day (the last, partial day dropped), as numpy columns. With a
+    `roster` (reps as people), capacity over time too, and utilisation against it: the columns
+    `sim.experiment.replication.PolicyRun.daily` gives."""
     ndays = int(world.end // DAY)
     edges = np.arange(ndays + 1) * DAY
     arrivals = np.histogram(world.arrival, edges)[0]
@@ -36,18 +54,46 @@ def daily(world: World, scenario: Scenario, cal: BusinessCalendar, log: SalesLog
     oldest[:m] = log.day_oldest_age[:m] / 60.0
     backlog = np.full(ndays, np.nan)
     backlog[:m] = backlog_business_age(log, cal, np.arange(m)) / 60.0
-    dates = [scenario.start_date + dt.timedelta(days=int(d)) for d in range(ndays)]
+    dates = (np.datetime64(scenario.start_date, "D") + np.arange(ndays)).astype("datetime64[s]")  # as pd.to_datetime(dates)
     in_window = (edges[:-1] >= world.window_start) & (edges[1:] <= world.window_end)
-    frame = pd.DataFrame({
-        "date": pd.to_datetime(dates), "day": np.arange(ndays), "in_window": in_window,
+    cols: Columns = {
+        "date": dates, "day": np.arange(ndays), "in_window": in_window,
         "arrivals": arrivals, "mql_episodes": mqls, "touches": touches,
         "queue_mean": area / DAY, "queue_at_midnight": queue_midnight, "oldest_wait_hours": oldest,
         "oldest_wait_business_hours": backlog, "rep_utilisation": util,
         "overload": (backlog > cal.workday_minutes / 60.0) & (avail > 0),
-    })
+    }
     if log.has_team(AE):
-        frame = frame.assign(**ae_daily(world, scenario, cal, log.team(AE), ndays))
-    return frame
+        cols.update(ae_daily(world, scenario, cal, log.team(AE), ndays))
+    if roster is not None:
+        with_capacity(cols, roster, log.reps, cal)
+    return cols
+
+
+def with_capacity(cols: Columns, roster: Roster, reps: int, cal: BusinessCalendar) -> None:
+    """Add the roster's available and effective rep-hours per day and make utilisation relative to
+    the hours available (not the full team's), in place."""
+    from sim.measure.staffing import capacity_by_day
+    n = cols["day"].size
+    cap = capacity_by_day(roster, reps, cal, n)
+    every = capacity_by_day(None, reps, cal, n)        # what daily_columns() divided by
+    busy = np.asarray(cols["rep_utilisation"]) * every
+    cols["rep_hours_available"] = cap
+    cols["rep_hours_effective"] = capacity_by_day(roster, reps, cal, n, ramped=True)
+    cols["rep_utilisation"] = np.divide(busy, cap, out=np.full(n, np.nan), where=cap > 0)
+
+
+def concat_columns(parts: list[Columns]) -> Columns:
+    """Tables of numpy columns one after the other, as `pandas.concat` would give them (columns in
+    order of first appearance; one missing from a part is NaN there, the column then float)."""
+    if len(parts) == 1:
+        return parts[0]
+    names = list(dict.fromkeys(c for p in parts for c in p))
+    if all(list(p) == names for p in parts):
+        return {c: np.concatenate([p[c] for p in parts]) for c in names}
+    import pandas as pd  # columns differ between parts: rare, let pandas align them
+    df = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
+    return {c: df[c].to_numpy() for c in df.columns}
 
 
 def ae_daily(world: World, scenario: Scenario, cal: BusinessCalendar, ae: TeamRecord,
@@ -72,17 +118,22 @@ def _queue_area_per_day(team: TeamRecord, end: float, ndays: int) -> np.ndarray:
     """Integral of a team's number waiting over each day, from its step function of changes."""
     t, n = team.q_time, team.q_len
     nxt = np.append(t[1:], end)
-    area = np.zeros(ndays)
     d0 = np.clip((t // DAY).astype(np.int64), 0, ndays)
     d1 = np.clip((nxt // DAY).astype(np.int64), 0, ndays)
     same = d0 == d1
-    np.add.at(area, d0[same & (d0 < ndays)], (n * (nxt - t))[same & (d0 < ndays)])
-    for i in np.flatnonzero(~same):  # a level spanning midnight: split it day by day (rare)
-        lo, hi = t[i], nxt[i]
-        for d in range(d0[i], min(d1[i], ndays - 1) + 1):
-            a, b = max(lo, d * DAY), min(hi, (d + 1) * DAY)
-            if b > a:
-                area[d] += n[i] * (b - a)
+    keep = same & (d0 < ndays)
+    # levels within one day, summed per day in order (bincount adds as np.add.at did: same floats)
+    area = np.bincount(d0[keep], weights=(n * (nxt - t))[keep], minlength=ndays)[:ndays]
+    span = np.flatnonzero(~same)     # levels spanning midnight (about one a day): split day by day
+    if span.size:
+        last = np.minimum(d1[span], ndays - 1)
+        count = np.maximum(last - d0[span] + 1, 0)
+        i = np.repeat(span, count)
+        d = d0[i] + (np.arange(i.size) - np.repeat(np.cumsum(count) - count, count))
+        a = np.maximum(t[i], d * DAY)
+        b = np.minimum(nxt[i], (d + 1) * DAY)
+        ok = b > a
+        np.add.at(area, d[ok], (n[i] * (b - a))[ok])    # in the order the loop added them
     return area
 
 

@@ -1,4 +1,4 @@
-"""Build `report.html` and `figures/*.png|svg` from a saved results folder (`sim.load_results`).
+"""Build `report.html` and `figures/*.svg` from a saved results folder (`sim.load_results`).
 
 The report is made only from what the folder holds (manifest, runs, timeseries, recommendation),
 so it can be rebuilt at any time, on any machine, without re-running the simulation.
@@ -27,7 +27,7 @@ from sim.report.fig_speed import decay_figure, load_figure, speed_figure
 from sim.report.fig_sweep import heatmap_figure, quality_figure, sweep_figure
 from sim.report.narrative import executive_summary, health_flags
 from sim.report.steady_flags import steady_flags
-from sim.report.style import close, colours, empty_figure, pretty, save
+from sim.report.style import FORMAT, close, colours, empty_figure, pretty, save
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -127,7 +127,7 @@ def _figures(res: Results, out: Path, policies: list[str], palette: dict[str, st
             fig = empty_figure(title, f"This figure could not be drawn ({problem}).")
         files = save(fig, out, key)
         close(fig)
-        entries.append(html.FigureEntry(key, title, caption, files["png"], problem))
+        entries.append(html.FigureEntry(key, title, caption, files[FORMAT], problem))
 
     s_scen = summary[summary["scenario"] == scen] if "scenario" in summary else summary
     if len(factors) == 1:

@@ -64,7 +64,7 @@ class FigureEntry:
     key: str            # file stem under figures/
     title: str
     caption: str
-    png: Path
+    image: Path         # the saved figure (SVG), embedded in the page
     problem: str = ""   # why the figure could not be drawn, if it could not
 
 
@@ -72,9 +72,13 @@ def _e(x: object) -> str:
     return html.escape(str(x))
 
 
-def img_tag(png: Path, alt: str) -> str:
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
-    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def img_tag(image: Path, alt: str) -> str:
+    """The figure embedded in the page (the report is one self-contained file)."""
+    data = base64.b64encode(image.read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:{MIME.get(image.suffix.lower(), "image/png")};base64,{data}">'
 
 
 SIG = ' class="sig"'
@@ -195,7 +199,7 @@ def page(title: str, lede: str, summary_items: list[str], health: str, assumptio
          figures: list[FigureEntry], kpis: str, reproduce: str, warnings: list[str]) -> str:
     nav = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in SECTIONS)
     warn = "".join(f'<p class="flag-warn">{_e(w)}</p>' for w in warnings)
-    figs = "".join(f'<figure id="fig-{_e(f.key)}"><h3>{_e(f.title)}</h3>{img_tag(f.png, f.title)}'
+    figs = "".join(f'<figure id="fig-{_e(f.key)}"><h3>{_e(f.title)}</h3>{img_tag(f.image, f.title)}'
                    f"<figcaption>{_e(f.caption)}</figcaption></figure>" for f in figures)
     items = "".join(f"<li>{_e(s)}</li>" for s in summary_items)
     return f"""<!doctype html>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sim.measure.steady import BATCH_DAYS, GROWTH_CHECK, WARMUP_CHECK, SavedResults, diagnose, scenario_dumps
+from sim.measure.steady import BATCH_DAYS, GROWTH_CHECK, WARMUP_CHECK, SavedResults
 from sim.report.narrative import Flag
 
 
@@ -12,9 +12,10 @@ def steady_flags(res: SavedResults, scenario: str | None = None, point: int | No
     """Health-check flags (`sim.report.narrative.Flag`) for the report, two per policy of the
     (scenario, point) shown (every one when not given): the queue's growth across the window at its
     second-half rate, as a share of its mean ("bad": no steady state), and the shift of the window's
-    mean queue by the initial transient ("warn": warm-up too short)."""
+    mean queue by the initial transient ("warn": warm-up too short). The diagnostics are the
+    results' own (computed once, saved in the folder)."""
     out: list[Flag] = []
-    for d in diagnose(res.timeseries, scenario_dumps(res.manifest)):
+    for d in res.steady_state():
         if (scenario is not None and d.scenario != scenario) or (point is not None and d.point != int(point)):
             continue
         weeks = d.window_days // BATCH_DAYS

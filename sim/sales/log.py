@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import InitVar, dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+
+from sim.sales.episode import OPEN
 
 if TYPE_CHECKING:
     from sim.sales.team import TeamLog
@@ -43,11 +45,14 @@ class TeamRecord:
     def of(cls, name: str, team: TeamLog) -> TeamRecord:
         """The record of a finished team's log (queue changes from a level of 0 at time 0)."""
         f8, i8 = np.float64, np.int64
-        q_len = np.zeros(len(team.q_change) + 1, dtype=i8)
-        np.cumsum(team.q_change, out=q_len[1:])
-        return cls(name=name, workers=team.workers, item=np.array(team.item, i8), worker=np.array(team.worker, i8),
-                   start=np.array(team.start, f8), handle=np.array(team.handle, f8),
-                   contact=np.array(team.contact, bool), q_time=np.array([0.0, *team.q_time], f8), q_len=q_len,
+        change = team.column("q_change", i8)
+        q_len = np.zeros(change.size + 1, dtype=i8)
+        np.cumsum(change, out=q_len[1:])
+        del change
+        q_time = np.concatenate([np.zeros(1, f8), team.column("q_time", f8)])
+        return cls(name=name, workers=team.workers, item=team.column("item", i8), worker=team.column("worker", i8),
+                   start=team.column("start", f8), handle=team.column("handle", f8),
+                   contact=team.column("contact", bool), q_time=q_time, q_len=q_len,
                    day_queue=np.array(team.day_queue, i8), day_oldest_age=np.array(team.day_oldest, f8))
 
 
@@ -126,22 +131,74 @@ class SalesLog:
                         attempt_target=self.at_target)
 
 
-def build_log(episodes: list[Any], team: TeamLog, targets: bool = False) -> SalesLog:
-    """The SalesLog of a finished run: the episode objects (read once, column by column) and the
+# The SalesLog's episode columns: (episode attribute, dtype), in the order of SalesLog's ep_* fields.
+EPISODE_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("lead", np.int64), ("index", np.int64), ("mql_time", np.float64), ("tier", np.int8), ("score", np.float64),
+    ("attempts", np.int64), ("first_touch", np.float64), ("end_time", np.float64), ("status", np.int8))
+MIN_CHUNK = 4096    # closed episodes turned into columns at a time (fewer: left as objects until later)
+
+
+def episode_columns(episodes: Sequence[Any]) -> list[np.ndarray]:
+    """The EPISODE_COLUMNS of episode objects (read once, column by column)."""
+    return [np.fromiter(map(attrgetter(attr), episodes), dtype=dtype, count=len(episodes))
+            for attr, dtype in EPISODE_COLUMNS]
+
+
+class EpisodeLog:
+    """A run's MQL episodes in opening order (the SalesLog's rows): the episodes that may still
+    change as objects (`items`, the sales process appends each new one), and before them the
+    closed ones already turned into columns, so a closed episode costs its ~59 bytes of columns
+    rather than ~270 bytes of object for the rest of the run.
+
+    `compact()` (the team's midnight monitor calls it) turns the longest run of closed episodes at
+    the front of `items` into columns (at least MIN_CHUNK at a time); an episode that is still open
+    stops it, so in a backlog that never clears the episodes stay objects. Only for a stage whose
+    closed episodes never change again (not a `cover` cadence, which calls on after a contact):
+    `compacting = False` otherwise."""
+
+    __slots__ = ("items", "chunks", "compacting")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []                    # episode objects, oldest first
+        self.chunks: list[list[np.ndarray]] = []      # closed episodes before them, as columns
+        self.compacting = True
+
+    def __len__(self) -> int:
+        return sum(c[0].size for c in self.chunks) + len(self.items)
+
+    def compact(self) -> None:
+        if not self.compacting:
+            return
+        items, n = self.items, 0
+        for ep in items:
+            if ep.status == OPEN:
+                break
+            n += 1
+        if n >= MIN_CHUNK:
+            self.chunks.append(episode_columns(items[:n]))
+            del items[:n]           # in place: the process's bound append stays valid
+
+    def columns(self) -> list[np.ndarray]:
+        """The EPISODE_COLUMNS of every episode, in opening order."""
+        last = episode_columns(self.items)
+        if not self.chunks:
+            return last
+        return [np.concatenate([c[k] for c in self.chunks] + [last[k]]) for k in range(len(EPISODE_COLUMNS))]
+
+
+def build_log(episodes: Sequence[Any] | EpisodeLog, team: TeamLog, targets: bool = False) -> SalesLog:
+    """The SalesLog of a finished run: the episodes (objects, or an EpisodeLog) and the
     SDR team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples;
     with `targets`, the contact each attempt called)."""
-    f8, i8 = np.float64, np.int64
-
-    def col(attr: str, dtype: Any) -> np.ndarray:
-        return np.fromiter(map(attrgetter(attr), episodes), dtype=dtype, count=len(episodes))
-
+    i8 = np.int64
+    cols = episodes.columns() if isinstance(episodes, EpisodeLog) else episode_columns(episodes)
+    lead, index, mql_time, tier, score, attempts, first_touch, end_time, status = cols
+    del cols
     r = TeamRecord.of(SDR, team)
     return SalesLog(
-        ep_lead=col("lead", i8), ep_index=col("index", i8), ep_mql_time=col("mql_time", f8),
-        ep_tier=col("tier", np.int8), ep_score=col("score", f8), ep_attempts=col("attempts", i8),
-        ep_first_touch=col("first_touch", f8), ep_end_time=col("end_time", f8),
-        ep_status=col("status", np.int8),
+        ep_lead=lead, ep_index=index, ep_mql_time=mql_time, ep_tier=tier, ep_score=score, ep_attempts=attempts,
+        ep_first_touch=first_touch, ep_end_time=end_time, ep_status=status,
         at_lead=r.item, at_rep=r.worker, at_start=r.start, at_handle=r.handle, at_contact=r.contact,
         q_time=r.q_time, q_len=r.q_len, day_queue=r.day_queue, day_oldest_age=r.day_oldest_age,
-        reps=r.workers, attempt_target=np.array(team.target, i8) if targets else None,
+        reps=r.workers, attempt_target=team.column("target", i8) if targets else None,
     )

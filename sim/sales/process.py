@@ -32,7 +32,7 @@ from sim.config.scenario import Scenario
 from sim.sales.accounts import lead_owners
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, OPEN, UNREACHED, Episode, ThreadedEpisode
-from sim.sales.log import SalesLog, build_log
+from sim.sales.log import EpisodeLog, SalesLog, build_log
 from sim.sales.params import EngineParams
 from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
@@ -92,13 +92,18 @@ class SalesProcess:
             self.team = team = Team(env, calendar, p.workers,
                                     routing(p.routing, p.workers, p.assignment, owners=owners), end)
             self.staffing = None
-        self.episodes: list[Episode] = []
+        self.episodes = EpisodeLog()     # closed episodes become columns at each midnight
+        self._keep = self.episodes.items.append
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
         order = eligible[np.argsort(mqls.time[eligible], kind="stable")]
         self.first = (order, mqls.time[order], mqls.tier[order], mqls.score[order])
         self.threads = threads
         self.cover = threads is not None and p.cover      # keep calling after the first conversation
+        if self.cover:
+            self.episodes.compacting = False                # a contacted item still changes
+        else:
+            team.midnight.append(self.episodes.compact)
         if threads is not None:
             self._new_episode = self._new_threaded_episode    # type: ignore[method-assign]
         pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
@@ -109,6 +114,8 @@ class SalesProcess:
         self.patience = Patience(self.luck, self.at, team) if p.patience is not None else None
         self.triage = Triage(p.triage_backlog, p.triage_min_score) if p.triage_backlog is not None else None
         self.rushed = p.rushed(team.log, calendar) if p.rushed is not None else None   # load quality
+        if self.rushed is not None:
+            team.log.compacting = False     # load quality reads the attempt lists whole during the run
         self.reassign = Reassign(p, calendar, self.at, team) if p.reassign_after is not None else None
         if self.staffing is None:
             self._free = [self._worker(r) for r in range(p.workers)]   # callback: rep r is free
@@ -176,7 +183,7 @@ class SalesProcess:
 
     def _new_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
         ep = Episode(lead, index, t, tier, score, row)
-        self.episodes.append(ep)
+        self._keep(ep)
         self.team.routing.assign(ep)
         self.breach.opened(ep, t)
         if self.reassign is not None:
@@ -190,7 +197,7 @@ class SalesProcess:
         same steps, repeated rather than shared: `_new_episode` runs once per MQL on the default path)."""
         assert self.threads is not None
         ep = ThreadedEpisode(lead, index, t, tier, score, self.threads(lead, index, t))
-        self.episodes.append(ep)
+        self._keep(ep)
         self.team.routing.assign(ep)
         self.breach.opened(ep, t)
         if self.reassign is not None:

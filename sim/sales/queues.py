@@ -4,9 +4,11 @@
 Two implementations with one interface (`push`, `pop`, `escalate`, `remove`, `oldest_ready_time`,
 `live`):
 
-* `FifoQueue` (fifo): an OrderedDict in push order. Episodes only become ready "now"
+* `FifoQueue` (fifo): a deque in push order. Episodes only become ready "now"
   (an MQL arrives, a follow-up falls due), so push order is ready-time order and FIFO needs no
-  heap: push, pop and removal are O(1). Escalated episodes move to a small heap of their own.
+  heap: push, pop and removal are O(1). Each entry is the episode and its `version` at the push
+  (16 bytes; an OrderedDict entry was ~83): a removed, escalated or re-pushed episode has a newer
+  version, so its old entry is stale and skipped. Escalated episodes move to a small heap of their own.
 * `HeapQueue` (priority, freshest): one heap with lazy deletion: an escalated or removed episode
   bumps its `version`, and stale heap entries are skipped when popped. O(log n) per operation.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import OrderedDict
+from collections import deque
 from typing import Callable, Protocol
 
 
@@ -68,26 +70,40 @@ class _Escalated:
 class FifoQueue:
     """First ready, first served (push order), escalated episodes first."""
 
-    __slots__ = ("_order", "_esc", "_esc_heap", "_seq", "live")
+    __slots__ = ("_items", "_versions", "_esc", "_esc_heap", "_seq", "live")
 
     def __init__(self) -> None:
-        self._order: OrderedDict[WorkItem, None] = OrderedDict()
+        # push order: the episode and its version at the push (stale once the version moved on)
+        self._items: deque[WorkItem] = deque()
+        self._versions: deque[int] = deque()
         self._esc = _Escalated()
         self._esc_heap = self._esc.heap
         self._seq = itertools.count()
         self.live = 0  # episodes waiting
 
     def push(self, ep: WorkItem, ready: float) -> None:
-        ep.version += 1
+        ep.version = v = ep.version + 1
         ep.pushes += 1
         ep.queued = True
         ep.ready = ready
-        self._order[ep] = None
+        self._items.append(ep)
+        self._versions.append(v)
         self.live += 1
+
+    def _first(self) -> WorkItem | None:
+        """The longest-waiting live episode of the push order (dropping stale entries before it)."""
+        items, versions = self._items, self._versions
+        while items:
+            ep = items[0]
+            if ep.queued and ep.version == versions[0]:
+                return ep
+            items.popleft()
+            versions.popleft()
+        return None
 
     def oldest_ready_time(self) -> float:
         """Since when the longest-waiting episode has been waiting (inf if none)."""
-        first = next(iter(self._order), None)
+        first = self._first()
         t = first.ready if first is not None else float("inf")
         return min(t, self._esc.oldest()) if self._esc.age else t
 
@@ -95,8 +111,7 @@ class FifoQueue:
         """Move a waiting episode to the front (SLA breached, action = escalate)."""
         if not ep.queued:
             return
-        self._order.pop(ep, None)
-        ep.version += 1
+        ep.version += 1         # its push-order entry is stale from now on
         seq = next(self._seq)
         heapq.heappush(self._esc_heap, (deadline, seq, ep.version, ep))
         heapq.heappush(self._esc.age, (ep.ready, ep.pushes, seq, ep))
@@ -107,7 +122,6 @@ class FifoQueue:
             ep.queued = False
             ep.version += 1
             self.live -= 1
-            self._order.pop(ep, None)
 
     def pop(self) -> WorkItem | None:
         heap = self._esc_heap
@@ -117,11 +131,13 @@ class FifoQueue:
                 ep.queued = False
                 self.live -= 1
                 return ep
-        if self._order:
-            ep = self._order.popitem(last=False)[0]
-            ep.queued = False
-            self.live -= 1
-            return ep
+        items, versions = self._items, self._versions
+        while items:
+            ep, version = items.popleft(), versions.popleft()
+            if ep.queued and ep.version == version:
+                ep.queued = False
+                self.live -= 1
+                return ep
         return None
 
 

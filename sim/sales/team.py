@@ -9,8 +9,10 @@ per open period and per closed stretch (`open_lo`/`open_hi` are read inline by t
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from array import array
+from typing import Any, Callable, Protocol
 
+import numpy as np
 import simpy
 from simpy.events import Timeout
 
@@ -25,12 +27,26 @@ class FreeCallback(Protocol):
     def __call__(self, _ev: simpy.Event | None = None, /) -> None: ...
 
 
+# The per-row columns kept compact (array.array typecode): the lists the worker loops append to
+# are moved into these at every midnight, so a long run holds 8 bytes a float, not a pointer to a
+# 24-32-byte float object (or 1 byte a bool or a queue change, not 8).
+COMPACT = {"item": "q", "worker": "q", "start": "d", "handle": "d", "contact": "b",
+           "q_time": "d", "q_change": "b", "target": "q"}
+
+
 class TeamLog:
     """What a team did, as growing columns: one row per attempt, every change of the number of
-    items waiting (time, +1 / -1; the level starts at 0 at time 0), one sample per midnight."""
+    items waiting (time, +1 / -1; the level starts at 0 at time 0), one sample per midnight.
+
+    The worker loops append to plain lists (the fastest append); `compact()` (the team's midnight
+    monitor calls it) moves the rows of the COMPACT columns into typed arrays, so the lists hold
+    only the rows since the last midnight. `column(name)` is the whole column, as a numpy array.
+    A reader that needs the lists whole during the run (load quality reads `start`, `handle`)
+    sets `compacting = False`."""
 
     __slots__ = ("workers", "item", "worker", "start", "handle", "contact", "q_time", "q_change",
-                 "day_queue", "day_oldest", "moved_item", "moved_time", "moved_from", "moved_to", "target")
+                 "day_queue", "day_oldest", "moved_item", "moved_time", "moved_from", "moved_to", "target",
+                 "compacting", "_done")
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -50,6 +66,8 @@ class TeamLog:
         self.moved_to: list[int] = []
         # multi-threaded cadences (policy cadence.threading set): the contact each attempt called
         self.target: list[int] = []
+        self.compacting = True
+        self._done = {name: array(code) for name, code in COMPACT.items()}   # rows moved out of the lists
 
     def queued(self, t: float) -> None:
         self.q_time.append(t)
@@ -58,6 +76,29 @@ class TeamLog:
     def dequeued(self, t: float) -> None:
         self.q_time.append(t)
         self.q_change.append(-1)
+
+    def compact(self) -> None:
+        """Move the rows of the COMPACT lists into their typed arrays (the lists are emptied in
+        place: the appends the worker loops bound stay valid)."""
+        if not self.compacting:
+            return
+        for name, done in self._done.items():
+            rows: list[Any] = getattr(self, name)
+            if rows:
+                done.extend(rows)
+                rows.clear()
+
+    def column(self, name: str, dtype: Any) -> np.ndarray:
+        """The whole column `name` (compacted rows, then the rows still in the list) as `dtype`."""
+        rows: list[Any] = getattr(self, name)
+        done = self._done.get(name)
+        if done is None or not done:
+            return np.array(rows, dtype)
+        head = np.frombuffer(done, dtype=COMPACT_DTYPES[done.typecode]).astype(dtype)   # a copy: the array may grow
+        return np.concatenate([head, np.array(rows, dtype)]) if rows else head
+
+
+COMPACT_DTYPES = {"q": np.int64, "d": np.float64, "b": np.int8}
 
 
 class Team:
@@ -77,6 +118,7 @@ class Team:
         self.open_lo, self.open_hi = 0.0, 0.0     # the last working period found open: [lo, hi)
         self.shut_lo, self.shut_hi = 0.0, 0.0     # the last closed stretch found: [t, next opening)
         self.on_free: list[FreeCallback] = []
+        self.midnight: list[Callable[[], None]] = []   # also called at each midnight (the owner's compaction)
         self._next_open = 0.0
         self.ahead = True                  # may the feeder open an arrival ahead of the clock (would_wake)?
         self.push = self._pusher()
@@ -249,5 +291,8 @@ class Team:
             oldest = min(q.oldest_ready_time() for q in self.queues)
             self.log.day_queue.append(sum(q.live for q in self.queues))
             self.log.day_oldest.append(env.now - oldest if oldest < env.now else 0.0)
+            self.log.compact()
+            for hook in self.midnight:
+                hook()
         if env.now + DAY <= self.end:
             Timeout(env, DAY).callbacks.append(self._on_midnight)
