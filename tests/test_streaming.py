@@ -26,8 +26,8 @@ SMALL = [("arrivals.leads_per_year", 6000), ("sales.reps", 1), ("horizon.window"
 
 
 def _lead_only(over: list[tuple[str, object]]) -> Scenario:
-    """The shipped baseline's market without its [accounts] table: account worlds are drawn whole
-    (the account layer places every lead of the horizon at once), so streaming is tested on leads."""
+    """The shipped baseline's market without its [accounts] table: a lead world, every attribute
+    streamed (account worlds, whose account layer is drawn whole: the tests at the end)."""
     sc = load_scenario("baseline", over)
     return Scenario.model_validate({**sc.model_dump(), "accounts": None})
 
@@ -212,3 +212,104 @@ def test_mode_autos_quick_bound_never_undercounts_the_expected_leads(name):
     for over in ([], [("horizon.window", "3d"), ("horizon.warmup", "1d"), ("horizon.runout", "1d")]):
         sc = load_scenario(name, over)
         assert most_leads(sc) >= expected_leads(sc) > 0
+
+
+# Account worlds ([accounts], the shipped baseline): the account layer is drawn whole, exactly as a
+# whole world draws it; the engagement events and the luck are streamed chunk by chunk.
+
+def _accounts(mode: str = "on", chunk: str = "28d", over: list[tuple[str, object]] | None = None) -> Scenario:
+    return load_scenario("baseline", [*SMALL, *(over or []), ("stream.mode", mode), ("stream.chunk", chunk)])
+
+
+_ACCOUNT_FACTS = ("arrival", "channel", "seniority", "company_size", "industry", "region", "email_kind",
+                  "existing_customer", "open_deal", "buyer", "intent")
+
+
+def test_an_account_world_streams_and_keeps_the_whole_worlds_account_layer():
+    assert streaming_applies(_accounts()) and not streaming_applies(load_scenario("baseline", []))
+    assert streaming_applies(load_scenario("baseline", [("arrivals.leads_per_year", 2_000_000)]))
+    for seed in (0, 7):
+        streamed, whole = generate_world(_accounts(chunk="10d"), seed), generate_world(_accounts(mode="off"), seed)
+        assert streamed.chunk is not None and whole.chunk is None
+        for f in _ACCOUNT_FACTS:        # arrivals, placed attributes and truth: the whole world's draws
+            assert np.array_equal(getattr(streamed, f), getattr(whole, f)), f
+        assert streamed.accounts is not None and whole.accounts is not None
+        for f in dataclasses.fields(whole.accounts):     # accounts, windows, surges, each lead's account and role
+            a, b = getattr(streamed.accounts, f.name), getattr(whole.accounts, f.name)
+            assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b, f.name
+        # the engagement is the chunks' own draw: every lead's events inside its life, none lost
+        lead = np.repeat(np.arange(streamed.n), np.diff(streamed.event_offsets))
+        assert streamed.event_offsets[-1] == streamed.event_time.size
+        assert np.all((streamed.event_time >= streamed.arrival[lead]) & (streamed.event_time < streamed.end))
+    # each chunk holds its slice of the account facts and shares the whole book (global lead indices)
+    for c in stream_chunks(_accounts(chunk="10d"), 7):
+        assert c.world.accounts is not None
+        assert np.array_equal(c.world.accounts.lead_account, streamed.accounts.lead_account)
+        for f in _ACCOUNT_FACTS:
+            assert np.array_equal(getattr(c.world, f), getattr(streamed, f)[c.a:c.z]), f
+        assert np.array_equal(c.world.event_time, streamed.event_time[streamed.event_offsets[c.a]:streamed.event_offsets[c.z]])
+
+
+def test_an_account_worlds_streamed_engagement_has_the_whole_worlds_distribution():
+    """Pooled over seeds, buyers and researchers apart: events per lead (5 sigma) and the share of
+    each event type against a whole world's; the leads and their intent are the same in both."""
+    seeds = range(4)
+    streamed = [generate_world(_accounts(chunk="14d"), s) for s in seeds]
+    whole = [generate_world(_accounts(mode="off"), s) for s in seeds]
+    for group in (True, False):
+        x = np.concatenate([np.diff(w.event_offsets)[w.buyer == group] for w in streamed])
+        y = np.concatenate([np.diff(w.event_offsets)[w.buyer == group] for w in whole])
+        assert x.size == y.size > 0
+        se = np.sqrt(x.var() / x.size + y.var() / y.size)
+        assert abs(x.mean() - y.mean()) < 5 * se + 1e-12, group
+    kinds_s = np.concatenate([w.event_type for w in streamed])
+    kinds_w = np.concatenate([w.event_type for w in whole])
+    for k in np.union1d(kinds_s, kinds_w):
+        a, b = kinds_s == k, kinds_w == k
+        p = (a.sum() + b.sum()) / (a.size + b.size)
+        assert abs(a.mean() - b.mean()) < 5 * np.sqrt(p * (1 - p) * (1 / a.size + 1 / b.size)) + 1e-12, k
+
+
+def test_a_streamed_account_world_keeps_the_invariants_for_lead_and_account_policies():
+    sc = _accounts(over=[("arrivals.leads_per_year", 12000), ("sales.reps", 2)])
+    lead, mqa = load_policy("seed-example", []), load_policy("mqa-breadth", [])
+    assert drops_events(sc, [lead]) and not drops_events(sc, [lead, mqa])
+    full = generate_world(sc, 5)                   # the streamed world with every event
+    rep = run_replication(sc, [lead], seed=5, check=True)   # debug mode: raises on a broken invariant
+    assert rep.world.kept_for == frozenset({policy_fingerprint(lead)})
+    assert rep.world.event_time.size < full.event_time.size and rep.world.accounts is not None
+    a, b = rep.runs[lead.name].scored, score_world(full, lead)
+    assert np.array_equal(a.mql_time, b.mql_time) and np.array_equal(a.mql_tier, b.mql_tier)
+    k, k_full = rep.runs[lead.name].kpis, run_replication(sc, [lead], seed=5, world=full).kpis()[lead.name]
+    assert all(k[x] == k_full[x] or (k[x] != k[x] and k_full[x] != k_full[x]) for x in k)
+    assert k["accounts_engaged"] > 0
+    acc = run_replication(sc, [mqa], seed=5, check=True)     # account-unit: every event kept
+    assert acc.world.kept_for is None and np.array_equal(acc.world.event_time, full.event_time)
+    assert acc.runs[mqa.name].kpis["mqls"] > 0
+
+
+def test_every_policy_meets_the_same_streamed_account_world():
+    """Common random numbers: a policy's run on the streamed account world does not depend on which
+    other policies share the replication (their kept events differ, the world does not)."""
+    sc = _accounts(over=[("arrivals.leads_per_year", 12000), ("sales.reps", 2)])
+    lead, other, mqa = load_policy("seed-example", []), load_policy("volume", []), load_policy("mqa-breadth", [])
+    alone = run_replication(sc, [lead], seed=9)
+    for company in ([lead, other], [lead, mqa]):
+        together = run_replication(sc, company, seed=9)
+        for f in _ACCOUNT_FACTS:
+            assert np.array_equal(getattr(together.world, f), getattr(alone.world, f)), f
+        for f in dataclasses.fields(alone.world.luck):
+            assert np.array_equal(getattr(together.world.luck, f.name), getattr(alone.world.luck, f.name))
+        k, k_alone = together.runs[lead.name].kpis, alone.runs[lead.name].kpis
+        assert all(k[x] == k_alone[x] or (k[x] != k[x] and k_alone[x] != k_alone[x]) for x in k), company
+
+
+def test_streaming_an_account_world_warns_only_about_account_policies():
+    lead, acct = load_policy("seed-example", []), load_policy("mqa-breadth", [])
+
+    def warned(policies):
+        return [w for w in plan_warnings([("sc.toml", _accounts())], [(p.name, f"{p.name}.toml", p) for p in policies])
+                if "stream.mode" in w]
+
+    assert warned([lead]) == []
+    assert "keeps every lead's engagement events" in warned([lead, acct])[0]

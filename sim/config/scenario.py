@@ -604,9 +604,7 @@ def stream_blocker(scenario: Scenario) -> str | None:
     """Why this scenario's world cannot be streamed whatever `stream.mode` says, or None."""
     if scenario.queueing.enabled:
         return "queueing mode has no engagement events to stream"
-    if scenario.accounts is not None:
-        return "[accounts] places every lead among the accounts at once"
-    return None
+    return None   # [accounts] streams too: the account layer is drawn whole, engagement and luck in chunks
 
 
 class Scenario(Strict):

@@ -167,8 +167,8 @@ def plan_warnings(scenarios: list[tuple[str, Scenario]], policies: list[tuple[st
 
 
 def stream_warnings(sc: Scenario, source: str, policies: list[Policy]) -> list[str]:
-    """stream.mode = "on" that cannot be fully applied: the world is drawn whole (queueing mode,
-    accounts), or account-unit policies keep every lead's engagement events (sim.experiment.streamed)."""
+    """stream.mode = "on" that cannot be fully applied: the world is drawn whole (queueing mode),
+    or account-unit policies keep every lead's engagement events (sim.experiment.streamed)."""
     if sc.stream.mode != "on":
         return []
     from sim.config.scenario import stream_blocker

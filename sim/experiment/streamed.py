@@ -4,7 +4,9 @@ MQL are dropped (`sim.world.stream` draws the chunks; this module decides what t
 scoring is a layer above the world).
 
 When it applies: `stream.streaming_applies(scenario)` (scenario [stream]: mode on, or auto from
-`auto_leads` expected leads) and every policy is lead-unit. Account-unit policies score accounts
+`auto_leads` expected leads) and every policy is lead-unit, in a lead world or an account world
+alike (a lead-unit policy scores each lead from its own events only; the account layer, drawn
+whole, keeps every lead). Account-unit policies score accounts
 from every contact's events, so with them the streamed world keeps every event (the same draws, only
 the memory saving is lost); `sim.config.warnings.stream_warnings` says so.
 """

@@ -14,6 +14,14 @@ Compact per-lead state: the luck is counter-based (`luck.KeyedUniforms`): each l
 drawn as in a whole world, and every other luck field is a uniform computed from the key when a
 consumer indexes it, so the luck takes 8 bytes a lead instead of 80.
 
+Account worlds (scenario `[accounts]`): placing leads among accounts needs every lead of the horizon
+at once (`accounts.place_leads` matches buying-group members to the arrivals nearest in time), so
+that part stays whole and is drawn exactly as a whole world draws it: the attributes, the account
+placement and the truth (buyer flags, intent) from the whole world's own sub-streams, bit-identical
+to `generate_world` without streaming (`AccountFacts`). Only what is big is streamed: the
+engagement events and the luck, chunk by chunk as for a lead world. A chunk world then shares the
+whole world's `AccountBook` (lead indices global, as `World.leads` shares it).
+
 Dropping events: `generate_streamed_world(keep=...)` keeps only the events of the leads `keep` chooses
 in each chunk as it is drawn; `sim.experiment.streamed` chooses the leads that at least one policy of
 the replication makes an MQL (a lead enters sales only through an MQL; a recycled lead's re-MQL needs
@@ -30,6 +38,7 @@ import numpy as np
 
 from sim.config.scenario import Scenario, stream_blocker
 from sim.vocab import WEEKDAYS
+from sim.world.accounts import AccountBook, draw_intent, place_leads
 from sim.world.arrivals import DAYS_PER_YEAR, Horizon, arrival_grid, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
 from sim.world.luck import child, keyed_luck, luck_of_keys
@@ -49,13 +58,14 @@ def expected_leads(scenario: Scenario) -> float:
 
 
 def why_not_streamed(scenario: Scenario) -> str | None:
-    """Why this scenario's world cannot be streamed (queueing mode, accounts), or None when it can."""
+    """Why this scenario's world cannot be streamed (queueing mode), or None when it can."""
     return stream_blocker(scenario)
 
 
 def streaming_applies(scenario: Scenario) -> bool:
     """Whether this scenario's world is drawn streamed: stream.mode on, or auto from auto_leads
-    expected leads; never in queueing mode or with accounts (`why_not_streamed`)."""
+    expected leads; never in queueing mode (`why_not_streamed`). Account worlds stream their
+    engagement and luck (the account layer is drawn whole, `AccountFacts`)."""
     mode = scenario.stream.mode
     if mode == "off" or why_not_streamed(scenario) is not None:
         return False
@@ -96,28 +106,69 @@ def chunk_bounds(arrival: np.ndarray, chunk_minutes: float, end: float) -> list[
     return [(int(edges[j]), int(edges[j + 1])) for j in range(n_chunks)]
 
 
+@dataclass(frozen=True)
+class AccountFacts:
+    """What an account world draws whole, exactly as `generate_world` draws it: the per-lead
+    attributes (as placed among the accounts), buyer flags and intent, and the account book."""
+
+    per_lead: dict[str, np.ndarray]      # the names of _PER_LEAD -> [n] arrays
+    book: AccountBook
+
+
+def account_facts(scenario: Scenario, root: np.random.SeedSequence, arrival: np.ndarray,
+                  channel: np.ndarray, horizon: Horizon) -> AccountFacts | None:
+    """The account layer of the world with this root sequence, drawn whole from the whole world's
+    sub-streams (attributes, accounts, truth), or None without `[accounts]`."""
+    if scenario.accounts is None:
+        return None
+    from sim.world.generate import STREAMS  # generate dispatches here: import at use
+
+    def ss(stream: str) -> np.random.SeedSequence:
+        return child(root, STREAMS.index(stream))
+
+    attrs = draw_attributes(scenario.population, channel, ss("attributes"))
+    placed = place_leads(scenario, arrival, attrs, horizon.end, ss("accounts"))
+    del attrs
+    intent = draw_intent(scenario.truth, placed.buyer, ss("truth"))
+    a = placed.attrs
+    per_lead = {"seniority": a.seniority, "company_size": a.company_size, "industry": a.industry,
+                "region": a.region, "email_kind": a.email_kind, "existing_customer": a.existing_customer,
+                "open_deal": a.open_deal, "buyer": placed.buyer, "intent": intent}
+    return AccountFacts(per_lead=per_lead, book=placed.book)
+
+
 def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, horizon: Horizon,
-                 root: np.random.SeedSequence, j: int) -> World:
+                 root: np.random.SeedSequence, j: int, facts: AccountFacts | None = None,
+                 a: int = 0, z: int = 0) -> World:
     """Chunk j's leads (arrival, channel given) with attributes, truth, engagement and luck drawn
-    from the j-th children of the named sub-streams."""
+    from the j-th children of the named sub-streams; with `facts` (an account world), leads [a, z)
+    of the account facts drawn whole instead of the chunk's attributes and truth."""
     from sim.world.generate import STREAMS  # generate dispatches here: import at use
 
     def ss(stream: str) -> np.random.SeedSequence:   # child j of the named sub-stream (generate.STREAMS)
         return child(child(root, STREAMS.index(stream)), j)
 
-    attrs = draw_attributes(scenario.population, channel, ss("attributes"))
-    buyer, intent = draw_truth(scenario.truth, channel, attrs, ss("truth"))
+    if facts is None:
+        attrs = draw_attributes(scenario.population, channel, ss("attributes"))
+        buyer, intent = draw_truth(scenario.truth, channel, attrs, ss("truth"))
+        lead = {"seniority": attrs.seniority, "company_size": attrs.company_size, "industry": attrs.industry,
+                "region": attrs.region, "email_kind": attrs.email_kind,
+                "existing_customer": attrs.existing_customer, "open_deal": attrs.open_deal,
+                "buyer": buyer, "intent": intent}
+    else:
+        lead = {name: v[a:z] for name, v in facts.per_lead.items()}
     offsets, event_time, event_type = draw_engagement(
-        scenario.engagement, arrival, channel, intent, horizon.end, ss("engagement"))
+        scenario.engagement, arrival, channel, lead["intent"], horizon.end, ss("engagement"))
     return World(
         arrival=arrival, channel=channel,
-        seniority=attrs.seniority, company_size=attrs.company_size, industry=attrs.industry,
-        region=attrs.region, email_kind=attrs.email_kind,
-        existing_customer=attrs.existing_customer, open_deal=attrs.open_deal,
-        buyer=buyer, intent=intent,
+        seniority=lead["seniority"], company_size=lead["company_size"], industry=lead["industry"],
+        region=lead["region"], email_kind=lead["email_kind"],
+        existing_customer=lead["existing_customer"], open_deal=lead["open_deal"],
+        buyer=lead["buyer"], intent=lead["intent"],
         event_offsets=offsets, event_time=event_time, event_type=event_type,
         luck=keyed_luck(arrival.shape[0], ss("luck")), end=horizon.end,
-        window_start=horizon.window_start, window_end=horizon.window_end)
+        window_start=horizon.window_start, window_end=horizon.window_end,
+        accounts=facts.book if facts is not None else None)
 
 
 def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
@@ -136,15 +187,18 @@ def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
 
 
 def _chunks(scenario: Scenario, root: np.random.SeedSequence, horizon: Horizon, arrival: np.ndarray,
-            channel: np.ndarray) -> Iterator[Chunk]:
+            channel: np.ndarray, facts: AccountFacts | None) -> Iterator[Chunk]:
     for j, (a, z) in enumerate(chunk_bounds(arrival, scenario.stream.chunk.minutes, horizon.end)):
-        yield Chunk(j, a, z, _chunk_world(scenario, arrival[a:z], channel[a:z], horizon, root, j))
+        yield Chunk(j, a, z, _chunk_world(scenario, arrival[a:z], channel[a:z], horizon, root, j, facts, a, z))
 
 
 def stream_chunks(scenario: Scenario, seed: int, replication: int = 0) -> Iterator[Chunk]:
     """The chunks of the streamed world of (scenario, seed, replication), in arrival order: the
-    arrivals of the whole horizon first (the whole world's arrival draws), then one chunk at a time."""
-    yield from _chunks(scenario, *_streamed_arrivals(scenario, seed, replication))
+    arrivals of the whole horizon first (the whole world's arrival draws) and, in an account world,
+    the account layer (`account_facts`), then one chunk at a time."""
+    root, horizon, arrival, channel = _streamed_arrivals(scenario, seed, replication)
+    facts = account_facts(scenario, root, arrival, channel, horizon)
+    yield from _chunks(scenario, root, horizon, arrival, channel, facts)
 
 
 def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
@@ -155,18 +209,20 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
     events to keep (None keeps every event); `kept_for` names what `keep` kept them for (see
     `World.kept_for`)."""
     root, horizon, arrival, channel = _streamed_arrivals(scenario, seed, replication)
+    facts = account_facts(scenario, root, arrival, channel, horizon)
     n = arrival.shape[0]
-    per_lead: dict[str, np.ndarray] = {}
+    per_lead: dict[str, np.ndarray] = dict(facts.per_lead) if facts is not None else {}
     key = np.empty(n, dtype=np.uint64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     events = _EventBuffer()
     kept = 0
-    for c in _chunks(scenario, root, horizon, arrival, channel):
+    for c in _chunks(scenario, root, horizon, arrival, channel, facts):
         w, a, z = c.world, c.a, c.z
-        if not per_lead:     # dtypes from the first chunk's draws
-            per_lead = {name: np.empty(n, dtype=getattr(w, name).dtype) for name in _PER_LEAD}
-        for name in _PER_LEAD:
-            per_lead[name][a:z] = getattr(w, name)
+        if facts is None:    # a lead world: the chunk drew its leads' attributes and truth
+            if not per_lead:     # dtypes from the first chunk's draws
+                per_lead = {name: np.empty(n, dtype=getattr(w, name).dtype) for name in _PER_LEAD}
+            for name in _PER_LEAD:
+                per_lead[name][a:z] = getattr(w, name)
         key[a:z] = w.luck.key
         counts = np.diff(w.event_offsets)
         if keep is not None and w.n:
@@ -187,6 +243,7 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         buyer=per_lead["buyer"], intent=per_lead["intent"],
         event_offsets=offsets, event_time=events.time(), event_type=events.type(),
         luck=luck_of_keys(key), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
+        accounts=facts.book if facts is not None else None,
         kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
 
 
