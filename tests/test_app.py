@@ -5,6 +5,7 @@ simulated user (no browser), worlds played in a thread on the small `workshop` s
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -199,18 +200,27 @@ def test_with_nothing_changed_the_speed_table_says_same_setting_not_a_zero_diffe
     _run(_page(_project(tmp_path), steps))
 
 
-def test_starting_from_a_scenario_keeps_the_policy_on_the_levers(tmp_path):
+def test_starting_from_a_scenario_runs_that_scenario_and_keeps_the_policy_on_the_levers(tmp_path):
+    root = _project(tmp_path)
+    text = (root / "scenarios" / "workshop.toml").read_text(encoding="utf-8")
+    busier = re.sub(r"(?m)^leads_per_year\s*=.*$", "leads_per_year = 7777", text)
+    assert busier != text
+    (root / "scenarios" / "busier.toml").write_text(busier.replace('name = "workshop"', 'name = "busier"'),
+                                                    encoding="utf-8")
+
     async def steps(user: Any) -> None:
         await _until(user, "status", "6 of 6 worlds (done)")
         _set(user, "policy.mql.threshold", 95)
         await _until(user, "changes", "MQL threshold (points): 60 -> 95")
-        _set(user, "start", "scenarios/workshop.toml")
+        _set(user, "start", "scenarios/busier.toml")
         await _until(user, "start-note", "with the policy you had")
         await _until(user, "status", "(done)")
-        (lever,) = user.find(marker="policy.mql.threshold").elements
-        assert lever.value == 95                              # not seed-example's 60
-        assert "nothing yet" in _text(user, "changes")        # 95 is now the reference
-    _run(_page(_project(tmp_path), steps))
+        (threshold,) = user.find(marker="policy.mql.threshold").elements
+        (leads,) = user.find(marker="scenario.arrivals.leads_per_year").elements
+        assert threshold.value == 95                          # not seed-example's 60
+        assert leads.value == 7777                            # the started scenario's, not the old one's
+        assert "nothing yet" in _text(user, "changes")        # the start is now the reference
+    _run(_page(root, steps))
 
 
 def test_stop_leaves_a_partial_result_that_is_never_shown_as_the_answer(tmp_path):

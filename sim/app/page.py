@@ -71,6 +71,7 @@ class WhatIfPage:
         self._task: asyncio.Task[None] | None = None
         self.labels: dict[str, ui.label] = {}            # the cards' texts, rewritten by `fill`
         self.drawn: tuple[list[str], list[str]] = ([], [])   # the cards and problems on the page
+        self._loading = False                             # levers being set by the page, not the user
 
     # ------------------------------------------------------------------ layout
     def build(self) -> None:
@@ -247,6 +248,8 @@ class WhatIfPage:
             ui.notify("; ".join(other), type="negative")
 
     def on_change(self, path: str, value: Any) -> None:
+        if self._loading:
+            return
         try:
             self.session.set(path, value)
         except FieldErrors as e:
@@ -326,12 +329,14 @@ class WhatIfPage:
         except ConfigError as e:
             ui.notify(str(e), type="negative")
             return
-        self.session.cancel()
-        self.session.generation += 1
-        self.session.reference = Setting(start.scenario, start.policy.model_copy(update={"name": "reference"}))
-        self.session.make_reference()
-        for path, el in self.inputs.items():
-            el.set_value(self.session.value(path))
+        self.session.start(Setting(start.scenario, start.policy))
+        self._loading = True          # the levers show the new start: not changes to it
+        try:
+            for path, el in self.inputs.items():
+                el.set_value(self.session.value(path))
+        finally:
+            self._loading = False
+        self.show_errors({})
         kept = key.startswith("scenarios/")
         self.start_note.text = (f"Started from {key} with the policy you had (your changes included)" if kept else
                                 f"Started from {key} with its own baseline policy {start.policy.name!r}")

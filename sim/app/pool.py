@@ -7,12 +7,14 @@ engine once. `workers=0` plays worlds in one thread of the server process instea
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Callable, Iterator, TypeVar
 
+from sim.app.world_cache import TOTAL_BYTES
 from sim.app.worlds import WorldJob, WorldOutcome, play_world, warm
 
 T = TypeVar("T")
@@ -25,6 +27,13 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _report_warm_failure(f: Future[bool]) -> None:
+    """A worker that failed to warm up still serves worlds (it generates them on demand), but say so."""
+    if not f.cancelled() and f.exception() is not None:
+        logging.getLogger(__name__).warning("funnelsim app: a pool worker could not pre-generate its worlds: %s",
+                                            f.exception())
 
 
 class WorldPool:
@@ -46,8 +55,10 @@ class WorldPool:
         if method == "forkserver":
             ctx.set_forkserver_preload(["sim.app.worlds"])
         ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        text, seed, reps = self.warm_worlds or (None, 0, ())
+        share = TOTAL_BYTES // self.workers  # one memory budget for the cached worlds, split
         for _ in range(self.workers):        # start the workers now, not on the first click
-            ex.submit(warm, *(self.warm_worlds or ()))
+            ex.submit(warm, text, seed, reps, share).add_done_callback(_report_warm_failure)
         self._executor = ex
 
     def submit(self, spec: WorldJob) -> Future[WorldOutcome]:

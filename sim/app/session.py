@@ -167,6 +167,16 @@ class WhatIf:
         finally:
             self.changes = changes
 
+    def start(self, setting: Setting) -> None:
+        """Start over from `setting` (a scenario or a results folder): it becomes the reference and
+        the current setting, the changes and the reference's cached results are dropped."""
+        self.cancel()
+        self.generation += 1
+        self.reference = Setting(setting.scenario, setting.policy.model_copy(update={"name": REFERENCE}))
+        self.changes = {}
+        self.changed = self.reference
+        self._ref_cache.clear()
+
     def make_reference(self) -> None:
         """The current setting becomes the reference (the changes are cleared)."""
         if self.changed is None:
@@ -249,7 +259,8 @@ class WhatIf:
                 res = on_view(view)
                 if asyncio.iscoroutine(res):
                     await res
-        self._pending = []
+        if gen == self.generation:      # a newer run's futures are its own to cancel
+            self._pending = []
         return view
 
     def describe_changes(self) -> list[str]:

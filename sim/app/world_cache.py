@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from sim.world.model import World
 
 MAX_WORLDS = 64                 # worlds per worker (chosen without a source: 3 sessions x 20 worlds)
-MAX_BYTES = 256 * 2**20         # bytes of arrays per worker (chosen without a source: a `classroom`
-                                # world is ~3.5 MB, `baseline` ~7.5 MB; two workers stay under 0.6 GB)
+TOTAL_BYTES = 512 * 2**20       # bytes of arrays across all of a pool's workers (chosen without a
+                                # source: a `classroom` world is ~3.5 MB, `baseline` ~9 MB); the pool
+                                # gives each worker an equal share, so more cores do not mean more memory
+MAX_BYTES = TOTAL_BYTES         # one cache on its own (e.g. workers = 0: worlds played in a thread)
 MAX_CALENDARS = 8               # business calendars, one per scenario text
 
 

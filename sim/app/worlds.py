@@ -96,12 +96,16 @@ def play_world(spec: WorldJob) -> WorldOutcome:
         return WorldOutcome(spec.replication, error=f"{type(e).__name__}: {e}")
 
 
-def warm(scenario: str | None = None, seed: int = 0, replications: tuple[int, ...] = ()) -> bool:
+def warm(scenario: str | None = None, seed: int = 0, replications: tuple[int, ...] = (),
+         max_bytes: int | None = None) -> bool:
     """Import the engine in a worker (called once per worker when the pool starts) and generate
     the start scenario's first worlds (`scenario` as `dumps` text), so the first answer of a
-    change finds its world in the worker's cache."""
+    change finds its world in the worker's cache. `max_bytes`: this worker's share of the world
+    cache's budget (the pool divides one budget among its workers)."""
     import sim.experiment.replication  # noqa: F401
     import sim.measure.spikes  # noqa: F401
+    if max_bytes is not None:
+        worker_worlds().max_bytes = max_bytes
     if scenario is not None:
         sc = _scenario(scenario)
         cache = worker_worlds()
