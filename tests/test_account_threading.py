@@ -206,6 +206,13 @@ def test_spread_needs_account_work_items(bad, words):
         policy("p", unit=unit, threading="spread", work_items=bad.get("work_items", "account"))
 
 
+def test_requalifying_accounts_is_refused_for_lead_mqls_with_the_fix():
+    """A lead-unit policy already re-MQLs recycled leads: asking it to requalify accounts would be
+    silently ignored, so it is refused naming the field and the fix."""
+    with pytest.raises(ValidationError, match=r"recycle\.requalify_accounts.*mql\.unit = \"account\""):
+        Policy.model_validate({"name": "p", "recycle": {"requalify_accounts": True}})
+
+
 # -- re-qualification after a recycle ----------------------------------------------------------
 BREADTH = {"combine": "or", "threshold": 10_000, "min_engaged_contacts": 2}   # qualifies on breadth alone
 

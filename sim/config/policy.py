@@ -197,7 +197,7 @@ class Cadence(Strict):
                           "then the most engaged, until one is reached; cover = spread, and after the first "
                           "conversation the remaining attempts keep calling the contacts not reached yet (buying-group "
                           "coverage, at the rep time each call costs). Each call uses the called contact's own luck. "
-                          "Any value also measures contacts touched per account and the account SLA; unset = single "
+                          "Any value also measures contacts touched per account and the account SLA (in a scenario with [accounts]); unset = single "
                           "without those KPIs (as before). Chosen without a source")
 
 
@@ -323,6 +323,14 @@ class Policy(Strict):
         if self.mql.unit != "lead" and self.scoring.decay.mode not in ("none", "half_life"):
             raise ValueError(f"mql.unit = {self.mql.unit!r} rolls contacts' scores up to the account, which needs "
                              f"scoring.decay.mode none or half_life (got {self.scoring.decay.mode!r})")
+        return self
+
+    @model_validator(mode="after")
+    def _requalify_needs_account_unit(self) -> "Policy":
+        if self.recycle.requalify_accounts and self.mql.unit == "lead":
+            raise ValueError("recycle.requalify_accounts brings recycled *account* items back, but mql.unit is \"lead\" "
+                             "(recycled leads already re-MQL on their own engagement); set mql.unit = \"account\" or "
+                             "\"hybrid\", or remove recycle.requalify_accounts")
         return self
 
     @model_validator(mode="after")
