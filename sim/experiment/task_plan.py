@@ -155,6 +155,7 @@ def build_plan(kind: str, name: str, scenarios: Sequence[Source], policies: Sequ
     With `precision`, tasks are listed up to its maximum of replications and the runner decides how
     many of them run."""
     from sim.config.warnings import plan_warnings
+    from sim.world.stream import streaming_applies
     if not scenarios:
         raise ConfigError("scenarios", ["no scenario given"])
     if not policies:
@@ -188,10 +189,12 @@ def build_plan(kind: str, name: str, scenarios: Sequence[Source], policies: Sequ
                 precision=precision)
     plan.warnings = plan_warnings([(_source(s), o) for s, o in sc_base.values()],
                                   [(lb, e.source, o) for lb, (e, o) in pol_base.items()])
+    streamed: dict[bool, list[str]] = {}       # how each (scenario, point)'s world is drawn
     for si, (sname, (ssrc, sobj)) in enumerate(sc_base.items()):
         for pi, values in enumerate(points):
             extra = split_sets(point_sets(values)) if values else None
             sc = _materialise(Scenario, ssrc, base.scenario + extra.scenario) if extra and extra.scenario else sobj
+            streamed.setdefault(streaming_applies(sc), []).append(f"{sname} point {pi}" if values else sname)
             pols = [(e.make(base.policy, extra.policy, base.team, lb) if extra and extra.policy else pobj)
                     for lb, (e, pobj) in pol_base.items()]
             sc_dump = sc.model_dump(mode="json")
@@ -199,6 +202,13 @@ def build_plan(kind: str, name: str, scenarios: Sequence[Source], policies: Sequ
             for r in range(replications):
                 plan.tasks.append(TaskSpec(f"s{si}-p{pi}-r{r}", sname, pi, dict(values), r, seed, sc_dump, pol_dump,
                                            events=events, check=check))
+    if len(streamed) == 2:
+        plan.warnings.append(
+            f"stream: the design's worlds are drawn two ways: {', '.join(streamed[True][:3])}"
+            f"{' ...' if len(streamed[True]) > 3 else ''} streamed (stream.mode, auto from stream.auto_leads expected "
+            f"leads), {', '.join(streamed[False][:3])}{' ...' if len(streamed[False]) > 3 else ''} whole: their "
+            "results pair less well (common random numbers); set stream.mode = \"on\" or \"off\" in the scenario so "
+            "every world is drawn the same way")
     return plan
 
 
