@@ -233,6 +233,8 @@ def test_stop_leaves_a_partial_result_that_is_never_shown_as_the_answer(tmp_path
         assert "partial result, not the answer" in stopped
         await asyncio.sleep(0.5)                              # worlds still arriving are dropped
         assert _text(user, "status") == stopped
+        user.find(marker="stop").click()                      # a second click does not hide what happened
+        assert _text(user, "status") == stopped
     _run(_page(_project(tmp_path), steps))
 
 

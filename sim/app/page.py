@@ -286,13 +286,19 @@ class WhatIfPage:
         """Drop the worlds still to run. What is on the page stays, dimmed and marked partial: it is
         never shown as the answer of the setting."""
         task = self._task
+        kept = self.status.text.startswith(("Stopped after", "Fix the marked field"))   # says more than we would
         if task is None or task.done():
-            self.status.text = "Nothing is running"
+            if not kept:
+                self.status.text = "Nothing is running"
             return
         view = self.session.stop()
         task.cancel()                     # a run not yet started never starts
-        done, total = (view.done, view.total) if view is not None else (0, self.session.replications)
         self.results.classes(add="stale")
+        if kept:
+            return
+        done, total = (view.done, view.total) if view is not None else (0, self.session.replications)
+        if done >= total:                 # the view of the run before: this one had not drawn a world yet
+            done = 0
         self.status.text = f"Stopped after {done} of {total} worlds: a partial result, not the answer"
 
     async def _run(self) -> None:
