@@ -42,7 +42,7 @@ from sim.world.accounts import AccountBook, draw_intent, place_leads
 from sim.world.arrivals import DAYS_PER_YEAR, Horizon, arrival_grid, draw_arrivals, horizon_bounds
 from sim.world.engagement import draw_engagement
 from sim.world.luck import child, keyed_luck, luck_of_keys
-from sim.world.model import World
+from sim.world.model import Luck, World
 from sim.world.population import draw_attributes, draw_truth, shares_vector
 
 _PER_LEAD = ("seniority", "company_size", "industry", "region", "email_kind", "existing_customer",
@@ -159,6 +159,15 @@ def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, h
         lead = {name: v[a:z] for name, v in facts.per_lead.items()}
     offsets, event_time, event_type = draw_engagement(
         scenario.engagement, arrival, channel, lead["intent"], horizon.end, ss("engagement"))
+    return _assemble(arrival, channel, lead, offsets, event_time, event_type,
+                     keyed_luck(arrival.shape[0], ss("luck")), horizon, facts)
+
+
+def _assemble(arrival: np.ndarray, channel: np.ndarray, lead: dict[str, np.ndarray], offsets: np.ndarray,
+              event_time: np.ndarray, event_type: np.ndarray, luck: Luck, horizon: Horizon,
+              facts: AccountFacts | None, kept_for: frozenset[str] | None = None,
+              chunk: float | None = None) -> World:
+    """A World from its per-lead arrays (`lead`, keyed by the names of _PER_LEAD), events and luck."""
     return World(
         arrival=arrival, channel=channel,
         seniority=lead["seniority"], company_size=lead["company_size"], industry=lead["industry"],
@@ -166,9 +175,8 @@ def _chunk_world(scenario: Scenario, arrival: np.ndarray, channel: np.ndarray, h
         existing_customer=lead["existing_customer"], open_deal=lead["open_deal"],
         buyer=lead["buyer"], intent=lead["intent"],
         event_offsets=offsets, event_time=event_time, event_type=event_type,
-        luck=keyed_luck(arrival.shape[0], ss("luck")), end=horizon.end,
-        window_start=horizon.window_start, window_end=horizon.window_end,
-        accounts=facts.book if facts is not None else None)
+        luck=luck, end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
+        accounts=facts.book if facts is not None else None, kept_for=kept_for, chunk=chunk)
 
 
 def _streamed_arrivals(scenario: Scenario, seed: int, replication: int
@@ -235,16 +243,8 @@ def generate_streamed_world(scenario: Scenario, seed: int, replication: int = 0,
         np.cumsum(counts, out=offsets[a + 1:z + 1])
         offsets[a + 1:z + 1] += kept
         kept += int(counts.sum())
-    return World(
-        arrival=arrival, channel=channel,
-        seniority=per_lead["seniority"], company_size=per_lead["company_size"], industry=per_lead["industry"],
-        region=per_lead["region"], email_kind=per_lead["email_kind"],
-        existing_customer=per_lead["existing_customer"], open_deal=per_lead["open_deal"],
-        buyer=per_lead["buyer"], intent=per_lead["intent"],
-        event_offsets=offsets, event_time=events.time(), event_type=events.type(),
-        luck=luck_of_keys(key), end=horizon.end, window_start=horizon.window_start, window_end=horizon.window_end,
-        accounts=facts.book if facts is not None else None,
-        kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
+    return _assemble(arrival, channel, per_lead, offsets, events.time(), events.type(), luck_of_keys(key), horizon,
+                     facts, kept_for=kept_for, chunk=scenario.stream.chunk.minutes)
 
 
 class _EventBuffer:
