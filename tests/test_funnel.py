@@ -192,6 +192,7 @@ def test_precomputed_attempt_draws_equal_the_scalar_draws():
     proc = SalesProcess(w, Mqls(s.mql_time, s.mql_tier, s.mql_score), params, r.calendar, lambda lead, after: None)
     luck = proc.luck
     first = proc.first[0].tolist()                 # leads in the order of their first MQL
+    luck.draw_to(len(first))                       # deferred arrivals draw it as reps take MQLs
     for pos in range(0, len(first), max(1, len(first) // 50)):
         lead = first[pos]
         ep = Episode(lead, 0, 0.0, 2, 0.0, row=pos * luck.pre)

@@ -69,18 +69,34 @@ class AttemptLuck:
     path on the same counter-based uniforms, so both give the same floats."""
 
     def __init__(self, keys: np.ndarray, handle: Handle, first_leads: np.ndarray, pre: int,
-                 patience: float | None):
+                 patience: float | None, upfront: bool = True):
+        """`upfront=False`: draw the first episodes' luck as the episodes are taken (`draw_to`),
+        in arrival order, instead of all at once: a backlog never draws the luck of the MQLs
+        still waiting (deferred arrivals, `sim.sales.arrivals`)."""
         self.keys, self.handle, self.pre, self.mean_patience = keys, handle, pre, patience
-        k = np.arange(pre, dtype=np.uint64)[None, :]
-        lk = keys[first_leads][:, None]
-        uh = lead_uniforms(lk, PURPOSE_HANDLE, k)
-        self.u_contact = doubles(lead_uniforms(lk, PURPOSE_CONTACT, k))
-        self.h_reached = doubles(handle.vector(uh, True))
-        self.h_missed = doubles(handle.vector(uh, False))
+        self.first_leads = first_leads
+        self.u_contact, self.h_reached, self.h_missed = array("d"), array("d"), array("d")
+        self.drawn = 0              # first episodes whose luck is drawn: positions [0, drawn)
+        self.draw_to(first_leads.shape[0] if upfront else 0)
         self._patience = array("d")
         if patience is not None:    # each first episode's patience (exponential)
             u = np.clip(lead_uniforms(keys[first_leads], PURPOSE_PATIENCE, 0), 0.0, 1 - 1e-12)
             self._patience = doubles(-patience * np.log1p(-u))
+
+    def draw_to(self, n: int) -> None:
+        """Draw the luck of the first episodes at positions [drawn, n) (appended in place: the
+        worker loops' bound arrays stay valid)."""
+        if n <= self.drawn:
+            return
+        pre = self.pre
+        k = np.arange(pre, dtype=np.uint64)[None, :]
+        lk = self.keys[self.first_leads[self.drawn:n]][:, None]
+        uh = lead_uniforms(lk, PURPOSE_HANDLE, k)
+        for out, values in ((self.u_contact, lead_uniforms(lk, PURPOSE_CONTACT, k)),
+                            (self.h_reached, self.handle.vector(uh, True)),
+                            (self.h_missed, self.handle.vector(uh, False))):
+            out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        self.drawn = n
 
     def later(self, ep: Episode) -> tuple[float, float, float]:
         """(contact uniform, handling time if reached, if not) of an attempt that was not pre-drawn."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import InitVar, dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -186,12 +186,18 @@ class EpisodeLog:
         return [np.concatenate([c[k] for c in self.chunks] + [last[k]]) for k in range(len(EPISODE_COLUMNS))]
 
 
-def build_log(episodes: Sequence[Any] | EpisodeLog, team: TeamLog, targets: bool = False) -> SalesLog:
-    """The SalesLog of a finished run: the episodes (objects, or an EpisodeLog) and the
+class EpisodeSource(Protocol):
+    """A run's episodes as EPISODE_COLUMNS in opening order (EpisodeLog; `sim.sales.arrivals.OpeningOrder`)."""
+
+    def columns(self) -> list[np.ndarray]: ...
+
+
+def build_log(episodes: Sequence[Any] | EpisodeSource, team: TeamLog, targets: bool = False) -> SalesLog:
+    """The SalesLog of a finished run: the episodes (objects, or an EpisodeSource) and the
     SDR team's log (attempt columns, queue changes from a level of 0 at time 0, midnight samples;
     with `targets`, the contact each attempt called)."""
     i8 = np.int64
-    cols = episodes.columns() if isinstance(episodes, EpisodeLog) else episode_columns(episodes)
+    cols = episode_columns(episodes) if isinstance(episodes, Sequence) else episodes.columns()
     lead, index, mql_time, tier, score, attempts, first_touch, end_time, status = cols
     del cols
     r = TeamRecord.of(SDR, team)

@@ -30,10 +30,12 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.sales.accounts import lead_owners
+from sim.sales.arrivals import FirstEpisodes, OpeningOrder, defers
 from sim.sales.draws import ATTEMPTS_PER_EPISODE, AttemptLuck
 from sim.sales.episode import CONTACTED, OPEN, UNREACHED, Episode, ThreadedEpisode
 from sim.sales.log import EpisodeLog, SalesLog, build_log
 from sim.sales.params import EngineParams
+from sim.sales.queues import ArrivalFifo
 from sim.sales.routing import routing
 from sim.sales.rules import Cadence, NextMql, Patience, Reassign, Recycle, Triage, breach_rule
 from sim.sales.staffing import Staffing, staffed_team
@@ -78,36 +80,49 @@ class SalesProcess:
     _feed_base: int                  # index of the first initial MQL in `_feed` (a block of FEED_BLOCK)
 
     def __init__(self, world: World, mqls: Mqls, params: EngineParams, calendar: BusinessCalendar,
-                 next_mql: NextMql, threads: Threads | None = None):
+                 next_mql: NextMql, threads: Threads | None = None, defer: bool = True):
         """`next_mql(lead, after)`: the lead's next MQL after a recycle at `after`, as (time, tier,
         score), or None. `threads` (policy cadence.threading set): the contacts each item's attempts
-        call in turn; every attempt then takes the scalar luck path and logs the contact it called."""
+        call in turn; every attempt then takes the scalar luck path and logs the contact it called.
+        `defer`: keep waiting initial MQLs as positions where the rules allow it (`defers`); the
+        log is the same either way."""
         self.params = p = params
         self.end = end = world.end
         self.env = env = simpy.Environment()
-        if p.staffed:     # reps as people (sim.sales.staffing); else today's team, untouched
-            self.team, self.staffing = team, _ = staffed_team(env, p, world, calendar, end)
-        else:
-            owners = lead_owners(world, p.workers) if "owner" in (p.routing, p.assignment) else None
-            self.team = team = Team(env, calendar, p.workers,
-                                    routing(p.routing, p.workers, p.assignment, owners=owners), end)
-            self.staffing = None
-        self.episodes = EpisodeLog()     # closed episodes become columns at each midnight
-        self._keep = self.episodes.items.append
         # initial MQLs in time order
         eligible = np.flatnonzero(np.isfinite(mqls.time) & (mqls.time < end))
         order = eligible[np.argsort(mqls.time[eligible], kind="stable")]
         self.first = (order, mqls.time[order], mqls.tier[order], mqls.score[order])
         self.threads = threads
+        pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
+        self.deferred: OpeningOrder | None = None
+        if p.staffed:     # reps as people (sim.sales.staffing); else today's team, untouched
+            self.team, self.staffing = team, _ = staffed_team(env, p, world, calendar, end)
+        else:
+            owners = lead_owners(world, p.workers) if "owner" in (p.routing, p.assignment) else None
+            route = routing(p.routing, p.workers, p.assignment, owners=owners)
+            if defer and defers(p, route, threads):     # waiting initial MQLs as positions (sim.sales.arrivals)
+                # their attempt luck is drawn as they are taken, in arrival order
+                self.luck = AttemptLuck(world.luck.key, p.handle, order, pre, p.patience, upfront=False)
+                first = FirstEpisodes(*self.first, stride=max(pre, 1), luck=self.luck)
+                route.queues[0] = ArrivalFifo(first.make, first.ready_of)
+                self.deferred = OpeningOrder(first, EpisodeLog())
+            self.team = team = Team(env, calendar, p.workers, route, end)
+            self.staffing = None
+        # closed episodes become columns at each midnight (deferred: the later ones; the initial ones apart)
+        self.episodes = EpisodeLog() if self.deferred is None else self.deferred.later
+        self._keep = self.episodes.items.append
         self.cover = threads is not None and p.cover      # keep calling after the first conversation
         if self.cover:
             self.episodes.compacting = False                # a contacted item still changes
         else:
             team.midnight.append(self.episodes.compact)
+        if self.deferred is not None:
+            team.midnight.append(self.deferred.first.compact)
         if threads is not None:
             self._new_episode = self._new_threaded_episode    # type: ignore[method-assign]
-        pre = min(p.max_attempts, 3) if p.workers and threads is None else 0   # later attempts are rare: scalar path
-        self.luck = AttemptLuck(world.luck.key, p.handle, order, pre, p.patience)
+        if self.deferred is None:
+            self.luck = AttemptLuck(world.luck.key, p.handle, order, pre, p.patience)
         self.cadence = Cadence(p, calendar)
         self.recycle = Recycle(p, self.at, next_mql, self._on_re_mql, end)
         self.breach = breach_rule(p, calendar, self.at, team, self.withdraw)
@@ -151,6 +166,9 @@ class SalesProcess:
         calendar is closed, or no rep is idle) is opened at once, stamped with its own time: nothing
         can happen in between, so the run is the same with one event fewer (most MQLs arrive
         outside working hours). Not `ahead` at the start, before the other actors scheduled anything."""
+        if self.deferred is not None:
+            self._feed_deferred(i, due, ahead)
+            return
         env, new_episode, stride, would_wake = self.env, self._new_episode, max(self.luck.pre, 1), self.team.would_wake
         while True:
             leads, times, tiers, scores = self._feed
@@ -168,8 +186,53 @@ class SalesProcess:
                 j += 1
             i = base + n
             if i >= self.first[0].shape[0]:
+                self._feed_next = i
                 return
             self._load_feed(i)
+
+    def _feed_deferred(self, i: int, due: bool, ahead: bool) -> None:
+        """`_feed_from` when arrivals are deferred (sim.sales.arrivals): an initial MQL is opened by
+        queueing its position, with the queue's log and waking an idle rep (what `_open` does with
+        pooled routing and no timers). Arrivals that `_feed_from` would open ahead of the clock one
+        by one, waking no one (no rep idle, or the calendar closed), are opened in one step: every
+        arrival before the next scheduled event (and, if reps are idle, before the next opening)."""
+        deferred, env, team = self.deferred, self.env, self.team
+        assert deferred is not None
+        times = self.first[1]
+        n = times.shape[0]
+        queue = cast(ArrivalFifo, team.queues[0])
+        routing, log = team.routing, team.log
+        while i < n:
+            t = times.item(i)
+            if not due and t > env.now:       # in the future: wait for it, or open it ahead of the clock
+                if not ahead:
+                    break
+                peek = env.peek()
+                if t >= peek:
+                    break
+                # Nobody idle, or the calendar closed at t (until team.shut_hi, the next opening):
+                # every arrival before the next event (and that opening) is opened now, waking no one.
+                if routing.would_wake(team):
+                    if team.is_open(t):
+                        break
+                    peek = min(peek, team.shut_hi)
+                k = int(times.searchsorted(peek, "left"))
+                queue.push_arrivals(i, k)
+                log.q_time.extend(times[i:k].tolist())
+                log.q_change.extend([1] * (k - i))
+                deferred.opened = i = k
+                continue
+            queue.push_arrivals(i, i + 1)
+            log.q_time.append(t)
+            log.q_change.append(1)
+            deferred.opened = i + 1
+            if team.open_lo <= t < team.open_hi or team.is_open(t):
+                routing.wake_for(cast(Episode, None), team)
+            due = False
+            i += 1
+        self._feed_next = i
+        if i < n:
+            Timeout(env, times.item(i) - env.now).callbacks.append(self._on_feed)
 
     def _load_feed(self, i: int) -> None:
         """The initial MQLs [i, i + FEED_BLOCK) as Python lists (the feeder reads them one by one):
@@ -182,6 +245,8 @@ class SalesProcess:
         self._feed_from(self._feed_next, due=True)
 
     def _new_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
+        if self.deferred is not None:       # a later episode: after the initial ones opened so far
+            self.deferred.before.append(self.deferred.opened)
         self._open(Episode(lead, index, t, tier, score, row), t)
 
     def _new_threaded_episode(self, lead: int, index: int, t: float, tier: int, score: float, row: int = -1) -> None:
@@ -303,7 +368,8 @@ class SalesProcess:
         return free
 
     def run(self) -> SalesLog:
-        self._load_feed(0)
+        if self.deferred is None:
+            self._load_feed(0)
         # the actors start at time 0 in this order: arrivals, opener, midnight monitor, reps
         self._feed_from(0, ahead=False)
         self.team.start(self._free)
@@ -317,4 +383,5 @@ class SalesProcess:
         finally:
             if gc_enabled:
                 gc.enable()
-        return build_log(self.episodes, self.team.log, targets=self.threads is not None)
+        episodes = self.episodes if self.deferred is None else self.deferred
+        return build_log(episodes, self.team.log, targets=self.threads is not None)

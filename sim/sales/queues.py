@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from typing import Callable, Protocol
+from typing import Callable, Protocol, cast
 
 
 class WorkItem(Protocol):
@@ -193,3 +193,84 @@ class HeapQueue:
 
 
 WorkQueue = FifoQueue | HeapQueue
+
+
+class ArrivalRun:
+    """A run of initial MQLs queued in arrival order and not yet taken: positions [lo, hi) of the
+    stage's arrival list. One entry in the FIFO for the whole run, however long the backlog."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo: int, hi: int):
+        self.lo, self.hi = lo, hi
+
+
+class ArrivalFifo(FifoQueue):
+    """A FIFO whose initial arrivals wait as positions, not objects (`push_arrival`): an item is
+    made (`make(position)`) only when a worker takes it, so a backlog costs no Python object per
+    waiting MQL. The order is FifoQueue's exactly: a run of positions sits where those arrivals
+    were pushed, between the items pushed before and after. Only for items no timer touches while
+    they wait (no SLA breach action, reassignment or patience): a position cannot be escalated or
+    removed."""
+
+    __slots__ = ("_make", "_ready_of", "_entries")
+
+    def __init__(self, make: Callable[[int], WorkItem], ready_of: Callable[[int], float]):
+        super().__init__()
+        self._make = make            # position -> the item, taken (not queued), pushed once
+        self._ready_of = ready_of    # position -> its arrival time
+        # FifoQueue's push order, seen with the runs of positions it also holds here
+        self._entries = cast("deque[WorkItem | ArrivalRun]", self._items)
+
+    def push_arrivals(self, lo: int, hi: int) -> None:
+        """Queue the initial arrivals at positions [lo, hi) (positions are pushed in increasing order)."""
+        entries = self._entries
+        last = entries[-1] if entries else None
+        if isinstance(last, ArrivalRun) and last.hi == lo:
+            last.hi = hi
+        else:
+            entries.append(ArrivalRun(lo, hi))
+            self._versions.append(0)
+        self.live += hi - lo
+
+    def oldest_ready_time(self) -> float:
+        entries, versions = self._entries, self._versions
+        t = float("inf")
+        while entries:
+            ep = entries[0]
+            if isinstance(ep, ArrivalRun):
+                t = self._ready_of(ep.lo)
+                break
+            if ep.queued and ep.version == versions[0]:
+                t = ep.ready
+                break
+            entries.popleft()
+            versions.popleft()
+        return min(t, self._esc.oldest()) if self._esc.age else t
+
+    def pop(self) -> WorkItem | None:
+        heap = self._esc_heap
+        while heap:
+            _, _, version, ep = heapq.heappop(heap)
+            if ep.version == version and ep.queued:
+                ep.queued = False
+                self.live -= 1
+                return ep
+        entries, versions = self._entries, self._versions
+        while entries:
+            first = entries[0]
+            if isinstance(first, ArrivalRun):
+                i = first.lo
+                first.lo = i + 1
+                if first.lo == first.hi:
+                    entries.popleft()
+                    versions.popleft()
+                self.live -= 1
+                return self._make(i)
+            entries.popleft()
+            version = versions.popleft()
+            if first.queued and first.version == version:
+                first.queued = False
+                self.live -= 1
+                return first
+        return None
