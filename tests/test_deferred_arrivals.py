@@ -60,9 +60,13 @@ def _same(a: SalesLog, b: SalesLog) -> None:
     ({}, {"routing": {"triage_backlog": 5, "triage_min_score": 70}}),            # triage pops and skips
     ({"queueing": {"enabled": True}}, {}),                                       # textbook queueing, 24/7
 ])
-def test_deferred_arrivals_give_exactly_the_eager_sales_log(scenario, policy):
+def test_deferred_arrivals_give_exactly_the_eager_sales_log(scenario, policy, monkeypatch):
+    from sim.sales import arrivals, log
+    monkeypatch.setattr(arrivals, "MIN_CHUNK", 1)     # closed episodes written back at every midnight
+    monkeypatch.setattr(log, "MIN_CHUNK", 1)
     proc, deferred, eager = _runs(scenario, policy, seed=5)
     assert proc.deferred is not None
+    assert len(proc.deferred.first.items) < int((deferred.ep_attempts[deferred.ep_index == 0] > 0).sum())
     assert deferred.ep_lead.size > 50 and deferred.at_lead.size > 50
     _same(deferred, eager)
 
@@ -100,3 +104,24 @@ def test_a_backlog_keeps_waiting_mqls_out_of_python_objects():
     waiting = int(((log.ep_attempts == 0) & (log.ep_status == 0)).sum())
     assert waiting > 0.5 * log.ep_lead.size
     assert len(proc.deferred.first.items) <= log.ep_lead.size - waiting
+
+
+def test_deferral_by_default_only_from_defer_from_initial_mqls(monkeypatch):
+    """Below DEFER_FROM initial MQLs the objects cost little and the eager engine is faster: the
+    default (defer=None) keeps it; from DEFER_FROM on, it defers."""
+    from sim.sales import process as process_mod
+
+    sc = Scenario.model_validate(nest(SMALL))
+    pol = Policy()
+    world = generate_world(sc, 0)
+    s = score_world(world, pol)
+    params = EngineParams.resolve(pol, sc, lambda t: 0.3)
+    cal = BusinessCalendar.from_scenario(sc)
+
+    def proc() -> SalesProcess:
+        return SalesProcess(world, Mqls(s.mql_time, s.mql_tier, s.mql_score), params, cal, lambda lead, after: None)
+
+    n = int(np.isfinite(s.mql_time).sum())
+    assert 0 < n < process_mod.DEFER_FROM and proc().deferred is None
+    monkeypatch.setattr(process_mod, "DEFER_FROM", n)
+    assert proc().deferred is not None

@@ -12,8 +12,10 @@ on 6 reps: 99.5% of episodes still wait at the end), an MQL costs ~25 bytes of c
 """
 from __future__ import annotations
 
+import itertools
 from array import array
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,7 +45,7 @@ class FirstEpisodes:
     still change); `compact()` writes the closed ones at the front of `items` back into the columns."""
 
     __slots__ = ("leads", "times", "tiers", "scores", "stride", "luck", "attempts", "first_touch", "end_time", "status",
-                 "items")
+                 "items", "closed", "block_lo", "block")
 
     def __init__(self, leads: np.ndarray, times: np.ndarray, tiers: np.ndarray, scores: np.ndarray, stride: int,
                  luck: AttemptLuck):
@@ -56,18 +58,37 @@ class FirstEpisodes:
         self.end_time = np.full(n, NAN)
         self.status = np.full(n, OPEN, np.int8)
         self.items: list[Episode] = []                   # taken, possibly still changing, oldest first
+        self.closed = 0                                  # how many at the front of `items` are known closed
+        self.block_lo = 0                                # the positions make() reads as lists: [block_lo, +len)
+        self.block: tuple[list[int], list[float], list[int], list[float]] = ([], [], [], [])
 
     def make(self, i: int) -> Episode:
         """The episode at arrival position i, as the feeder would have opened and queued it, now taken."""
-        luck = self.luck
-        if i >= luck.drawn:
-            luck.draw_to(min(i + LUCK_BLOCK, self.leads.shape[0]))
-        ep = Episode(self.leads.item(i), 0, self.times.item(i), self.tiers.item(i), self.scores.item(i),
-                     i * self.stride)
+        ep = self.opened_now(i)
         ep.version = ep.pushes = 1          # pushed once (at its arrival), taken now
         ep.ready = ep.mql_time
+        return ep
+
+    def opened_now(self, i: int) -> Episode:
+        """The episode at arrival position i as an object, not queued yet (the feeder queues it as
+        the eager engine would when the queue is short; see `SalesProcess._feed_deferred`)."""
+        k = i - self.block_lo
+        if not 0 <= k < len(self.block[0]):
+            self._load(i)
+            k = 0
+        leads, times, tiers, scores = self.block
+        ep = Episode(leads[k], 0, times[k], tiers[k], scores[k], i * self.stride)
         self.items.append(ep)
         return ep
+
+    def _load(self, i: int) -> None:
+        """The fixed fields of positions [i, i + LUCK_BLOCK) as Python lists, and their attempt luck
+        (positions are taken in about increasing order: one block at a time)."""
+        hi = min(i + LUCK_BLOCK, self.leads.shape[0])
+        self.block_lo = i
+        self.block = cast("tuple[list[int], list[float], list[int], list[float]]",
+                          tuple(a[i:hi].tolist() for a in (self.leads, self.times, self.tiers, self.scores)))
+        self.luck.draw_to(hi)
 
     def ready_of(self, i: int) -> float:
         """When the episode at position i became ready: its arrival."""
@@ -77,21 +98,23 @@ class FirstEpisodes:
         """Write the longest run of closed episodes at the front of `items` back into the columns (at
         least MIN_CHUNK at a time): a closed episode never changes again (not with a `cover` cadence,
         which never defers arrivals)."""
-        items, n = self.items, 0
-        for ep in items:
+        items, n = self.items, self.closed
+        for ep in itertools.islice(items, n, None):     # the first `closed` were closed at an earlier midnight
             if ep.status == OPEN:
                 break
             n += 1
+        self.closed = n
         if n >= MIN_CHUNK:
             self._write(items[:n])
             del items[:n]
+            self.closed = 0
 
     def _write(self, eps: list[Episode]) -> None:
-        at = np.fromiter((ep.row for ep in eps), np.int64, len(eps)) // self.stride
-        self.attempts[at] = np.fromiter((ep.attempts for ep in eps), np.int64, len(eps))
-        self.first_touch[at] = np.fromiter((ep.first_touch for ep in eps), np.float64, len(eps))
-        self.end_time[at] = np.fromiter((ep.end_time for ep in eps), np.float64, len(eps))
-        self.status[at] = np.fromiter((ep.status for ep in eps), np.int8, len(eps))
+        n = len(eps)
+        at = np.fromiter(map(attrgetter("row"), eps), np.int64, n) // self.stride
+        for name in ("attempts", "first_touch", "end_time", "status"):
+            col: np.ndarray = getattr(self, name)
+            col[at] = np.fromiter(map(attrgetter(name), eps), col.dtype, n)
 
     def columns(self, opened: int) -> list[np.ndarray]:
         """The EPISODE_COLUMNS of the first `opened` positions (the ones the feeder opened)."""

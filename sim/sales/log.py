@@ -9,6 +9,7 @@ the names the KPI code reads and the engine-equivalence digest hashes, so they s
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import InitVar, dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
@@ -156,12 +157,13 @@ class EpisodeLog:
     closed episodes never change again (not a `cover` cadence, which calls on after a contact):
     `compacting = False` otherwise."""
 
-    __slots__ = ("items", "chunks", "compacting")
+    __slots__ = ("items", "chunks", "compacting", "closed")
 
     def __init__(self) -> None:
         self.items: list[Any] = []                    # episode objects, oldest first
         self.chunks: list[list[np.ndarray]] = []      # closed episodes before them, as columns
         self.compacting = True
+        self.closed = 0                               # how many at the front of `items` are known closed
 
     def __len__(self) -> int:
         return sum(c[0].size for c in self.chunks) + len(self.items)
@@ -169,14 +171,16 @@ class EpisodeLog:
     def compact(self) -> None:
         if not self.compacting:
             return
-        items, n = self.items, 0
-        for ep in items:
+        items, n = self.items, self.closed
+        for ep in itertools.islice(items, n, None):     # the first `closed` were closed at an earlier midnight
             if ep.status == OPEN:
                 break
             n += 1
+        self.closed = n
         if n >= MIN_CHUNK:
             self.chunks.append(episode_columns(items[:n]))
             del items[:n]           # in place: the process's bound append stays valid
+            self.closed = 0
 
     def columns(self) -> list[np.ndarray]:
         """The EPISODE_COLUMNS of every episode, in opening order."""

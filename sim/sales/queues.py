@@ -262,7 +262,7 @@ class ArrivalFifo(FifoQueue):
             if isinstance(first, ArrivalRun):
                 i = first.lo
                 first.lo = i + 1
-                if first.lo == first.hi:
+                if i + 1 == first.hi:
                     entries.popleft()
                     versions.popleft()
                 self.live -= 1
