@@ -226,14 +226,18 @@ def test_starting_from_a_scenario_runs_that_scenario_and_keeps_the_policy_on_the
 def test_stop_leaves_a_partial_result_that_is_never_shown_as_the_answer(tmp_path):
     async def steps(user: Any) -> None:
         await _until(user, "status", "6 of 6 worlds (done)")
+        stop = next(iter(user.find(marker="stop").elements))
+        assert not stop.enabled                               # nothing to stop
         _set(user, "replications", 100)
         await _until(user, "status", "of 100 worlds (running)")
+        assert stop.enabled
         user.find(marker="stop").click()
         stopped = await _until(user, "status", "Stopped after")
         assert "partial result, not the answer" in stopped
         await asyncio.sleep(0.5)                              # worlds still arriving are dropped
-        assert _text(user, "status") == stopped
-        user.find(marker="stop").click()                      # a second click does not hide what happened
+        assert _text(user, "status") == stopped and not stop.enabled
+        stop.enable()                                         # were it clicked again: it does not hide what happened
+        user.find(marker="stop").click()
         assert _text(user, "status") == stopped
     _run(_page(_project(tmp_path), steps))
 
@@ -279,6 +283,33 @@ def test_stop_cancels_the_worlds_still_to_run_and_draws_nothing_after():
     drawn, last, cancelled = _run(go())
     assert drawn == [1, 2] and last.done == 2 and not last.finished
     assert cancelled >= 30                                    # queued worlds never ran
+
+
+def test_a_failed_world_ends_the_run_as_done_with_the_failure_listed():
+    """A world that fails (a broken worker) is listed; the run is finished once every world came
+    back, not left 'running' because fewer than all were drawn."""
+    from concurrent.futures import Future
+
+    async def go() -> Any:
+        pool = WorldPool(0)
+        s = WhatIf(pool, _reference(), seed=3, replications=3)
+        s.set("policy.mql.threshold", 80)
+        real, calls = pool.submit, []
+
+        def submit(spec: Any) -> Any:
+            calls.append(spec)
+            if len(calls) == 2:                 # one side of one world breaks
+                f: Future[Any] = Future()
+                f.set_exception(RuntimeError("worker died"))
+                return f
+            return real(spec)
+        pool.submit = submit  # type: ignore[method-assign]
+        v = await s.run()
+        pool.shutdown()
+        return v
+    view = _run(go())
+    assert view.done == 2 and view.total == 3 and view.finished
+    assert len(view.errors) == 1 and "worker died" in view.errors[0]
 
 
 def test_below_five_worlds_the_page_says_too_few_worlds_to_say():

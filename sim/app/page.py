@@ -86,7 +86,8 @@ class WhatIfPage:
                                   on_change=lambda e: self.set_replications(e.value)).classes("w-24").props("dense")
             self.reps.mark("replications").props(t("replications"))
             ui.button("Make this the reference", on_click=self.make_reference).props("outline dense").mark("rebase").props(t("rebase"))
-            ui.button("Stop", on_click=self.stop).props("outline dense color=negative").mark("stop").props(t("stop")) \
+            self.stop_button = ui.button("Stop", on_click=self.stop).props("outline dense color=negative") \
+                .mark("stop").props(t("stop")) \
                 .tooltip("Stop the worlds still to run: what is shown stays partial, marked as not the answer")
             ui.label("Export:").classes("text-grey-8 q-ml-md")
             ui.button("Policy TOML", on_click=lambda: self.export_toml("policy")).props("dense flat").mark("export-policy").props(t("export-policy"))
@@ -279,6 +280,7 @@ class WhatIfPage:
         self.results.classes(add="stale")
         self.status.text = f"Running {self.session.replications} worlds..."
         self.progress.value = 0
+        self.stop_button.enable()          # enabled only while worlds are running
         from nicegui import background_tasks
         self._task = background_tasks.create(self._run(), name="funnelsim-what-if")   # no element: nothing to be deleted
 
@@ -293,6 +295,7 @@ class WhatIfPage:
             return
         view = self.session.stop()
         task.cancel()                     # a run not yet started never starts
+        self.stop_button.disable()
         self.results.classes(add="stale")
         if kept:
             return
@@ -312,6 +315,10 @@ class WhatIfPage:
         self.view = view
         self.progress.value = view.done / max(1, view.total)
         state = "done" if view.finished else "running"
+        if view.finished and view.done < view.total:      # worlds failed: the errors are listed below
+            state = f"done; {view.total - view.done} failed, see below"
+        if view.finished:
+            self.stop_button.disable()
         self.status.text = f"{view.done} of {view.total} worlds ({state})"
         self.results.classes(remove="stale")
         drawn = ([c.name for c in view.cards], view.errors[:3])

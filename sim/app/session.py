@@ -232,7 +232,7 @@ class WhatIf:
         if gen == self.generation:
             self.view = view
         arrived = _arrivals(futures)
-        for _ in futures:
+        for k in range(len(futures)):
             # The only CancelledError here is this task's own (the page stopped it, the server is
             # stopping): it always propagates. A cancelled world is a future that arrives cancelled.
             f = await arrived.get()
@@ -254,6 +254,7 @@ class WhatIf:
             pairs = [(self._ref_cache[(ref_key, r)][0], got[r][0]) for r in ready]
             series = [(self._ref_cache[(ref_key, r)][1], got[r][1]) for r in ready]
             view = build_view(gen, total, pairs, series, errors)
+            view.arrived = k + 1 == len(futures)
             self.view = view
             if on_view is not None:
                 res = on_view(view)

@@ -56,10 +56,12 @@ class View:
     series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     speed: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    arrived: bool = False       # every world of the setting came back (some may have failed: `errors`)
 
     @property
     def finished(self) -> bool:
-        return self.done >= self.total
+        """Nothing more will come for this setting: every world drawn, or every one back, failed or not."""
+        return self.done >= self.total or self.arrived
 
 
 def _columns(rows: list[Row], names: set[str] | None = None) -> dict[str, np.ndarray]:
