@@ -33,6 +33,24 @@ def test_a_cached_world_gives_the_kpis_of_a_fresh_run() -> None:
         assert _same(got, want), name
 
 
+def test_a_cached_world_cannot_be_changed_by_a_run() -> None:
+    """A cached world serves every later answer of its worker: its arrays are read-only, so a run
+    that wrote into one would fail instead of changing the answers after it."""
+    import numpy as np
+    import pytest
+
+    from sim.app.world_cache import world_arrays
+
+    scenario = load_scenario("workshop", SHORT)
+    cache = WorldCache()
+    world = cache.world(dumps(scenario.model_dump(mode="json")), scenario, 5, 0)
+    arrays = list(world_arrays(world))
+    assert len(arrays) > 10 and not any(a.flags.writeable for a in arrays)
+    with pytest.raises(ValueError, match="read-only"):
+        world.arrival[0] = np.inf
+    run_replication(scenario, [load_policy("seed-example", [])], 5, 0, world=world)   # the engine only reads
+
+
 def test_warm_generates_the_first_worlds_of_the_start_scenario() -> None:
     scenario = load_scenario("workshop", SHORT)
     text = dumps(scenario.model_dump(mode="json"))

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.calendar import BusinessCalendar
     from sim.config.scenario import Scenario
     from sim.world.model import World
@@ -25,22 +28,37 @@ MAX_BYTES = TOTAL_BYTES         # one cache on its own (e.g. workers = 0: worlds
 MAX_CALENDARS = 8               # business calendars, one per scenario text
 
 
-def world_bytes(obj: Any, _seen: set[int] | None = None) -> int:
-    """Bytes of the numpy arrays held by a world (its dataclasses, dicts, lists and tuples)."""
+def world_arrays(obj: Any, _seen: set[int] | None = None) -> Iterator[np.ndarray]:
+    """The numpy arrays held by a world (its dataclasses, dicts, lists and tuples), each once."""
     import numpy as np
     seen = _seen if _seen is not None else set()
     if id(obj) in seen:
-        return 0
+        return
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
-        return int(obj.nbytes)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return sum(world_bytes(getattr(obj, f.name), seen) for f in dataclasses.fields(obj))
-    if isinstance(obj, dict):
-        return sum(world_bytes(v, seen) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(world_bytes(v, seen) for v in obj)
-    return 0
+        yield obj
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from world_arrays(getattr(obj, f.name), seen)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from world_arrays(v, seen)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from world_arrays(v, seen)
+
+
+def world_bytes(obj: Any) -> int:
+    """Bytes of the numpy arrays held by a world."""
+    return sum(int(a.nbytes) for a in world_arrays(obj))
+
+
+def freeze(world: World) -> World:
+    """Make a world's arrays read-only: a cached world is shared by every later run of the worker,
+    so a run that wrote into it would change the others' answers; it fails loudly instead."""
+    for a in world_arrays(world):
+        a.flags.writeable = False
+    return world
 
 
 class WorldCache:
@@ -72,7 +90,7 @@ class WorldCache:
             return got[0]
         from sim.world.generate import generate_world
         self.misses += 1
-        world = generate_world(scenario, seed, replication)
+        world = freeze(generate_world(scenario, seed, replication))
         size = world_bytes(world)
         if size <= self.max_bytes:          # a world bigger than the whole budget is not kept
             self._worlds[key] = (world, size)
