@@ -75,3 +75,30 @@ def test_the_cache_is_bounded_in_count_and_bytes_least_recent_out() -> None:
     tiny = WorldCache(max_bytes=1)                      # a world bigger than the budget is not kept
     tiny.world(text, scenario, 1, 0)
     assert len(tiny) == 0 and tiny.bytes == 0
+
+
+def test_worlds_not_started_stay_cancellable_in_a_process_pool() -> None:
+    """The pool hands a world to its processes only when one is free: a lever moved during a run
+    cancels every world not yet started (a ProcessPoolExecutor alone moves workers + 1 of them into
+    its call queue, beyond cancel(), and the new setting waited behind them)."""
+    import time
+
+    from sim.app.pool import WorldPool
+
+    scenario = load_scenario("workshop", SHORT)
+    sc = scenario.model_dump(mode="json")
+    pol = load_policy("seed-example", []).model_dump(mode="json")
+    pool = WorldPool(1)
+    try:
+        futures = [pool.submit(job(sc, [pol], 2, r)) for r in range(6)]
+        deadline = time.monotonic() + 30
+        while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)                     # time for an executor to move calls into its queue
+        cancelled = sum(f.cancel() for f in futures)
+        assert cancelled >= 5
+        done = [f.result(timeout=60) for f in futures if not f.cancelled()]
+        assert all(o.error is None for o in done)
+        assert pool.submit(job(sc, [pol], 2, 9)).result(timeout=60).error is None     # the pool still serves
+    finally:
+        pool.shutdown()

@@ -7,11 +7,14 @@ engine once. `workers=0` plays worlds in one thread of the server process instea
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
 import sys
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+import threading
+from collections import deque
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Callable, Iterator, TypeVar
 
 from sim.app.world_cache import TOTAL_BYTES
@@ -43,6 +46,14 @@ class WorldPool:
         self.workers = default_workers() if workers is None else workers
         self.warm_worlds = warm_worlds      # (scenario text, seed, replications) each worker generates at start
         self._executor: Executor | None = None
+        # The dispatcher: world jobs wait here, each with the future submit() returned, and go to the
+        # executor only while fewer than `workers` are in it. A ProcessPoolExecutor moves up to
+        # workers + 1 submitted calls into its call queue at once, where cancel() can no longer drop
+        # them: a lever moved during a run then waited behind stale worlds. Here a stale world that
+        # has not started is always cancellable.
+        self._waiting: deque[tuple[WorldJob, Future[WorldOutcome]]] = deque()
+        self._in_flight = 0
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._executor is not None:
@@ -65,8 +76,43 @@ class WorldPool:
         """A concurrent future of the world (cancel() drops it if it has not started)."""
         if self._executor is None:
             self.start()
-        assert self._executor is not None
-        return self._executor.submit(play_world, spec)
+        out: Future[WorldOutcome] = Future()
+        with self._lock:
+            self._waiting.append((spec, out))
+        self._dispatch()
+        return out
+
+    def _dispatch(self) -> None:
+        """Hand waiting worlds to the executor while fewer than `workers` (at least 1) are in it,
+        skipping the ones cancelled meanwhile."""
+        while True:
+            with self._lock:
+                if self._executor is None or not self._waiting or self._in_flight >= max(1, self.workers):
+                    return
+                spec, out = self._waiting.popleft()
+                if not out.set_running_or_notify_cancel():      # cancelled while it waited
+                    continue
+                self._in_flight += 1
+                executor = self._executor
+            try:
+                inner = executor.submit(play_world, spec)
+            except RuntimeError as e:       # the executor is shutting down
+                with self._lock:
+                    self._in_flight -= 1
+                out.set_exception(e)
+                continue
+            inner.add_done_callback(functools.partial(self._finished, out))
+
+    def _finished(self, out: Future[WorldOutcome], inner: Future[WorldOutcome]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        if inner.cancelled():
+            out.set_exception(CancelledError("the pool stopped before this world ran"))
+        elif (exc := inner.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            out.set_result(inner.result())
+        self._dispatch()
 
     def run(self, fn: object, *args: object) -> asyncio.Future[object]:
         """Any picklable top-level call on the pool (a results folder), awaitable."""
@@ -92,6 +138,10 @@ class WorldPool:
         """Stop the workers when the server stops: queued worlds are cancelled, running ones finish
         (a world is well under a second). Waiting matters: without it the server process exits first
         and its pool's worker processes are left running with no parent."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            waiting, self._waiting = list(self._waiting), deque()
+            executor, self._executor = self._executor, None
+        for _, out in waiting:
+            out.cancel()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
