@@ -151,6 +151,9 @@ def next_mql(world: World, policy: Policy, lead: int, after: float,
 
     The tier is demo for a demo request, else re_engaged. Called by the sales process for every
     recycled lead, so it stops at the first MQL."""
+    b = int(world.event_offsets[lead + 1])
+    if b == int(world.event_offsets[lead]) or not world.event_time[b - 1] > after:
+        return None             # no event after the recycle: nothing can make it an MQL again
     r = rules or compile_policy(policy)
     reset = after if policy.recycle.reset_behaviour else None
     for _, kind, t, _, _, _, total, holds, fast in _steps(world, r, lead, reset):
