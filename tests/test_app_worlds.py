@@ -85,16 +85,17 @@ def test_worlds_not_started_stay_cancellable_in_a_process_pool() -> None:
 
     from sim.app.pool import WorldPool
 
-    scenario = load_scenario("workshop", SHORT)
-    sc = scenario.model_dump(mode="json")
+    sc = load_scenario("workshop", SHORT).model_dump(mode="json")
+    slow = load_scenario("baseline", [("arrivals.leads_per_year", 400_000)]).model_dump(mode="json")
     pol = load_policy("seed-example", []).model_dump(mode="json")
     pool = WorldPool(1)
     try:
-        futures = [pool.submit(job(sc, [pol], 2, r)) for r in range(6)]
-        deadline = time.monotonic() + 30
-        while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+        futures = [pool.submit(job(slow, [pol], 2, 0))] + [pool.submit(job(sc, [pol], 2, r)) for r in range(5)]
+        deadline = time.monotonic() + 60
+        while not futures[0].running() and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.3)                     # time for an executor to move calls into its queue
+        time.sleep(0.3)                     # the slow world runs on; an executor moves calls into its queue
+        assert not futures[0].done()
         cancelled = sum(f.cancel() for f in futures)
         assert cancelled >= 5
         done = [f.result(timeout=60) for f in futures if not f.cancelled()]

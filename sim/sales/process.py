@@ -261,6 +261,9 @@ class SalesProcess:
         """The initial MQLs [i, i + FEED_BLOCK) as Python lists (the feeder reads them one by one):
         a block at a time, so a large run does not hold every MQL as Python objects at once."""
         self._feed_base = i
+        if self.deferred is not None:       # the deferred feeder reads only the times
+            self._feed = ([], self.first[1][i:i + FEED_BLOCK].tolist(), [], [])
+            return
         self._feed = cast("tuple[list[int], list[float], list[int], list[float]]",
                           tuple(a[i:i + FEED_BLOCK].tolist() for a in self.first))
 
