@@ -154,6 +154,25 @@ def test_streamed_run_keeps_the_invariants_and_every_policy_meets_the_same_world
         assert all(k[x] == k_full[x] or (k[x] != k[x] and k_full[x] != k_full[x]) for x in k), p.name
 
 
+@pytest.mark.parametrize("chunk", ["9d", "28d"])
+def test_a_streamed_worlds_chunk_scoring_is_exactly_the_scoring_of_the_kept_world(chunk):
+    """The chunks were scored to choose the events to keep; those scores, joined, are what scoring
+    the kept world gives (the MQL event renumbered), so the run does not score the world again."""
+    sc = _scenario(chunk=chunk, over=[("arrivals.leads_per_year", 20000)])
+    policies = [load_policy("seed-example", []), load_policy("volume", [])]
+    got: dict = {}
+    world = streamed_world(sc, policies, seed=4, scored=got)
+    assert set(got) == {policy_fingerprint(p) for p in policies}
+    for p in policies:
+        a, b = got[policy_fingerprint(p)], score_world(world, p)
+        assert a.is_mql.sum() > 50
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+        hit = a.mql_event >= 0
+        assert np.array_equal(world.event_time[a.mql_event[hit]], a.mql_time[hit])   # the kept world's event
+
+
 def test_a_policy_the_world_was_not_kept_for_is_refused():
     sc = _scenario()
     world = streamed_world(sc, [load_policy("seed-example", [])], seed=1)

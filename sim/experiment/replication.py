@@ -21,7 +21,7 @@ from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
-from sim.experiment.streamed import check_kept_for, drops_events, streamed_world
+from sim.experiment.streamed import check_kept_for, drops_events, policy_fingerprint, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
 from sim.measure.kpis import run_kpis
@@ -71,11 +71,13 @@ class PolicyRun:
 
 
 def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               check: bool = False) -> PolicyRun:
+               check: bool = False, scored: Scored | None = None) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
-    mode) verifies every invariant of the run and raises InvariantError if one breaks."""
+    mode) verifies every invariant of the run and raises InvariantError if one breaks. `scored`:
+    `score_world(world, policy)` when already known (a streamed world scored its chunks)."""
     check_kept_for(world, policy)
-    scored = score_world(world, policy)
+    if scored is None:
+        scored = score_world(world, policy)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
@@ -147,13 +149,15 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
+    scored: dict[str, Scored] = {}      # a streamed world's chunk scoring, by policy fingerprint
     if world is None:   # a streamed world drops the events of leads no policy makes an MQL
-        world = (streamed_world(scenario, policies, seed, replication) if drops_events(scenario, policies)
-                 else generate_world(scenario, seed, replication))
+        world = (streamed_world(scenario, policies, seed, replication, scored=scored)
+                 if drops_events(scenario, policies) else generate_world(scenario, seed, replication))
     cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
     runs = {}
     for p in policies:
-        runs[p.name] = run_policy(world, scenario, p, cal, check=check)
+        runs[p.name] = run_policy(world, scenario, p, cal, check=check,
+                                  scored=scored.pop(policy_fingerprint(p), None) if scored else None)
         if on_policy_done:
             on_policy_done(p.name)
     return Replication(scenario, world, cal, runs)
