@@ -42,6 +42,9 @@ def shares_vector(mix: Mapping[Any, float], names: tuple[str, ...], default: flo
     return np.array([mix.get(name, default) for name in names], dtype=np.float64)
 
 
+_FEW = 32   # categories up to which `categorical` compares instead of searching (< 256: uint8 counts)
+
+
 def categorical(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF draw: codes (int64) with P(code k) = weights[k] / sum, from uniforms u in [0, 1).
 
@@ -52,7 +55,16 @@ def categorical(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
         raise ValueError("categorical weights must have a positive total")
     cum = np.cumsum(weights) / total
     cum[np.flatnonzero(weights > 0)[-1]:] = 1.0   # u < 1 can then never pass the last positive weight
-    return np.searchsorted(cum, u, side="right")
+    if cum.shape[0] > _FEW:
+        return np.searchsorted(cum, u, side="right")
+    # The code is the number of cumulative shares at or below u (what searchsorted(side="right")
+    # returns, exactly): for a few categories one comparison pass each is ~5x faster than a binary
+    # search per uniform (the world draws every attribute and event type this way).
+    u = np.asarray(u)
+    codes = np.zeros(u.shape, dtype=np.uint8)
+    for edge in cum:
+        codes += u >= edge
+    return codes.astype(np.intp)
 
 
 def _mix_for(population: Population, attribute: str, channel: str) -> Mapping[Any, float]:
