@@ -46,7 +46,7 @@ class Luck:
         becomes the same kind of column over those leads, without computing anything."""
         def part(column: np.ndarray) -> np.ndarray:
             window = getattr(column, "window", None)
-            return window(a, z) if window is not None else column[a:z]  # type: ignore[no-any-return]  # a column of the same kind
+            return window(a, z) if window is not None else column[a:z]
         return Luck(**{f.name: part(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
 
