@@ -134,11 +134,11 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     first_mql = np.full(n, np.inf)
     first_tier = np.full(n, -1, np.int8)
     first_touch = np.full(n, np.nan)
-    episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64)
+    episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64, copy=False)
     # sent back to nurture: ended without a contact (a lead that went cold and left in queueing mode
     # with patience was abandoned, not recycled)
     recycled = (log.ep_status != CONTACTED) & (log.ep_status != OPEN) & (log.ep_status != ABANDONED)
-    recycles = np.bincount(log.ep_lead, weights=recycled, minlength=n).astype(np.int64)
+    recycles = np.bincount(log.ep_lead[recycled], minlength=n).astype(np.int64, copy=False)   # counted, not summed as floats
     first = log.ep_index == 0
     fl = log.ep_lead[first]
     first_mql[fl] = log.ep_mql_time[first]

@@ -152,19 +152,21 @@ def _open_window(w_account: np.ndarray, w_start: np.ndarray, w_end: np.ndarray, 
     out = np.full(account.shape[0], -1, dtype=np.int64)
     if w_account.size == 0 or account.size == 0:
         return out
+    count = np.bincount(w_account, minlength=n_accounts)
     first = np.zeros(n_accounts + 1, dtype=np.int64)                  # CSR offsets of each account's windows
-    np.cumsum(np.bincount(w_account, minlength=n_accounts), out=first[1:])
-    lo = first[account]
-    windows = first[account + 1] - lo
+    np.cumsum(count, out=first[1:])
+    windows = count.astype(np.int32)[account]
     todo = np.flatnonzero(windows > 0)       # window j is looked at for the leads whose account has more
-    j = 0                                    # than j (most accounts have none or one)
+    lo, windows = first[account[todo]], windows[todo]     # than j (most accounts have none or one)
+    j = 0
     while todo.size:
-        w = lo[todo] + j
+        w = lo + j
         at = t[todo]
         hit = (w_start[w] <= at) & (at < w_end[w])
         out[todo[hit]] = w[hit]              # a later-starting window overwrites an earlier one
         j += 1
-        todo = todo[windows[todo] > j]
+        more = windows > j
+        todo, lo, windows = todo[more], lo[more], windows[more]
     return out
 
 
