@@ -44,7 +44,7 @@ def _marked(ids: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _how_far(account: np.ndarray, state: np.ndarray) -> np.ndarray:
+def how_far(account: np.ndarray, state: np.ndarray) -> np.ndarray:
     """int64[len(ADVANCE)]: engaged accounts by how far they got, their most advanced lead's state
     (leads' true accounts and terminal states given). Ranks are written in rising order, so a
     higher rank overwrites a lower one: the maximum per account, without `np.maximum.at`."""
@@ -96,7 +96,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     space = book.count + world.n                       # CRM ids: accounts, then one orphan id per lead
     acc_c = true_acc[c]
     k["accounts_engaged"] = int(np.count_nonzero(_marked(acc_c, book.count)))
-    reached_states = _how_far(acc_c, out.state[c])
+    reached_states = how_far(acc_c, out.state[c])
     del acc_c
     crm_c = crm[c]
     k["orphan_leads"] = int(np.count_nonzero(crm_c >= book.count))      # book.orphan of the cohort
