@@ -124,6 +124,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
             in_window |= live & (book.w_start[w] <= mqa_time) & (mqa_time < book.w_end[w])
     k["mqas_in_market"] = int(in_window.sum())
     k["account_precision"] = _ratio(k["mqas_in_market"], k["mqas"])
+    del pick, real, at_first, in_window          # (large runs: what is alive sets the peak)
 
     # recall: buying windows with a cohort member lead, found when their account was handed to sales inside it
     member = c[book.lead_window[c] >= 0]
@@ -149,6 +150,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
         ok = pos < hi
         found = int((ok & (ht[np.minimum(pos, ht.size - 1)] < we)).sum())
     k["in_market_found"] = found
+    del member, windows, handed_true
     k["account_recall"] = _ratio(found, k["in_market_accounts"])
 
     # opportunities and wins per CRM account
@@ -161,6 +163,7 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
     k["accounts_won"] = int(won_acc.sum())
     k["accounts_lost"] = int((lost_acc & ~won_acc).sum())
     k["account_win_rate"] = _ratio(k["accounts_won"], k["accounts_won"] + k["accounts_lost"])
+    del opp_acc, won_acc, lost_acc
     won_c = c[out.won[c]]
     k["bookings_per_account"] = _ratio(float(out.amount[won_c].sum()), k["accounts_engaged"])
     k["pipeline_per_account"] = _ratio(float(out.amount[c].sum()), k["accounts_engaged"])
@@ -180,8 +183,10 @@ def account_kpis(world: World, scenario: Scenario, cal: BusinessCalendar, log: S
 
     # from the account's first engaged contact to its first touch (MQA accounts that were touched)
     mine = _marked(mqa_ids, space)[crm_c]             # cohort leads of an MQA's CRM account
-    first_seen = _first_by(np.searchsorted(mqa_ids, crm_c[mine]), world.arrival[c[mine]], mqa_ids.size)
-    del crm_c, mine
+    slot = np.empty(space, dtype=np.int32)            # CRM id -> its MQA's position (a gather, not a
+    slot[mqa_ids] = np.arange(mqa_ids.size, dtype=np.int32)   # binary search per lead: 0.6 s at 10M)
+    first_seen = _first_by(slot[crm_c[mine]], world.arrival[c[mine]], mqa_ids.size)
+    del crm_c, mine, slot
     touched = np.isfinite(log.ep_first_touch) & first
     first_touch = _first_by(inv[touched[first]], log.ep_first_touch[first][touched[first]], mqa_ids.size)
     has = np.isfinite(first_touch)
