@@ -80,3 +80,20 @@ def test_stable_order_is_the_stable_sort_ties_in_index_order(x: list[float]) -> 
     order, ordered = stable_order(a)
     want = np.argsort(a, kind="stable")
     assert np.array_equal(order, want) and np.array_equal(ordered.view(np.uint64), a[want].view(np.uint64))
+
+
+def test_a_leads_last_episode_decides_its_state_whether_found_by_index_or_by_sorting(monkeypatch) -> None:
+    import sim.sales.outcomes as outcomes
+    from sim.experiment.replication import run_replication
+    from sim.inputs import load_policy, load_scenario
+    from sim.world.response import ResponseModel
+
+    sc = load_scenario("understaffed", [("arrivals.leads_per_year", 20_000.0)])
+    rep = run_replication(sc, [load_policy("seed-example", [])], seed=2)
+    log = rep.runs["seed-example"].log
+    assert log.ep_index.max() >= 1                     # some leads came back: several episodes
+    q = ResponseModel.from_scenario(sc.response).qualify_probability
+    by_index = outcomes.play_out(rep.world, sc, log, q, rep.calendar)
+    monkeypatch.setattr(outcomes, "_FEW_EPISODES", 0)  # sort every episode instead
+    by_sorting = outcomes.play_out(rep.world, sc, log, q, rep.calendar)
+    assert np.array_equal(by_index.state, by_sorting.state)
