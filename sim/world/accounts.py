@@ -187,7 +187,7 @@ def _by_size(weight_of_size: np.ndarray, size: np.ndarray, u: np.ndarray) -> np.
     start = np.concatenate(([0], np.cumsum(count.astype(np.int64))))
     within = np.clip((u - cum[:-1][cls]) / divisor[cls], 0.0, np.nextafter(1.0, 0.0))
     pick = start[:-1][cls] + (within * count[cls]).astype(np.int64)
-    out: np.ndarray = order[np.minimum(pick, (start[1:] - 1)[cls])].astype(np.int64)
+    out: np.ndarray = order[np.minimum(pick, (start[1:] - 1)[cls])].astype(np.int64, copy=False)
     return out
 
 

@@ -139,7 +139,7 @@ def lead_uniform(key: int, purpose: int, k: int) -> float:
 def lead_uniforms(keys: np.ndarray, purpose: int, k: np.ndarray | int) -> NDArray[np.float64]:
     """Vectorised `lead_uniform` (identical values) for arrays of keys and counters."""
     with np.errstate(over="ignore"):
-        z = keys.astype(np.uint64) + np.uint64(purpose << 48) + np.asarray(k, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = keys.astype(np.uint64, copy=False) + np.uint64(purpose << 48) + np.asarray(k, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
         z = z ^ (z >> np.uint64(31))
