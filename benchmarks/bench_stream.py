@@ -9,12 +9,14 @@ Run by hand (not part of the tests), one run per process (a high-water mark cann
 What is measured: one replication of `baseline` with `arrivals.leads_per_year = --leads` (the
 baseline's 6 reps, as `funnelsim run baseline --leads N`) under one policy, through
 `run_replication`. After each stage (wrapped in replication's namespace, no copy of its logic) it
-prints the stage's CPU seconds (process time) and the process's RSS and RSS high-water mark
-(VmRSS, VmHWM from /proc/self/status, Linux only). The world's kept events are printed at the end.
+prints the stage's CPU seconds (process time; system time, mostly first touches of fresh memory,
+in brackets) and the process's RSS and RSS high-water mark (VmRSS, VmHWM from /proc/self/status,
+Linux only). The world's kept events are printed at the end.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,9 +30,10 @@ def memory() -> str:
 
 def timed(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
     def stage(*args: Any, **kwargs: Any) -> Any:
-        t = time.process_time()
+        t, sys0 = time.process_time(), os.times().system
         out = f(*args, **kwargs)
-        print(f"{name:18s} cpu {time.process_time() - t:6.2f} s  {memory()}", flush=True)
+        cpu, sys1 = time.process_time() - t, os.times().system - sys0
+        print(f"{name:18s} cpu {cpu:6.2f} s ({sys1:4.2f} sys)  {memory()}", flush=True)
         return out
     return stage
 
@@ -46,7 +49,8 @@ def main() -> None:
     import sim.experiment.replication as replication
     from sim.inputs import load_policy, load_scenario
 
-    for name in ("streamed_world", "generate_world", "score_world", "play_out", "run_kpis", "detail_kpis"):
+    for name in ("streamed_world", "generate_world", "score_world", "play_out", "account_outcomes", "run_kpis",
+                 "detail_kpis", "account_kpis"):
         setattr(replication, name, timed(name, getattr(replication, name)))
     run = replication.SalesProcess.run
     replication.SalesProcess.run = timed("sales (SimPy)", run)   # type: ignore[method-assign]

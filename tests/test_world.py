@@ -417,10 +417,10 @@ def test_luck_fields_are_uniform_and_independent_per_field() -> None:
     assert np.unique(w.luck.key).size == w.n
     fields = [f for f in LUCK_FIELDS if f != "key"]
     for name in fields:
-        u = getattr(w.luck, name)
+        u = getattr(w.luck, name)[:]      # a column computed when indexed (sim.world.luck)
         assert u.dtype == np.float64 and u.shape == (w.n,) and np.all((u >= 0) & (u < 1))
         assert within(u.mean(), 0.5, math.sqrt(1 / 12 / w.n))
-    corr = np.corrcoef(np.stack([getattr(w.luck, f) for f in fields]))
+    corr = np.corrcoef(np.stack([getattr(w.luck, f)[:] for f in fields]))
     assert np.all(np.abs(corr[np.triu_indices(len(fields), 1)]) < 5 / math.sqrt(w.n))
 
 

@@ -91,6 +91,11 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     roster = process.staffing.roster if process.staffing is not None else None
     moved = np.asarray(process.team.log.moved_item, np.int64)   # reassignments (sla.reassign_after)
     del process
+    # what entered sales, kept only to check the invariants: an account policy's entry arrays are
+    # per lead (17 bytes a lead), freed here before outcomes and KPIs (a lead policy's are `scored`'s)
+    entered = (scored if policy.mql.unit == "lead" else dataclasses.replace(
+        scored, mql_time=entry.time, mql_tier=entry.tier, mql_score=entry.score)) if check else None
+    del entry, threads, re_mql
     # No name holds the finished process, but it is one reference cycle (SimPy environment, pending
     # timers, episodes, queue) that only the cyclic GC frees, and the run paused the GC. In a large
     # run, collect it now so outcomes and KPIs reuse that memory (1M leads: about 230k objects,
@@ -109,9 +114,7 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     kpis.update(staffing_kpis(world, scenario, cal, log, moved, roster, kpis))
     if world.accounts is not None:
         kpis.update(account_kpis(world, scenario, cal, log, outcomes, policy))
-    if check:
-        entered = scored if policy.mql.unit == "lead" else dataclasses.replace(
-            scored, mql_time=entry.time, mql_tier=entry.tier, mql_score=entry.score)
+    if entered is not None:
         broken = violations(world, scenario, policy, cal, log, outcomes, kpis, entered)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))

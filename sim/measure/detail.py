@@ -82,28 +82,28 @@ def detail_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessC
     di = _bucket_index(np.maximum(delay, 0.0), DELAY_BUCKETS)
     nd = len(DELAY_BUCKETS)
     n_touched = np.bincount(di, minlength=nd)
-    n_sql = np.bincount(di, weights=out.sql[first_touched], minlength=nd)
+    n_sql = np.bincount(di, weights=~np.isnan(out.sql_time[first_touched]), minlength=nd)   # out.sql of these
     for j, (b, _) in enumerate(DELAY_BUCKETS):
         k[f"touched_{b}"] = int(n_touched[j])
         k[f"sql_{b}"] = int(n_sql[j])
 
     # where buyers were lost: one fate per cohort buyer, checked in funnel order
-    buyer = world.buyer[c]
-    mql = np.isfinite(out.first_mql[c])
-    touched = ever_touched(world, log)
-    first_ep = log.ep_index == 0
-    deadline = np.full(world.n, np.inf)
-    deadline[log.ep_lead[first_ep]] = sla_deadlines(cal, policy, log.ep_mql_time[first_ep], log.ep_tier[first_ep])
-    late = ~(out.first_touch[c] <= deadline[c])       # untouched first episode counts as late
-    sql = out.sql[c]
-    rejected = out.rejected[c]
+    cb = c[world.buyer[c]]                            # the cohort's buyers (sorted)
+    mql = np.isfinite(out.first_mql[cb])
+    touched = ever_touched(world, log)[cb]
+    # the SLA deadline of each buyer's first episode (a lead has one; never an MQL: no deadline)
+    first_ep = np.flatnonzero((log.ep_index == 0) & cohort[log.ep_lead] & world.buyer[log.ep_lead])
+    deadline = np.full(cb.size, np.inf)
+    deadline[np.searchsorted(cb, log.ep_lead[first_ep])] = sla_deadlines(
+        cal, policy, log.ep_mql_time[first_ep], log.ep_tier[first_ep])
+    late = ~(out.first_touch[cb] <= deadline)         # untouched first episode counts as late
     fate = np.select(
-        [sql, ~mql, ~touched[c], rejected, late],
+        [~np.isnan(out.sql_time[cb]), ~mql, ~touched, out.rejected[cb], late],
         [0, 1, 2, 3, 4], default=5)
-    fates = np.bincount(fate[buyer], minlength=len(BUYER_FATES))
+    fates = np.bincount(fate, minlength=len(BUYER_FATES))
     for j, f in enumerate(BUYER_FATES):
         k[f"buyers_{f}"] = int(fates[j])
-    k["buyers_won"] = int((buyer & out.won[c]).sum())
+    k["buyers_won"] = int(out.won[cb].sum())
 
     # why MQL episodes went back to nurture, and how many came back as re-MQLs
     status = log.ep_status[ep]

@@ -83,8 +83,8 @@ def run_kpis(world: World, scenario: Scenario, policy: Policy, cal: BusinessCale
     k["mql_episodes"] = int(ep.sum())
     k["sals"] = int(out.sal[c].sum())
     k["rejected"] = int(out.rejected[c].sum())
-    k["sqls"] = int(out.sql[c].sum())
-    k["opportunities"] = int(out.opportunity[c].sum())
+    k["sqls"] = int(np.count_nonzero(~np.isnan(out.sql_time[c])))          # out.sql of the cohort
+    k["opportunities"] = int(np.count_nonzero(~np.isnan(out.opportunity_time[c])))
     k["won"] = int(out.won[c].sum())
     k["lost"] = int(out.lost[c].sum())
     k["bookings"] = float(out.amount[c][out.won[c]].sum())

@@ -48,6 +48,10 @@ from sim.world.model import World
 
 STATE = codes(ALL_TERMINAL_STATES)      # the codes of TERMINAL_STATES, then lost_to_competitor
 
+# Up to this many MQL episodes of one lead, its last episode is found index by index (a pass over the
+# episodes each) rather than by sorting them all (0.18 s at 10M leads). Chosen without a source.
+_FEW_EPISODES = 16
+
 # LeadOutcomes.competitor: where a competitor took the lead
 TAKEN_NONE, TAKEN_FIRST_TOUCH, TAKEN_MEETING = 0, 1, 2
 
@@ -134,11 +138,11 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
     first_mql = np.full(n, np.inf)
     first_tier = np.full(n, -1, np.int8)
     first_touch = np.full(n, np.nan)
-    episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64)
+    episodes = np.bincount(log.ep_lead, minlength=n).astype(np.int64, copy=False)
     # sent back to nurture: ended without a contact (a lead that went cold and left in queueing mode
     # with patience was abandoned, not recycled)
     recycled = (log.ep_status != CONTACTED) & (log.ep_status != OPEN) & (log.ep_status != ABANDONED)
-    recycles = np.bincount(log.ep_lead, weights=recycled, minlength=n).astype(np.int64)
+    recycles = np.bincount(log.ep_lead[recycled], minlength=n).astype(np.int64, copy=False)   # counted, not summed as floats
     first = log.ep_index == 0
     fl = log.ep_lead[first]
     first_mql[fl] = log.ep_mql_time[first]
@@ -147,10 +151,16 @@ def play_out(world: World, scenario: Scenario, log: SalesLog,
 
     # the last episode of each lead decides its state in the sales stage
     last_status = np.full(n, -1, np.int8)
-    order = np.lexsort((log.ep_index, log.ep_lead))
-    lead_sorted = log.ep_lead[order]
-    is_last = np.append(lead_sorted[1:] != lead_sorted[:-1], True) if order.size else np.zeros(0, bool)
-    last_status[lead_sorted[is_last]] = log.ep_status[order][is_last]  # each lead's highest episode
+    top = int(log.ep_index.max()) if log.ep_index.size else -1
+    if top < _FEW_EPISODES:    # a lead has one episode per index: index by index, the last one written wins
+        for index in range(top + 1):
+            at = log.ep_index == index
+            last_status[log.ep_lead[at]] = log.ep_status[at]
+    else:
+        order = np.lexsort((log.ep_index, log.ep_lead))
+        lead_sorted = log.ep_lead[order]
+        is_last = np.append(lead_sorted[1:] != lead_sorted[:-1], True)
+        last_status[lead_sorted[is_last]] = log.ep_status[order][is_last]  # each lead's highest episode
 
     reached = log.ep_status == CONTACTED
     c_lead = log.ep_lead[reached]

@@ -152,14 +152,21 @@ def _open_window(w_account: np.ndarray, w_start: np.ndarray, w_end: np.ndarray, 
     out = np.full(account.shape[0], -1, dtype=np.int64)
     if w_account.size == 0 or account.size == 0:
         return out
-    first = np.searchsorted(w_account, np.arange(n_accounts + 1))      # CSR offsets of each account's windows
-    lo, hi = first[account], first[account + 1]
-    for j in range(int((hi - lo).max())):
+    count = np.bincount(w_account, minlength=n_accounts)
+    first = np.zeros(n_accounts + 1, dtype=np.int64)                  # CSR offsets of each account's windows
+    np.cumsum(count, out=first[1:])
+    windows = count.astype(np.int32)[account]
+    todo = np.flatnonzero(windows > 0)       # window j is looked at for the leads whose account has more
+    lo, windows = first[account[todo]], windows[todo]     # than j (most accounts have none or one)
+    j = 0
+    while todo.size:
         w = lo + j
-        live = w < hi
-        wc = np.where(live, w, 0)
-        hit = live & (w_start[wc] <= t) & (t < w_end[wc])
-        out[hit] = wc[hit]
+        at = t[todo]
+        hit = (w_start[w] <= at) & (at < w_end[w])
+        out[todo[hit]] = w[hit]              # a later-starting window overwrites an earlier one
+        j += 1
+        more = windows > j
+        todo, lo, windows = todo[more], lo[more], windows[more]
     return out
 
 
@@ -174,11 +181,13 @@ def _by_size(weight_of_size: np.ndarray, size: np.ndarray, u: np.ndarray) -> np.
         total = count
     cls = categorical(total, u)
     cum = np.concatenate(([0.0], np.cumsum(total / total.sum())))
-    share = (cum[cls + 1] - cum[cls])
-    within = np.clip((u - cum[cls]) / np.where(share > 0, share, 1.0), 0.0, np.nextafter(1.0, 0.0))
+    # per class (a few), then gathered per draw: the same float operations as per draw
+    share = cum[1:] - cum[:-1]
+    divisor = np.where(share > 0, share, 1.0)
     start = np.concatenate(([0], np.cumsum(count.astype(np.int64))))
-    pick = start[cls] + (within * count[cls]).astype(np.int64)
-    out: np.ndarray = order[np.minimum(pick, start[cls + 1] - 1)].astype(np.int64)
+    within = np.clip((u - cum[:-1][cls]) / divisor[cls], 0.0, np.nextafter(1.0, 0.0))
+    pick = start[:-1][cls] + (within * count[cls]).astype(np.int64)
+    out: np.ndarray = order[np.minimum(pick, (start[1:] - 1)[cls])].astype(np.int64, copy=False)
     return out
 
 

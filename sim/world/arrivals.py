@@ -122,5 +122,19 @@ def draw_arrivals(grid: ArrivalGrid, end: float, ss: np.random.SeedSequence) -> 
     times = grid.start[bin_of] + grid.width[bin_of] * rng["placement"].random(cell.shape[0])
     # x + w*u can round up to the bin's end; only at the horizon's end does that matter.
     np.minimum(times, np.nextafter(end, -np.inf), out=times)
-    order = np.argsort(times, kind="stable")
-    return times[order], channel[order]
+    order, ordered = stable_order(times)
+    return ordered, channel[order]
+
+
+def stable_order(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(`np.argsort(x, kind="stable")`, x in that order), exactly, for float arrays without NaN: the
+    default (SIMD) sort, then equal values put back in index order. About twice as fast on 10M
+    arrivals as the stable sort (timsort), which a world draws once."""
+    order = np.argsort(x)
+    ordered = x[order]
+    tie = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if tie.size:
+        pos = np.union1d(tie, tie + 1)                  # every element of a run of equal values
+        order[pos] = order[pos][np.lexsort((order[pos], ordered[pos]))]
+        ordered = x[order]
+    return order, ordered

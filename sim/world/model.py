@@ -24,8 +24,11 @@ PURPOSE_PATIENCE = 4       # queueing mode: how long the lead's k-th MQL episode
 
 @dataclass(frozen=True)
 class Luck:
-    """Pre-drawn uniforms in [0, 1) for every later chance of a lead, one array per chance.
-    `key` seeds counter-based draws for chances that repeat (attempt k of episode e)."""
+    """Pre-drawn uniforms in [0, 1) for every later chance of a lead, one column per chance.
+    `key` seeds counter-based draws for chances that repeat (attempt k of episode e). The other
+    columns are computed from the world's seeds when indexed (`sim.world.luck`: `DrawnUniforms` in
+    a whole world, `KeyedUniforms` in a streamed one), hold nothing per lead, and index like the
+    float64 arrays they stand for; consumers index them by the leads they need."""
 
     key: np.ndarray            # uint64[n]
     reject: np.ndarray         # float64[n]: SAL acceptance / rejection reason
@@ -37,6 +40,14 @@ class Luck:
     sql_delay: np.ndarray      # float64[n]
     opportunity_delay: np.ndarray  # float64[n]
     cycle: np.ndarray          # float64[n]
+
+    def rows(self, a: int, z: int) -> Luck:
+        """Leads [a, z): views of stored columns; a column computed on demand (sim.world.luck)
+        becomes the same kind of column over those leads, without computing anything."""
+        def part(column: np.ndarray) -> np.ndarray:
+            window = getattr(column, "window", None)
+            return window(a, z) if window is not None else column[a:z]
+        return Luck(**{f.name: part(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ class World:
             elif f.name in ("event_time", "event_type"):
                 v = v[e0:e1]
             elif f.name == "luck":
-                v = dataclasses.replace(v, **{g.name: getattr(v, g.name)[a:z] for g in dataclasses.fields(v)})
+                v = v.rows(a, z)
             elif isinstance(v, np.ndarray):
                 v = v[a:z]
             sliced[f.name] = v
@@ -128,7 +139,7 @@ def lead_uniform(key: int, purpose: int, k: int) -> float:
 def lead_uniforms(keys: np.ndarray, purpose: int, k: np.ndarray | int) -> NDArray[np.float64]:
     """Vectorised `lead_uniform` (identical values) for arrays of keys and counters."""
     with np.errstate(over="ignore"):
-        z = keys.astype(np.uint64) + np.uint64(purpose << 48) + np.asarray(k, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = keys.astype(np.uint64, copy=False) + np.uint64(purpose << 48) + np.asarray(k, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
         z = z ^ (z >> np.uint64(31))

@@ -42,6 +42,9 @@ def shares_vector(mix: Mapping[Any, float], names: tuple[str, ...], default: flo
     return np.array([mix.get(name, default) for name in names], dtype=np.float64)
 
 
+_FEW = 32   # categories up to which `categorical` compares instead of searching (< 256: uint8 counts)
+
+
 def categorical(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF draw: codes (int64) with P(code k) = weights[k] / sum, from uniforms u in [0, 1).
 
@@ -52,7 +55,16 @@ def categorical(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
         raise ValueError("categorical weights must have a positive total")
     cum = np.cumsum(weights) / total
     cum[np.flatnonzero(weights > 0)[-1]:] = 1.0   # u < 1 can then never pass the last positive weight
-    return np.searchsorted(cum, u, side="right")
+    if cum.shape[0] > _FEW:
+        return np.searchsorted(cum, u, side="right")
+    # The code is the number of cumulative shares at or below u (what searchsorted(side="right")
+    # returns, exactly): for a few categories one comparison pass each is ~5x faster than a binary
+    # search per uniform (the world draws every attribute and event type this way).
+    u = np.asarray(u)
+    codes = np.zeros(u.shape, dtype=np.uint8)
+    for edge in cum:
+        codes += u >= edge
+    return codes.astype(np.intp)
 
 
 def _mix_for(population: Population, attribute: str, channel: str) -> Mapping[Any, float]:
@@ -69,15 +81,25 @@ def draw_attributes(population: Population, channel: np.ndarray, ss: np.random.S
     """Attributes for leads of the given channels (int8 codes into vocab.CHANNELS)."""
     n: int = channel.shape[0]
     rngs = streams(ss, (*ATTRIBUTES, "existing_customer", "open_deal"))
-    members = [np.flatnonzero(channel == c) for c in range(len(CHANNELS))]
+    present = [c for c in range(len(CHANNELS)) if np.any(channel == c)] if n else []
+    members: dict[tuple[int, ...], np.ndarray] = {}    # leads of a group of channels, computed once
     out: dict[str, np.ndarray] = {}
     for attribute, names in ATTRIBUTES.items():
         u = rngs[attribute].random(n)
         codes = np.zeros(n, dtype=np.int8)
-        for c, idx in enumerate(members):
-            if idx.size:
-                weights = shares_vector(_mix_for(population, attribute, CHANNELS[c]), names)
-                codes[idx] = categorical(weights, u[idx])
+        # channels with the same mix are drawn together (categorical is per uniform: the same codes)
+        groups: dict[tuple[float, ...], list[int]] = {}
+        for c in present:
+            groups.setdefault(tuple(shares_vector(_mix_for(population, attribute, CHANNELS[c]), names)), []).append(c)
+        for weights, chans in groups.items():
+            if len(chans) == len(present):       # every lead: no gather, no scatter
+                codes[:] = categorical(np.array(weights), u)
+                continue
+            key = tuple(chans)
+            if key not in members:
+                members[key] = np.flatnonzero(np.isin(channel, chans))
+            idx = members[key]
+            codes[idx] = categorical(np.array(weights), u[idx])
         out[attribute] = codes
     out["existing_customer"] = rngs["existing_customer"].random(n) < population.existing_customer_share
     out["open_deal"] = rngs["open_deal"].random(n) < population.open_deal_share
