@@ -49,7 +49,8 @@ def streamed_world(scenario: Scenario, policies: Sequence[Policy], seed: int, re
         raise ValueError("streamed_world: the scenario is not streamed or a policy is not lead-unit")
     chosen = list(policies)
     prints = [policy_fingerprint(p) for p in chosen]
-    pieces: dict[str, list[Scored]] = {fp: [] for fp in prints}
+    names = [f.name for f in dataclasses.fields(Scored)]
+    pieces: dict[str, dict[str, list[np.ndarray]]] = {fp: {f: [] for f in names} for fp in prints}
 
     def mql_under_any(chunk: World) -> np.ndarray:
         keep = np.zeros(chunk.n, dtype=bool)
@@ -58,24 +59,28 @@ def streamed_world(scenario: Scenario, policies: Sequence[Policy], seed: int, re
             keep |= s.is_mql
             if scored is not None:     # the MQL event as its index among its lead's own events
                 ev = s.mql_event
-                local = np.where(ev >= 0, ev - chunk.event_offsets[:-1], -1)
-                pieces[fp].append(dataclasses.replace(s, mql_event=local))
+                local = np.where(ev >= 0, ev - chunk.event_offsets[:-1], -1).astype(ev.dtype, copy=False)
+                for f in names:
+                    pieces[fp][f].append(local if f == "mql_event" else getattr(s, f))
         return keep
 
     world = generate_streamed_world(scenario, seed, replication, keep=mql_under_any, kept_for=frozenset(prints))
     if scored is not None:
-        for fp, parts in pieces.items():
-            if fp not in scored:
+        for fp in list(pieces):
+            parts = pieces.pop(fp)
+            if fp not in scored and parts["fit"]:     # no chunk scored (no leads): the run scores itself
                 scored[fp] = _joined(parts, world)
     return world
 
 
-def _joined(parts: list[Scored], world: World) -> Scored:
-    """One Scored of the world from its chunks' (consecutive leads; MQL events numbered within their
-    lead), one field at a time (the chunks' copy of a field is dropped once joined)."""
+def _joined(parts: dict[str, list[np.ndarray]], world: World) -> Scored:
+    """One Scored of the world from its chunks' fields (consecutive leads; MQL events numbered within
+    their lead), one field at a time: the chunks' copies of a field are dropped once it is joined."""
     fields: dict[str, np.ndarray] = {}
-    for f in dataclasses.fields(Scored):
-        fields[f.name] = np.concatenate([getattr(s, f.name) for s in parts]) if parts else np.empty(0)
+    for name in list(parts):
+        chunks = parts.pop(name)
+        fields[name] = np.concatenate(chunks)
+        del chunks
     local = fields["mql_event"]
     fields["mql_event"] = np.where(local >= 0, world.event_offsets[:-1] + local, -1).astype(local.dtype, copy=False)
     return Scored(**fields)
