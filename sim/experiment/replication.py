@@ -49,7 +49,7 @@ class PolicyRun:
     """Everything one policy did on one world."""
 
     policy: Policy
-    scored: Scored
+    scored: Scored | None       # None when the run was told not to keep it (run_policy keep_scored)
     log: SalesLog
     outcomes: LeadOutcomes
     kpis: dict[str, Any]
@@ -71,10 +71,12 @@ class PolicyRun:
 
 
 def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               check: bool = False, scored: Scored | None = None) -> PolicyRun:
+               check: bool = False, scored: Scored | None = None, keep_scored: bool = True) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
     mode) verifies every invariant of the run and raises InvariantError if one breaks. `scored`:
-    `score_world(world, policy)` when already known (a streamed world scored its chunks)."""
+    `score_world(world, policy)` when already known (a streamed world scored its chunks).
+    `keep_scored=False`: the scores are dropped once sales has run (only `explain` reads them
+    afterwards; 34 bytes a lead: 325 MiB at 10M leads, freed before outcomes and KPIs)."""
     check_kept_for(world, policy)
     if scored is None:
         scored = score_world(world, policy)
@@ -96,6 +98,8 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
     entered = (scored if policy.mql.unit == "lead" else dataclasses.replace(
         scored, mql_time=entry.time, mql_tier=entry.tier, mql_score=entry.score)) if check else None
     del entry, threads, re_mql
+    kept = scored if keep_scored else None
+    del scored
     # No name holds the finished process, but it is one reference cycle (SimPy environment, pending
     # timers, episodes, queue) that only the cyclic GC frees, and the run paused the GC. In a large
     # run, collect it now so outcomes and KPIs reuse that memory (1M leads: about 230k objects,
@@ -118,7 +122,7 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
         broken = violations(world, scenario, policy, cal, log, outcomes, kpis, entered)
         if broken:
             raise InvariantError(f"policy {policy.name!r}: " + "; ".join(broken))
-    run = PolicyRun(policy, scored, log, outcomes, kpis)
+    run = PolicyRun(policy, kept, log, outcomes, kpis)
     if params.people is not None and roster is not None:
         run.roster = roster
     return run
@@ -142,13 +146,15 @@ class Replication:
 
 def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
                     on_policy_done: Callable[[str], None] | None = None, check: bool = False,
-                    world: World | None = None, calendar: BusinessCalendar | None = None) -> Replication:
+                    world: World | None = None, calendar: BusinessCalendar | None = None,
+                    keep_scored: bool = True) -> Replication:
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
     when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
     (a sweep reuses them across points that change only policies; the engine never modifies them).
     A streamed scenario (scenario [stream]) with lead-unit policies gets a world that kept only the
-    engagement events of the leads these policies make MQLs (sim.experiment.streamed)."""
+    engagement events of the leads these policies make MQLs (sim.experiment.streamed).
+    `keep_scored=False`: the runs do not keep their scores (see run_policy)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
@@ -160,7 +166,8 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
     runs = {}
     for p in policies:
         runs[p.name] = run_policy(world, scenario, p, cal, check=check,
-                                  scored=scored.pop(policy_fingerprint(p), None) if scored else None)
+                                  scored=scored.pop(policy_fingerprint(p), None) if scored else None,
+                                  keep_scored=keep_scored)
         if on_policy_done:
             on_policy_done(p.name)
     return Replication(scenario, world, cal, runs)

@@ -130,7 +130,7 @@ def execute_group(specs: tuple[TaskSpec, ...] | list[TaskSpec]) -> list[TaskResu
         try:
             policies = [Policy.model_validate(p) for p in spec.policies]
             rep = run_replication(scenario, policies, spec.seed, spec.replication, check=spec.check,
-                                  world=world, calendar=cal)
+                                  world=world, calendar=cal, keep_scored=False)   # tables never read them
             res = collect(spec, rep)
             res.last = False
             out.append(res)

@@ -19,6 +19,7 @@ from sim.calendar import BusinessCalendar
 from sim.config.scenario import Scenario
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
+from sim.decisions.scoring import score_world
 from sim.experiment.replication import PolicyRun
 from sim.measure.kpis import sla_deadlines
 from sim.sales.episode import ABANDONED, BREACHED, CONTACTED, OPEN, TRIAGED, UNREACHED
@@ -106,12 +107,13 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     """The lead's timeline under the policy of `run` (a PolicyRun of this world). `cache`: a dict
     kept across leads of the same run (account decisions and reassignments are computed once)."""
     policy, log, out = run.policy, run.log, run.outcomes
+    scored = run.scored if run.scored is not None else score_world(world, policy)   # a run that did not keep them
     response = ResponseModel.from_scenario(scenario.response)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
     cache = {} if cache is None else cache
     if "accounts" not in cache:
-        cache["accounts"] = account_view(world, policy, run.scored)
-        cache["moved"] = moved_items(world, scenario, policy, cal, run.scored)
+        cache["accounts"] = account_view(world, policy, scored)
+        cache["moved"] = moved_items(world, scenario, policy, cal, scored)
     cx = Context(world, scenario, cal, run, params, response, lead, Clock(scenario.start_date), cache["accounts"])
     rows = np.flatnonzero(log.ep_lead == lead)
     rows = rows[np.argsort(log.ep_index[rows], kind="stable")]
@@ -147,9 +149,9 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     is_mql = bool(np.isfinite(out.first_mql[lead]))
     why = None
     if not is_mql:
-        t = float(run.scored.mql_time[lead])
+        t = float(scored.mql_time[lead])
         if cx.accounts is not None:
-            why = why_not_entered(cx.accounts, policy, lead, run.scored, cx.at, float(world.end))
+            why = why_not_entered(cx.accounts, policy, lead, scored, cx.at, float(world.end))
         elif not world.mql_at_arrival:
             why = paths.why_not_mql(cx.at, t if math.isfinite(t) else None)
         else:
