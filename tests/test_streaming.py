@@ -338,7 +338,7 @@ def test_a_design_whose_worlds_straddle_the_auto_threshold_warns_and_one_mode_si
     """Points on both sides of stream.auto_leads would be drawn two ways (whole and streamed), which
     weakens their pairing: the plan says so, naming the points; an explicit mode silences it."""
     from sim.experiment.task_plan import build_plan
-    points = [{"scenario.arrivals.leads_per_year": 1_000_000}, {"scenario.arrivals.leads_per_year": 3_000_000}]
+    points = [{"scenario.arrivals.leads_per_year": 500_000}, {"scenario.arrivals.leads_per_year": 3_000_000}]
     mixed = build_plan("sweep", "x", ["baseline"], ["seed-example"], points=points, replications=1).warnings
     assert [w for w in mixed if "drawn two ways" in w and "point 1 streamed" in w and "point 0 whole" in w]
     for mode in ("on", "off"):

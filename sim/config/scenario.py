@@ -588,8 +588,9 @@ class Stream(Strict):
                             "expected leads in the world (default auto, chosen without a source)")
     chunk: Duration = Field(dur("28d"), description="arrival time per chunk (clock duration, at least 1 day; "
                                                     "default 4 weeks, chosen without a source)")
-    auto_leads: int = Field(2_000_000, ge=1, description="expected leads in the world from which mode auto streams "
-                                                         "(default 2M: above the 1M-lead benchmark, chosen without a source)")
+    auto_leads: int = Field(1_000_000, ge=1, description="expected leads in the world from which mode auto streams "
+                                                         "(default 1M, chosen without a source: from there a streamed world "
+                                                         "takes less memory than a whole one for the same CPU)")
 
     @field_validator("chunk")
     @classmethod
@@ -635,4 +636,4 @@ class Scenario(Strict):
     accounts: Accounts | None = Field(None, description="a finite market of accounts with buying windows and buying groups "
                                                         "(leads become their contacts); none = each lead is its own account")
     stream: Stream = Field(Stream(), description="streaming the world in chunks of arrivals for large worlds; "
-                                                 "auto by default (from 2M expected leads)")
+                                                 "auto by default (from 1M expected leads)")
