@@ -3,7 +3,6 @@ into episodes only when a rep takes one (sim.sales.arrivals). The sales log must
 the engine gives with every MQL an object from its arrival on, backlog or not."""
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_funnel import _nest as nest  # noqa: E402
+from test_sales_parts import _sales_logs_equal as _same  # noqa: E402
 
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
@@ -42,15 +42,6 @@ def _runs(scenario: dict, policy: dict, seed: int) -> tuple[SalesProcess, SalesL
                             lambda lead, after: next_mql(world, pol, lead, after, rules=rules), defer=defer)
         logs.append((proc, proc.run()))
     return logs[0][0], logs[0][1], logs[1][1]
-
-
-def _same(a: SalesLog, b: SalesLog) -> None:
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
-        else:
-            assert x == y, f.name
 
 
 @pytest.mark.parametrize("scenario, policy", [

@@ -12,7 +12,6 @@ on 6 reps: 99.5% of episodes still wait at the end), an MQL costs ~25 bytes of c
 """
 from __future__ import annotations
 
-import itertools
 from array import array
 from operator import attrgetter
 from typing import Any, cast
@@ -21,7 +20,7 @@ import numpy as np
 
 from sim.sales.draws import AttemptLuck
 from sim.sales.episode import NAN, OPEN, Episode
-from sim.sales.log import EPISODE_COLUMNS, MIN_CHUNK, EpisodeLog
+from sim.sales.log import EPISODE_COLUMNS, MIN_CHUNK, EpisodeLog, closed_prefix
 from sim.sales.params import EngineParams
 from sim.sales.queues import FifoQueue
 from sim.sales.routing import Assignment
@@ -98,12 +97,8 @@ class FirstEpisodes:
         """Write the longest run of closed episodes at the front of `items` back into the columns (at
         least MIN_CHUNK at a time): a closed episode never changes again (not with a `cover` cadence,
         which never defers arrivals)."""
-        items, n = self.items, self.closed
-        for ep in itertools.islice(items, n, None):     # the first `closed` were closed at an earlier midnight
-            if ep.status == OPEN:
-                break
-            n += 1
-        self.closed = n
+        items = self.items
+        self.closed = n = closed_prefix(items, self.closed)
         if n >= MIN_CHUNK:
             self._write(items[:n])
             del items[:n]

@@ -139,6 +139,17 @@ EPISODE_COLUMNS: tuple[tuple[str, Any], ...] = (
 MIN_CHUNK = 4096    # closed episodes turned into columns at a time (fewer: left as objects until later)
 
 
+def closed_prefix(items: Sequence[Any], known: int) -> int:
+    """How many episodes at the front of `items` are closed, the first `known` being so already
+    (a closed episode never reopens: each midnight's scan starts where the last one stopped)."""
+    n = known
+    for ep in itertools.islice(items, known, None):
+        if ep.status == OPEN:
+            break
+        n += 1
+    return n
+
+
 def episode_columns(episodes: Sequence[Any]) -> list[np.ndarray]:
     """The EPISODE_COLUMNS of episode objects (read once, column by column)."""
     return [np.fromiter(map(attrgetter(attr), episodes), dtype=dtype, count=len(episodes))
@@ -171,12 +182,8 @@ class EpisodeLog:
     def compact(self) -> None:
         if not self.compacting:
             return
-        items, n = self.items, self.closed
-        for ep in itertools.islice(items, n, None):     # the first `closed` were closed at an earlier midnight
-            if ep.status == OPEN:
-                break
-            n += 1
-        self.closed = n
+        items = self.items
+        self.closed = n = closed_prefix(items, self.closed)
         if n >= MIN_CHUNK:
             self.chunks.append(episode_columns(items[:n]))
             del items[:n]           # in place: the process's bound append stays valid

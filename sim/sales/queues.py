@@ -123,7 +123,8 @@ class FifoQueue:
             ep.version += 1
             self.live -= 1
 
-    def pop(self) -> WorkItem | None:
+    def _pop_escalated(self) -> WorkItem | None:
+        """The escalated episode with the earliest deadline, if any (dropping stale entries)."""
         heap = self._esc_heap
         while heap:
             _, _, version, ep = heapq.heappop(heap)
@@ -131,6 +132,11 @@ class FifoQueue:
                 ep.queued = False
                 self.live -= 1
                 return ep
+        return None
+
+    def pop(self) -> WorkItem | None:
+        if self._esc_heap and (ep := self._pop_escalated()) is not None:
+            return ep
         items, versions = self._items, self._versions
         while items:
             ep, version = items.popleft(), versions.popleft()
@@ -249,13 +255,8 @@ class ArrivalFifo(FifoQueue):
         return min(t, self._esc.oldest()) if self._esc.age else t
 
     def pop(self) -> WorkItem | None:
-        heap = self._esc_heap
-        while heap:
-            _, _, version, ep = heapq.heappop(heap)
-            if ep.version == version and ep.queued:
-                ep.queued = False
-                self.live -= 1
-                return ep
+        if self._esc_heap and (ep := self._pop_escalated()) is not None:
+            return ep
         entries, versions = self._entries, self._versions
         while entries:
             first = entries[0]

@@ -55,7 +55,39 @@ def draw_luck(n: int, ss: np.random.SeedSequence) -> Luck:
     return Luck(key=key, **columns)
 
 
-class DrawnUniforms:
+class UniformColumn:
+    """What a luck column computed on demand shares: it looks like a float64[len] array to numpy
+    (shape, dtype, `np.asarray`) and holds no bytes per lead. A subclass says how long it is
+    (`__len__`) and how to compute all of it (`values`)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def values(self) -> np.ndarray:
+        """The whole column."""
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self),)
+
+    @property
+    def dtype(self) -> np.dtype[np.float64]:
+        return np.dtype(np.float64)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held per lead: none."""
+        return 0
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        u = self.values()
+        return u if dtype is None else u.astype(dtype)  # type: ignore[call-overload]  # any dtype numpy asks for
+
+
+class DrawnUniforms(UniformColumn):
     """A luck column of a whole world, drawn from its child stream when a consumer indexes it:
     entry i is the i-th uniform `Generator.random` gives on that stream, the value `draw_luck`
     stored before (bit for bit: the PCG64 generator spends one 64-bit output per uniform, so it is
@@ -101,22 +133,8 @@ class DrawnUniforms:
     def __len__(self) -> int:
         return self.stop - self.start
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.stop - self.start,)
-
-    @property
-    def dtype(self) -> np.dtype[np.float64]:
-        return np.dtype(np.float64)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held per lead: none."""
-        return 0
-
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
-        u = self._draw(0, self.stop - self.start)
-        return u if dtype is None else u.astype(dtype)  # type: ignore[call-overload]  # any dtype numpy asks for
+    def values(self) -> np.ndarray:
+        return self._draw(0, self.stop - self.start)
 
 
 # Counter-based luck columns of a streamed world: purpose 0x4C00 + position in LUCK_FIELDS ("L"),
@@ -124,7 +142,7 @@ class DrawnUniforms:
 KEYED_LUCK_PURPOSE = 0x4C00
 
 
-class KeyedUniforms:
+class KeyedUniforms(UniformColumn):
     """A luck column computed on demand from the lead keys: entry i is
     ``lead_uniform(key[i], purpose, 0)``, a uniform in [0, 1) with 53 random bits.
 
@@ -149,22 +167,8 @@ class KeyedUniforms:
     def __len__(self) -> int:
         return int(self.key.shape[0])
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.key.shape)
-
-    @property
-    def dtype(self) -> np.dtype[np.float64]:
-        return np.dtype(np.float64)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held per lead: none (the key is the Luck's own column)."""
-        return 0
-
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
-        u = lead_uniforms(self.key, self.purpose, 0)
-        return u if dtype is None else u.astype(dtype)  # type: ignore[call-overload]  # any dtype numpy asks for
+    def values(self) -> np.ndarray:
+        return lead_uniforms(self.key, self.purpose, 0)
 
 
 def keyed_luck(n: int, ss: np.random.SeedSequence) -> Luck:
