@@ -20,6 +20,9 @@ How, and why this way:
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,9 +145,9 @@ class EventScores:
         return either
 
 
-def score_events(world: World, policy: Policy, rules: Rules | None = None) -> EventScores:
-    """Every lead's score after each of its events under `policy`, vectorised."""
-    r = rules or compile_policy(policy)
+def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
+    """(fit, ok, lead, behaviour, penalty, total): fit and gates per lead; per event its lead and the
+    score after it, in parts. Everything here is the same for every MQL threshold."""
     n, every = world.n, slice(None)
     fit = np.asarray(fit_points(r, world, every), dtype=np.float64)
     icp = np.asarray(in_icp(r, world, every), dtype=bool)
@@ -156,7 +159,7 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
     lead = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), counts)
     if m == 0:
         z = np.zeros(0)
-        return EventScores(fit, ok, lead, z, z, z, z.astype(bool), z.astype(bool))
+        return fit, ok, lead, z, z, z
 
     start = np.repeat(off[:-1], counts)       # global index of each event's lead's first event
     dt = np.empty(m)
@@ -180,63 +183,180 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
         total = fit[lead] + behaviour
     if r.non_icp_cap is not None:
         total = np.where(icp[lead], total, np.minimum(total, r.non_icp_cap))
+    return fit, ok, lead, behaviour, penalty, total
 
-    if r.rule == "total":
-        holds = rule_holds(r, None, None, total, threshold_of(r, world, every)[lead])
-    else:
-        holds = rule_holds(r, fit[lead], behaviour + penalty, None, None)
-    holds &= ok[lead]
-    fast = np.zeros(m, dtype=bool)
+
+def _fast_lane(r: Rules, world: World, ok: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """bool[m]: the demo requests that take the fast lane (gates applied unless respect_gates is off)."""
+    fast = np.zeros(lead.size, dtype=bool)
     if r.fast_lane:
         fast = world.event_type == DEMO_REQUEST
         if r.fast_lane_gates:
             fast &= ok[lead]
-    return EventScores(fit, ok, lead, behaviour, penalty, total, holds, fast)
+    return fast
 
 
-CHUNK_LEADS = 131_072  # leads scored at a time: temporaries stay ~100 MB and warm in cache/RAM
+def score_events(world: World, policy: Policy, rules: Rules | None = None) -> EventScores:
+    """Every lead's score after each of its events under `policy`, vectorised."""
+    r = rules or compile_policy(policy)
+    fit, ok, lead, behaviour, penalty, total = _scores(world, r)
+    if total.size == 0:
+        z = np.zeros(0)
+        return EventScores(fit, ok, lead, z, z, z, z.astype(bool), z.astype(bool))
+    if r.rule == "total":
+        holds = rule_holds(r, None, None, total, threshold_of(r, world, slice(None))[lead])
+    else:
+        holds = rule_holds(r, fit[lead], behaviour + penalty, None, None)
+    holds &= ok[lead]
+    return EventScores(fit, ok, lead, behaviour, penalty, total, holds, _fast_lane(r, world, ok, lead))
 
 
-def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS) -> Scored:
-    """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised, `chunk` leads at a
-    time (leads are independent; chunks bound the peak memory of the per-event temporaries).
-    A queueing-mode world (`mql_at_arrival`) bypasses scoring: every lead is a standard-tier MQL at
-    arrival, with no triggering event (-1) and score 0."""
-    if world.mql_at_arrival:
-        n = world.n
-        return Scored(fit=np.zeros(n), mql_time=world.arrival.astype(np.float64, copy=True),
-                      mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
-                      mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
-    if world.n > chunk:
-        # Each chunk's results go straight into arrays for every lead: no second copy of the parts,
-        # and no heap fragmented by them (about 280 MiB at 10M leads).
-        out: dict[str, np.ndarray] = {}
-        for a in range(0, world.n, chunk):
-            z = min(a + chunk, world.n)
-            sub, e0 = world.leads(a, z), int(world.event_offsets[a])
-            s = score_world(sub, policy, chunk)
-            for f in dataclasses.fields(Scored):
-                v = getattr(s, f.name)
-                if f.name not in out:
-                    out[f.name] = np.empty(world.n, dtype=v.dtype)
-                out[f.name][a:z] = np.where(v >= 0, v + e0, -1) if f.name == "mql_event" else v
-        return Scored(**out)
-    r = compile_policy(policy)
-    es = score_events(world, policy, r)
+@dataclass(frozen=True, eq=False)
+class ScoreTrajectory:
+    """The part of scoring that no MQL threshold changes, for one world (or chunk of leads): per lead
+    its fit and gates, per event (global order) its lead, the total score after it, behaviour +
+    penalty (rule fit_and_behaviour only) and whether it takes the fast lane. It depends on the world
+    and the policy's fields in `trajectory_key`; `first_mqls` reads each threshold's MQLs off it, so a
+    threshold sweep scores each world once (`SharedScoring`)."""
+
+    fit: np.ndarray                        # float64[n]
+    eligible: np.ndarray                   # bool[n], passes the gates
+    lead: np.ndarray                       # int32[m] (int64 from 2**31 leads), the lead of each event
+    gated: np.ndarray                      # bool[m], the event's lead passes the gates
+    total: np.ndarray                      # float64[m]
+    behaviour_penalty: np.ndarray | None   # float64[m], rule fit_and_behaviour only (else None)
+    fast_lane: np.ndarray                  # bool[m], a demo request taking the fast lane
+
+
+def score_trajectory(world: World, r: Rules) -> ScoreTrajectory:
+    """The threshold-free scores of every lead of `world` under the compiled policy `r`."""
+    fit, ok, lead, behaviour, penalty, total = _scores(world, r)
+    bp = None if r.rule == "total" else behaviour + penalty
+    return ScoreTrajectory(fit, ok, lead, ok[lead], total, bp, _fast_lane(r, world, ok, lead))
+
+
+def first_mqls(world: World, r: Rules, traj: ScoreTrajectory) -> Scored:
+    """Each lead's first MQL under `r`'s rule, thresholds and tiers: the first event of the lead at
+    which the rule holds (gates passed) or that takes the fast lane. `traj` must be
+    `score_trajectory(world, r2)` for a policy `r2` with the same `trajectory_key`."""
     n = world.n
     mql_time = np.full(n, np.inf)
     mql_tier = np.full(n, -1, dtype=np.int8)
     mql_score = np.full(n, np.nan)
     mql_event = np.full(n, -1, dtype=np.int64)
-    hit = np.flatnonzero(es.rule_holds | es.fast_lane)
-    if hit.size:
-        who = es.lead[hit]
-        new = np.empty(hit.size, dtype=bool)
-        new[0] = True
-        np.not_equal(who[1:], who[:-1], out=new[1:])
-        ev, who = hit[new], who[new]
-        mql_time[who] = world.event_time[ev]
-        mql_score[who] = es.total[ev]
-        mql_event[who] = ev
-        mql_tier[who] = tier_code(r, world.event_type[ev] == DEMO_REQUEST, es.total[ev])
-    return Scored(es.fit, mql_time, mql_tier, mql_score, mql_event, es.eligible)
+    if traj.total.size:
+        if r.rule == "total":
+            thr = r.threshold        # one threshold for every size: compare with a scalar, not a gather
+            bar = thr[0] if bool((thr == thr[0]).all()) else threshold_of(r, world, slice(None))[traj.lead]
+            holds = rule_holds(r, None, None, traj.total, bar)
+        else:
+            holds = rule_holds(r, traj.fit[traj.lead], traj.behaviour_penalty, None, None)
+        holds &= traj.gated
+        holds |= traj.fast_lane
+        hit = np.flatnonzero(holds)
+        if hit.size:
+            who = traj.lead[hit]
+            new = np.empty(hit.size, dtype=bool)
+            new[0] = True
+            np.not_equal(who[1:], who[:-1], out=new[1:])
+            ev, who = hit[new], who[new]
+            mql_time[who] = world.event_time[ev]
+            mql_score[who] = traj.total[ev]
+            mql_event[who] = ev
+            mql_tier[who] = tier_code(r, world.event_type[ev] == DEMO_REQUEST, traj.total[ev])
+    return Scored(traj.fit, mql_time, mql_tier, mql_score, mql_event, traj.eligible)
+
+
+CHUNK_LEADS = 131_072  # leads scored at a time: temporaries stay ~100 MB and warm in cache/RAM
+
+
+def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)] if n > chunk else [(0, n)]
+
+
+def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS, shared: SharedScoring | None = None) -> Scored:
+    """Every lead's first MQL (time, tier, score, event) under `policy`, vectorised, `chunk` leads at a
+    time (leads are independent; chunks bound the peak memory of the per-event temporaries).
+    A queueing-mode world (`mql_at_arrival`) bypasses scoring: every lead is a standard-tier MQL at
+    arrival, with no triggering event (-1) and score 0. With `shared` (built on this world), the
+    threshold-free part is computed once for the policies that share it (`SharedScoring`)."""
+    if world.mql_at_arrival:
+        n = world.n
+        return Scored(fit=np.zeros(n), mql_time=world.arrival.astype(np.float64, copy=True),
+                      mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
+                      mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
+    r = compile_policy(policy)
+    bounds = _chunks(world.n, chunk)
+    kept = shared.trajectories(world, policy, r, chunk) if shared is not None else None
+    if len(bounds) == 1:
+        return first_mqls(world, r, kept[0] if kept else score_trajectory(world, r))
+    # Each chunk's results go straight into arrays for every lead: no second copy of the parts,
+    # and no heap fragmented by them (about 280 MiB at 10M leads).
+    out: dict[str, np.ndarray] = {}
+    for i, (a, z) in enumerate(bounds):
+        sub, e0 = world.leads(a, z), int(world.event_offsets[a])
+        s = first_mqls(sub, r, kept[i] if kept else score_trajectory(sub, r))
+        for f in dataclasses.fields(Scored):
+            v = getattr(s, f.name)
+            if f.name not in out:
+                out[f.name] = np.empty(world.n, dtype=v.dtype)
+            out[f.name][a:z] = np.where(v >= 0, v + e0, -1) if f.name == "mql_event" else v
+    return Scored(**out)
+
+
+# What `score_trajectory` reads of a policy: icp, scoring and these mql fields. The other mql fields
+# (threshold, thresholds_by_size, fit_min, behaviour_min, high_intent; unit and account, which lead
+# scoring does not read) only decide which events are MQLs (`first_mqls`).
+TRAJECTORY_MQL_FIELDS = ("rule", "gates", "fast_lane")
+MAX_SHARED_EVENTS = 1 << 22   # worlds with more events are scored per policy (a kept trajectory is ~15 B an event)
+
+
+def trajectory_key(policy: Policy) -> str:
+    """Policies with equal keys have the same score trajectory on any world."""
+    return json.dumps([policy.icp.model_dump(mode="json"), policy.scoring.model_dump(mode="json"),
+                       policy.mql.model_dump(mode="json", include=set(TRAJECTORY_MQL_FIELDS))], sort_keys=True)
+
+
+class SharedScoring:
+    """The score trajectories of one world, kept for the policies still to come that share them.
+
+    Built with every policy that will be scored on `world`, in any order (a replication's policies, or
+    every point of a sweep's group of tasks on one world): a trajectory is computed at the first
+    policy of its `trajectory_key` that has a later one, and dropped when the last has read it. So a
+    threshold sweep scores each world once, and a single policy keeps nothing. At most `max_entries`
+    are kept (least recently used dropped first), and none for worlds of more than `max_events`
+    events, whose trajectories would cost more memory than their recomputation costs time."""
+
+    def __init__(self, world: World, policies: Iterable[Policy], max_entries: int = 4,
+                 max_events: int = MAX_SHARED_EVENTS) -> None:
+        self.world = world
+        self.max_entries = max_entries
+        self.active = int(world.event_offsets[-1]) <= max_events and not world.mql_at_arrival
+        self._uses = Counter(trajectory_key(p) for p in policies) if self.active else Counter()
+        self._kept: OrderedDict[tuple[str, int], list[ScoreTrajectory]] = OrderedDict()
+        self.computed = 0             # trajectories computed here (each one then shared)
+
+    def trajectories(self, world: World, policy: Policy, r: Rules, chunk: int) -> list[ScoreTrajectory] | None:
+        """The trajectories of `world`'s chunks of leads under `policy` (compiled: `r`) when another
+        expected policy shares them; None when none does (the caller scores on its own)."""
+        if world is not self.world:
+            raise ValueError("SharedScoring: built on another world")
+        if not self.active:
+            return None
+        key = trajectory_key(policy)
+        left = self._uses[key]
+        if left:
+            self._uses[key] = left - 1
+        kept = self._kept.pop((key, chunk), None)
+        if kept is None:
+            if left <= 1:
+                return None
+            bounds = _chunks(world.n, chunk)
+            kept = ([score_trajectory(world, r)] if len(bounds) == 1
+                    else [score_trajectory(world.leads(a, z), r) for a, z in bounds])
+            self.computed += 1
+        if left > 1:
+            self._kept[(key, chunk)] = kept
+            while len(self._kept) > self.max_entries:
+                self._kept.popitem(last=False)
+        return kept

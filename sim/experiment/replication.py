@@ -20,7 +20,7 @@ from sim.decisions.account_work import NextMqa
 from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
-from sim.decisions.scoring import Scored, score_world
+from sim.decisions.scoring import Scored, SharedScoring, score_world
 from sim.experiment.streamed import check_kept_for, drops_events, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
@@ -71,11 +71,12 @@ class PolicyRun:
 
 
 def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               check: bool = False) -> PolicyRun:
+               check: bool = False, scores: SharedScoring | None = None) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
-    mode) verifies every invariant of the run and raises InvariantError if one breaks."""
+    mode) verifies every invariant of the run and raises InvariantError if one breaks. `scores`
+    (built on `world`) shares the threshold-free part of scoring with other policies."""
     check_kept_for(world, policy)
-    scored = score_world(world, policy)
+    scored = score_world(world, policy, shared=scores)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
@@ -137,13 +138,17 @@ class Replication:
 
 def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
                     on_policy_done: Callable[[str], None] | None = None, check: bool = False,
-                    world: World | None = None, calendar: BusinessCalendar | None = None) -> Replication:
+                    world: World | None = None, calendar: BusinessCalendar | None = None,
+                    scores: SharedScoring | None = None) -> Replication:
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
     when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
     (a sweep reuses them across points that change only policies; the engine never modifies them).
     A streamed scenario (scenario [stream]) with lead-unit policies gets a world that kept only the
-    engagement events of the leads these policies make MQLs (sim.experiment.streamed)."""
+    engagement events of the leads these policies make MQLs (sim.experiment.streamed).
+    `scores`, when given, must be a SharedScoring built on `world` with (at least) these policies (a
+    sweep's group of tasks shares one across its points); by default the replication makes its own,
+    so policies that differ only in MQL thresholds score the world once."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
@@ -151,9 +156,10 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
         world = (streamed_world(scenario, policies, seed, replication) if drops_events(scenario, policies)
                  else generate_world(scenario, seed, replication))
     cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
+    scores = scores if scores is not None else SharedScoring(world, policies)
     runs = {}
     for p in policies:
-        runs[p.name] = run_policy(world, scenario, p, cal, check=check)
+        runs[p.name] = run_policy(world, scenario, p, cal, check=check, scores=scores)
         if on_policy_done:
             on_policy_done(p.name)
     return Replication(scenario, world, cal, runs)

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.decisions.scoring import score_world
+from sim.decisions.scoring import SharedScoring, score_world
 from sim.world.model import World
 from sim.world.stream import generate_streamed_world, streaming_applies
 
@@ -43,8 +43,9 @@ def streamed_world(scenario: Scenario, policies: Sequence[Policy], seed: int, re
 
     def mql_under_any(chunk: World) -> np.ndarray:
         keep = np.zeros(chunk.n, dtype=bool)
+        shared = SharedScoring(chunk, chosen)      # policies that differ only in thresholds score it once
         for p in chosen:
-            keep |= score_world(chunk, p).is_mql
+            keep |= score_world(chunk, p, shared=shared).is_mql
         return keep
 
     return generate_streamed_world(scenario, seed, replication, keep=mql_under_any,
