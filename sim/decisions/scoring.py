@@ -336,6 +336,11 @@ class SharedScoring:
         self._kept: OrderedDict[tuple[str, int], list[ScoreTrajectory]] = OrderedDict()
         self.computed = 0             # trajectories computed here (each one then shared)
 
+    @property
+    def kept(self) -> int:
+        """How many trajectories are held now (each for a later policy)."""
+        return len(self._kept)
+
     def trajectories(self, world: World, policy: Policy, r: Rules, chunk: int) -> list[ScoreTrajectory] | None:
         """The trajectories of `world`'s chunks of leads under `policy` (compiled: `r`) when another
         expected policy shares them; None when none does (the caller scores on its own)."""
