@@ -17,7 +17,8 @@ from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
 from sim.decisions.mql import Rules, compile_policy
-from sim.decisions.scoring import Scored, SharedScoring, score_world, trajectory_key
+from sim.decisions.scoring import Scored, score_world
+from sim.decisions.shared_scoring import SharedScoring, trajectory_key
 from sim.experiment.replication import run_replication
 from sim.inputs import load_policy, load_scenario
 from sim.world.generate import generate_world

@@ -20,10 +20,8 @@ How, and why this way:
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections import Counter, OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +44,9 @@ from sim.decisions.mql import (
 from sim.vocab import DEMO_REQUEST, EMAIL_OPEN
 from sim.world.model import World
 
+if TYPE_CHECKING:
+    from sim.decisions.shared_scoring import SharedScoring
+
 
 @dataclass(frozen=True, eq=False)
 class Scored:
@@ -64,6 +65,11 @@ class Scored:
         return finite
 
 
+def _index_dtype(top: int) -> type[np.signedinteger[Any]]:
+    """int32 for indices below 2**31 (every chunk of leads), else int64."""
+    return np.int32 if top < 2**31 else np.int64
+
+
 def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """float64[m]: behaviour after each event (before the window step for window decay).
 
@@ -76,14 +82,16 @@ def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np
     keys = counts.astype(np.int16) if small else counts.astype(np.int64)
     order = np.argsort(-keys, kind="stable")
     n_k = n - np.cumsum(np.bincount(counts, minlength=maxlen + 1))[:maxlen]   # leads with > k events
-    starts = np.zeros(maxlen + 1, dtype=np.int64)
+    ix = _index_dtype(max(m, n * N_TYPES, N_TYPES * maxlen))   # int32 indices: half the memory traffic
+    starts = np.zeros(maxlen + 1, dtype=ix)
     np.cumsum(n_k, out=starts[1:])
-    pos = np.repeat(np.arange(maxlen), n_k)
-    src = off[:-1][order][np.arange(m) - starts[pos]] + pos      # slot -> global event index
-    kinds = world.event_type[src].astype(np.intp)
-    cells = kinds * maxlen                    # row of each slot's type in the contribution table
+    pos = np.repeat(np.arange(maxlen, dtype=ix), n_k)
+    src = off[:-1].astype(ix)[order][np.arange(m, dtype=ix) - starts[pos]]
+    src += pos                                # slot -> global event index
+    kinds = world.event_type[src].astype(ix)
+    cells = kinds * ix(maxlen)                # row of each slot's type in the contribution table
     table = contribution_table(r, maxlen).ravel()
-    rows = np.arange(n, dtype=np.intp) * N_TYPES   # occurrence counter row of each rank
+    rows = np.arange(n, dtype=ix) * ix(N_TYPES)   # occurrence counter row of each rank
     seen = np.zeros(n * N_TYPES, dtype=np.int32)
     decays = r.decay_mode in ("half_life", "inactivity")
     f = decay_factor(r, dt)[src] if decays else None
@@ -161,7 +169,8 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
         z = np.zeros(0)
         return fit, ok, lead, z, z, z
 
-    start = np.repeat(off[:-1], counts)       # global index of each event's lead's first event
+    ix = _index_dtype(m)
+    start = np.repeat(off[:-1].astype(ix), counts)     # global index of each event's lead's first event
     dt = np.empty(m)
     dt[0] = 0.0
     np.subtract(t[1:], t[:-1], out=dt[1:])
@@ -174,7 +183,8 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
             np.minimum(behaviour, r.behaviour_cap, out=behaviour)
 
     if r.penalty_points != 0.0:
-        last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
+        last = np.where(world.event_type == EMAIL_OPEN, np.arange(m, dtype=ix), ix(-1))
+        np.maximum.accumulate(last, out=last)           # each event's latest email open so far (any lead)
         recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
         penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
         total = fit[lead] + behaviour + penalty
@@ -270,7 +280,8 @@ def first_mqls(world: World, r: Rules, traj: ScoreTrajectory) -> Scored:
 CHUNK_LEADS = 131_072  # leads scored at a time: temporaries stay ~100 MB and warm in cache/RAM
 
 
-def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
+def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
+    """The [a, z) ranges of leads that `score_world` scores at a time."""
     return [(a, min(a + chunk, n)) for a in range(0, n, chunk)] if n > chunk else [(0, n)]
 
 
@@ -286,7 +297,7 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS, shared: 
                       mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
                       mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
     r = compile_policy(policy)
-    bounds = _chunks(world.n, chunk)
+    bounds = chunk_bounds(world.n, chunk)
     kept = shared.trajectories(world, policy, r, chunk) if shared is not None else None
     if len(bounds) == 1:
         return first_mqls(world, r, kept[0] if kept else score_trajectory(world, r))
@@ -302,66 +313,3 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS, shared: 
                 out[f.name] = np.empty(world.n, dtype=v.dtype)
             out[f.name][a:z] = np.where(v >= 0, v + e0, -1) if f.name == "mql_event" else v
     return Scored(**out)
-
-
-# What `score_trajectory` reads of a policy: icp, scoring and these mql fields. The other mql fields
-# (threshold, thresholds_by_size, fit_min, behaviour_min, high_intent; unit and account, which lead
-# scoring does not read) only decide which events are MQLs (`first_mqls`).
-TRAJECTORY_MQL_FIELDS = ("rule", "gates", "fast_lane")
-MAX_SHARED_EVENTS = 1 << 22   # worlds with more events are scored per policy (a kept trajectory is ~15 B an event)
-
-
-def trajectory_key(policy: Policy) -> str:
-    """Policies with equal keys have the same score trajectory on any world."""
-    return json.dumps([policy.icp.model_dump(mode="json"), policy.scoring.model_dump(mode="json"),
-                       policy.mql.model_dump(mode="json", include=set(TRAJECTORY_MQL_FIELDS))], sort_keys=True)
-
-
-class SharedScoring:
-    """The score trajectories of one world, kept for the policies still to come that share them.
-
-    Built with every policy that will be scored on `world`, in any order (a replication's policies, or
-    every point of a sweep's group of tasks on one world): a trajectory is computed at the first
-    policy of its `trajectory_key` that has a later one, and dropped when the last has read it. So a
-    threshold sweep scores each world once, and a single policy keeps nothing. At most `max_entries`
-    are kept (least recently used dropped first), and none for worlds of more than `max_events`
-    events, whose trajectories would cost more memory than their recomputation costs time."""
-
-    def __init__(self, world: World, policies: Iterable[Policy], max_entries: int = 4,
-                 max_events: int = MAX_SHARED_EVENTS) -> None:
-        self.world = world
-        self.max_entries = max_entries
-        self.active = int(world.event_offsets[-1]) <= max_events and not world.mql_at_arrival
-        self._uses = Counter(trajectory_key(p) for p in policies) if self.active else Counter()
-        self._kept: OrderedDict[tuple[str, int], list[ScoreTrajectory]] = OrderedDict()
-        self.computed = 0             # trajectories computed here (each one then shared)
-
-    @property
-    def kept(self) -> int:
-        """How many trajectories are held now (each for a later policy)."""
-        return len(self._kept)
-
-    def trajectories(self, world: World, policy: Policy, r: Rules, chunk: int) -> list[ScoreTrajectory] | None:
-        """The trajectories of `world`'s chunks of leads under `policy` (compiled: `r`) when another
-        expected policy shares them; None when none does (the caller scores on its own)."""
-        if world is not self.world:
-            raise ValueError("SharedScoring: built on another world")
-        if not self.active:
-            return None
-        key = trajectory_key(policy)
-        left = self._uses[key]
-        if left:
-            self._uses[key] = left - 1
-        kept = self._kept.pop((key, chunk), None)
-        if kept is None:
-            if left <= 1:
-                return None
-            bounds = _chunks(world.n, chunk)
-            kept = ([score_trajectory(world, r)] if len(bounds) == 1
-                    else [score_trajectory(world.leads(a, z), r) for a, z in bounds])
-            self.computed += 1
-        if left > 1:
-            self._kept[(key, chunk)] = kept
-            while len(self._kept) > self.max_entries:
-                self._kept.popitem(last=False)
-        return kept

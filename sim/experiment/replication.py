@@ -20,7 +20,8 @@ from sim.decisions.account_work import NextMqa
 from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
-from sim.decisions.scoring import Scored, SharedScoring, score_world
+from sim.decisions.scoring import Scored, score_world
+from sim.decisions.shared_scoring import SharedScoring
 from sim.experiment.streamed import check_kept_for, drops_events, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis

@@ -19,7 +19,8 @@ import numpy as np
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.decisions.scoring import SharedScoring, score_world
+from sim.decisions.scoring import score_world
+from sim.decisions.shared_scoring import SharedScoring
 from sim.world.model import World
 from sim.world.stream import generate_streamed_world, streaming_applies
 

@@ -21,7 +21,7 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.decisions.scoring import SharedScoring
+from sim.decisions.shared_scoring import SharedScoring
 from sim.experiment.replication import Replication, run_replication
 from sim.measure.spikes import spike_kpis
 from sim.measure.timeseries import Columns, concat_columns, daily_columns
