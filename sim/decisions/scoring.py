@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,11 +65,6 @@ class Scored:
         return finite
 
 
-def _index_dtype(top: int) -> type[np.signedinteger[Any]]:
-    """int32 for indices below 2**31 (every chunk of leads), else int64."""
-    return np.int32 if top < 2**31 else np.int64
-
-
 def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """float64[m]: behaviour after each event (before the window step for window decay).
 
@@ -82,16 +77,14 @@ def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np
     keys = counts.astype(np.int16) if small else counts.astype(np.int64)
     order = np.argsort(-keys, kind="stable")
     n_k = n - np.cumsum(np.bincount(counts, minlength=maxlen + 1))[:maxlen]   # leads with > k events
-    ix = _index_dtype(max(m, n * N_TYPES, N_TYPES * maxlen))   # int32 indices: half the memory traffic
-    starts = np.zeros(maxlen + 1, dtype=ix)
+    starts = np.zeros(maxlen + 1, dtype=np.int64)
     np.cumsum(n_k, out=starts[1:])
-    pos = np.repeat(np.arange(maxlen, dtype=ix), n_k)
-    src = off[:-1].astype(ix)[order][np.arange(m, dtype=ix) - starts[pos]]
-    src += pos                                # slot -> global event index
-    kinds = world.event_type[src].astype(ix)
-    cells = kinds * ix(maxlen)                # row of each slot's type in the contribution table
+    pos = np.repeat(np.arange(maxlen), n_k)
+    src = off[:-1][order][np.arange(m) - starts[pos]] + pos      # slot -> global event index
+    kinds = world.event_type[src].astype(np.intp)
+    cells = kinds * maxlen                    # row of each slot's type in the contribution table
     table = contribution_table(r, maxlen).ravel()
-    rows = np.arange(n, dtype=ix) * ix(N_TYPES)   # occurrence counter row of each rank
+    rows = np.arange(n, dtype=np.intp) * N_TYPES   # occurrence counter row of each rank
     seen = np.zeros(n * N_TYPES, dtype=np.int32)
     decays = r.decay_mode in ("half_life", "inactivity")
     f = decay_factor(r, dt)[src] if decays else None
@@ -169,8 +162,7 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
         z = np.zeros(0)
         return fit, ok, lead, z, z, z
 
-    ix = _index_dtype(m)
-    start = np.repeat(off[:-1].astype(ix), counts)     # global index of each event's lead's first event
+    start = np.repeat(off[:-1], counts)       # global index of each event's lead's first event
     dt = np.empty(m)
     dt[0] = 0.0
     np.subtract(t[1:], t[:-1], out=dt[1:])
@@ -183,8 +175,7 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
             np.minimum(behaviour, r.behaviour_cap, out=behaviour)
 
     if r.penalty_points != 0.0:
-        last = np.where(world.event_type == EMAIL_OPEN, np.arange(m, dtype=ix), ix(-1))
-        np.maximum.accumulate(last, out=last)           # each event's latest email open so far (any lead)
+        last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
         recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
         penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
         total = fit[lead] + behaviour + penalty
