@@ -65,41 +65,46 @@ class Scored:
         return finite
 
 
-def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """float64[m]: behaviour after each event (before the window step for window decay).
+def _behaviour(r: Rules, world: World, counts: np.ndarray, dt: np.ndarray | None) -> np.ndarray:
+    """float64[m]: behaviour after each event (before the window step for window decay). `dt`: the
+    gaps between events, read only when the policy's behaviour decays.
 
     Works in a position-major copy of the events: slot starts[k] + rank holds event k of the lead
-    ranked `rank` by event count, so each step reads and writes contiguous slices."""
+    ranked `rank` by event count, so each step reads and writes contiguous slices; each step also
+    fills in its slots' event indices (one pass, no per-event index temporaries)."""
     off = world.event_offsets
     n, m = counts.size, int(off[-1])
     maxlen = int(counts.max())
     small = maxlen < 32767  # int16 keys let numpy use its radix sort
     keys = counts.astype(np.int16) if small else counts.astype(np.int64)
     order = np.argsort(-keys, kind="stable")
+    first = off[:-1][order]                   # first event of the lead of each rank
     n_k = n - np.cumsum(np.bincount(counts, minlength=maxlen + 1))[:maxlen]   # leads with > k events
     starts = np.zeros(maxlen + 1, dtype=np.int64)
     np.cumsum(n_k, out=starts[1:])
-    pos = np.repeat(np.arange(maxlen), n_k)
-    src = off[:-1][order][np.arange(m) - starts[pos]] + pos      # slot -> global event index
-    kinds = world.event_type[src].astype(np.intp)
-    cells = kinds * maxlen                    # row of each slot's type in the contribution table
     table = contribution_table(r, maxlen).ravel()
     rows = np.arange(n, dtype=np.intp) * N_TYPES   # occurrence counter row of each rank
     seen = np.zeros(n * N_TYPES, dtype=np.int32)
     decays = r.decay_mode in ("half_life", "inactivity")
-    f = decay_factor(r, dt)[src] if decays else None
+    f = decay_factor(r, dt) if decays and dt is not None else None
     cap = None if r.decay_mode == "window" else r.behaviour_cap
+    src = np.empty(m, dtype=np.intp)          # slot -> global event index
     out = np.empty(m, dtype=np.float64)
     prev = out[:0]
     for k in range(maxlen):
         a, b = int(starts[k]), int(starts[k + 1])
-        slot = rows[: b - a] + kinds[a:b]
+        at = src[a:b]
+        np.add(first[: b - a], k, out=at)
+        kinds = world.event_type[at].astype(np.intp)
+        slot = rows[: b - a] + kinds
         occ = seen[slot]
         seen[slot] = occ + 1
+        kinds *= maxlen                       # row of each slot's type in the contribution table
+        kinds += occ
         val = out[a:b]
-        np.take(table, cells[a:b] + occ, out=val)
+        np.take(table, kinds, out=val)
         if k:
-            val += prev[: b - a] * f[a:b] if f is not None else prev[: b - a]   # f is set iff decays
+            val += prev[: b - a] * f[at] if f is not None else prev[: b - a]   # f is set iff decays
         if cap is not None:
             np.minimum(val, cap, out=val)
         prev = val
@@ -157,17 +162,20 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
     t = np.asarray(world.event_time, dtype=np.float64)
     m = int(off[-1]) if off.size else 0
     counts = np.diff(off)
-    lead = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), counts)
+    lead = np.repeat(np.arange(n, dtype=np.intp), counts)   # intp: numpy converts other index types at every gather
     if m == 0:
         z = np.zeros(0)
         return fit, ok, lead, z, z, z
 
-    start = np.repeat(off[:-1], counts)       # global index of each event's lead's first event
-    dt = np.empty(m)
-    dt[0] = 0.0
-    np.subtract(t[1:], t[:-1], out=dt[1:])
-    dt[off[:-1][counts > 0]] = 0.0            # unused (B_0 = 0) but keeps power() from overflowing
+    dt = None
+    if r.decay_mode in ("half_life", "inactivity"):   # the gaps between events: only decay reads them
+        dt = np.empty(m)
+        dt[0] = 0.0
+        np.subtract(t[1:], t[:-1], out=dt[1:])
+        dt[off[:-1][counts > 0]] = 0.0        # unused (B_0 = 0) but keeps power() from overflowing
     behaviour = _behaviour(r, world, counts, dt)
+    if r.decay_mode == "window" or r.penalty_points != 0.0:
+        start = np.repeat(off[:-1], counts)   # global index of each event's lead's first event
     if r.decay_mode == "window":
         lo = _window_start(world, start, r.window)
         behaviour = behaviour - np.where(lo > start, behaviour[np.maximum(lo - 1, 0)], 0.0)
@@ -187,13 +195,14 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
     return fit, ok, lead, behaviour, penalty, total
 
 
-def _fast_lane(r: Rules, world: World, ok: np.ndarray, lead: np.ndarray) -> np.ndarray:
-    """bool[m]: the demo requests that take the fast lane (gates applied unless respect_gates is off)."""
-    fast = np.zeros(lead.size, dtype=bool)
+def _fast_lane(r: Rules, world: World, gated: np.ndarray) -> np.ndarray:
+    """bool[m]: the demo requests that take the fast lane (gates applied unless respect_gates is off);
+    `gated`: whether each event's lead passes the gates."""
+    fast = np.zeros(gated.size, dtype=bool)
     if r.fast_lane:
         fast = world.event_type == DEMO_REQUEST
         if r.fast_lane_gates:
-            fast &= ok[lead]
+            fast &= gated
     return fast
 
 
@@ -208,8 +217,9 @@ def score_events(world: World, policy: Policy, rules: Rules | None = None) -> Ev
         holds = rule_holds(r, None, None, total, threshold_of(r, world, slice(None))[lead])
     else:
         holds = rule_holds(r, fit[lead], behaviour + penalty, None, None)
-    holds &= ok[lead]
-    return EventScores(fit, ok, lead, behaviour, penalty, total, holds, _fast_lane(r, world, ok, lead))
+    gated = ok[lead]
+    holds &= gated
+    return EventScores(fit, ok, lead, behaviour, penalty, total, holds, _fast_lane(r, world, gated))
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,7 +232,7 @@ class ScoreTrajectory:
 
     fit: np.ndarray                        # float64[n]
     eligible: np.ndarray                   # bool[n], passes the gates
-    lead: np.ndarray                       # int32[m] (int64 from 2**31 leads), the lead of each event
+    lead: np.ndarray                       # intp[m], the lead of each event
     gated: np.ndarray                      # bool[m], the event's lead passes the gates
     total: np.ndarray                      # float64[m]
     behaviour_penalty: np.ndarray | None   # float64[m], rule fit_and_behaviour only (else None)
@@ -233,7 +243,8 @@ def score_trajectory(world: World, r: Rules) -> ScoreTrajectory:
     """The threshold-free scores of every lead of `world` under the compiled policy `r`."""
     fit, ok, lead, behaviour, penalty, total = _scores(world, r)
     bp = None if r.rule == "total" else behaviour + penalty
-    return ScoreTrajectory(fit, ok, lead, ok[lead], total, bp, _fast_lane(r, world, ok, lead))
+    gated = ok[lead]
+    return ScoreTrajectory(fit, ok, lead, gated, total, bp, _fast_lane(r, world, gated))
 
 
 def first_mqls(world: World, r: Rules, traj: ScoreTrajectory) -> Scored:
