@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,7 +56,7 @@ class Scored:
     mql_time: np.ndarray     # float64[n], np.inf if never
     mql_tier: np.ndarray     # int8[n], -1 if never
     mql_score: np.ndarray    # float64[n], total score at the MQL event (nan if never)
-    mql_event: np.ndarray    # int64[n], global event index that triggered the MQL (-1 if never)
+    mql_event: np.ndarray    # int32[n] (int64 from 2**31 events), global event index that triggered the MQL (-1 if never)
     eligible: np.ndarray     # bool[n], passes the gates
 
     @property
@@ -255,7 +255,7 @@ def first_mqls(world: World, r: Rules, traj: ScoreTrajectory) -> Scored:
     mql_time = np.full(n, np.inf)
     mql_tier = np.full(n, -1, dtype=np.int8)
     mql_score = np.full(n, np.nan)
-    mql_event = np.full(n, -1, dtype=np.int64)
+    mql_event = np.full(n, -1, dtype=event_index_dtype(traj.total.size))
     if traj.total.size:
         if r.rule == "total":
             thr = r.threshold        # one threshold for every size: compare with a scalar, not a gather
@@ -282,6 +282,11 @@ def first_mqls(world: World, r: Rules, traj: ScoreTrajectory) -> Scored:
 CHUNK_LEADS = 131_072  # leads scored at a time: temporaries stay ~100 MB and warm in cache/RAM
 
 
+def event_index_dtype(m: int) -> type[np.signedinteger[Any]]:
+    """The dtype of `Scored.mql_event` in a world of `m` events: int32 below 2**31 (4 bytes a lead)."""
+    return np.int32 if m < 2**31 else np.int64
+
+
 def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
     """The [a, z) ranges of leads that `score_world` scores at a time."""
     return [(a, min(a + chunk, n)) for a in range(0, n, chunk)] if n > chunk else [(0, n)]
@@ -294,10 +299,10 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS, shared: 
     arrival, with no triggering event (-1) and score 0. With `shared` (built on this world), the
     threshold-free part is computed once for the policies that share it (`SharedScoring`)."""
     if world.mql_at_arrival:
-        n = world.n
+        n, events = world.n, event_index_dtype(int(world.event_offsets[-1]))
         return Scored(fit=np.zeros(n), mql_time=world.arrival.astype(np.float64, copy=True),
                       mql_tier=np.full(n, STANDARD, dtype=np.int8), mql_score=np.zeros(n),
-                      mql_event=np.full(n, -1, dtype=np.int64), eligible=np.ones(n, dtype=bool))
+                      mql_event=np.full(n, -1, dtype=events), eligible=np.ones(n, dtype=bool))
     r = compile_policy(policy)
     bounds = chunk_bounds(world.n, chunk)
     kept = shared.trajectories(world, policy, r, chunk) if shared is not None else None
@@ -306,12 +311,13 @@ def score_world(world: World, policy: Policy, chunk: int = CHUNK_LEADS, shared: 
     # Each chunk's results go straight into arrays for every lead: no second copy of the parts,
     # and no heap fragmented by them (about 280 MiB at 10M leads).
     out: dict[str, np.ndarray] = {}
+    events = event_index_dtype(int(world.event_offsets[-1]))
     for i, (a, z) in enumerate(bounds):
         sub, e0 = world.leads(a, z), int(world.event_offsets[a])
         s = first_mqls(sub, r, kept[i] if kept else score_trajectory(sub, r))
         for f in dataclasses.fields(Scored):
             v = getattr(s, f.name)
             if f.name not in out:
-                out[f.name] = np.empty(world.n, dtype=v.dtype)
-            out[f.name][a:z] = np.where(v >= 0, v + e0, -1) if f.name == "mql_event" else v
+                out[f.name] = np.empty(world.n, dtype=events if f.name == "mql_event" else v.dtype)
+            out[f.name][a:z] = np.where(v >= 0, v.astype(events) + e0, -1) if f.name == "mql_event" else v
     return Scored(**out)
