@@ -20,6 +20,7 @@ from sim.decisions.mql import Rules, compile_policy
 from sim.decisions.scoring import Scored, score_world
 from sim.decisions.shared_scoring import SharedScoring, trajectory_key
 from sim.experiment.replication import run_replication
+from sim.experiment.streamed import drops_events
 from sim.inputs import load_policy, load_scenario
 from sim.world.generate import generate_world
 from sim.world.model import World
@@ -128,3 +129,18 @@ def test_policies_with_one_trajectory_key_compile_to_the_same_scoring_rules(othe
     a, b = without_detection(compile_policy(twin)), without_detection(compile_policy(seed))
     for k in a:
         assert (np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray) else a[k] == b[k]), k
+
+
+def test_a_streamed_threshold_sweep_keeps_the_events_of_every_points_mqls():
+    """A streamed world scores each chunk once for policies that differ only in thresholds, and keeps
+    the engagement events of every point's MQLs: each point's MQLs on it are those on the full world."""
+    sc = load_scenario("baseline", [*SMALL, ("stream.mode", "on"), ("stream.chunk", "7d")])
+    pols = points("seed-example", [[("mql.threshold", t)] for t in (45, 60, 75)])
+    assert drops_events(sc, pols)
+    rep = run_replication(sc, pols, 3, 0)
+    full = generate_world(sc, 3, 0)      # the same streamed draws with every event
+    assert rep.world.event_time.size < full.event_time.size
+    for p in pols:
+        a, b = rep.runs[p.name].scored, score_world(full, p)
+        for f in ("mql_time", "mql_tier", "mql_score"):
+            assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=f == "mql_score"), f

@@ -16,6 +16,10 @@ How, and why this way:
   tricks). The difference of sums can differ from the oracle's direct sum by rounding; the TOL in
   the rule absorbs it.
 - First crossing: the first True of the per-event MQL mask within each lead.
+- Two parts: the score trajectory (`score_trajectory`: fit, gates, the total after every event, the
+  fast lane), which no MQL threshold, tier or fit/behaviour minimum changes, and the first MQLs read
+  off it (`first_mqls`). Policies that differ only in those share the first part
+  (`sim.decisions.shared_scoring`): a threshold sweep scores each world once.
 """
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ scoring in a threshold sweep). Sharing its threshold-free steps per (lead, first
 recycle) was tried: only about half the searches of 10 thresholds repeat one, and scoring a lead's
 whole suffix once cost more than the lazy searches it replaced (benchmarks/README.md, Sweeps).
 
-Why a helper object and not a cache: no global state. One is built per replication (or per group of
-a sweep's tasks on one world) with every policy it will score, so it keeps a trajectory only while a
-later policy needs it.
+Why an object passed in rather than a module-level cache: no global state, and it knows what is to
+come. One is built per replication (or per group of a sweep's tasks on one world) with every policy
+it will score, so it keeps a trajectory only while a later policy needs it.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from sim.world.model import World
 # (threshold, thresholds_by_size, fit_min, behaviour_min, high_intent; unit and account, which lead
 # scoring does not read) only decide which events are MQLs (`first_mqls`).
 TRAJECTORY_MQL_FIELDS = ("rule", "gates", "fast_lane")
-MAX_SHARED_EVENTS = 1 << 22   # worlds with more events are scored per policy (a kept trajectory is ~15 B an event)
+MAX_SHARED_EVENTS = 1 << 22   # worlds with more events are scored per policy (a kept trajectory: ~18 B an event)
 
 
 def trajectory_key(policy: Policy) -> str:
