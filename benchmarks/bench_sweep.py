@@ -97,18 +97,20 @@ def report(label: str, wall: float, cpu: float, workers: float, rss: float) -> N
 def pairs(a: argparse.Namespace, tmp: Path) -> None:
     """`--repeat` interleaved pairs of before (`--before`) and after, then medians and a comparison."""
     got: dict[str, list[tuple[float, float, float, float]]] = {"before": [], "after": []}
+    last: dict[str, Path] = {}
     for i in range(a.repeat):
         for side in (("before", "after") if i % 2 == 0 else ("after", "before")):
-            run = run_once(a, tmp / side, a.before if side == "before" else a.src)
+            last[side] = tmp / f"{side}{i}"
+            run = run_once(a, last[side], a.before if side == "before" else a.src)
             got[side].append(run)
             report(f"{side} {len(got[side])}", *run)
     for side, runs in got.items():
         print(f"{side} medians: wall {statistics.median(r[0] for r in runs):.1f} s, CPU main "
               f"{statistics.median(r[1] for r in runs):.1f} s + workers {statistics.median(r[2] for r in runs):.1f} s")
-    print(f"after identical to before: {same_tables(tmp / 'after', tmp / 'before')}")
+    print(f"after identical to before: {same_tables(last['after'], last['before'])}")
     if a.keep:
         shutil.rmtree(a.keep, ignore_errors=True)
-        shutil.copytree(tmp / "after", a.keep)
+        shutil.copytree(last["after"], a.keep)
 
 
 def same_tables(a: Path, b: Path) -> dict[str, bool]:
