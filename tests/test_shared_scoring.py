@@ -21,6 +21,7 @@ from sim.decisions.scoring import Scored, score_world
 from sim.decisions.shared_scoring import SharedScoring, trajectory_key
 from sim.experiment.replication import run_replication
 from sim.experiment.streamed import drops_events
+from sim.experiment.world_task import TaskSpec, execute, execute_group
 from sim.inputs import load_policy, load_scenario
 from sim.world.generate import generate_world
 from sim.world.model import World
@@ -144,3 +145,18 @@ def test_a_streamed_threshold_sweep_keeps_the_events_of_every_points_mqls():
         a, b = rep.runs[p.name].scored, score_world(full, p)
         for f in ("mql_time", "mql_tier", "mql_score"):
             assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=f == "mql_score"), f
+
+
+def test_a_group_with_a_broken_point_reports_it_and_gives_the_others_their_own_results():
+    """execute_group validates every point's policies before sharing scoring among them: a point
+    whose policy is refused fails alone, and the others' rows are those of running each alone."""
+    sc = load_scenario("baseline", SMALL).model_dump(mode="json")
+    good = [load_policy("seed-example", [("mql.threshold", t)]).model_dump(mode="json") for t in (50, 65)]
+    broken = {**good[0], "mql": {**good[0]["mql"], "threshold": -1}}
+    specs = [TaskSpec(f"p{i}", "baseline", i, {}, 0, 7, sc, (p,)) for i, p in enumerate([good[0], broken, good[1]])]
+    got = execute_group(specs)
+    assert got[1].error and "threshold" in got[1].error
+    for spec, res in zip(specs[::2], got[::2]):
+        alone = execute(spec)
+        assert res.error is None and len(res.rows) == len(alone.rows) == 1
+        same_kpis(res.rows[0], alone.rows[0])
