@@ -187,9 +187,14 @@ def _scores(world: World, r: Rules) -> tuple[np.ndarray, ...]:
             np.minimum(behaviour, r.behaviour_cap, out=behaviour)
 
     if r.penalty_points != 0.0:
-        last = np.maximum.accumulate(np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1))
-        recent = (last >= start) & (t[np.maximum(last, 0)] > t - r.penalty_span)
-        penalty = np.where(~recent & (t - world.arrival[lead] >= r.penalty_span), r.penalty_points, 0.0)
+        last = np.where(world.event_type == EMAIL_OPEN, np.arange(m), -1)
+        np.maximum.accumulate(last, out=last)    # each event's latest email open so far (of any lead)
+        recent = last >= start                   # ... of its own lead
+        np.maximum(last, 0, out=last)
+        recent &= t[last] > t - r.penalty_span
+        due = t - world.arrival[lead] >= r.penalty_span
+        due &= ~recent
+        penalty = np.where(due, r.penalty_points, 0.0)
         total = fit[lead] + behaviour + penalty
     else:
         penalty = np.zeros(m)

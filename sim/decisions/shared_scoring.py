@@ -69,8 +69,9 @@ class SharedScoring:
             return None
         key = trajectory_key(policy)
         left = self._uses[key]
-        if left:
-            self._uses[key] = left - 1
+        if not left:                  # a policy it was not built with: use what is kept, change nothing
+            return self._kept.get((key, chunk))
+        self._uses[key] = left - 1
         kept = self._kept.pop((key, chunk), None)
         if kept is None:
             if left <= 1:
