@@ -160,3 +160,13 @@ def test_a_group_with_a_broken_point_reports_it_and_gives_the_others_their_own_r
         alone = execute(spec)
         assert res.error is None and len(res.rows) == len(alone.rows) == 1
         same_kpis(res.rows[0], alone.rows[0])
+
+
+def test_a_policy_it_was_not_built_with_reads_what_is_kept_and_takes_nothing_away(baseline):
+    _, world = baseline
+    expected = points("seed-example", [[("mql.threshold", t)] for t in (50, 70)])
+    stranger = load_policy("seed-example", [("mql.threshold", 60), ("name", "stranger")])
+    shared = SharedScoring(world, expected)
+    for p in (expected[0], stranger, expected[1]):
+        same_scored(score_world(world, p, shared=shared), score_world(world, p))
+    assert shared.computed == 1 and shared.kept == 0
