@@ -11,16 +11,20 @@ hand, not in the test suite.
     python benchmarks/bench_sweep.py --small          # -n 6 --days 56 (about a tenth of the work)
     python benchmarks/bench_sweep.py --src /tmp/before --small   # another checkout's `sim/` (before/after)
     python benchmarks/bench_sweep.py --small --keep out/ --compare other/   # tables identical?
+    python benchmarks/bench_sweep.py --before /tmp/before --repeat 2   # interleaved pairs, then tables compared
 
 `--src DIR` runs `DIR/sim` (e.g. `git archive <commit> sim scenarios policies mappings | tar -x -C DIR`)
 with this interpreter, so before and after are measured on the same machine back to back.
+`--before DIR` does that for you: `--repeat` pairs of DIR's `sim/` (before) and the installed one (or
+`--src`: after) in the order before, after, after, before, ... (each side meets the same drift in
+load), then the medians and whether the last before and after results are identical.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,25 +64,53 @@ def _descendants_cpu(pid: int, seen: dict[int, float]) -> None:
             pass
 
 
-def run_once(a: argparse.Namespace, out: Path) -> tuple[float, float, float, float]:
-    """Wall seconds, main-process CPU seconds, worker CPU seconds (sampled), main-process peak MiB."""
+def run_once(a: argparse.Namespace, out: Path, src: str | None = None) -> tuple[float, float, float, float]:
+    """Wall seconds, main-process CPU seconds, worker CPU seconds (sampled), main-process peak MiB.
+    The CPU seconds and peak are this run's own (`os.wait4`), not the maximum over earlier runs."""
+    src = src or a.src
     env = dict(os.environ)
-    if a.src:
-        env["PYTHONPATH"] = str(Path(a.src).resolve())
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if src:
+        env["PYTHONPATH"] = str(Path(src).resolve())
     t = time.perf_counter()
     proc = subprocess.Popen(command(a, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=a.src or None)
+                            cwd=src or None)
     seen: dict[int, float] = {}
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         _descendants_cpu(proc.pid, seen)
         time.sleep(0.2)
     wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"the sweep failed (exit {proc.returncode})")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, cpu, sum(seen.values()), after.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, sum(seen.values()), usage.ru_maxrss / 1024
+
+
+def report(label: str, wall: float, cpu: float, workers: float, rss: float) -> None:
+    wk = f"{workers:6.1f} s" if HAVE_PSUTIL else "n/a (no psutil)"
+    print(f"  {label}: wall {wall:6.1f} s   CPU: main {cpu:5.1f} s + workers {wk}   "
+          f"main peak RSS {rss:4.0f} MiB   load {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def pairs(a: argparse.Namespace, tmp: Path) -> None:
+    """`--repeat` interleaved pairs of before (`--before`) and after, then medians and a comparison."""
+    got: dict[str, list[tuple[float, float, float, float]]] = {"before": [], "after": []}
+    last: dict[str, Path] = {}
+    for i in range(a.repeat):
+        for side in (("before", "after") if i % 2 == 0 else ("after", "before")):
+            last[side] = tmp / f"{side}{i}"
+            run = run_once(a, last[side], a.before if side == "before" else a.src)
+            got[side].append(run)
+            report(f"{side} {len(got[side])}", *run)
+    for side, runs in got.items():
+        print(f"{side} medians: wall {statistics.median(r[0] for r in runs):.1f} s, CPU main "
+              f"{statistics.median(r[1] for r in runs):.1f} s + workers {statistics.median(r[2] for r in runs):.1f} s")
+    print(f"after identical to before: {same_tables(last['after'], last['before'])}")
+    if a.keep:
+        shutil.rmtree(a.keep, ignore_errors=True)
+        shutil.copytree(last["after"], a.keep)
 
 
 def same_tables(a: Path, b: Path) -> dict[str, bool]:
@@ -105,6 +137,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the (last) results folder here")
     ap.add_argument("--compare", type=Path,
                     help="check the runs table, daily series, summary and differences equal this results folder's")
+    ap.add_argument("--before", help="folder holding the `sim/` to measure against: `--repeat` interleaved pairs")
     a = ap.parse_args()
     if a.replications is None:
         a.replications = 6 if a.small else 30
@@ -114,12 +147,13 @@ def main() -> None:
           f"load before: {os.getloadavg()[0]:.2f}", flush=True)
     best = None
     with tempfile.TemporaryDirectory() as tmp:
+        if a.before:
+            pairs(a, Path(tmp))
+            return
         for i in range(a.repeat):
             out = Path(tmp) / f"run{i}"
             wall, cpu, workers, rss = run_once(a, out)
-            wk = f"{workers:6.1f} s" if HAVE_PSUTIL else "n/a (no psutil)"
-            print(f"  run {i + 1}: wall {wall:6.1f} s   CPU: main {cpu:5.1f} s + workers {wk}   "
-                  f"main peak RSS {rss:4.0f} MiB   load {os.getloadavg()[0]:.2f}", flush=True)
+            report(f"run {i + 1}", wall, cpu, workers, rss)
             best = min(best or wall, wall)
         print(f"best wall: {best:.1f} s")
         if a.compare:

@@ -21,6 +21,7 @@ from sim.decisions.accounts import entries
 from sim.decisions.mql import compile_policy
 from sim.decisions.oracle import next_mql
 from sim.decisions.scoring import Scored, score_world
+from sim.decisions.shared_scoring import SharedScoring
 from sim.experiment.streamed import check_kept_for, drops_events, policy_fingerprint, streamed_world
 from sim.measure.accounts import account_kpis
 from sim.measure.detail import detail_kpis
@@ -71,15 +72,17 @@ class PolicyRun:
 
 
 def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCalendar,
-               check: bool = False, scored: Scored | None = None, keep_scored: bool = True) -> PolicyRun:
+               check: bool = False, scored: Scored | None = None, keep_scored: bool = True,
+               scores: SharedScoring | None = None) -> PolicyRun:
     """Score the world under the policy, play the sales process, measure. `check=True` (debug
     mode) verifies every invariant of the run and raises InvariantError if one breaks. `scored`:
     `score_world(world, policy)` when already known (a streamed world scored its chunks).
     `keep_scored=False`: the scores are dropped once sales has run (only `explain` reads them
-    afterwards; 34 bytes a lead: 325 MiB at 10M leads, freed before outcomes and KPIs)."""
+    afterwards; 30 bytes a lead: 290 MiB at 10M leads, freed before outcomes and KPIs). `scores`
+    (built on `world`) shares the threshold-free part of scoring with other policies."""
     check_kept_for(world, policy)
     if scored is None:
-        scored = score_world(world, policy)
+        scored = score_world(world, policy, shared=scores)
     response = ResponseModel.from_scenario(scenario.response)
     rules = compile_policy(policy)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
@@ -147,14 +150,17 @@ class Replication:
 def run_replication(scenario: Scenario, policies: list[Policy], seed: int, replication: int = 0,
                     on_policy_done: Callable[[str], None] | None = None, check: bool = False,
                     world: World | None = None, calendar: BusinessCalendar | None = None,
-                    keep_scored: bool = True) -> Replication:
+                    keep_scored: bool = True, scores: SharedScoring | None = None) -> Replication:
     """Every policy on the same world (same seed and replication): a paired comparison.
     `on_policy_done(name)` is called after each policy (for progress bars). `world` and `calendar`,
     when given, must be `generate_world(scenario, seed, replication)` and the scenario's calendar
     (a sweep reuses them across points that change only policies; the engine never modifies them).
     A streamed scenario (scenario [stream]) with lead-unit policies gets a world that kept only the
     engagement events of the leads these policies make MQLs (sim.experiment.streamed).
-    `keep_scored=False`: the runs do not keep their scores (see run_policy)."""
+    `keep_scored=False`: the runs do not keep their scores (see run_policy). `scores`, when given,
+    must be a SharedScoring built on `world` with (at least) these policies (a sweep's group of
+    tasks shares one across its points); by default the replication makes its own, so policies
+    that differ only in MQL thresholds score the world once."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
@@ -163,11 +169,12 @@ def run_replication(scenario: Scenario, policies: list[Policy], seed: int, repli
         world = (streamed_world(scenario, policies, seed, replication, scored=scored)
                  if drops_events(scenario, policies) else generate_world(scenario, seed, replication))
     cal = calendar if calendar is not None else BusinessCalendar.from_scenario(scenario)
+    scores = scores if scores is not None else SharedScoring(world, policies)
     runs = {}
     for p in policies:
         runs[p.name] = run_policy(world, scenario, p, cal, check=check,
                                   scored=scored.pop(policy_fingerprint(p), None) if scored else None,
-                                  keep_scored=keep_scored)
+                                  keep_scored=keep_scored, scores=scores)
         if on_policy_done:
             on_policy_done(p.name)
     return Replication(scenario, world, cal, runs)

@@ -20,7 +20,8 @@ import numpy as np
 
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
-from sim.decisions.scoring import Scored, score_world
+from sim.decisions.scoring import Scored, event_index_dtype, score_world
+from sim.decisions.shared_scoring import SharedScoring
 from sim.world.model import World
 from sim.world.stream import generate_streamed_world, streaming_applies
 
@@ -54,12 +55,13 @@ def streamed_world(scenario: Scenario, policies: Sequence[Policy], seed: int, re
 
     def mql_under_any(chunk: World) -> np.ndarray:
         keep = np.zeros(chunk.n, dtype=bool)
+        shared = SharedScoring(chunk, chosen)      # policies that differ only in thresholds score it once
         for fp, p in dict(zip(prints, chosen)).items():
-            s = score_world(chunk, p)
+            s = score_world(chunk, p, shared=shared)
             keep |= s.is_mql
             if scored is not None:     # the MQL event as its index among its lead's own events
                 ev = s.mql_event
-                local = np.where(ev >= 0, ev - chunk.event_offsets[:-1], -1).astype(ev.dtype, copy=False)
+                local = np.where(ev >= 0, ev - chunk.event_offsets[:-1], -1).astype(np.int64, copy=False)
                 for f in names:
                     pieces[fp][f].append(local if f == "mql_event" else getattr(s, f))
         return keep
@@ -82,7 +84,8 @@ def _joined(parts: dict[str, list[np.ndarray]], world: World) -> Scored:
         fields[name] = np.concatenate(chunks)
         del chunks
     local = fields["mql_event"]
-    fields["mql_event"] = np.where(local >= 0, world.event_offsets[:-1] + local, -1).astype(local.dtype, copy=False)
+    fields["mql_event"] = np.where(local >= 0, world.event_offsets[:-1] + local, -1).astype(
+        event_index_dtype(int(world.event_offsets[-1])))      # the dtype scoring the kept world gives
     return Scored(**fields)
 
 

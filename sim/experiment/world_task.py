@@ -21,6 +21,7 @@ import numpy as np
 from sim.calendar import BusinessCalendar
 from sim.config.policy import Policy
 from sim.config.scenario import Scenario
+from sim.decisions.shared_scoring import SharedScoring
 from sim.experiment.replication import Replication, run_replication
 from sim.measure.spikes import spike_kpis
 from sim.measure.timeseries import Columns, concat_columns, daily_columns
@@ -112,7 +113,8 @@ def execute(spec: TaskSpec) -> TaskResult:
 def execute_group(specs: tuple[TaskSpec, ...] | list[TaskSpec]) -> list[TaskResult]:
     """Run tasks that share one world (equal `world_key`), in order, generating the world once.
     Each task gets its own result, as from `execute`; the last result without an error is marked
-    `last` (the others not), so a writer can save the group as one part."""
+    `last` (the others not), so a writer can save the group as one part. The tasks' policies share
+    the threshold-free part of scoring (`SharedScoring`): a threshold sweep scores the world once."""
     if not specs:
         return []
     first = specs[0]
@@ -125,12 +127,21 @@ def execute_group(specs: tuple[TaskSpec, ...] | list[TaskSpec]) -> list[TaskResu
         cal = BusinessCalendar.from_scenario(scenario)
     except Exception as e:  # noqa: BLE001 - every task of the group fails the same way
         return [_error(s.id, e) for s in specs]
-    out = []
+    parsed: list[list[Policy] | Exception] = []
     for spec in specs:
         try:
-            policies = [Policy.model_validate(p) for p in spec.policies]
+            parsed.append([Policy.model_validate(p) for p in spec.policies])
+        except Exception as e:  # noqa: BLE001 - this task fails, the others run
+            parsed.append(e)
+    shared = (SharedScoring(world, [p for ps in parsed if not isinstance(ps, Exception) for p in ps])
+              if world is not None else None)
+    out = []
+    for spec, policies in zip(specs, parsed):
+        try:
+            if isinstance(policies, Exception):
+                raise policies
             rep = run_replication(scenario, policies, spec.seed, spec.replication, check=spec.check,
-                                  world=world, calendar=cal, keep_scored=False)   # tables never read them
+                                  world=world, calendar=cal, scores=shared, keep_scored=False)   # tables never read them
             res = collect(spec, rep)
             res.last = False
             out.append(res)
