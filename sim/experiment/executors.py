@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterable, Iterator
 from sim.experiment.world_task import TaskResult, TaskSpec, execute_group, world_key
 
 CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
-MAX_GROUP = 10             # tasks per group at most: progress stays visible, results stay small
+MAX_GROUP = 24             # tasks per group at most: a 20-point sweep's replication is one group (its world
+                           # generated and scored once); progress stays visible, results stay small
 
 
 class SequentialExecutor(Executor):
