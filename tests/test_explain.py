@@ -463,7 +463,8 @@ def test_a_run_that_did_not_keep_its_scores_tells_the_same_story(compared):
     assert all(run.kpis[k] == want[k] or (run.kpis[k] != run.kpis[k] and want[k] != want[k]) for k in want)
     leads = np.flatnonzero(~np.isfinite(run.outcomes.first_mql))[:5].tolist() + \
         np.flatnonzero(np.isfinite(run.outcomes.first_mql))[:5].tolist()
+    cache: dict = {}
     for lead in leads:
         a = policy_story(kept.world, kept.scenario, kept.calendar, kept.runs["seed-example"], lead)
-        b = policy_story(kept.world, kept.scenario, kept.calendar, run, lead)
+        b = policy_story(kept.world, kept.scenario, kept.calendar, run, lead, cache)
         assert a == b, lead

@@ -111,6 +111,26 @@ def test_nothing_is_kept_for_a_world_too_large_to_share_or_another_world(baselin
         score_world(generate_world(sc, 8, 0), pols[0], shared=SharedScoring(world, pols))
 
 
+def test_kept_trajectories_stay_within_their_byte_budget(baseline):
+    """Policies of two scorings, interleaved: each trajectory kept for its later points, but never
+    more bytes than the budget; past it the later points score on their own, with the same results."""
+    from sim.decisions.scoring import score_trajectory
+    from sim.decisions.shared_scoring import trajectory_bytes
+    _, world = baseline
+    one = trajectory_bytes([score_trajectory(world, compile_policy(load_policy("seed-example", [])))])
+    pols = [p for t in (50, 60, 70) for p in points("seed-example", [[("mql.threshold", t)],
+                                                                     [("mql.threshold", t), ("mql.gates.business_email_only", True)]])]
+    pols = [p.model_copy(update={"name": f"q{i}"}) for i, p in enumerate(pols)]
+    for budget, most in ((2 * one + 1, 2), (one + 1, 1), (one - 1, 0)):
+        shared = SharedScoring(world, pols, max_bytes=budget)
+        kept = []
+        for p in pols:
+            same_scored(score_world(world, p, shared=shared), score_world(world, p))
+            kept.append(shared.kept)
+            assert shared.bytes <= budget
+        assert max(kept) == most and shared.kept == 0
+
+
 def without_detection(r: Rules) -> dict[str, Any]:
     return {f.name: getattr(r, f.name) for f in dataclasses.fields(Rules) if f.name not in DETECTION}
 

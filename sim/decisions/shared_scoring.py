@@ -14,9 +14,12 @@ it will score, so it keeps a trajectory only while a later policy needs it.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
+
+import numpy as np
 
 from sim.config.policy import Policy
 from sim.decisions.mql import Rules
@@ -28,6 +31,13 @@ from sim.world.model import World
 # scoring does not read) only decide which events are MQLs (`first_mqls`).
 TRAJECTORY_MQL_FIELDS = ("rule", "gates", "fast_lane")
 MAX_SHARED_EVENTS = 1 << 22   # worlds with more events are scored per policy (a kept trajectory: ~18 B an event)
+MAX_SHARED_BYTES = 128 << 20  # kept trajectories at most (one at the event limit is 78-110 MiB; a group
+                              # comparing policies that score differently would otherwise keep several)
+
+
+def trajectory_bytes(kept: list[ScoreTrajectory]) -> int:
+    """Bytes of the arrays of a world's kept trajectories (one per chunk of leads)."""
+    return sum(int(a.nbytes) for t in kept for f in dataclasses.fields(t) if isinstance(a := getattr(t, f.name), np.ndarray))
 
 
 def trajectory_key(policy: Policy) -> str:
@@ -43,13 +53,16 @@ class SharedScoring:
     every point of a sweep's group of tasks on one world): a trajectory is computed at the first
     policy of its `trajectory_key` that has a later one, and dropped when the last has read it. So a
     threshold sweep scores each world once, and a single policy keeps nothing. At most `max_entries`
-    are kept (least recently used dropped first), and none for worlds of more than `max_events`
-    events, whose trajectories would cost more memory than their recomputation costs time."""
+    and `max_bytes` are kept (least recently used dropped first; a later policy of a dropped key
+    scores on its own), and none for worlds of more than `max_events` events, whose trajectories
+    would cost more memory than their recomputation costs time."""
 
     def __init__(self, world: World, policies: Iterable[Policy], max_entries: int = 4,
-                 max_events: int = MAX_SHARED_EVENTS) -> None:
+                 max_events: int = MAX_SHARED_EVENTS, max_bytes: int = MAX_SHARED_BYTES) -> None:
         self.world = world
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0                # of the kept trajectories
         self.active = int(world.event_offsets[-1]) <= max_events and not world.mql_at_arrival
         self._uses = Counter(trajectory_key(p) for p in policies) if self.active else Counter()
         self._kept: OrderedDict[tuple[str, int], list[ScoreTrajectory]] = OrderedDict()
@@ -73,6 +86,8 @@ class SharedScoring:
             return self._kept.get((key, chunk))
         self._uses[key] = left - 1
         kept = self._kept.pop((key, chunk), None)
+        if kept is not None:
+            self.bytes -= trajectory_bytes(kept)
         if kept is None:
             if left <= 1:
                 return None
@@ -80,8 +95,11 @@ class SharedScoring:
             kept = ([score_trajectory(world, r)] if len(bounds) == 1
                     else [score_trajectory(world.leads(a, z), r) for a, z in bounds])
             self.computed += 1
-        if left > 1:
+        size = trajectory_bytes(kept)
+        if left > 1 and size <= self.max_bytes:
             self._kept[(key, chunk)] = kept
-            while len(self._kept) > self.max_entries:
-                self._kept.popitem(last=False)
+            self.bytes += size
+            while len(self._kept) > self.max_entries or self.bytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self.bytes -= trajectory_bytes(dropped)
         return kept

@@ -24,7 +24,8 @@ from sim.experiment.world_task import TaskResult, TaskSpec, execute_group, world
 
 CONNECT_TIMEOUT = "10s"    # how long to try reaching a running Dask scheduler
 MAX_GROUP = 24             # tasks per group at most: a 20-point sweep's replication is one group (its world
-                           # generated and scored once); progress stays visible, results stay small
+                           # generated and scored once); with several workers, groups are also cut to about
+                           # 4 per worker, so progress stays visible; a group's results arrive together
 
 
 class SequentialExecutor(Executor):

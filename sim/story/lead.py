@@ -107,10 +107,12 @@ def policy_story(world: World, scenario: Scenario, cal: BusinessCalendar, run: P
     """The lead's timeline under the policy of `run` (a PolicyRun of this world). `cache`: a dict
     kept across leads of the same run (account decisions and reassignments are computed once)."""
     policy, log, out = run.policy, run.log, run.outcomes
-    scored = run.scored if run.scored is not None else score_world(world, policy)   # a run that did not keep them
     response = ResponseModel.from_scenario(scenario.response)
     params = EngineParams.resolve(policy, scenario, response.scalar_contact_probability())
     cache = {} if cache is None else cache
+    if "scored" not in cache:      # a run that did not keep its scores: scored again, once per run
+        cache["scored"] = run.scored if run.scored is not None else score_world(world, policy)
+    scored = cache["scored"]
     if "accounts" not in cache:
         cache["accounts"] = account_view(world, policy, scored)
         cache["moved"] = moved_items(world, scenario, policy, cal, scored)
