@@ -113,7 +113,8 @@ def run_policy(world: World, scenario: Scenario, policy: Policy, cal: BusinessCa
                    if roster is not None and params.people is not None else None)
     # qualify_probability maps arrays to arrays; its annotation (world/response.py) says float | array
     outcomes = account_outcomes(world, scenario, play_out(
-        world, scenario, log, response.qualify_probability, cal, rep_qualify), log)  # type: ignore[arg-type]
+        world, scenario, log, response.qualify_probability, cal, rep_qualify), log,  # type: ignore[arg-type]
+        in_place=True)      # play_out's result is ours alone
     if outcomes.meetings is not None:      # the hand-off stage ran: the AE team joins the log
         log = log.with_team(outcomes.meetings.team)
     kpis = run_kpis(world, scenario, policy, cal, log, outcomes)
