@@ -207,7 +207,7 @@ class SalesProcess:
         times = self.first[1]
         n = times.shape[0]
         queue = cast(ArrivalFifo, team.queues[0])
-        push, make = queue.push_arrivals, deferred.first.opened_now
+        push, open_now = queue.push_arrivals, deferred.first.opened_now
         routing, log = team.routing, team.log
         q_time, q_change = log.q_time, log.q_change
         block, base = self._feed[1], self._feed_base      # arrival times as a list, FEED_BLOCK at a time
@@ -232,7 +232,7 @@ class SalesProcess:
                 k = int(times.searchsorted(peek, "left"))
                 while i < k and queue.live < EAGER_BELOW:     # a short queue: episodes, one by one
                     t = times.item(i)
-                    queue.push(make(i), t)
+                    queue.push(open_now(i), t)
                     q_time.append(t)
                     q_change.append(1)
                     deferred.opened = i = i + 1
@@ -244,7 +244,7 @@ class SalesProcess:
                 continue
             deferred.opened = i + 1
             if queue.live < EAGER_BELOW:      # a short queue: as an episode now (a rep may take it at once)
-                team.push(make(i), t)
+                team.push(open_now(i), t)
             else:
                 push(i, i + 1)
                 q_time.append(t)
